@@ -1,0 +1,16 @@
+import type { PrismaClient } from '../platform/database';
+import { createPlanActivities } from './plans/plan-activities';
+import type { ToolExecutor } from './tools/tool-executor';
+
+export interface ActivityDeps {
+  prisma: PrismaClient;
+  tools: ToolExecutor;
+}
+
+/** Every activity the worker registers, built from injected dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createPlanActivities(deps),
+  };
+}
+export type Activities = ReturnType<typeof createActivities>;

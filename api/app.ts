@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import type { PlanService } from '../activities/plans/plan-service';
+import type { Logger } from '../platform/logger';
+import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { healthRouter, type HealthProbes } from './routes/health-router';
+import { plansRouter } from './routes/plans-router';
+
+export interface AppDeps {
+  logger: Logger;
+  health: HealthProbes;
+  plans: PlanService;
+}
+
+/** The Express application; all state lives in the injected services, so tests build it directly. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    res.setHeader('x-request-id', req.header('x-request-id') ?? randomUUID());
+    next();
+  });
+  app.use(express.json({ limit: '1mb' }));
+  app.use('/health', healthRouter(deps.health));
+  app.use('/api/v1/plans', plansRouter(deps.plans));
+  app.use(notFoundHandler);
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

@@ -1,0 +1,38 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { AppError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+
+/** The one error body shape every route answers with. */
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** Maps AppError and ZodError to their status; anything else is a 500 with a request id only. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    if (error instanceof AppError) {
+      res.status(error.status).json({ error: { code: error.code, message: error.message, details: error.details ?? null } } satisfies ErrorBody);
+      return;
+    }
+    if (error instanceof ZodError) {
+      res.status(400).json({ error: { code: 'VALIDATION_FAILED', message: 'request is invalid', details: { issues: error.issues } } } satisfies ErrorBody);
+      return;
+    }
+    // Express's body parser reports malformed JSON / oversized bodies with a status and a type.
+    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : undefined;
+    if (status !== undefined) {
+      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED';
+      res.status(status).json({ error: { code, message: String(error.message ?? 'bad request'), details: null } } satisfies ErrorBody);
+      return;
+    }
+    const requestId = String(res.getHeader('x-request-id') ?? '');
+    logger.error({ err: error, requestId, path: req.path }, 'unhandled error');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', details: { requestId } } } satisfies ErrorBody);
+  };
+}
+
+/** 404 in the standard shape for any route that does not exist. */
+export const notFoundHandler: RequestHandler = (req, res) => {
+  res.status(404).json({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.path}`, details: null } } satisfies ErrorBody);
+};

@@ -1,0 +1,12 @@
+import type { Request } from 'express';
+import type { z } from 'zod';
+
+/** Parses one part of a request with its schema; a ZodError reaches the error middleware as a 400. */
+export function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  return schema.parse(value);
+}
+
+/** The authenticated principal of a request (set by the auth middleware). */
+export function principalOf(req: Request): string {
+  return (req as Request & { principal?: string }).principal ?? 'anonymous';
+}

@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** Every environment variable the project reads; the README's configuration table mirrors it. */
+export const ConfigSchema = z.object({
+  DATABASE_URL: optionalString,
+  OWNPILOT_DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: port(54329),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('ownpilot'),
+  API_PORT: port(3000),
+  API_HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OWNPILOT_ADMIN_KEY: optionalString,
+});
+export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
+
+/** Parses configuration once; throws a ZodError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.parse(env);
+  return { ...parsed, dataDir: path.resolve(parsed.OWNPILOT_DATA_DIR) };
+}
+
+/** The Temporal address the processes should use: the external cluster or the local dev server. */
+export function temporalAddress(config: Config): string {
+  return config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`;
+}

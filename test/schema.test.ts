@@ -1,0 +1,73 @@
+import { createPrisma } from '../platform/database';
+import { stackInfo } from './support/stack-info';
+
+// Writes one row through every Prisma model and reads it back: proves schema.prisma and the
+// SQL migrations describe the same tables and columns.
+describe('schema.prisma agrees with the migrated database', () => {
+  const prisma = createPrisma(stackInfo().databaseUrl, 2);
+  afterAll(() => prisma.$disconnect());
+  const now = new Date('2026-01-02T03:04:05.678Z');
+  const suffix = `${Date.now()}`;
+
+  test('every model round-trips', async () => {
+    const tool = await prisma.toolRegistry.create({
+      data: { id: `t${suffix}`, name: `custom.t${suffix}`, source: 'custom', sourceId: 'u1', category: 'misc', definition: { a: 1 }, isLocked: true, requiresApproval: true },
+    });
+    expect(await prisma.toolRegistry.findUniqueOrThrow({ where: { name: tool.name } })).toEqual(tool);
+
+    const custom = await prisma.customTool.create({ data: { id: `c${suffix}`, userId: 'u1', name: 'n', description: 'd', code: 'x', parameters: { type: 'object' } } });
+    expect(await prisma.customTool.findUniqueOrThrow({ where: { userId_name: { userId: 'u1', name: 'n' } } })).toEqual(custom);
+
+    const meta = await prisma.tableMetadata.create({ data: { tableName: `plugin_p_${suffix}`, accessLevel: 'protected', ownerId: 'p', schemaDefinition: [{ name: 'x' }] } });
+    expect(await prisma.tableMetadata.findUniqueOrThrow({ where: { tableName: meta.tableName } })).toEqual(meta);
+
+    const event = await prisma.eventLog.create({ data: { id: `e${suffix}`, eventType: 'system.ready', category: 'system', source: 'test', data: { ok: true }, timestamp: now } });
+    expect(await prisma.eventLog.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
+
+    const plugin = await prisma.plugin.create({
+      data: { id: `p${suffix}`, manifest: { id: 'p' }, status: 'installed', installedAt: now, updatedAt: now, errorMessage: null, subscriptions: { create: { id: `s${suffix}`, eventPattern: 'resource.*', toolName: 'plugin.p.x' } } },
+      include: { subscriptions: true },
+    });
+    expect(await prisma.plugin.findUniqueOrThrow({ where: { id: plugin.id }, include: { subscriptions: true } })).toEqual(plugin);
+    const stored = await prisma.pluginStorage.create({ data: { pluginId: plugin.id, key: 'k', value: { v: [1, 2] } } });
+    expect(await prisma.pluginStorage.findUniqueOrThrow({ where: { pluginId_key: { pluginId: plugin.id, key: 'k' } } })).toEqual(stored);
+
+    const trigger = await prisma.trigger.create({
+      data: { id: `tr${suffix}`, name: 'daily', type: 'schedule', config: { cron: '0 9 * * *' }, action: { kind: 'plan' }, createdBy: 'admin', history: { create: { id: `h${suffix}`, firedAt: now, triggerType: 'schedule', payloadDigest: 'abc', status: 'succeeded', durationMs: 12, workflowId: 'trigger-x-1', planWorkflowId: 'plan-x-1' } } },
+      include: { history: true },
+    });
+    expect(await prisma.trigger.findUniqueOrThrow({ where: { id: trigger.id }, include: { history: true } })).toEqual(trigger);
+
+    const plan = await prisma.plan.create({
+      data: {
+        id: `pl${suffix}`, name: 'p', description: 'd', goal: 'g', definition: { steps: [] }, maxConcurrentRuns: 2,
+        versions: { create: { version: 1, definition: { steps: [] } } },
+        steps: { create: { stepId: 's1', position: 0, name: 'first', kind: 'tool', config: { tool: 'core.echo' }, dependsOn: ['s0'] } },
+        runs: {
+          create: {
+            id: `plan-pl${suffix}-1`, runNumber: 1, version: 1, status: 'completed', input: { a: 1 }, output: { b: 2 }, startKey: `k${suffix}`, finishedAt: now,
+            history: { create: { id: `ph${suffix}`, planId: `pl${suffix}`, stepId: 's1', event: 'plan.step_completed', status: 'completed', details: { x: 1 } } },
+            checkpoints: { create: { id: `cp${suffix}`, name: 'after-s1', position: 1, outputs: { s1: 'ok' } } },
+          },
+        },
+      },
+      include: { versions: true, steps: true, runs: { include: { history: true, checkpoints: true } } },
+    });
+    expect(await prisma.plan.findUniqueOrThrow({ where: { id: plan.id }, include: { versions: true, steps: true, runs: { include: { history: true, checkpoints: true } } } })).toEqual(plan);
+
+    const key = await prisma.apiKey.create({ data: { id: `k${suffix}`, name: 'ci', principal: 'admin', keyHash: `hash${suffix}`, prefix: 'op_abc', lastUsedAt: now } });
+    expect(await prisma.apiKey.findUniqueOrThrow({ where: { keyHash: key.keyHash } })).toEqual(key);
+  });
+
+  test('table_metadata holds the seed’s system tables as locked', async () => {
+    const seedTables = ['conversations', 'messages', 'agents', 'tasks', 'notes', 'bookmarks', 'contacts', 'calendar_events', 'memories', 'goals', 'triggers', 'plans', 'plugins', 'custom_tools', 'channels', 'costs', 'settings'];
+    const rows = await prisma.tableMetadata.findMany({ where: { tableName: { in: seedTables } } });
+    expect(rows.map((r) => r.tableName).sort()).toEqual([...seedTables].sort());
+    expect(rows.every((r) => r.accessLevel === 'locked' && r.isSystem)).toBe(true);
+  });
+
+  test('event_log has the three seed indexes', async () => {
+    const rows = await prisma.$queryRaw<{ indexname: string }[]>`SELECT indexname FROM pg_indexes WHERE tablename = 'event_log'`;
+    expect(rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['idx_event_log_type', 'idx_event_log_category', 'idx_event_log_timestamp']));
+  });
+});

@@ -1,0 +1,102 @@
+import request from 'supertest';
+import { createApp } from '../api/app';
+import { createPlanService } from '../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
+import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createLogger } from '../platform/logger';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+describe('walking skeleton: API → plan workflow → tool activities → plan_history', () => {
+  let stack: TestStack;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    app = createApp({
+      logger: createLogger('test', 'silent'),
+      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    });
+  });
+  afterAll(() => stack.close());
+
+  test('a two-step plan runs as a workflow and records every transition', async () => {
+    const created = await request(app)
+      .post('/api/v1/plans')
+      .send({
+        name: 'skeleton',
+        steps: [
+          { id: 'hello', kind: 'tool', tool: 'core.echo', args: { greeting: 'hi' } },
+          { id: 'sum', kind: 'tool', tool: 'core.math', args: { op: 'add', values: [1, 2, 3.5] } },
+        ],
+      })
+      .expect(201);
+    const planId: string = created.body.id;
+
+    const started = await request(app).post(`/api/v1/plans/${planId}/execute`).send({}).expect(202);
+    expect(started.body.runId).toBe(`plan-${planId}-1`);
+
+    const run = await eventually(
+      async () => (await request(app).get(`/api/v1/plans/runs/${started.body.runId}`).expect(200)).body,
+      (body) => body.status === 'completed' || body.status === 'failed',
+    );
+    expect(run.status).toBe('completed');
+    expect(run.history.map((h: { event: string }) => h.event).sort()).toEqual(
+      ['plan.started', 'plan.step_started', 'plan.step_completed', 'plan.step_started', 'plan.step_completed', 'plan.completed'].sort(),
+    );
+    const sum = run.history.find((h: { stepId: string; event: string }) => h.stepId === 'sum' && h.event === 'plan.step_completed');
+    expect(sum.details.output).toEqual({ result: 6.5 });
+
+    const handle = stack.client.workflow.getHandle(started.body.runId);
+    const description = await handle.describe();
+    expect(description.type).toBe('planWorkflow');
+    expect(description.searchAttributes.OwnPilotPlanId).toEqual([planId]);
+    expect(await handle.query('status')).toMatchObject({ status: 'completed', completedSteps: 2, totalSteps: 2 });
+
+    const plan = await request(app).get(`/api/v1/plans/${planId}`).expect(200);
+    expect(plan.body.runs[0]).toMatchObject({ id: started.body.runId, status: 'completed' });
+  });
+
+  test('a failing step fails the run with the reason', async () => {
+    const created = await request(app)
+      .post('/api/v1/plans')
+      .send({ name: 'div', steps: [{ id: 'div', kind: 'tool', tool: 'core.math', args: { op: 'div', values: [1, 0] } }] })
+      .expect(201);
+    const started = await request(app).post(`/api/v1/plans/${created.body.id}/execute`).send({}).expect(202);
+    const run = await eventually(
+      async () => (await request(app).get(`/api/v1/plans/runs/${started.body.runId}`)).body,
+      (body) => body.status === 'failed',
+      60_000,
+    );
+    expect(run.error).toMatch(/Infinity/);
+  });
+
+  test('bad input is a 400/422 in the standard error shape and writes nothing', async () => {
+    const before = await stack.prisma.plan.count();
+    const bad = await request(app).post('/api/v1/plans').send({ name: '', steps: [] }).expect(400);
+    expect(bad.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(bad.body.error.details.issues.length).toBeGreaterThanOrEqual(2);
+    const unknown = await request(app)
+      .post('/api/v1/plans')
+      .send({ name: 'x', steps: [{ id: 'a', kind: 'tool', tool: 'core.nope', args: {} }] })
+      .expect(422);
+    expect(unknown.body.error.details.unknownTools).toEqual([{ stepId: 'a', tool: 'core.nope' }]);
+    await request(app).post('/api/v1/plans').set('content-type', 'application/json').send('{oops').expect(400);
+    await request(app).post('/api/v1/plans/nope/execute').send({}).expect(404);
+    expect(await stack.prisma.plan.count()).toBe(before);
+  });
+
+  test('/health is 200 when both answer and 503 naming the one that does not', async () => {
+    const ok = await request(app).get('/health').expect(200);
+    expect(ok.body).toMatchObject({ postgres: { ok: true }, temporal: { ok: true } });
+    const broken = createApp({
+      logger: createLogger('test', 'silent'),
+      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) },
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    });
+    const down = await request(broken).get('/health').expect(503);
+    expect(down.body).toMatchObject({ status: 'degraded', postgres: { ok: true }, temporal: { ok: false, error: 'connection refused' } });
+  });
+});

@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { Activities } from '../activities';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: Activities;
+}
+
+/** A worker polling `taskQueue` with every OwnPilot workflow (bundled from workflows/) and activity. */
+export function createOwnPilotWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowsPath: path.join(__dirname, '..', 'workflows', 'index.ts'),
+    activities: options.activities,
+    shutdownGraceTime: '10 seconds',
+  });
+}
