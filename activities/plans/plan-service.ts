@@ -12,7 +12,7 @@ export interface PlanServiceDeps {
   prisma: PrismaClient;
   temporal: Pick<Client, 'workflow'>;
   taskQueue: string;
-  tools: Pick<ToolExecutor, 'has'>;
+  tools: Pick<ToolExecutor, 'exists'>;
 }
 
 /** The readable, stable workflow id of run `n` of a plan. */
@@ -25,7 +25,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   return {
     /** Stores a plan (version 1) with its steps; unknown tools are rejected with UNPROCESSABLE. */
     async createPlan(body: CreatePlanBody, createdBy: string) {
-      const unknownTools = body.steps.filter((s) => !tools.has(s.tool)).map((s) => ({ stepId: s.id, tool: s.tool }));
+      const known = await Promise.all(body.steps.map((s) => tools.exists(s.tool)));
+      const unknownTools = body.steps.filter((_, i) => !known[i]).map((s) => ({ stepId: s.id, tool: s.tool }));
       if (unknownTools.length > 0) throw new AppError('UNPROCESSABLE', 'plan references unknown tools', { unknownTools });
       const duplicate = body.steps.find((s, i) => body.steps.findIndex((o) => o.id === s.id) !== i);
       if (duplicate) throw new AppError('UNPROCESSABLE', `step id '${duplicate.id}' is used twice`, { stepId: duplicate.id });

@@ -12,7 +12,7 @@ export function createToolExecutor(tools: readonly BuiltinTool[]) {
     },
 
     /** Whether a tool of that name exists. */
-    has(name: string): boolean {
+    async exists(name: string): Promise<boolean> {
       return byName.has(name);
     },
 

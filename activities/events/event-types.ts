@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/** The namespaces an event type may start with; anything else is rejected. */
+export const EVENT_CATEGORIES = ['system', 'tool', 'resource', 'plugin', 'agent', 'trigger', 'plan', 'database'] as const;
+export const EventCategory = z.enum(EVENT_CATEGORIES);
+export type EventCategory = z.infer<typeof EventCategory>;
+
+/** `<category>.<segment>[.<segment>...]`, lower-case segments. */
+export const EventType = z
+  .string()
+  .max(200)
+  .regex(/^[a-z]+(\.[a-z0-9_-]+)+$/, 'dotted lower-case name such as tool.executed')
+  .refine((t) => (EVENT_CATEGORIES as readonly string[]).includes(t.split('.')[0]!), 'unknown event namespace');
+
+/** The envelope every event travels in, in process, across processes and in event_log. */
+export const OwnPilotEvent = z.object({
+  id: z.string().min(1),
+  type: EventType,
+  category: EventCategory,
+  source: z.string().min(1),
+  data: z.unknown(),
+  timestamp: z.string().datetime(),
+});
+export type OwnPilotEvent = z.infer<typeof OwnPilotEvent>;
+
+/** The narrow slice a service needs to publish: services depend on this, not on the bus. */
+export interface EventPublisher {
+  /** Publishes without waiting for subscribers; never throws because a subscriber failed. */
+  emit(type: string, data: unknown, source: string): void;
+}
