@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
+import type { EventBus } from '../activities/events/event-bus';
 import type { PlanService } from '../activities/plans/plan-service';
 import type { Logger } from '../platform/logger';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { eventsRouter } from './routes/events-router';
 import { healthRouter, type HealthProbes } from './routes/health-router';
 import { plansRouter } from './routes/plans-router';
 
@@ -10,6 +12,7 @@ export interface AppDeps {
   logger: Logger;
   health: HealthProbes;
   plans: PlanService;
+  events: EventBus;
 }
 
 /** The Express application; all state lives in the injected services, so tests build it directly. */
@@ -23,6 +26,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1/plans', plansRouter(deps.plans));
+  app.use('/api/v1/events', eventsRouter(deps.events));
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));
   return app;

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { openEventBus } from '../activities/events/open-event-bus';
 import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
   const tools = createToolExecutor(BUILTIN_TOOLS);
+  const events = await openEventBus(config.DATABASE_URL, logger);
   const app = createApp({
     logger,
     health: {
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    events,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
   const shutdown = () => {
     logger.info('api stopping');
     server.close(async () => {
+      await events.close();
       await temporal.connection.close();
       await prisma.$disconnect();
       process.exit(0);

@@ -25,10 +25,12 @@ describe('schema.prisma agrees with the migrated database', () => {
     expect(await prisma.eventLog.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
 
     const plugin = await prisma.plugin.create({
-      data: { id: `p${suffix}`, manifest: { id: 'p' }, status: 'installed', installedAt: now, updatedAt: now, errorMessage: null, subscriptions: { create: { id: `s${suffix}`, eventPattern: 'resource.*', toolName: 'plugin.p.x' } } },
+      data: { id: `p${suffix}`, manifest: { id: 'p' }, status: 'installing', installedAt: now, updatedAt: now, errorMessage: null, workflowId: `plugin-install-p${suffix}`, subscriptions: { create: { id: `s${suffix}`, eventPattern: 'resource.*', toolName: 'plugin.p.x' } } },
       include: { subscriptions: true },
     });
     expect(await prisma.plugin.findUniqueOrThrow({ where: { id: plugin.id }, include: { subscriptions: true } })).toEqual(plugin);
+    const delivery = await prisma.pluginEventDelivery.create({ data: { subscriptionId: `s${suffix}`, eventId: `e${suffix}`, status: 'failed', error: 'boom' } });
+    expect(await prisma.pluginEventDelivery.findUniqueOrThrow({ where: { subscriptionId_eventId: { subscriptionId: `s${suffix}`, eventId: `e${suffix}` } } })).toEqual(delivery);
     const stored = await prisma.pluginStorage.create({ data: { pluginId: plugin.id, key: 'k', value: { v: [1, 2] } } });
     expect(await prisma.pluginStorage.findUniqueOrThrow({ where: { pluginId_key: { pluginId: plugin.id, key: 'k' } } })).toEqual(stored);
 

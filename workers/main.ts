@@ -1,4 +1,5 @@
 import { createActivities } from '../activities';
+import { openEventBus } from '../activities/events/open-event-bus';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
@@ -13,16 +14,18 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
+  const events = await openEventBus(config.DATABASE_URL, logger);
   const connection = await connectWorker(config);
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
+  await events.close();
   await connection.close();
   await prisma.$disconnect();
   logger.info('worker stopped');

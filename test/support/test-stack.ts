@@ -1,18 +1,24 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import type { EventBus } from '../../activities/events/event-bus';
+import { openEventBus } from '../../activities/events/open-event-bus';
 import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
 import { createToolExecutor } from '../../activities/tools/tool-executor';
 import { createPrisma, type PrismaClient } from '../../platform/database';
 import { newId } from '../../platform/ids';
+import { createLogger } from '../../platform/logger';
 import { createOwnPilotWorker } from '../../workers/create-worker';
-import { stackInfo } from './stack-info';
+import { stackInfo, type TestStackInfo } from './stack-info';
 
 export interface TestStack {
   prisma: PrismaClient;
   client: Client;
+  /** A started event bus of this test file's own (own connections, like another process). */
+  events: EventBus;
   /** A task queue of this test file's own, so parallel files never take each other's tasks. */
   taskQueue: string;
+  info: TestStackInfo;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   close(): Promise<void>;
@@ -32,11 +38,14 @@ export async function openTestStack(): Promise<TestStack> {
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const taskQueue = `test-${newId(8)}`;
+  const events = await openEventBus(info.databaseUrl, createLogger('test-events', 'silent'));
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
   return {
     prisma,
     client,
+    events,
+    info,
     taskQueue,
     async startWorker(overrides = {}) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
@@ -45,7 +54,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), ...overrides }),
+        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events, ...overrides }),
       });
       running.push({ worker, done: worker.run() });
       return worker;
@@ -56,6 +65,7 @@ export async function openTestStack(): Promise<TestStack> {
         await done;
       }
       await Promise.all(nativeConnections.map((c) => c.close()));
+      await events.close();
       await connection.close();
       await prisma.$disconnect();
     },

@@ -1,0 +1,33 @@
+import { Router } from 'express';
+import type { EventBus } from '../../activities/events/event-bus';
+import { EmitEventBody, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
+import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
+import { AppError } from '../../platform/errors';
+import { parse, principalOf } from '../validate';
+
+/** /api/v1/events: history (event_log), emit, subscriptions and delivery metrics. */
+export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsync' | 'listSubscriptions' | 'metrics'>): Router {
+  const router = Router();
+  router.get('/', async (req, res) => {
+    const query = parse(EventHistoryQuery, req.query);
+    const page = await events.getEventHistory(query);
+    res.json({ events: page, nextOffset: page.length === query.limit ? query.offset + page.length : null });
+  });
+  router.post('/', async (req, res) => {
+    const body = parse(EmitEventBody, req.body);
+    const principal = principalOf(req);
+    // a plugin principal speaks only in its own namespace
+    if (principal.startsWith('plugin:') && !body.type.startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
+      throw new AppError('FORBIDDEN', `${principal} may only emit plugin.${principal.slice('plugin:'.length)}.*`, { type: body.type });
+    }
+    const event = await events.emitAsync(body.type, body.data ?? {}, principal);
+    res.status(201).json(event);
+  });
+  router.get('/subscriptions', (req, res) => {
+    res.json({ subscriptions: events.listSubscriptions(parse(ListSubscriptionsQuery, req.query).subscriberId) });
+  });
+  router.get('/metrics', (_req, res) => {
+    res.json(events.metrics());
+  });
+  return router;
+}
