@@ -2,7 +2,7 @@
 // received event, how long after its `sentAt` it reached the handler.
 import { openEventBus } from '../activities/events/open-event-bus';
 import { createLogger } from '../platform/logger';
-import { wallNow } from './bench-stats';
+import { wallNow } from './wall-clock';
 
 async function main(): Promise<void> {
   const bus = await openEventBus(process.argv[2]!, createLogger('bench-receiver', 'warn'));

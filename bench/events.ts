@@ -3,11 +3,12 @@ import path from 'node:path';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { createLogger } from '../platform/logger';
 import { startBenchPostgres } from './bench-postgres';
-import { quantile, report, wallNow } from './bench-stats';
+import { percentiles, type Benchmark, type BenchFigure } from './bench-types';
+import { wallNow } from './wall-clock';
 
 const logger = createLogger('bench', 'warn');
 
-async function inProcessThroughput(databaseUrl: string): Promise<void> {
+async function inProcessThroughput(databaseUrl: string): Promise<BenchFigure[]> {
   const bus = await openEventBus(databaseUrl, logger);
   const total = 50_000;
   let received = 0;
@@ -16,7 +17,6 @@ async function inProcessThroughput(databaseUrl: string): Promise<void> {
   bus.subscribe('bench', 'plugin.bench.**', () => {
     if (++received === total) allReceived();
   });
-  // warm-up
   for (let i = 0; i < 1000; i++) bus.emit('plugin.bench.warmup', { i }, 'bench');
   await bus.flush();
 
@@ -29,24 +29,33 @@ async function inProcessThroughput(databaseUrl: string): Promise<void> {
   const delivered = performance.now() - start;
   await bus.flush();
   const logged = performance.now() - start;
-  const m = bus.metrics();
-  report('publish → in-process delivery (audit log on)', total / (delivered / 1000), 'events/s', 10_000, true);
-  report('publish → delivered and committed to event_log', total / (logged / 1000), 'events/s', 10_000, true);
-  console.log(`  event_log: ${m.store!.log.written} rows in ${m.store!.log.batches} batches, dropped ${m.store!.log.dropped}`);
+  const log = bus.metrics().store!.log;
   await bus.close();
+  return [
+    { name: 'publish → in-process delivery (audit log on)', value: total / (delivered / 1000), unit: 'events/s', target: 10_000, higherIsBetter: true },
+    { name: 'publish → delivered and committed to event_log', value: total / (logged / 1000), unit: 'events/s', target: 10_000, higherIsBetter: true },
+    { name: 'event_log rows per batch (group commit)', value: log.written / log.batches, unit: 'rows' },
+  ];
 }
 
-async function crossProcessLatency(databaseUrl: string): Promise<void> {
+type ReceiverMessage = { ready?: boolean; latencies?: number[] };
+
+async function crossProcessLatency(databaseUrl: string): Promise<BenchFigure[]> {
   const count = 1000;
   const child = fork(path.join(__dirname, 'events-receiver.ts'), [databaseUrl, String(count)], { execArgv: ['--import', 'tsx'] });
-  const messages: { ready?: boolean; latencies?: number[] }[] = [];
-  const next = () =>
-    new Promise<{ ready?: boolean; latencies?: number[] }>((resolve, reject) => {
-      if (messages.length > 0) return resolve(messages.shift()!);
-      child.once('message', () => resolve(messages.shift()!));
-      child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
-    });
-  child.on('message', (m) => messages.push(m as { ready?: boolean }));
+  const messages: ReceiverMessage[] = [];
+  let wake: (() => void) | undefined;
+  child.on('message', (m) => {
+    messages.push(m as ReceiverMessage);
+    wake?.();
+  });
+  const next = async (): Promise<ReceiverMessage> => {
+    while (messages.length === 0) {
+      if (child.exitCode !== null) throw new Error(`event receiver exited with ${child.exitCode}`);
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    return messages.shift()!;
+  };
   await next();
   const bus = await openEventBus(databaseUrl, logger);
   for (let i = 0; i < count; i++) {
@@ -54,18 +63,23 @@ async function crossProcessLatency(databaseUrl: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1)); // ~1,000 events/s offered, one at a time
   }
   const { latencies } = await next();
-  report('publish → delivery in another process, p50', quantile(latencies!, 0.5), 'ms', 10, false);
-  console.log(`  p90 ${quantile(latencies!, 0.9).toFixed(2)} ms, p99 ${quantile(latencies!, 0.99).toFixed(2)} ms, max ${Math.max(...latencies!).toFixed(2)} ms over ${count} events`);
   await bus.close();
+  const { p50, p99 } = percentiles(latencies!);
+  return [
+    { name: 'publish → delivery in another process, p50', value: p50, unit: 'ms', target: 10, higherIsBetter: false },
+    { name: 'publish → delivery in another process, p99', value: p99, unit: 'ms' },
+  ];
 }
 
 /** Event bus throughput (in process, audit log on) and cross-process latency over LISTEN/NOTIFY. */
-export async function run(): Promise<void> {
-  const pg = await startBenchPostgres();
-  try {
-    await inProcessThroughput(pg.databaseUrl);
-    await crossProcessLatency(pg.databaseUrl);
-  } finally {
-    await pg.stop();
-  }
-}
+export const eventBus: Benchmark = {
+  name: 'event bus',
+  async run() {
+    const pg = await startBenchPostgres();
+    try {
+      return [...(await inProcessThroughput(pg.databaseUrl)), ...(await crossProcessLatency(pg.databaseUrl))];
+    } finally {
+      await pg.stop();
+    }
+  },
+};

@@ -1,25 +1,30 @@
-// Runs every registered benchmark (or those named on the command line) one after another.
-import * as events from './events';
+import type { Benchmark, BenchFigure } from './bench-types';
+import { eventBus } from './events';
+import { stackStartup } from './stack-startup';
 
-const BENCHMARKS: Record<string, { run(): Promise<void> }> = {
-  events,
-};
+/** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>` runs the matching ones. */
+const BENCHMARKS: Benchmark[] = [stackStartup, eventBus];
+
+function format(figure: BenchFigure): string {
+  const value = figure.value >= 100 ? figure.value.toFixed(0) : figure.value.toFixed(2);
+  let line = `  ${figure.name.padEnd(58)} ${value.padStart(10)} ${figure.unit}`;
+  if (figure.target !== undefined) {
+    const ratio = figure.value / figure.target;
+    const ok = figure.higherIsBetter ? ratio >= 1 : ratio <= 1;
+    line += `   target ${figure.higherIsBetter ? '≥' : '≤'} ${figure.target} ${figure.unit}, ratio ${ratio.toFixed(2)} ${ok ? 'ok' : 'MISSED'}`;
+  }
+  return line;
+}
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
-  const unknown = wanted.filter((name) => !(name in BENCHMARKS));
-  if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
-  for (const [name, benchmark] of Object.entries(BENCHMARKS)) {
-    if (wanted.length > 0 && !wanted.includes(name)) continue;
-    console.log(`\n== ${name}`);
-    await benchmark.run();
+  const filter = process.argv[2];
+  for (const bench of BENCHMARKS.filter((b) => !filter || b.name.includes(filter))) {
+    console.log(`${bench.name}`);
+    for (const figure of await bench.run()) console.log(format(figure));
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

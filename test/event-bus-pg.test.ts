@@ -128,19 +128,19 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     await api.emitAsync('resource.created', { resourceType: 'note', resourceId: tag }, `src-${tag}`);
 
     const get = async (query: Record<string, string | number>) => (await request(app).get('/api/v1/events').query(query).expect(200)).body;
-    expect((await get({ type: `plugin.${tag}.*.created` })).events.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 2 }, { n: 1 }]);
-    expect((await get({ type: `plugin.${tag}.**` })).events).toHaveLength(3);
-    expect((await get({ source: `src-${tag}`, category: 'resource' })).events).toEqual([
+    expect((await get({ type: `plugin.${tag}.*.created` })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 2 }, { n: 1 }]);
+    expect((await get({ type: `plugin.${tag}.**` })).items).toHaveLength(3);
+    expect((await get({ source: `src-${tag}`, category: 'resource' })).items).toEqual([
       expect.objectContaining({ type: 'resource.created', data: { resourceType: 'note', resourceId: tag } }),
     ]);
-    expect((await get({ source: `src-${tag}`, from: t0.toISOString() })).events).toHaveLength(3);
-    expect((await get({ source: `src-${tag}`, to: new Date(t0.getTime() - 60_000).toISOString() })).events).toHaveLength(0);
+    expect((await get({ source: `src-${tag}`, from: t0.toISOString() })).items).toHaveLength(3);
+    expect((await get({ source: `src-${tag}`, to: new Date(t0.getTime() - 60_000).toISOString() })).items).toHaveLength(0);
 
     const page1 = await get({ source: `src-${tag}`, limit: 2 });
     const page2 = await get({ source: `src-${tag}`, limit: 2, offset: page1.nextOffset });
     expect(page1.nextOffset).toBe(2);
     expect(page2.nextOffset).toBeNull();
-    expect([...page1.events, ...page2.events].map((e: OwnPilotEvent) => e.id)).toHaveLength(3);
+    expect([...page1.items, ...page2.items].map((e: OwnPilotEvent) => e.id)).toHaveLength(3);
 
     const bad = await request(app).get('/api/v1/events').query({ category: 'billing', limit: 0 }).expect(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');

@@ -62,14 +62,14 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   const channel = options.channel ?? 'ownpilot_events';
   const { logger } = options;
   const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
-  pool.on('error', (error) => logger.warn({ err: error }, 'event store pool error'));
+  pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
   const stats = { oversized: 0, received: 0, listenerReconnects: 0 };
   let listener: Client | undefined;
   let closed = false;
 
   const batcher = createWriteBatcher<{ event: OwnPilotEvent; origin: string }>({
     maxBatchSize: options.maxBatchSize ?? 500,
-    flushDelayMs: options.flushDelayMs ?? 1,
+    flushDelayMs: options.flushDelayMs ?? 0,
     maxBuffered: options.maxBuffered ?? 100_000,
     retries: 3,
     onDropped: (count, error) => logger.error({ err: error, count }, 'events dropped from event_log'),

@@ -18,6 +18,7 @@ export interface WriteBatcherOptions<T> {
 export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
   let buffer: { item: T; done?: () => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   let inFlight: Promise<void> | undefined;
   const stats = { written: 0, batches: 0, dropped: 0, failedAttempts: 0 };
 
@@ -46,7 +47,8 @@ export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
   const pump = (): Promise<void> => {
     if (inFlight) return inFlight;
     if (timer) clearTimeout(timer);
-    timer = undefined;
+    if (immediate) clearImmediate(immediate);
+    timer = immediate = undefined;
     if (buffer.length === 0) return Promise.resolve();
     const batch = buffer.length <= options.maxBatchSize ? buffer : buffer.slice(0, options.maxBatchSize);
     buffer = batch === buffer ? [] : buffer.slice(options.maxBatchSize);
@@ -58,9 +60,10 @@ export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
   };
 
   const schedule = () => {
-    if (inFlight || timer) return; // the in-flight write pumps again when it finishes
+    if (inFlight || timer || immediate) return; // the in-flight write pumps again when it finishes
     if (buffer.length >= options.maxBatchSize) void pump();
-    else timer = setTimeout(() => void pump(), options.flushDelayMs);
+    else if (options.flushDelayMs > 0) timer = setTimeout(() => void pump(), options.flushDelayMs);
+    else immediate = setImmediate(() => void pump());
   };
 
   return {

@@ -11,7 +11,7 @@ export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsy
   router.get('/', async (req, res) => {
     const query = parse(EventHistoryQuery, req.query);
     const page = await events.getEventHistory(query);
-    res.json({ events: page, nextOffset: page.length === query.limit ? query.offset + page.length : null });
+    res.json({ items: page, nextOffset: page.length === query.limit ? query.offset + page.length : null });
   });
   router.post('/', async (req, res) => {
     const body = parse(EmitEventBody, req.body);
