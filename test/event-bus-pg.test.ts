@@ -125,13 +125,13 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     await api.emitAsync(`plugin.${tag}.a.created`, { n: 1 }, `src-${tag}`);
     await api.emitAsync(`plugin.${tag}.b.created`, { n: 2 }, `src-${tag}`);
     await api.emitAsync(`plugin.${tag}.b.deleted`, { n: 3 }, `other-${tag}`);
-    await api.emitAsync('resource.created', { resourceType: 'note', resourceId: tag }, `src-${tag}`);
+    await api.emitAsync('resource.created', { resourceType: 'note', id: tag }, `src-${tag}`);
 
     const get = async (query: Record<string, string | number>) => (await request(app).get('/api/v1/events').query(query).expect(200)).body;
     expect((await get({ type: `plugin.${tag}.*.created` })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 2 }, { n: 1 }]);
     expect((await get({ type: `plugin.${tag}.**` })).items).toHaveLength(3);
     expect((await get({ source: `src-${tag}`, category: 'resource' })).items).toEqual([
-      expect.objectContaining({ type: 'resource.created', data: { resourceType: 'note', resourceId: tag } }),
+      expect.objectContaining({ type: 'resource.created', data: { resourceType: 'note', id: tag } }),
     ]);
     expect((await get({ source: `src-${tag}`, from: t0.toISOString() })).items).toHaveLength(3);
     expect((await get({ source: `src-${tag}`, to: new Date(t0.getTime() - 60_000).toISOString() })).items).toHaveLength(0);

@@ -24,8 +24,8 @@ describe('event bus (in process)', () => {
     expect(() => bus.emit('tool.registered', { nope: 1 }, 'test')).toThrow(/invalid payload/);
     expect(() => bus.emit('resource.created', { resourceType: 'note' }, 'test')).toThrow(/invalid payload/);
     expect(() => bus.emit('plugin.x.thing', { big: 10n }, 'test')).toThrow(expect.objectContaining({ details: { issues: [expect.objectContaining({ message: 'event data must be JSON-serialisable' })] } }));
-    const event = bus.emit('tool.registered', { name: 'core.echo', extra: true }, 'tools');
-    expect(event).toMatchObject({ type: 'tool.registered', category: 'tool', source: 'tools', data: { name: 'core.echo', extra: true } });
+    const event = bus.emit('tool.registered', { tool: 'core.echo', extra: true }, 'tools');
+    expect(event).toMatchObject({ type: 'tool.registered', category: 'tool', source: 'tools', data: { tool: 'core.echo', extra: true } });
     expect(Date.parse(event.timestamp)).not.toBeNaN();
     expect(bus.metrics().rejected).toBe(5);
   });
@@ -54,15 +54,15 @@ describe('event bus (in process)', () => {
     expect(bus.listSubscriptions('svc-a').map((s) => s.pattern).sort()).toEqual(['plan.**', 'resource.*']);
     expect(bus.listSubscriptions()).toHaveLength(3);
 
-    bus.emit('resource.created', { resourceType: 'note', resourceId: 'n1' }, 'test');
-    bus.emit('tool.executed', { name: 'core.echo' }, 'test');
+    bus.emit('resource.created', { resourceType: 'note', id: 'n1' }, 'test');
+    bus.emit('tool.executed', { tool: 'core.echo' }, 'test');
     expect(a.got).toHaveLength(0); // never delivered synchronously inside emit
     await eventually(async () => b.got.length, (n) => n === 2);
     expect(a.got.map((e) => e.type)).toEqual(['resource.created']);
 
     expect(bus.unsubscribe(idA)).toBe(true);
     expect(bus.unsubscribe(idA)).toBe(false);
-    bus.emit('resource.deleted', { resourceType: 'note', resourceId: 'n1' }, 'test');
+    bus.emit('resource.deleted', { resourceType: 'note', id: 'n1' }, 'test');
     await eventually(async () => b.got.length, (n) => n === 3);
     expect(a.got).toHaveLength(1);
 
@@ -160,7 +160,7 @@ describe('event bus (in process)', () => {
     const got = collect();
     digest.subscribe('resource.*', got.handler);
     expect(digest.emit('plugin.digest.ready', { n: 1 })).toMatchObject({ source: 'plugin:digest', category: 'plugin' });
-    bus.emit('resource.updated', { resourceType: 'note', resourceId: 'n' }, 'test');
+    bus.emit('resource.updated', { resourceType: 'note', id: 'n' }, 'test');
     await eventually(async () => got.got.length, (n) => n === 1);
     expect(bus.listSubscriptions('plugin:digest')).toHaveLength(1);
   });

@@ -3,12 +3,12 @@ import { z } from 'zod';
 // Payload schemas of the events this project emits. They name the fields every emitter must
 // send and let extra fields through (loose objects), so a service may add detail freely.
 const id = z.string().min(1);
-const tool = z.looseObject({ name: id });
-const table = z.looseObject({ tableName: id, ownerId: id.nullable().optional() });
+const tool = z.looseObject({ tool: id });
+const table = z.looseObject({ table: id });
 const plugin = z.looseObject({ pluginId: id });
 const plan = z.looseObject({ planId: id, runId: id.optional() });
 const trigger = z.looseObject({ triggerId: id });
-const resource = z.looseObject({ resourceType: id, resourceId: id });
+const resource = z.looseObject({ resourceType: id, id });
 
 /** Known event type → payload schema; an emit of a known type with a bad payload is rejected. */
 export const KNOWN_EVENT_PAYLOADS: Readonly<Record<string, z.ZodType>> = {
@@ -16,7 +16,7 @@ export const KNOWN_EVENT_PAYLOADS: Readonly<Record<string, z.ZodType>> = {
   'system.stopping': z.looseObject({ process: id }),
   'tool.registered': tool,
   'tool.unregistered': tool,
-  'tool.executed': z.looseObject({ name: id, durationMs: z.number().nonnegative().optional(), success: z.boolean().optional() }),
+  'tool.executed': z.looseObject({ tool: id, durationMs: z.number().nonnegative().optional() }),
   'tool.enabled': tool,
   'tool.disabled': tool,
   'database.table_created': table,
@@ -29,6 +29,7 @@ export const KNOWN_EVENT_PAYLOADS: Readonly<Record<string, z.ZodType>> = {
   'plugin.disabled': plugin,
   'plugin.config_updated': plugin,
   'plan.started': plan,
+  'plan.step_started': plan,
   'plan.step_completed': plan,
   'plan.step_failed': plan,
   'plan.completed': plan,
