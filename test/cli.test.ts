@@ -36,7 +36,7 @@ describe('ownpilot CLI', () => {
       logger: createLogger('test', 'silent'),
       health: { postgres: async () => undefined, temporal: async () => undefined },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
-      events: stack.events,
+      events: stack.bus,
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));

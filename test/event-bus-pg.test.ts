@@ -29,7 +29,7 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
 
   beforeAll(async () => {
     stack = await openTestStack();
-    api = stack.events;
+    api = stack.bus;
     worker = await open();
   });
   afterAll(async () => {

@@ -18,7 +18,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
-      events: stack.events,
+      events: stack.bus,
     });
   });
   afterAll(() => stack.close());
@@ -96,7 +96,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
-      events: stack.events,
+      events: stack.bus,
     });
     const down = await request(broken).get('/health').expect(503);
     expect(down.body).toMatchObject({ status: 'degraded', postgres: { ok: true }, temporal: { ok: false, error: 'connection refused' } });

@@ -15,7 +15,7 @@ export interface TestStack {
   prisma: PrismaClient;
   client: Client;
   /** A started event bus of this test file's own (own connections, like another process). */
-  events: EventBus;
+  bus: EventBus;
   /** A task queue of this test file's own, so parallel files never take each other's tasks. */
   taskQueue: string;
   info: TestStackInfo;
@@ -38,13 +38,13 @@ export async function openTestStack(): Promise<TestStack> {
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const taskQueue = `test-${newId(8)}`;
-  const events = await openEventBus(info.databaseUrl, createLogger('test-events', 'silent'));
+  const bus = await openEventBus(info.databaseUrl, createLogger('test-events', 'silent'));
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
   return {
     prisma,
     client,
-    events,
+    bus,
     info,
     taskQueue,
     async startWorker(overrides = {}) {
@@ -54,7 +54,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events, ...overrides }),
+        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events: bus, ...overrides }),
       });
       running.push({ worker, done: worker.run() });
       return worker;
@@ -65,7 +65,7 @@ export async function openTestStack(): Promise<TestStack> {
         await done;
       }
       await Promise.all(nativeConnections.map((c) => c.close()));
-      await events.close();
+      await bus.close();
       await connection.close();
       await prisma.$disconnect();
     },
