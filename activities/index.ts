@@ -1,16 +1,18 @@
 import type { PrismaClient } from '../platform/database';
 import { createPlanActivities } from './plans/plan-activities';
-import type { ToolExecutor } from './tools/tool-executor';
+import { createToolActivities } from './tools/tool-activities';
+import type { ToolRegistry } from './tools/tool-registry';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
-  tools: ToolExecutor;
+  tools: ToolRegistry;
 }
 
 /** Every activity the worker registers, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
+    ...createToolActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { PlanService } from '../activities/plans/plan-service';
+import type { ResourceService } from '../activities/resources/resource-service';
+import type { ToolRegistry } from '../activities/tools/tool-registry';
 import type { Logger } from '../platform/logger';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { healthRouter, type HealthProbes } from './routes/health-router';
 import { plansRouter } from './routes/plans-router';
+import { customToolsRouter } from './routes/custom-tools-router';
+import { resourcesRouter } from './routes/resources-router';
+import { toolsRouter } from './routes/tools-router';
 
 export interface AppDeps {
   logger: Logger;
   health: HealthProbes;
   plans: PlanService;
+  tools: ToolRegistry;
+  resources: ResourceService;
 }
 
 /** The Express application; all state lives in the injected services, so tests build it directly. */
@@ -23,6 +30,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1/plans', plansRouter(deps.plans));
+  app.use('/api/v1/tools', toolsRouter(deps.tools));
+  app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
+  app.use('/api/v1/resources', resourcesRouter(deps.resources));
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));
   return app;

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createLoggingPublisher } from '../activities/events/logging-publisher';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const tools = createToolExecutor(BUILTIN_TOOLS);
+  const events = createLoggingPublisher(logger);
+  const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config) });
   const app = createApp({
     logger,
     health: {
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    tools,
+    resources,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     logger.info('api stopping');
     server.close(async () => {
       await temporal.connection.close();
+      await tools.close();
       await prisma.$disconnect();
       process.exit(0);
     });

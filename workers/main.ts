@@ -1,6 +1,6 @@
 import { createActivities } from '../activities';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createLoggingPublisher } from '../activities/events/logging-publisher';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
@@ -14,16 +14,19 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const connection = await connectWorker(config);
+  const events = createLoggingPublisher(logger);
+  const { registry: tools } = await startToolRegistry({ prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config) });
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    activities: createActivities({ prisma, tools }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
   await connection.close();
+  await tools.close();
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

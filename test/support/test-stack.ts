@@ -1,18 +1,29 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
-import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
-import { createToolExecutor } from '../../activities/tools/tool-executor';
+import type { ResourceService } from '../../activities/resources/resource-service';
+import type { HttpToolConfig } from '../../activities/tools/builtin/http-tools';
+import type { ToolRegistry } from '../../activities/tools/tool-registry';
+import { startToolRegistry } from '../../activities/tools/tool-setup';
 import { createPrisma, type PrismaClient } from '../../platform/database';
 import { newId } from '../../platform/ids';
 import { createOwnPilotWorker } from '../../workers/create-worker';
+import { createCollectingPublisher, type CollectingPublisher } from './collecting-publisher';
 import { stackInfo } from './stack-info';
+
+/** The HTTP tool policy tests run with: the production default (no private addresses). */
+export const TEST_HTTP_CONFIG: HttpToolConfig = { allowPrivate: false, allowedHosts: [], maxResponseBytes: 64 * 1024, defaultTimeoutMs: 5_000 };
 
 export interface TestStack {
   prisma: PrismaClient;
   client: Client;
   /** A task queue of this test file's own, so parallel files never take each other's tasks. */
   taskQueue: string;
+  /** Every event the services of this stack emitted. */
+  events: CollectingPublisher;
+  /** The tool registry (built-ins registered, listening for other instances' changes). */
+  tools: ToolRegistry;
+  resources: ResourceService;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   close(): Promise<void>;
@@ -32,12 +43,17 @@ export async function openTestStack(): Promise<TestStack> {
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const taskQueue = `test-${newId(8)}`;
+  const events = createCollectingPublisher();
+  const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG });
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
   return {
     prisma,
     client,
     taskQueue,
+    events,
+    tools,
+    resources,
     async startWorker(overrides = {}) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
       nativeConnections.push(native);
@@ -45,7 +61,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), ...overrides }),
+        activities: createActivities({ prisma, tools, ...overrides }),
       });
       running.push({ worker, done: worker.run() });
       return worker;
@@ -57,6 +73,7 @@ export async function openTestStack(): Promise<TestStack> {
       }
       await Promise.all(nativeConnections.map((c) => c.close()));
       await connection.close();
+      await tools.close();
       await prisma.$disconnect();
     },
   };
