@@ -90,8 +90,8 @@ async function withTimeout<T>(name: string, timeoutMs: number, outer: AbortSigna
     rejectAbort = reject;
   });
   const stop = (error: AppError) => {
+    rejectAbort(error); // settle the race first: a handler that resolves on abort must not win
     controller.abort(error);
-    rejectAbort(error);
   };
   const timer = setTimeout(() => stop(new AppError('TOOL_TIMEOUT', `tool '${name}' did not finish within ${timeoutMs} ms`, { tool: name, timeoutMs })), timeoutMs);
   const onOuter = () => stop(new AppError('TOOL_FAILED', `tool '${name}' was cancelled`, { tool: name, reason: 'aborted' }));

@@ -21,8 +21,20 @@ export const CustomToolDefinition = z.object({
 });
 export type CustomToolDefinition = z.input<typeof CustomToolDefinition>;
 
-/** Changes to a custom tool (its name is fixed). */
-export const CustomToolPatch = CustomToolDefinition.omit({ name: true }).partial().extend({ isEnabled: z.boolean().optional() });
+/** Changes to a custom tool (its name is fixed); absent fields stay as they are (no defaults). */
+export const CustomToolPatch = z
+  .object({
+    description: z.string().min(1).max(2000),
+    category: z.string().min(1).max(100),
+    tags: z.array(z.string().min(1).max(50)).max(20),
+    parameters: JsonSchemaObject,
+    code: ToolCode,
+    requiresApproval: z.boolean(),
+    allowedTools: z.array(ToolName).max(50),
+    isEnabled: z.boolean(),
+  })
+  .partial()
+  .strict();
 export type CustomToolPatch = z.input<typeof CustomToolPatch>;
 
 /** A plugin's sandboxed tool: the name must be `plugin.<pluginId>.<...>`. */

@@ -1,5 +1,21 @@
-import { newQuickJSWASMModule, type QuickJSContext, type QuickJSHandle, type QuickJSWASMModule } from 'quickjs-emscripten';
+import { QuickJSFFI } from '@jitl/quickjs-wasmfile-release-sync/ffi';
+import QuickJSRaw from '@jitl/quickjs-wasmfile-release-sync/emscripten-module';
+import {
+  newQuickJSWASMModuleFromVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSSyncVariant,
+  type QuickJSWASMModule,
+} from 'quickjs-emscripten-core';
 import { AppError } from '../../../platform/errors';
+
+// The release-sync WASM build, loaded with static imports: the package's own variant uses a
+// dynamic import(), which Jest's VM and some bundlers do not support.
+const RELEASE_SYNC: QuickJSSyncVariant = {
+  type: 'sync',
+  importFFI: async () => QuickJSFFI as unknown as Awaited<ReturnType<QuickJSSyncVariant['importFFI']>>,
+  importModuleLoader: async () => QuickJSRaw as unknown as Awaited<ReturnType<QuickJSSyncVariant['importModuleLoader']>>,
+};
 
 /** Resource limits of one sandboxed run. */
 export interface SandboxLimits {
@@ -81,7 +97,7 @@ function classify(error: { name: string; message: string }): AppError {
  */
 export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
   let module: Promise<QuickJSWASMModule> | undefined;
-  const load = () => (module ??= newQuickJSWASMModule());
+  const load = () => (module ??= newQuickJSWASMModuleFromVariant(RELEASE_SYNC));
 
   async function run({ code, args, limits: overrides, callTool, signal }: SandboxRun): Promise<unknown> {
     const limits = { ...DEFAULT_SANDBOX_LIMITS, ...defaults, ...overrides };
