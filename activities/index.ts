@@ -2,11 +2,12 @@ import type { PrismaClient } from '../platform/database';
 import type { EventBus } from './events/event-bus';
 import { createEventActivities } from './events/event-activities';
 import { createPlanActivities } from './plans/plan-activities';
-import type { ToolExecutor } from './tools/tool-executor';
+import { createToolActivities } from './tools/tool-activities';
+import type { ToolRegistry } from './tools/tool-registry';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
-  tools: ToolExecutor;
+  tools: ToolRegistry;
   events: EventBus;
 }
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
     ...createEventActivities(deps),
+    ...createToolActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

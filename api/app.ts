@@ -2,17 +2,24 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { EventBus } from '../activities/events/event-bus';
 import type { PlanService } from '../activities/plans/plan-service';
+import type { ResourceService } from '../activities/resources/resource-service';
+import type { ToolRegistry } from '../activities/tools/tool-registry';
 import type { Logger } from '../platform/logger';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { eventsRouter } from './routes/events-router';
 import { healthRouter, type HealthProbes } from './routes/health-router';
 import { plansRouter } from './routes/plans-router';
+import { customToolsRouter } from './routes/custom-tools-router';
+import { resourcesRouter } from './routes/resources-router';
+import { toolsRouter } from './routes/tools-router';
 
 export interface AppDeps {
   logger: Logger;
   health: HealthProbes;
   plans: PlanService;
   events: EventBus;
+  tools: ToolRegistry;
+  resources: ResourceService;
 }
 
 /** The Express application; all state lives in the injected services, so tests build it directly. */
@@ -27,6 +34,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1/plans', plansRouter(deps.plans));
   app.use('/api/v1/events', eventsRouter(deps.events));
+  app.use('/api/v1/tools', toolsRouter(deps.tools));
+  app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
+  app.use('/api/v1/resources', resourcesRouter(deps.resources));
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));
   return app;

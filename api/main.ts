@@ -1,8 +1,7 @@
 import type { Server } from 'node:http';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
@@ -16,8 +15,8 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const tools = createToolExecutor(BUILTIN_TOOLS);
   const events = await openEventBus(config.DATABASE_URL, logger);
+  const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config) });
   const app = createApp({
     logger,
     health: {
@@ -26,6 +25,8 @@ async function main(): Promise<void> {
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
     events,
+    tools,
+    resources,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await events.close();
       await temporal.connection.close();
+      await tools.close();
       await prisma.$disconnect();
       process.exit(0);
     });

@@ -1,8 +1,6 @@
 import request from 'supertest';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { createLogger } from '../platform/logger';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
@@ -17,7 +15,9 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     app = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
       events: stack.bus,
     });
   });
@@ -95,7 +95,9 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     const broken = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
       events: stack.bus,
     });
     const down = await request(broken).get('/health').expect(503);

@@ -1,7 +1,6 @@
 import { createActivities } from '../activities';
 import { openEventBus } from '../activities/events/open-event-bus';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
@@ -16,17 +15,19 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const events = await openEventBus(config.DATABASE_URL, logger);
   const connection = await connectWorker(config);
+  const { registry: tools } = await startToolRegistry({ prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config) });
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events }),
+    activities: createActivities({ prisma, tools, events }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
   await events.close();
   await connection.close();
+  await tools.close();
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

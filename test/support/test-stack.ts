@@ -3,13 +3,19 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { EventBus } from '../../activities/events/event-bus';
 import { openEventBus } from '../../activities/events/open-event-bus';
-import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
-import { createToolExecutor } from '../../activities/tools/tool-executor';
+import type { ResourceService } from '../../activities/resources/resource-service';
+import type { HttpToolConfig } from '../../activities/tools/builtin/http-tools';
+import type { ToolRegistry } from '../../activities/tools/tool-registry';
+import { startToolRegistry } from '../../activities/tools/tool-setup';
 import { createPrisma, type PrismaClient } from '../../platform/database';
 import { newId } from '../../platform/ids';
 import { createLogger } from '../../platform/logger';
 import { createOwnPilotWorker } from '../../workers/create-worker';
+import { createCollectingPublisher, type CollectingPublisher } from './collecting-publisher';
 import { stackInfo, type TestStackInfo } from './stack-info';
+
+/** The HTTP tool policy tests run with: the production default (no private addresses). */
+export const TEST_HTTP_CONFIG: HttpToolConfig = { allowPrivate: false, allowedHosts: [], maxResponseBytes: 64 * 1024, defaultTimeoutMs: 5_000 };
 
 export interface TestStack {
   prisma: PrismaClient;
@@ -19,6 +25,11 @@ export interface TestStack {
   /** A task queue of this test file's own, so parallel files never take each other's tasks. */
   taskQueue: string;
   info: TestStackInfo;
+  /** Every event the services of this stack emitted (each also published on `bus`). */
+  events: CollectingPublisher;
+  /** The tool registry (built-ins registered, listening for other instances' changes). */
+  tools: ToolRegistry;
+  resources: ResourceService;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   close(): Promise<void>;
@@ -39,6 +50,8 @@ export async function openTestStack(): Promise<TestStack> {
   const client = new Client({ connection, namespace: 'default' });
   const taskQueue = `test-${newId(8)}`;
   const bus = await openEventBus(info.databaseUrl, createLogger('test-events', 'silent'));
+  const events = createCollectingPublisher(bus);
+  const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG });
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
   return {
@@ -47,6 +60,9 @@ export async function openTestStack(): Promise<TestStack> {
     bus,
     info,
     taskQueue,
+    events,
+    tools,
+    resources,
     async startWorker(overrides = {}) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
       nativeConnections.push(native);
@@ -54,7 +70,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events: bus, ...overrides }),
+        activities: createActivities({ prisma, tools, events: bus, ...overrides }),
       });
       running.push({ worker, done: worker.run() });
       return worker;
@@ -67,6 +83,7 @@ export async function openTestStack(): Promise<TestStack> {
       await Promise.all(nativeConnections.map((c) => c.close()));
       await bus.close();
       await connection.close();
+      await tools.close();
       await prisma.$disconnect();
     },
   };
