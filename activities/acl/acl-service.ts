@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
@@ -109,7 +110,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       const existing = await tx.tableMetadata.findUnique({ where: { tableName: table } });
       if (existing) {
         // A retried create of the same table by its owner is a no-op; anything else conflicts.
-        if (existing.ownerId === ownerId && JSON.stringify(existing.schemaDefinition) === JSON.stringify(def)) return false;
+        if (existing.ownerId === ownerId && isDeepStrictEqual(existing.schemaDefinition, JSON.parse(JSON.stringify(def)))) return false;
         throw new AppError('CONFLICT', `table '${table}' already exists`, { table });
       }
       const [{ relation }] = await tx.$queryRaw<[{ relation: string | null }]>`SELECT to_regclass(${quoteIdentifier(table)})::text AS relation`;
