@@ -62,15 +62,15 @@ const { select } = fc.letrec<{ select: Gen; from: Gen; cond: Gen }>((tie) => ({
 const target = fc.oneof({ arbitrary: fc.constant(own), weight: 4 }, { arbitrary: fc.constantFrom(...WRITABLE_TARGETS), weight: 1 });
 
 const dml: fc.Arbitrary<Gen> = fc.oneof(
-  fc.tuple(target, select, fc.boolean()).map(([t, s, returning]) => ({
+  fc.tuple(target, select, fc.boolean()).map(([t, s, returning]): Gen => ({
     sql: `INSERT INTO ${t} (id) SELECT id FROM (${s.sql}) AS src${returning ? ' RETURNING id' : ''}`,
     uses: [[t, 'write'], ...(returning ? [[t, 'read'] as Use] : []), ...s.uses],
   })),
-  fc.tuple(target, fc.option(select, { nil: undefined })).map(([t, s]) => ({
+  fc.tuple(target, fc.option(select, { nil: undefined })).map(([t, s]): Gen => ({
     sql: `UPDATE ${t} SET id = id${s ? ` WHERE EXISTS (${s.sql})` : ''}`,
     uses: [[t, 'write'], [t, 'read'], ...(s?.uses ?? [])],
   })),
-  fc.tuple(target, fc.option(select, { nil: undefined })).map(([t, s]) => ({
+  fc.tuple(target, fc.option(select, { nil: undefined })).map(([t, s]): Gen => ({
     sql: `DELETE FROM ${t}${s ? ` WHERE id IN (SELECT id FROM (${s.sql}) AS d)` : ''}`,
     uses: [[t, 'delete'], [t, 'read'], ...(s?.uses ?? [])],
   })),
