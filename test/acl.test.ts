@@ -281,6 +281,13 @@ describe('database ACL', () => {
       expect(writes.map((w) => w.statement)).toEqual(expect.arrayContaining([`DELETE FROM ${betaItems} WHERE label = $1 RETURNING label`]));
     });
 
+    test('reads return at most maxRows rows (the rest never leaves PostgreSQL) and tolerate a trailing semicolon', async () => {
+      const small = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, maxRows: 3 });
+      const big = await small.executeQuery('SELECT g AS n, \'é\' AS accent FROM generate_series(1, 100000) g; -- done', [], 'admin');
+      expect(big).toMatchObject({ truncated: true, rows: [{ n: 1, accent: 'é' }, { n: 2 }, { n: 3 }] });
+      expect(await small.executeQuery('SELECT 1 AS one;', [], 'admin')).toMatchObject({ truncated: false, rows: [{ one: 1 }] });
+    });
+
     test('reads run in a read-only transaction with a statement timeout', async () => {
       const slow = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, statementTimeoutMs: 100 });
       await expect(slow.executeQuery('SELECT count(*) FROM generate_series(1, 100000000) a', [], 'admin')).rejects.toMatchObject({ code: 'UNPROCESSABLE', details: { sqlstate: '57014' } });

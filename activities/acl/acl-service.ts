@@ -15,6 +15,7 @@ import { buildCreateTableSql, pluginTableName, quoteIdentifier, userTableName } 
 /** PostgreSQL NOTIFY channel announcing table_metadata / table_grants changes to every process. */
 export const ACL_CHANNEL = 'ownpilot_acl';
 const SOURCE = 'database-acl';
+const MAX_CACHED_TABLES = 10_000;
 
 /** The seed's TableMetadata. */
 export interface TableMetadata {
@@ -79,6 +80,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
           expiresAt: now() + cacheTtlMs,
         }
       : { rules: null, metadata: null, expiresAt: now() + cacheTtlMs };
+    if (cache.size >= MAX_CACHED_TABLES) cache.clear(); // names come from user SQL: never grow without bound
     cache.set(table, entry);
     return entry;
   }
@@ -202,10 +204,13 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     async executeQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
       const analysis = await acl.validateQuery(query, requesterId);
       const tables = [...new Set(analysis.access.map((a) => a.table))];
+      // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows instead of streaming a huge result here.
+      // The text parsed as exactly one SELECT, so it is a valid subquery; the newlines end any trailing comment.
+      const sql = analysis.readOnly ? `SELECT * FROM (\n${analysis.statement}\n) AS ownpilot_query LIMIT ${maxRows + 1}` : query;
       let result: QueryResult;
       try {
         result = await runStatement(pool, {
-          sql: query,
+          sql,
           params: [...params],
           readOnly: analysis.readOnly,
           statementTimeoutMs,

@@ -15,6 +15,8 @@ export interface QueryAnalysis {
   /** True when nothing in the statement writes (no DML root, no data-modifying CTE). */
   readOnly: boolean;
   access: TableAccess[];
+  /** The statement's own text: the input without a trailing `;` and anything after it. */
+  statement: string;
 }
 
 /** Loads the PostgreSQL parser (WASM) once; analyzeQuery needs it loaded. */
@@ -165,7 +167,7 @@ class Walker {
  * Never throws anything but AppError.
  */
 export function analyzeQuery(sql: string): QueryAnalysis {
-  let tree: { stmts?: { stmt?: unknown }[] };
+  let tree: { stmts?: { stmt?: unknown; stmt_location?: number; stmt_len?: number }[] };
   try {
     tree = parseSync(sql) as typeof tree;
   } catch (error) {
@@ -174,7 +176,7 @@ export function analyzeQuery(sql: string): QueryAnalysis {
   const stmts = tree.stmts ?? [];
   if (stmts.length === 0) throw new AppError('VALIDATION_FAILED', 'no SQL statement given');
   if (stmts.length > 1) forbid('exactly one statement is allowed');
-  const root = stmts[0]!.stmt;
+  const { stmt: root, stmt_location: at = 0, stmt_len: length } = stmts[0]!;
   const type = isObj(root) ? Object.keys(root)[0] : undefined;
   if (type === undefined || !(type in ROOTS)) forbid(`${type ?? 'this'} statements are not allowed`);
   const walker = new Walker();
@@ -185,5 +187,8 @@ export function analyzeQuery(sql: string): QueryAnalysis {
     // A tree too deep for the stack, or a shape the walker does not know: deny, never crash.
     forbid('statement too complex to verify');
   }
-  return { kind: ROOTS[type as keyof typeof ROOTS], readOnly: !walker.writes, access: walker.access };
+  // Locations are byte offsets into the UTF-8 text; a missing length means "to the end".
+  const bytes = Buffer.from(sql, 'utf8');
+  const statement = bytes.subarray(at, length ? at + length : bytes.length).toString('utf8');
+  return { kind: ROOTS[type as keyof typeof ROOTS], readOnly: !walker.writes, access: walker.access, statement };
 }

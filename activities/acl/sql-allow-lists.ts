@@ -13,7 +13,7 @@ export const ALLOWED_NODES: ReadonlySet<string> = new Set([
   'IndexElem', 'List', 'String', 'Integer', 'Float', 'Boolean', 'BitString',
 ]);
 
-/** Side-effect-free functions (aggregates, window, string, math, date, JSON, set-returning). */
+/** Side-effect-free functions (aggregates, window, string, math, date, JSON, set-returning); no padding/repeat memory bombs. */
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
   // aggregates
   'count', 'sum', 'avg', 'min', 'max', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg',
@@ -22,8 +22,8 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
   'row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead', 'first_value', 'last_value', 'nth_value',
   // strings
   'lower', 'upper', 'initcap', 'length', 'char_length', 'character_length', 'octet_length', 'substr', 'substring', 'trim', 'btrim',
-  'ltrim', 'rtrim', 'replace', 'concat', 'concat_ws', 'left', 'right', 'lpad', 'rpad', 'position', 'strpos', 'split_part',
-  'starts_with', 'reverse', 'repeat', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_split_to_array', 'format',
+  'ltrim', 'rtrim', 'replace', 'concat', 'concat_ws', 'left', 'right', 'position', 'strpos', 'split_part',
+  'starts_with', 'reverse', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_split_to_array', 'format',
   'md5', 'encode', 'decode', 'to_hex', 'string_to_array', 'array_to_string', 'translate', 'overlay',
   // numbers
   'abs', 'ceil', 'ceiling', 'floor', 'round', 'trunc', 'mod', 'power', 'sqrt', 'exp', 'ln', 'log', 'sign', 'greatest', 'least',
