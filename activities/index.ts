@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../platform/database';
 import type { EventBus } from './events/event-bus';
 import { createEventActivities } from './events/event-activities';
+import { createAclActivities, type AclActivityDeps } from './acl/acl-activities';
 import { createPlanActivities } from './plans/plan-activities';
 import { createToolActivities } from './tools/tool-activities';
 import type { ToolRegistry } from './tools/tool-registry';
@@ -9,6 +10,7 @@ export interface ActivityDeps {
   prisma: PrismaClient;
   tools: ToolRegistry;
   events: EventBus;
+  acl: AclActivityDeps['acl'];
 }
 
 /** Every activity the worker registers, built from injected dependencies. */
@@ -17,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPlanActivities(deps),
     ...createEventActivities(deps),
     ...createToolActivities(deps),
+    ...createAclActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

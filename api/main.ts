@@ -1,10 +1,14 @@
 import type { Server } from 'node:http';
 import { openEventBus } from '../activities/events/open-event-bus';
+import { startDatabaseAcl } from '../activities/acl/acl-runtime';
+import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
+import { listenForNotifications } from '../platform/pg-notify-listener';
 import { connectClient } from '../platform/temporal-connection';
 import { createApp } from './app';
 
@@ -16,7 +20,17 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
   const events = await openEventBus(config.DATABASE_URL, logger);
-  const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config) });
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const keys = createApiKeyService({ prisma });
+  const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
+  const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);
+  if (bootstrap.key) {
+    // Printed once, on the console only (never logged): it is the only copy of the secret.
+    console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
+  }
+  const { registry: tools, resources } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl)],
+  });
   const app = createApp({
     logger,
     health: {
@@ -27,6 +41,8 @@ async function main(): Promise<void> {
     events,
     tools,
     resources,
+    keys,
+    acl: database.acl,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
@@ -42,6 +58,8 @@ async function main(): Promise<void> {
       await events.close();
       await temporal.connection.close();
       await tools.close();
+      await keyListener.close();
+      await database.close();
       await prisma.$disconnect();
       process.exit(0);
     });

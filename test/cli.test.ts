@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createLogger } from '../platform/logger';
+import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
 
 const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
@@ -37,13 +38,16 @@ describe('ownpilot CLI', () => {
       events: stack.bus,
       tools: stack.tools,
       resources: stack.resources,
+      keys: testKeyService(stack.prisma),
+      acl: stack.acl,
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    env = { OWNPILOT_URL: `http://127.0.0.1:${port}`, OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json') };
+    const apiKey = await createTestKey(testKeyService(stack.prisma), 'admin');
+    env = { OWNPILOT_URL: `http://127.0.0.1:${port}`, OWNPILOT_API_KEY: apiKey, OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json') };
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

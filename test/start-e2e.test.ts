@@ -11,6 +11,8 @@ describe('npm start', () => {
   test('starts worker and API, runs a plan, and exits 0 on SIGTERM', async () => {
     const info = stackInfo();
     const port = await freePort();
+    const adminKey = `op_start_e2e_${newId(20)}`;
+    const auth = { authorization: `Bearer ${adminKey}` };
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'start.ts')], {
       cwd: path.join(__dirname, '..'),
       env: {
@@ -20,6 +22,7 @@ describe('npm start', () => {
         TEMPORAL_TASK_QUEUE: `start-e2e-${newId(6)}`,
         API_PORT: String(port),
         LOG_LEVEL: 'warn',
+        OWNPILOT_ADMIN_KEY: adminKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -28,20 +31,20 @@ describe('npm start', () => {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await eventually(async () => output, (text) => /\[ownpilot\] ready in/.test(text), 60_000);
+      await eventually(async () => output, (text) => /\[ownpilot\] API: /.test(text), 60_000);
       expect(output).toContain(`API:           http://127.0.0.1:${port}`);
       const api = `http://127.0.0.1:${port}`;
       const created = await fetch(`${api}/api/v1/plans`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ name: 'via npm start', steps: [{ id: 'e', kind: 'tool', tool: 'core.echo', args: { ok: true } }] }),
       });
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
-      const started = await fetch(`${api}/api/v1/plans/${id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const started = await fetch(`${api}/api/v1/plans/${id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{}' });
       const { runId } = (await started.json()) as { runId: string };
       const run = await eventually(
-        async () => (await (await fetch(`${api}/api/v1/plans/runs/${runId}`)).json()) as { status: string },
+        async () => (await (await fetch(`${api}/api/v1/plans/runs/${runId}`, { headers: auth })).json()) as { status: string },
         (body) => body.status === 'completed' || body.status === 'failed',
       );
       expect(run.status).toBe('completed');

@@ -1,6 +1,8 @@
 import { createActivities } from '../activities';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
+import { startDatabaseAcl } from '../activities/acl/acl-runtime';
+import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
@@ -15,12 +17,15 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const events = await openEventBus(config.DATABASE_URL, logger);
   const connection = await connectWorker(config);
-  const { registry: tools } = await startToolRegistry({ prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config) });
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const { registry: tools } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl)],
+  });
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools, events }),
+    activities: createActivities({ prisma, tools, events, acl: database.acl }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
   await events.close();
   await connection.close();
   await tools.close();
+  await database.close();
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

@@ -4,6 +4,7 @@ import type { EventPublisher } from '../events/event-types';
 import { createResourceService } from '../resources/resource-service';
 import { createBuiltinTools } from './builtin';
 import type { HttpToolConfig } from './builtin/http-tools';
+import type { BuiltinTool } from './tool-types';
 import { createToolRegistry, type ToolRegistryDeps } from './tool-registry';
 
 /** The HTTP tool's policy from configuration. */
@@ -15,16 +16,18 @@ export interface ToolStackDeps extends Omit<ToolRegistryDeps, 'events' | 'prisma
   prisma: PrismaClient;
   events: EventPublisher;
   http: HttpToolConfig;
+  /** Built-in tools other services provide (e.g. core.db.query from the database ACL). */
+  extraTools?: readonly BuiltinTool[];
 }
 
 /**
  * Builds the resource service and the tool registry, waits for cross-process invalidation to
  * listen, and registers every built-in tool. What each process (API, worker) calls at start.
  */
-export async function startToolRegistry({ http, ...deps }: ToolStackDeps) {
+export async function startToolRegistry({ http, extraTools = [], ...deps }: ToolStackDeps) {
   const resources = createResourceService({ prisma: deps.prisma, events: deps.events });
   const registry = createToolRegistry(deps);
   await registry.ready();
-  await registry.registerBuiltinTools(createBuiltinTools({ events: deps.events, resources, http }));
+  await registry.registerBuiltinTools([...createBuiltinTools({ events: deps.events, resources, http }), ...extraTools]);
   return { registry, resources };
 }

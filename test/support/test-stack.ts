@@ -1,6 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type pg from 'pg';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { createDatabaseAcl, type DatabaseAcl } from '../../activities/acl/acl-service';
+import { createDbQueryTool } from '../../activities/acl/db-query-tool';
 import type { EventBus } from '../../activities/events/event-bus';
 import { openEventBus } from '../../activities/events/open-event-bus';
 import type { ResourceService } from '../../activities/resources/resource-service';
@@ -10,6 +13,7 @@ import { startToolRegistry } from '../../activities/tools/tool-setup';
 import { createPrisma, type PrismaClient } from '../../platform/database';
 import { newId } from '../../platform/ids';
 import { createLogger } from '../../platform/logger';
+import { createSqlPool } from '../../platform/sql-pool';
 import { createOwnPilotWorker } from '../../workers/create-worker';
 import { createCollectingPublisher, type CollectingPublisher } from './collecting-publisher';
 import { stackInfo, type TestStackInfo } from './stack-info';
@@ -30,6 +34,10 @@ export interface TestStack {
   /** The tool registry (built-ins registered, listening for other instances' changes). */
   tools: ToolRegistry;
   resources: ResourceService;
+  /** node-postgres pool on the run's database (the ACL runs statements through it). */
+  pool: pg.Pool;
+  /** The database ACL over `prisma`/`pool`, publishing to `events`. */
+  acl: DatabaseAcl;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
   close(): Promise<void>;
@@ -51,7 +59,11 @@ export async function openTestStack(): Promise<TestStack> {
   const taskQueue = `test-${newId(8)}`;
   const bus = await openEventBus(info.databaseUrl, createLogger('test-events', 'silent'));
   const events = createCollectingPublisher(bus);
-  const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG });
+  const pool = createSqlPool(info.databaseUrl, 3);
+  const acl = createDatabaseAcl({ prisma, pool, events });
+  const { registry: tools, resources } = await startToolRegistry({
+    prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG, extraTools: [createDbQueryTool(acl)],
+  });
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
   return {
@@ -63,6 +75,8 @@ export async function openTestStack(): Promise<TestStack> {
     events,
     tools,
     resources,
+    pool,
+    acl,
     async startWorker(overrides = {}) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
       nativeConnections.push(native);
@@ -70,7 +84,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools, events: bus, ...overrides }),
+        activities: createActivities({ prisma, tools, events: bus, acl, ...overrides }),
       });
       running.push({ worker, done: worker.run() });
       return worker;
@@ -84,6 +98,7 @@ export async function openTestStack(): Promise<TestStack> {
       await bus.close();
       await connection.close();
       await tools.close();
+      await pool.end();
       await prisma.$disconnect();
     },
   };
