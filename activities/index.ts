@@ -3,6 +3,7 @@ import type { EventBus } from './events/event-bus';
 import { createEventActivities } from './events/event-activities';
 import { createAclActivities, type AclActivityDeps } from './acl/acl-activities';
 import { createPlanActivities } from './plans/plan-activities';
+import { createPluginActivities } from './plugins/plugin-activities';
 import { createToolActivities } from './tools/tool-activities';
 import type { ToolRegistry } from './tools/tool-registry';
 
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEventActivities(deps),
     ...createToolActivities(deps),
     ...createAclActivities(deps),
+    ...createPluginActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

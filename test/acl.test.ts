@@ -7,6 +7,7 @@ import { createDatabaseAcl } from '../activities/acl/acl-service';
 import { runStatement } from '../activities/acl/query-executor';
 import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
@@ -57,6 +58,7 @@ describe('database ACL', () => {
       tools: stack.tools,
       resources: stack.resources,
       events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys: keyService,
       acl: stack.acl,
     });

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { createApp } from '../api/app';
 import { AUTH_CHANNEL, createApiKeyService, type ApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
@@ -29,6 +30,7 @@ describe('API keys and authentication', () => {
       tools: stack.tools,
       resources: stack.resources,
       events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys,
       acl: stack.acl,
     });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { createLogger } from '../platform/logger';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
@@ -36,6 +37,7 @@ describe('ownpilot CLI', () => {
       health: { postgres: async () => undefined, temporal: async () => undefined },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
       events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       tools: stack.tools,
       resources: stack.resources,
       keys: testKeyService(stack.prisma),

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { createLogger } from '../platform/logger';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
@@ -21,6 +22,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       tools: stack.tools,
       resources: stack.resources,
       events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys: testKeyService(stack.prisma),
       acl: stack.acl,
     });
@@ -101,6 +103,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       tools: stack.tools,
       resources: stack.resources,
       events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys: testKeyService(stack.prisma),
       acl: stack.acl,
     });

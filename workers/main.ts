@@ -1,4 +1,5 @@
 import { createActivities } from '../activities';
+import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   const { registry: tools } = await startToolRegistry({
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl)],
   });
+  // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
+  await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

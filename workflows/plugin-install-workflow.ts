@@ -63,7 +63,7 @@ export async function pluginInstallWorkflow(input: PluginInstallInput): Promise<
         }
       }
       const suffix = failedCompensations.length > 0 ? ` (undo failed: ${failedCompensations.join('; ')})` : '';
-      await undo.markPluginFailed({ pluginId, workflowId, step, reason: reason + suffix });
+      await undo.markPluginFailed({ pluginId, workflowId, step, reason: reason + suffix, manifest: input.manifest });
     });
     throw ApplicationFailure.create({ type: 'PluginInstallFailed', message: `install of '${pluginId}' failed at ${step}: ${reason}`, details: [{ step, failedCompensations }], nonRetryable: true });
   }

@@ -4,7 +4,7 @@ import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
 import type { EventBus } from '../events/event-bus';
-import { manifestIssues, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
+import { manifestIssues, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
 import type { PluginTableAcl, PluginToolRegistry } from './plugin-ports';
 
 export interface PluginActivityDeps {
@@ -126,13 +126,20 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
       }),
 
     /**
-     * Ends a failed install: the plugin (if this install recorded it) is left in `error` with
-     * the reason; a plugin some other install owns is never touched. Emits plugin.install_failed.
+     * Ends a failed install: the plugin is left in `error` with the reason (recorded now if
+     * validation failed before the record step); a plugin another install owns is never touched.
+     * Emits plugin.install_failed.
      */
-    markPluginFailed: ({ pluginId, workflowId, step, reason }: { pluginId: string; workflowId: string; step: PluginInstallStep; reason: string }): Promise<void> =>
+    markPluginFailed: ({ pluginId, workflowId, step, reason, manifest }: { pluginId: string; workflowId: string; step: PluginInstallStep; reason: string; manifest: unknown }): Promise<void> =>
       permanent(async () => {
         const errorMessage = `${step}: ${reason}`.slice(0, 4000);
-        await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: 'installing' }, data: { status: 'error', errorMessage, updatedAt: new Date() } });
+        const now = new Date();
+        const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: 'installing' }, data: { status: 'error', errorMessage, updatedAt: now } });
+        // failed before it was recorded (validation): record the attempt, unless the id is someone else's
+        if (count === 0 && step === 'validate' && PluginId.safeParse(pluginId).success) {
+          await prisma.plugin.createMany({ data: [{ id: pluginId, manifest: asJson(manifest), status: 'error', errorMessage, workflowId, installedAt: now, updatedAt: now }], skipDuplicates: true });
+          await prisma.plugin.updateMany({ where: { id: pluginId, status: 'error' }, data: { manifest: asJson(manifest), errorMessage, workflowId, updatedAt: now } });
+        }
         await events.emitAsync('plugin.install_failed', { pluginId, step, error: errorMessage }, SOURCE, runEventId('failed'));
       }),
 

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { createApp, type AppDeps } from '../../api/app';
 import { createPlanService } from '../../activities/plans/plan-service';
+import { createPluginService } from '../../activities/plugins/plugin-service';
 import { createLogger } from '../../platform/logger';
 import { createTestKey, testKeyService } from './api-auth';
 import type { TestStack } from './test-stack';
@@ -14,6 +15,7 @@ export function stackApp(stack: TestStack, overrides: Partial<AppDeps> = {}): Ex
     logger: createLogger('test', 'silent'),
     health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
     plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+    plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
     tools: stack.tools,
     resources: stack.resources,
     events: stack.bus,
