@@ -1,15 +1,17 @@
-import { ApplicationFailure, CancellationScope, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PluginActivities } from '../activities/plugins/plugin-activities';
 import type { PluginInstallInput, PluginInstallResult, PluginInstallStep } from './plugin-types';
 import { OwnPilotKind, OwnPilotPluginId, OwnPilotStartedBy } from './search-attributes';
 
+// Every step is a short database call in the worker that runs the workflow: local activities
+// (recorded as markers in the history) save a server round trip per step.
 const ACTIVITY_PRESETS = {
   step: { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, initialInterval: '500 milliseconds' } },
   compensation: { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10, initialInterval: '1 second' } },
 } as const;
 
-const steps = proxyActivities<PluginActivities>(ACTIVITY_PRESETS.step);
-const undo = proxyActivities<PluginActivities>(ACTIVITY_PRESETS.compensation);
+const steps = proxyLocalActivities<PluginActivities>(ACTIVITY_PRESETS.step);
+const undo = proxyLocalActivities<PluginActivities>(ACTIVITY_PRESETS.compensation);
 
 const reasonOf = (error: unknown): string =>
   error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
