@@ -105,6 +105,14 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(batches).toBeLessThan(100);
   });
 
+  test('close() flushes what is still buffered: no event is lost on shutdown', async () => {
+    const tag = newId(6);
+    const closing = await openEventBus(stack.info.databaseUrl, logger);
+    for (let i = 0; i < 300; i++) closing.emit(`plugin.${tag}.last`, { i }, 'shutdown');
+    await closing.close();
+    expect(await stack.prisma.eventLog.count({ where: { eventType: `plugin.${tag}.last` } })).toBe(300);
+  });
+
   test('emitAsync with a fixed id (a retried activity) writes and sends the event once', async () => {
     const tag = newId(6);
     const got: OwnPilotEvent[] = [];
@@ -120,7 +128,13 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
 
   test('GET /api/v1/events filters by type pattern, category, source and time range, with pagination', async () => {
     const tag = newId(6);
-    const app = express().use('/api/v1/events', eventsRouter(api)).use(errorMiddleware(logger));
+    const app = express()
+      .use((req, _res, next) => {
+        (req as typeof req & { principal: string }).principal = 'admin';
+        next();
+      })
+      .use('/api/v1/events', eventsRouter(api))
+      .use(errorMiddleware(logger));
     const t0 = new Date();
     await api.emitAsync(`plugin.${tag}.a.created`, { n: 1 }, `src-${tag}`);
     await api.emitAsync(`plugin.${tag}.b.created`, { n: 2 }, `src-${tag}`);
@@ -163,6 +177,11 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(ok.body).toMatchObject({ source: `plugin:${tag}`, category: 'plugin' });
     await request(plugin).post('/api/v1/events').send({ type: 'plugin.other.hello' }).expect(403);
     await request(plugin).post('/api/v1/events').send({ type: 'system.started', data: { process: 'x' } }).expect(403);
+    await request(plugin).get('/api/v1/events').query({ type: `plugin.${tag}.*` }).expect(200);
+    await request(plugin).get('/api/v1/events').query({ type: 'resource.*' }).expect(403);
+    await request(plugin).get('/api/v1/events').expect(403);
+    await request(plugin).get('/api/v1/events/metrics').expect(403);
+    expect((await request(plugin).get('/api/v1/events/subscriptions').query({ subscriberId: 'someone-else' }).expect(200)).body.subscriptions).toEqual([]);
     await request(as('admin')).post('/api/v1/events').send({ type: 'system.started', data: {} }).expect(400);
     await request(as('admin')).post('/api/v1/events').send({ type: 'nope.started' }).expect(400);
   });

@@ -10,6 +10,11 @@ export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsy
   const router = Router();
   router.get('/', async (req, res) => {
     const query = parse(EventHistoryQuery, req.query);
+    const principal = principalOf(req);
+    // a plugin principal reads only its own namespace (other plugins' events may carry their data)
+    if (principal.startsWith('plugin:') && !(query.type ?? '').startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
+      throw new AppError('FORBIDDEN', `${principal} may only read plugin.${principal.slice('plugin:'.length)}.* events (pass type=)`);
+    }
     const page = await events.getEventHistory(query);
     res.json({ items: page, nextOffset: page.length === query.limit ? query.offset + page.length : null });
   });
@@ -24,9 +29,12 @@ export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsy
     res.status(201).json(event);
   });
   router.get('/subscriptions', (req, res) => {
-    res.json({ subscriptions: events.listSubscriptions(parse(ListSubscriptionsQuery, req.query).subscriberId) });
+    const principal = principalOf(req);
+    const { subscriberId } = parse(ListSubscriptionsQuery, req.query);
+    res.json({ subscriptions: events.listSubscriptions(principal.startsWith('plugin:') ? principal : subscriberId) });
   });
-  router.get('/metrics', (_req, res) => {
+  router.get('/metrics', (req, res) => {
+    if (principalOf(req).startsWith('plugin:')) throw new AppError('FORBIDDEN', 'bus metrics are for admins and users');
     res.json(events.metrics());
   });
   return router;
