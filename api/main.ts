@@ -5,6 +5,7 @@ import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
   }
   const { registry: tools, resources } = await startToolRegistry({
-    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl)],
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
   });
   const app = createApp({
     logger,

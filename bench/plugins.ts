@@ -9,6 +9,7 @@ import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { openEventBus } from '../activities/events/open-event-bus';
 import type { PluginManifestInput } from '../activities/plugins/plugin-manifest';
 import { createPluginService } from '../activities/plugins/plugin-service';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
 import { startToolRegistry } from '../activities/tools/tool-setup';
 import { createPrisma } from '../platform/database';
 import { freePort } from '../platform/local/ports';
@@ -43,7 +44,7 @@ export const pluginInstall: Benchmark = {
     const bus = await openEventBus(pg.databaseUrl, logger);
     const database = await startDatabaseAcl({ prisma, databaseUrl: pg.databaseUrl, events: bus, statementTimeoutMs: 5000 });
     const { registry: tools } = await startToolRegistry({
-      prisma, events: bus, databaseUrl: pg.databaseUrl, extraTools: [createDbQueryTool(database.acl)],
+      prisma, events: bus, databaseUrl: pg.databaseUrl, extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
       http: { allowPrivate: false, allowedHosts: [], maxResponseBytes: 1024, defaultTimeoutMs: 1000 },
     });
     const native = await NativeConnection.connect({ address: temporal.address });

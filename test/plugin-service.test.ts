@@ -237,6 +237,27 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     expect((await me.delete(`/api/v1/plugins/${id}/storage`).expect(200)).body).toEqual({ cleared: 2 });
   });
 
+  test('plugin code reaches its own storage through core.storage.* and no other', async () => {
+    const id = `sc_${newId(6)}`;
+    const counter = {
+      name: 'count',
+      description: 'counts calls in storage',
+      parameters: { type: 'object' },
+      allowedTools: ['core.storage.get', 'core.storage.set'],
+      code: "const cur = await tools.call('core.storage.get', { key: 'n' }); const n = (cur.value || 0) + 1; await tools.call('core.storage.set', { key: 'n', value: n }); return { n };",
+    };
+    const base = manifest(id);
+    await install({ ...base, tools: [...base.tools!, counter] });
+    await stack.tools.executeTool(`plugin.${id}.count`, {}, { requesterId: 'admin' });
+    expect(await stack.tools.executeTool(`plugin.${id}.count`, {}, { requesterId: 'admin' })).toMatchObject({ output: { n: 2 } });
+    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: id, key: 'n' } } })).toMatchObject({ value: 2 });
+    await expect(stack.tools.executeTool('core.storage.get', { key: 'n' }, { requesterId: 'user:alice' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // a plugin without the storage permission is refused
+    const noPerm = `sn_${newId(6)}`;
+    await install({ ...manifest(noPerm), permissions: ['tools', 'tables', 'events.subscribe'] });
+    await expect(stack.tools.executeTool('core.storage.get', { key: 'n' }, { requesterId: `plugin:${noPerm}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
   test('one plugin can never read or change another’s storage, tables, tools or subscriptions', async () => {
     const a = `iso_a_${newId(5)}`;
     const b = `iso_b_${newId(5)}`;
@@ -252,6 +273,10 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     await asA.delete(`/api/v1/plugins/${b}/storage`).expect(403);
     await asA.get(`/api/v1/plugins/${b}`).expect(403);
     expect((await asA.get('/api/v1/plugins')).body.map((p: { id: string }) => p.id)).toEqual([a]);
+    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: b, key: 'secret' } } })).toMatchObject({ value: 42 });
+    // through tools, A's principal only ever names A's own keys
+    expect(await stack.tools.executeTool('core.storage.get', { key: 'secret' }, { requesterId: `plugin:${a}` })).toMatchObject({ output: { value: null } });
+    await stack.tools.executeTool('core.storage.set', { key: 'secret', value: 'mine' }, { requesterId: `plugin:${a}` });
     expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: b, key: 'secret' } } })).toMatchObject({ value: 42 });
 
     // tables: A's sandboxed code and A's principal are refused B's table

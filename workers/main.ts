@@ -1,4 +1,5 @@
 import { createActivities } from '../activities';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
 import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
   const { registry: tools } = await startToolRegistry({
-    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl)],
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
   });
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
   await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();

@@ -6,6 +6,7 @@ import { createDatabaseAcl, type DatabaseAcl } from '../../activities/acl/acl-se
 import { createDbQueryTool } from '../../activities/acl/db-query-tool';
 import type { EventBus } from '../../activities/events/event-bus';
 import { openEventBus } from '../../activities/events/open-event-bus';
+import { createPluginStorageTools } from '../../activities/plugins/plugin-storage-tools';
 import type { ResourceService } from '../../activities/resources/resource-service';
 import type { HttpToolConfig } from '../../activities/tools/builtin/http-tools';
 import type { ToolRegistry } from '../../activities/tools/tool-registry';
@@ -62,7 +63,7 @@ export async function openTestStack(): Promise<TestStack> {
   const pool = createSqlPool(info.databaseUrl, 3);
   const acl = createDatabaseAcl({ prisma, pool, events });
   const { registry: tools, resources } = await startToolRegistry({
-    prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG, extraTools: [createDbQueryTool(acl)],
+    prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG, extraTools: [createDbQueryTool(acl), ...createPluginStorageTools(prisma)],
   });
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
