@@ -201,6 +201,17 @@ describe('database ACL', () => {
       expect(await count('plans')).toBe(plans);
     });
 
+    test('a locked table added after migration 0003 becomes admin-readable once the query role is synced', async () => {
+      const table = `later_${run}`;
+      await stack.prisma.$executeRawUnsafe(`CREATE TABLE "${table}" (id int)`);
+      await stack.prisma.tableMetadata.create({ data: { tableName: table, accessLevel: 'locked', schemaDefinition: [], isSystem: true } });
+      await expect(stack.acl.executeQuery(`SELECT * FROM ${table}`, [], 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' }); // PostgreSQL refuses
+      expect(await stack.acl.syncQueryRoleGrants()).toContain(table);
+      expect(await stack.acl.syncQueryRoleGrants()).not.toContain(table);
+      expect((await stack.acl.executeQuery(`SELECT * FROM ${table}`, [], 'admin')).rows).toEqual([]);
+      await expect(stack.acl.executeQuery(`INSERT INTO ${table} VALUES (1)`, [], 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    });
+
     test('values are parameters: injection strings are stored verbatim', async () => {
       const evil = ["'); DROP TABLE plans; --", 'x\'; DELETE FROM api_keys; SELECT \'', '$1; $2', '\\\'; TRUNCATE plans; --'];
       const keysBefore = await stack.prisma.apiKey.count();

@@ -9,6 +9,7 @@ import type { EventPublisher } from '../events/event-types';
 import { PluginDatabaseTable, TablePluginId, type GrantBody, type ParsedTableDefinition, type Privilege } from './acl-schemas';
 import { GRANTABLE, isAllowed, type AccessLevel, type TableRules } from './acl-rules';
 import { analyzeQuery, loadSqlParser, type QueryAnalysis } from './query-analyzer';
+import { UNREADABLE_TABLES } from './sql-allow-lists';
 import { QUERY_ROLE, runStatement, type QueryResult } from './query-executor';
 import { buildCreateTableSql, pluginTableName, quoteIdentifier, userTableName } from './table-ddl';
 
@@ -284,6 +285,20 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
         await tx.$executeRaw`SELECT pg_notify(${ACL_CHANNEL}, ${table})`;
       });
       invalidate(table);
+    },
+
+    /**
+     * Gives the query role SELECT on every existing locked table (except credentials), so locked
+     * tables that later migrations add are readable by admin as migration 0003's were. Idempotent.
+     */
+    async syncQueryRoleGrants(): Promise<string[]> {
+      const rows = await prisma.$queryRaw<{ name: string }[]>`
+        SELECT m.table_name AS name FROM table_metadata m
+        JOIN pg_class c ON c.relname = m.table_name AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+        WHERE m.access_level = 'locked' AND NOT has_table_privilege(${QUERY_ROLE}, c.oid, 'SELECT')`;
+      const granted = rows.map((r) => r.name).filter((name) => !UNREADABLE_TABLES.has(name));
+      for (const name of granted) await prisma.$executeRawUnsafe(`GRANT SELECT ON ${quoteIdentifier(name)} TO ${QUERY_ROLE}`);
+      return granted;
     },
 
     /** Forgets cached metadata for one table or all (NOTIFY from another process, or a lost listener connection). */
