@@ -6,7 +6,7 @@ import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
 import { pluginPrincipal } from '../auth/principal';
 import type { EventPublisher } from '../events/event-types';
-import { PluginDatabaseTable, TablePluginId, type GrantBody, type ParsedTableDefinition, type Privilege } from './acl-schemas';
+import { PluginDatabaseTable, TablePluginId, type AuditQuery, type GrantBody, type ParsedTableDefinition, type Privilege } from './acl-schemas';
 import { GRANTABLE, isAllowed, type AccessLevel, type TableRules } from './acl-rules';
 import { analyzeQuery, loadSqlParser, type QueryAnalysis } from './query-analyzer';
 import { UNREADABLE_TABLES } from './sql-allow-lists';
@@ -287,18 +287,31 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       invalidate(table);
     },
 
+    /** The audit trail, newest first (denials, table changes, grants, executed writes). */
+    async listAudit(query: AuditQuery) {
+      return prisma.aclAudit.findMany({
+        where: { ...(query.requesterId ? { requesterId: query.requesterId } : {}), ...(query.outcome ? { outcome: query.outcome } : {}) },
+        orderBy: { createdAt: 'desc' },
+        take: query.limit,
+      });
+    },
+
     /**
      * Gives the query role SELECT on every existing locked table (except credentials), so locked
      * tables that later migrations add are readable by admin as migration 0003's were. Idempotent.
      */
     async syncQueryRoleGrants(): Promise<string[]> {
-      const rows = await prisma.$queryRaw<{ name: string }[]>`
-        SELECT m.table_name AS name FROM table_metadata m
-        JOIN pg_class c ON c.relname = m.table_name AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-        WHERE m.access_level = 'locked' AND NOT has_table_privilege(${QUERY_ROLE}, c.oid, 'SELECT')`;
-      const granted = rows.map((r) => r.name).filter((name) => !UNREADABLE_TABLES.has(name));
-      for (const name of granted) await prisma.$executeRawUnsafe(`GRANT SELECT ON ${quoteIdentifier(name)} TO ${QUERY_ROLE}`);
-      return granted;
+      // Serialised: concurrent GRANTs on one table fail with "tuple concurrently updated", and the API and worker start together.
+      return prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(727003)`;
+        const rows = await tx.$queryRaw<{ name: string }[]>`
+          SELECT m.table_name AS name FROM table_metadata m
+          JOIN pg_class c ON c.relname = m.table_name AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+          WHERE m.access_level = 'locked' AND NOT has_table_privilege(${QUERY_ROLE}, c.oid, 'SELECT')`;
+        const granted = rows.map((r) => r.name).filter((name) => !UNREADABLE_TABLES.has(name));
+        for (const name of granted) await tx.$executeRawUnsafe(`GRANT SELECT ON ${quoteIdentifier(name)} TO ${QUERY_ROLE}`);
+        return granted;
+      });
     },
 
     /** Forgets cached metadata for one table or all (NOTIFY from another process, or a lost listener connection). */
