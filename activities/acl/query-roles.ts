@@ -31,8 +31,11 @@ BEGIN
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
     END;
   END IF;
-  IF NOT pg_has_role(current_user, '${role}', 'MEMBER') THEN
-    EXECUTE format('GRANT %I TO %I', '${role}', current_user);
+  IF NOT pg_has_role(current_user, '${role}', 'MEMBER') THEN -- always true for a superuser
+    BEGIN
+      EXECUTE format('GRANT %I TO %I', '${role}', current_user);
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
   END IF;
 END
 $$`;
