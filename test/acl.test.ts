@@ -5,6 +5,7 @@ import { createAclActivities } from '../activities/acl/acl-activities';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDatabaseAcl } from '../activities/acl/acl-service';
 import { runStatement } from '../activities/acl/query-executor';
+import { ADMIN_QUERY_ROLE, queryRoleOf } from '../activities/acl/query-roles';
 import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
@@ -180,6 +181,10 @@ describe('database ACL', () => {
       }
       expect(await count(alphaNotes)).toBe(rows);
 
+      const trail = await keys.admin.get('/api/v1/acl/audit').query({ requesterId: b, outcome: 'denied' }).expect(200);
+      expect(trail.body.entries.length).toBeGreaterThanOrEqual(4);
+      expect(trail.body.entries.every((e: { requesterId: string; outcome: string }) => e.requesterId === b && e.outcome === 'denied')).toBe(true);
+      expect((await keys.beta.get('/api/v1/acl/audit')).status).toBe(403);
       await keys.alpha.delete(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(204);
       expect((await keys.beta.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${alphaNotes}` })).status).toBe(403);
     });
@@ -201,6 +206,18 @@ describe('database ACL', () => {
         expect([sql, res.status]).toEqual([sql, 403]);
       }
       expect(await count('plans')).toBe(plans);
+    });
+
+    test('a locked table added after migration 0003 becomes admin-readable once the query role is synced', async () => {
+      const table = `later_${run}`;
+      await stack.prisma.$executeRawUnsafe(`CREATE TABLE "${table}" (id int)`);
+      await stack.prisma.tableMetadata.create({ data: { tableName: table, accessLevel: 'locked', schemaDefinition: [], isSystem: true } });
+      await expect(stack.acl.executeQuery(`SELECT * FROM ${table}`, [], 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' }); // PostgreSQL refuses
+      const [first, second] = await Promise.all([stack.acl.syncQueryRoleGrants(), stack.acl.syncQueryRoleGrants()]); // as API and worker at start
+      expect([...first, ...second].filter((t) => t === table)).toEqual([table]);
+      expect(await stack.acl.syncQueryRoleGrants()).not.toContain(table);
+      expect((await stack.acl.executeQuery(`SELECT * FROM ${table}`, [], 'admin')).rows).toEqual([]);
+      await expect(stack.acl.executeQuery(`INSERT INTO ${table} VALUES (1)`, [], 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     });
 
     test('values are parameters: injection strings are stored verbatim', async () => {
@@ -293,17 +310,33 @@ describe('database ACL', () => {
     test('reads run in a read-only transaction with a statement timeout', async () => {
       const slow = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, statementTimeoutMs: 100 });
       await expect(slow.executeQuery('SELECT count(*) FROM generate_series(1, 100000000) a', [], 'admin')).rejects.toMatchObject({ code: 'UNPROCESSABLE', details: { sqlstate: '57014' } });
-      await expect(runStatement(stack.pool, { sql: `INSERT INTO ${betaItems} (label) VALUES ('ro')`, params: [], readOnly: true, statementTimeoutMs: 1000 })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(runStatement(stack.pool, { sql: `INSERT INTO ${betaItems} (label) VALUES ('ro')`, params: [], readOnly: true, statementTimeoutMs: 1000, role: queryRoleOf(`plugin:${beta}`) })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     });
 
-    test('defence in depth: even a statement that skipped validation runs as ownpilot_sql and cannot touch system tables', async () => {
-      const keysBefore = await stack.prisma.apiKey.count();
-      for (const sql of ['SELECT * FROM api_keys', 'DELETE FROM api_keys', "INSERT INTO plans (id, name, definition) VALUES ('x', 'x', '{}')", "SELECT pg_read_file('/etc/hostname')", 'CREATE TABLE evil (a int)']) {
-        const outcome = await runStatement(stack.pool, { sql, params: [], readOnly: false, statementTimeoutMs: 1000 }).then(() => 'ran', (e: AppError) => e.code);
-        expect([sql, outcome]).toEqual([sql, 'FORBIDDEN']);
+    test('defence in depth: a statement that skipped validation still runs as the principal’s own role', async () => {
+      const betaRole = queryRoleOf(`plugin:${beta}`);
+      const attempts: [role: string, sql: string][] = [
+        [betaRole, `SELECT * FROM ${alphaNotes}`],
+        [betaRole, `INSERT INTO ${alphaNotes} (title) VALUES ('x')`],
+        [betaRole, `DELETE FROM ${alphaNotes}`],
+        [betaRole, 'SELECT * FROM plans'],
+        [betaRole, "INSERT INTO plans (id, name, definition) VALUES ('x', 'x', '{}')"],
+        [ADMIN_QUERY_ROLE, 'SELECT * FROM api_keys'],
+        [ADMIN_QUERY_ROLE, 'DELETE FROM api_keys'],
+        [ADMIN_QUERY_ROLE, "INSERT INTO plans (id, name, definition) VALUES ('x', 'x', '{}')"],
+        [ADMIN_QUERY_ROLE, "SELECT pg_read_file('/etc/hostname')"],
+        [ADMIN_QUERY_ROLE, 'CREATE TABLE evil (a int)'],
+      ];
+      const before = { keys: await stack.prisma.apiKey.count(), notes: await count(alphaNotes), plans: await count('plans') };
+      for (const [role, sql] of attempts) {
+        const outcome = await runStatement(stack.pool, { sql, params: [], readOnly: false, statementTimeoutMs: 1000, role }).then(() => 'ran', (e: AppError) => e.code);
+        expect([role, sql, outcome]).toEqual([role, sql, 'FORBIDDEN']);
       }
-      await expect(runStatement(stack.pool, { sql: 'SELECT 1; DELETE FROM api_keys', params: [], readOnly: false, statementTimeoutMs: 1000 })).rejects.toBeInstanceOf(AppError);
-      expect(await stack.prisma.apiKey.count()).toBe(keysBefore);
+      await expect(runStatement(stack.pool, { sql: 'SELECT 1; DELETE FROM api_keys', params: [], readOnly: false, statementTimeoutMs: 1000, role: ADMIN_QUERY_ROLE })).rejects.toBeInstanceOf(AppError);
+      expect({ keys: await stack.prisma.apiKey.count(), notes: await count(alphaNotes), plans: await count('plans') }).toEqual(before);
+      // Its own table, through its own role: allowed.
+      const own = await runStatement(stack.pool, { sql: `SELECT count(*)::int AS n FROM ${betaItems}`, params: [], readOnly: true, statementTimeoutMs: 1000, role: betaRole });
+      expect(own.rows[0]).toEqual({ n: expect.any(Number) });
     });
   });
 
@@ -367,8 +400,12 @@ describe('database ACL', () => {
       expect(await here.acl.canRead(alphaNotes, b)).toBe(false); // cached now (30 s)
       await stack.acl.grantAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);
       await eventually(() => here.acl.canRead(alphaNotes, b), (ok) => ok);
-      await stack.acl.revokeAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);
-      await eventually(() => here.acl.canRead(alphaNotes, b), (ok) => !ok);
+      const asBeta = { sql: `SELECT count(*) FROM ${alphaNotes}`, params: [], readOnly: true, statementTimeoutMs: 1000, role: queryRoleOf(b) };
+      expect((await runStatement(stack.pool, asBeta)).rowCount).toBe(1); // the role got SELECT with the grant
+      // Revoked by the other ACL instance (a fresh process): the rule and the role both lose it.
+      await here.acl.revokeAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);
+      await eventually(() => stack.acl.canRead(alphaNotes, b), (ok) => !ok);
+      await expect(runStatement(stack.pool, asBeta)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     } finally {
       await here.close();
     }

@@ -48,8 +48,11 @@ describe('ownpilot CLI', () => {
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const apiKey = await createTestKey(testKeyService(stack.prisma), 'admin');
-    env = { OWNPILOT_URL: `http://127.0.0.1:${port}`, OWNPILOT_API_KEY: apiKey, OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json') };
+    env = {
+      OWNPILOT_URL: `http://127.0.0.1:${port}`,
+      OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json'),
+      OWNPILOT_API_KEY: await createTestKey(testKeyService(stack.prisma), 'user:cli'),
+    };
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
@@ -83,6 +86,10 @@ describe('ownpilot CLI', () => {
     const missing = await ownpilot(['plans', 'get', 'nope'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe("ownpilot: NOT_FOUND: plan 'nope' does not exist\n");
+
+    const anonymous = await ownpilot(['plans', 'get', 'x'], { ...env, OWNPILOT_API_KEY: '' });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/^ownpilot: UNAUTHENTICATED: .+\n$/);
 
     const unreachable = await ownpilot(['plans', 'get', 'x'], { ...env, OWNPILOT_URL: 'http://127.0.0.1:1' });
     expect(unreachable.code).toBe(1);

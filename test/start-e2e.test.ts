@@ -11,7 +11,7 @@ describe('npm start', () => {
   test('starts worker and API, runs a plan, and exits 0 on SIGTERM', async () => {
     const info = stackInfo();
     const port = await freePort();
-    const adminKey = `op_start_e2e_${newId(20)}`;
+    const adminKey = `e2e-admin-key-${newId(20)}`;
     const auth = { authorization: `Bearer ${adminKey}` };
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'start.ts')], {
       cwd: path.join(__dirname, '..'),
@@ -39,6 +39,7 @@ describe('npm start', () => {
         headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ name: 'via npm start', steps: [{ id: 'e', kind: 'tool', tool: 'core.echo', args: { ok: true } }] }),
       });
+      expect((await fetch(`${api}/api/v1/plans/x`)).status).toBe(401);
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
       const started = await fetch(`${api}/api/v1/plans/${id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{}' });

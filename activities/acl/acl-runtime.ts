@@ -11,10 +11,11 @@ export interface AclRuntimeOptions {
   statementTimeoutMs: number;
 }
 
-/** The ACL of one process: its SQL pool and a NOTIFY listener that keeps its cache in step with other processes. */
+/** The ACL of one process: its SQL pool, the query role's grants on locked tables, and a NOTIFY listener that keeps its cache in step with other processes. */
 export async function startDatabaseAcl({ prisma, databaseUrl, events, statementTimeoutMs }: AclRuntimeOptions) {
   const pool = createSqlPool(databaseUrl);
   const acl = createDatabaseAcl({ prisma, pool, events, statementTimeoutMs });
+  await acl.syncQueryRoleGrants();
   const listener = await listenForNotifications(databaseUrl, [ACL_CHANNEL], (_channel, table) => acl.invalidate(table));
   return {
     acl,

@@ -91,3 +91,13 @@ export const QueryBody = z
   })
   .strict();
 export type QueryBody = z.infer<typeof QueryBody>;
+
+/** Query of GET /api/v1/acl/audit: newest first, optionally for one requester or outcome. */
+export const AuditQuery = z
+  .object({
+    requesterId: z.string().min(1).max(200).optional(),
+    outcome: z.enum(['allowed', 'denied']).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+export type AuditQuery = z.infer<typeof AuditQuery>;

@@ -6,10 +6,12 @@ import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
 import { pluginPrincipal } from '../auth/principal';
 import type { EventPublisher } from '../events/event-types';
-import { PluginDatabaseTable, TablePluginId, type GrantBody, type ParsedTableDefinition, type Privilege } from './acl-schemas';
+import { PluginDatabaseTable, TablePluginId, type AuditQuery, type GrantBody, type ParsedTableDefinition, type Privilege } from './acl-schemas';
 import { GRANTABLE, isAllowed, type AccessLevel, type TableRules } from './acl-rules';
 import { analyzeQuery, loadSqlParser, type QueryAnalysis } from './query-analyzer';
-import { QUERY_ROLE, runStatement, type QueryResult } from './query-executor';
+import { UNREADABLE_TABLES } from './sql-allow-lists';
+import { runStatement, type QueryResult } from './query-executor';
+import { ADMIN_QUERY_ROLE, PRIVILEGE_SQL, ensureRoleSql, queryRoleOf } from './query-roles';
 import { buildCreateTableSql, pluginTableName, quoteIdentifier, userTableName } from './table-ddl';
 
 /** PostgreSQL NOTIFY channel announcing table_metadata / table_grants changes to every process. */
@@ -56,6 +58,17 @@ type Action = 'query' | 'create_table' | 'drop_table' | 'grant' | 'revoke';
 export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, cacheTtlMs = 30_000, now = Date.now }: DatabaseAclDeps) {
   const cache = new Map<string, CachedTable>();
   const parserReady = loadSqlParser();
+  const ensuredRoles = new Set<string>([ADMIN_QUERY_ROLE]);
+
+  /** Makes sure a principal's query role exists (its own autocommitted statement, so a rolled-back caller cannot undo it). */
+  async function ensureRole(principal: string): Promise<string> {
+    const role = queryRoleOf(principal);
+    if (!ensuredRoles.has(role)) {
+      await prisma.$executeRawUnsafe(ensureRoleSql(role));
+      ensuredRoles.add(role);
+    }
+    return role;
+  }
 
   async function load(table: string): Promise<CachedTable> {
     const hit = cache.get(table);
@@ -107,6 +120,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
   /** Creates `table` from a validated spec in one transaction: DDL, role grant, metadata, audit, notify. */
   async function createTable(table: string, def: ParsedTableDefinition, accessLevel: 'protected' | 'user', ownerId: string): Promise<{ table: string; created: boolean }> {
     const statements = buildCreateTableSql(table, def);
+    const ownerRole = await ensureRole(ownerId);
     const created = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${table}))`;
       const existing = await tx.tableMetadata.findUnique({ where: { tableName: table } });
@@ -119,7 +133,9 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       if (relation !== null) throw new AppError('CONFLICT', `a relation named '${table}' already exists`, { table });
       await tx.$executeRawUnsafe('SET LOCAL standard_conforming_strings = on');
       for (const sql of statements) await tx.$executeRawUnsafe(sql);
-      await tx.$executeRawUnsafe(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${quoteIdentifier(table)} TO ${QUERY_ROLE}`);
+      for (const role of new Set([ADMIN_QUERY_ROLE, ownerRole])) {
+        await tx.$executeRawUnsafe(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${quoteIdentifier(table)} TO ${role}`);
+      }
       await tx.tableMetadata.create({ data: { tableName: table, accessLevel, ownerId, schemaDefinition: asJson(def), isSystem: false } });
       await tx.aclAudit.create({ data: { id: newId(), requesterId: ownerId, action: 'create_table', outcome: 'allowed', tableNames: [table], statement: statements.join(';\n') } });
       await tx.$executeRaw`SELECT pg_notify(${ACL_CHANNEL}, ${table})`;
@@ -211,6 +227,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       try {
         result = await runStatement(pool, {
           sql,
+          role: await ensureRole(requesterId),
           params: [...params],
           readOnly: analysis.readOnly,
           statementTimeoutMs,
@@ -262,10 +279,13 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       const { rules } = await load(table);
       if (!rules) throw notFound('table', table);
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'grant', `only the owner may grant on '${table}'`, [table]);
-      if (!GRANTABLE[rules.accessLevel].includes(grant.privilege)) {
-        throw new AppError('UNPROCESSABLE', `${grant.privilege} cannot be granted on a ${rules.accessLevel} table`, { table });
+      if (!GRANTABLE[rules.accessLevel].includes(grant.privilege) || UNREADABLE_TABLES.has(table)) {
+        throw new AppError('UNPROCESSABLE', `${grant.privilege} cannot be granted on ${rules.accessLevel} table '${table}'`, { table });
       }
+      // Admin and the owner hold their rights by rule and by their roles; only other grantees' roles change.
+      const role = grant.grantee === 'admin' || grant.grantee === rules.ownerId ? undefined : await ensureRole(grant.grantee);
       await prisma.$transaction(async (tx) => {
+        if (role) await tx.$executeRawUnsafe(`GRANT ${PRIVILEGE_SQL[grant.privilege]} ON ${quoteIdentifier(table)} TO ${role}`);
         await tx.tableGrant.createMany({ data: [{ tableName: table, grantee: grant.grantee, privilege: grant.privilege, grantedBy: requesterId }], skipDuplicates: true });
         await tx.aclAudit.create({ data: { id: newId(), requesterId, action: 'grant', outcome: 'allowed', tableNames: [table], reason: `${grant.privilege} to ${grant.grantee}` } });
         await tx.$executeRaw`SELECT pg_notify(${ACL_CHANNEL}, ${table})`;
@@ -278,12 +298,41 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       const { rules } = await load(table);
       if (!rules) throw notFound('table', table);
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'revoke', `only the owner may revoke on '${table}'`, [table]);
+      const role = grant.grantee === 'admin' || grant.grantee === rules.ownerId ? undefined : await ensureRole(grant.grantee);
       await prisma.$transaction(async (tx) => {
+        if (role) await tx.$executeRawUnsafe(`REVOKE ${PRIVILEGE_SQL[grant.privilege]} ON ${quoteIdentifier(table)} FROM ${role}`);
         await tx.tableGrant.deleteMany({ where: { tableName: table, grantee: grant.grantee, privilege: grant.privilege } });
         await tx.aclAudit.create({ data: { id: newId(), requesterId, action: 'revoke', outcome: 'allowed', tableNames: [table], reason: `${grant.privilege} from ${grant.grantee}` } });
         await tx.$executeRaw`SELECT pg_notify(${ACL_CHANNEL}, ${table})`;
       });
       invalidate(table);
+    },
+
+    /** The audit trail, newest first (denials, table changes, grants, executed writes). */
+    async listAudit(query: AuditQuery) {
+      return prisma.aclAudit.findMany({
+        where: { ...(query.requesterId ? { requesterId: query.requesterId } : {}), ...(query.outcome ? { outcome: query.outcome } : {}) },
+        orderBy: { createdAt: 'desc' },
+        take: query.limit,
+      });
+    },
+
+    /**
+     * Gives the query role SELECT on every existing locked table (except credentials), so locked
+     * tables that later migrations add are readable by admin as migration 0003's were. Idempotent.
+     */
+    async syncQueryRoleGrants(): Promise<string[]> {
+      // Serialised: concurrent GRANTs on one table fail with "tuple concurrently updated", and the API and worker start together.
+      return prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(727003)`;
+        const rows = await tx.$queryRaw<{ name: string }[]>`
+          SELECT m.table_name AS name FROM table_metadata m
+          JOIN pg_class c ON c.relname = m.table_name AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+          WHERE m.access_level = 'locked' AND NOT has_table_privilege(${ADMIN_QUERY_ROLE}, c.oid, 'SELECT')`;
+        const granted = rows.map((r) => r.name).filter((name) => !UNREADABLE_TABLES.has(name));
+        for (const name of granted) await tx.$executeRawUnsafe(`GRANT SELECT ON ${quoteIdentifier(name)} TO ${ADMIN_QUERY_ROLE}`);
+        return granted;
+      });
     },
 
     /** Forgets cached metadata for one table or all (NOTIFY from another process, or a lost listener connection). */

@@ -2,14 +2,13 @@ import type { Pool, QueryConfig } from 'pg';
 import { AppError } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 
-/** The role user statements run as (created by migration 0003): no superuser powers, DML only where granted. */
-export const QUERY_ROLE = 'ownpilot_sql';
-
 export interface RunOptions {
   sql: string;
   params: unknown[];
   readOnly: boolean;
   statementTimeoutMs: number;
+  /** The PostgreSQL role to run as (queryRoleOf the requester): no superuser powers, only what was granted to it. */
+  role: string;
   /** Written into acl_audit in the same transaction as a write, so the trail has every committed write. */
   audit?: { requesterId: string; tables: string[] };
 }
@@ -30,7 +29,7 @@ function bindable(param: unknown): unknown {
 
 /**
  * Runs one already-validated statement: its own transaction (READ ONLY for reads), a statement
- * timeout, `SET LOCAL ROLE ownpilot_sql`, and the extended protocol (one statement, bound
+ * timeout, `SET LOCAL ROLE <role>`, and the extended protocol (one statement, bound
  * parameters). Throws FORBIDDEN when PostgreSQL itself refuses a privilege, UNPROCESSABLE for
  * errors of the statement (including the timeout).
  */
@@ -40,7 +39,7 @@ export async function runStatement(pool: Pick<Pool, 'connect'>, options: RunOpti
     await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
     await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.statementTimeoutMs))}`);
     await client.query('SET LOCAL search_path = public');
-    await client.query(`SET LOCAL ROLE ${QUERY_ROLE}`);
+    await client.query(`SET LOCAL ROLE ${client.escapeIdentifier(options.role)}`);
     // queryMode 'extended' (pg ≥ 8.13, absent from @types/pg): one Parse message, so never several statements.
     const config = { text: options.sql, values: options.params.map(bindable), queryMode: 'extended' } as QueryConfig;
     const result = await client.query(config);

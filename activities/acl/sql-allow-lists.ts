@@ -43,8 +43,8 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
   // arrays and sets
   'array_length', 'array_position', 'array_positions', 'array_append', 'array_prepend', 'array_cat', 'array_remove',
   'array_replace', 'cardinality', 'unnest', 'generate_series',
-  // misc
-  'coalesce', 'nullif', 'gen_random_uuid',
+  // misc (some are what LIKE ... ESCAPE, SIMILAR TO and OVERLAPS parse into)
+  'coalesce', 'nullif', 'gen_random_uuid', 'like_escape', 'similar_to_escape', 'overlaps',
 ]);
 
 /** Types a value may be cast to (the last name of the cast's type; `pg_catalog.` is the only schema allowed). */

@@ -1,11 +1,11 @@
 import { Router } from 'express';
-import { CreateUserTableBody, GrantBody, TableNameParams } from '../../activities/acl/acl-schemas';
+import { AuditQuery, CreateUserTableBody, GrantBody, TableNameParams } from '../../activities/acl/acl-schemas';
 import type { DatabaseAcl } from '../../activities/acl/acl-service';
 import { AppError, notFound } from '../../platform/errors';
-import { requirePrincipal } from '../auth-middleware';
+import { requireAdmin, requirePrincipal } from '../auth-middleware';
 import { parse, principalOf } from '../validate';
 
-/** /api/v1/acl: table metadata the caller may read, user tables (create/drop) and grants. */
+/** /api/v1/acl: table metadata the caller may read, user tables (create/drop), grants, and the audit trail (admin). */
 export function aclRouter(acl: DatabaseAcl): Router {
   const router = Router();
   router.get('/tables', async (req, res) => {
@@ -31,6 +31,9 @@ export function aclRouter(acl: DatabaseAcl): Router {
   router.delete('/tables/:name/grants', async (req, res) => {
     await acl.revokeAccess(parse(TableNameParams, req.params).name, parse(GrantBody, req.body), principalOf(req));
     res.status(204).end();
+  });
+  router.get('/audit', requireAdmin, async (req, res) => {
+    res.json({ entries: await acl.listAudit(parse(AuditQuery, req.query)) });
   });
   return router;
 }

@@ -28,9 +28,10 @@ INSERT INTO table_metadata (table_name, access_level, schema_definition, is_syst
 VALUES ('table_grants', 'locked', '[]'::jsonb, TRUE), ('acl_audit', 'locked', '[]'::jsonb, TRUE)
 ON CONFLICT (table_name) DO NOTHING;
 
--- Statements that came through validateQuery run as this role (SET LOCAL ROLE): no superuser
+-- Admin statements that passed validateQuery run as this role (SET LOCAL ROLE): no superuser
 -- powers, no file or network functions, SELECT only on locked tables (never api_keys), and
--- full DML only on the tables the ACL creates. Roles are cluster-wide, hence IF NOT EXISTS.
+-- DML only on the tables the ACL creates. Other principals get a role of their own at run time
+-- (ownpilot_p_<hash>) with only their tables and grants. Roles are cluster-wide: IF NOT EXISTS.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ownpilot_sql') THEN
