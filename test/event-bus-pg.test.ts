@@ -118,8 +118,8 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     const got: OwnPilotEvent[] = [];
     worker.subscribe(`idem-${tag}`, `plugin.${tag}.*`, (e) => void got.push(e));
     const other = await open(); // a second emitter reusing the id, as a retry on another worker would
-    await api.emitAsync(`plugin.${tag}.once`, { a: 1 }, 'wf', `wf-${tag}/1`);
-    await other.emitAsync(`plugin.${tag}.once`, { a: 1 }, 'wf', `wf-${tag}/1`);
+    await api.emitAsync(`plugin.${tag}.once`, { a: 1 }, 'wf', { id: `wf-${tag}/1` });
+    await other.emitAsync(`plugin.${tag}.once`, { a: 1 }, 'wf', { id: `wf-${tag}/1` });
     const marker = api.emit(`plugin.${tag}.marker`, {}, 'api');
     await eventually(async () => got.map((e) => e.id), (ids) => ids.includes(marker.id));
     expect(got.filter((e) => e.id === `wf-${tag}/1`)).toHaveLength(1);

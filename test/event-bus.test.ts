@@ -142,12 +142,20 @@ describe('event bus (in process)', () => {
       await new Promise((r) => setImmediate(r));
       seen.push(e.id);
     });
-    const first = await bus.emitAsync('trigger.fired', { triggerId: 't1' }, 'test', 'fixed-id');
+    const first = await bus.emitAsync('trigger.fired', { triggerId: 't1' }, 'test', { id: 'fixed-id' });
     expect(seen).toEqual(['fixed-id']);
-    await bus.emitAsync('trigger.fired', { triggerId: 't1' }, 'test', 'fixed-id');
+    await bus.emitAsync('trigger.fired', { triggerId: 't1' }, 'test', { id: 'fixed-id' });
     expect(seen).toEqual(['fixed-id']);
     expect(first.id).toBe('fixed-id');
     expect(bus.metrics().duplicatesIgnored).toBe(1);
+    // `until: 'committed'` does not wait for a slow handler
+    let release: (() => void) | undefined;
+    bus.subscribe('stuck', 'trigger.*', () => new Promise<void>((resolve) => (release = resolve)), { handlerTimeoutMs: 60_000 });
+    await bus.emitAsync('trigger.fired', { triggerId: 't2' }, 'test', { until: 'committed' });
+    expect(bus.metrics().subscribers.stuck!.delivered).toBe(0);
+    await eventually(async () => release !== undefined, (called) => called);
+    release!();
+    await eventually(async () => bus.metrics().subscribers.stuck!.delivered, (n) => n === 1);
   });
 
   test('a plugin may emit only plugin.<id>.* and subscribe only to declared patterns', async () => {

@@ -13,10 +13,10 @@ export interface EmitEventInput {
 /** Activities that let workflows publish on the event bus. */
 export function createEventActivities({ events }: { events: Pick<EventBus, 'emitAsync'> }) {
   return {
-    /** Emits and waits until the event is delivered locally and committed to event_log; a bad event fails non-retryably. */
+    /** Emits and waits until the event is committed to event_log (a slow subscriber never stalls a workflow); a bad event fails non-retryably. */
     async emitEvent(input: EmitEventInput): Promise<{ id: string }> {
       try {
-        const event = await events.emitAsync(input.type, input.data, input.source, input.id);
+        const event = await events.emitAsync(input.type, input.data, input.source, { id: input.id, until: 'committed' });
         return { id: event.id };
       } catch (error) {
         if (error instanceof AppError) {

@@ -18,6 +18,14 @@ export interface EventBusOptions {
   dedupeWindow?: number;
 }
 
+/** What `emitAsync` waits for: local handlers too (`handled`), or only the commit to event_log (`committed`). */
+export type EmitUntil = 'handled' | 'committed';
+export interface EmitAsyncOptions {
+  /** A stable id (e.g. `<runId>/<purpose>`): emitting the same id again is a no-op. */
+  id?: string;
+  until?: EmitUntil;
+}
+
 /** What a subscriber may set on its own deliveries. */
 export type SubscribeOptions = Partial<SubscriberLimits>;
 
@@ -109,17 +117,26 @@ export function createEventBus(options: EventBusOptions) {
     };
   };
 
-  const publish = (event: OwnPilotEvent, done?: () => void): void => {
+  const publish = (event: OwnPilotEvent, done?: () => void, until: EmitUntil = 'handled'): void => {
     if (!remember(event.id)) {
       counters.duplicatesIgnored++;
       done?.();
       return;
     }
     counters.emitted++;
-    if (!store) return deliver(event, done);
+    if (!store) {
+      deliver(event, until === 'handled' ? done : undefined);
+      if (until === 'committed') done?.(); // nothing to commit to
+      return;
+    }
     if (!done) {
       deliver(event);
       store.append(event, instanceId);
+      return;
+    }
+    if (until === 'committed') {
+      deliver(event);
+      store.append(event, instanceId, done);
       return;
     }
     let pending = 2;
@@ -143,12 +160,13 @@ export function createEventBus(options: EventBusOptions) {
     },
 
     /**
-     * Like `emit`, but resolves once every local subscriber has handled (or timed out on, or
-     * dropped) the event and it is committed to event_log. `id` makes a retried emit a no-op.
+     * Like `emit`, but resolves once the event is committed to event_log (hence sent to the
+     * other processes) and, with `until: 'handled'` (the default), every local subscriber has
+     * handled, timed out on or dropped it. `id` makes a retried emit a no-op.
      */
-    emitAsync(type: string, data: unknown, source: string, id?: string): Promise<OwnPilotEvent> {
-      const event = build(type, data, source, id);
-      return new Promise((resolve) => publish(event, () => resolve(event)));
+    emitAsync(type: string, data: unknown, source: string, options: EmitAsyncOptions = {}): Promise<OwnPilotEvent> {
+      const event = build(type, data, source, options.id);
+      return new Promise((resolve) => publish(event, () => resolve(event), options.until));
     },
 
     /** Subscribes `handler` to a `*`/`**` pattern; returns the subscription id. Throws VALIDATION_FAILED for a bad pattern. */

@@ -121,8 +121,8 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
         const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: { in: ['installing', 'enabled'] } }, data: { status: 'enabled', updatedAt: new Date() } });
         if (count === 0) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is no longer being installed by ${workflowId}`);
         const version = ((await prisma.plugin.findUniqueOrThrow({ where: { id: pluginId } })).manifest as { version: string }).version;
-        await events.emitAsync('plugin.installed', { pluginId, version }, SOURCE, runEventId('installed'));
-        await events.emitAsync('plugin.enabled', { pluginId }, SOURCE, runEventId('enabled'));
+        await events.emitAsync('plugin.installed', { pluginId, version }, SOURCE, { id: runEventId('installed'), until: 'committed' });
+        await events.emitAsync('plugin.enabled', { pluginId }, SOURCE, { id: runEventId('enabled'), until: 'committed' });
       }),
 
     /**
@@ -140,7 +140,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
           await prisma.plugin.createMany({ data: [{ id: pluginId, manifest: asJson(manifest), status: 'error', errorMessage, workflowId, installedAt: now, updatedAt: now }], skipDuplicates: true });
           await prisma.plugin.updateMany({ where: { id: pluginId, status: 'error' }, data: { manifest: asJson(manifest), errorMessage, workflowId, updatedAt: now } });
         }
-        await events.emitAsync('plugin.install_failed', { pluginId, step, error: errorMessage }, SOURCE, runEventId('failed'));
+        await events.emitAsync('plugin.install_failed', { pluginId, step, error: errorMessage }, SOURCE, { id: runEventId('failed'), until: 'committed' });
       }),
 
     /** Marks the plugin `uninstalling` (hosts stop delivering to it); NOT_FOUND when absent, INVALID_STATE while installing. */
@@ -150,7 +150,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
         if (!plugin) throw notFound('plugin', pluginId);
         if (plugin.status === 'installing') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is still being installed`);
         await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'uninstalling', updatedAt: new Date() } });
-        await events.emitAsync('plugin.disabled', { pluginId, reason: 'uninstalling' }, SOURCE, runEventId('disabled'));
+        await events.emitAsync('plugin.disabled', { pluginId, reason: 'uninstalling' }, SOURCE, { id: runEventId('disabled'), until: 'committed' });
       }),
 
     /** Unregisters every tool of the plugin. */
@@ -166,7 +166,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
     deletePlugin: ({ pluginId }: { pluginId: string }): Promise<void> =>
       permanent(async () => {
         await prisma.plugin.deleteMany({ where: { id: pluginId, status: 'uninstalling' } });
-        await events.emitAsync('plugin.uninstalled', { pluginId }, SOURCE, runEventId('uninstalled'));
+        await events.emitAsync('plugin.uninstalled', { pluginId }, SOURCE, { id: runEventId('uninstalled'), until: 'committed' });
       }),
   };
 }

@@ -40,7 +40,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     if (!enabled) await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'disabled', updatedAt: new Date() } });
     for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
     if (enabled) await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'enabled', updatedAt: new Date() } });
-    await events.emitAsync(enabled ? 'plugin.enabled' : 'plugin.disabled', { pluginId }, SOURCE);
+    await events.emitAsync(enabled ? 'plugin.enabled' : 'plugin.disabled', { pluginId }, SOURCE, { until: 'committed' });
     return requirePlugin(pluginId);
   };
 
@@ -93,7 +93,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
       const issues = configIssues(manifestOf(plugin), config);
       if (issues.length > 0) throw new AppError('UNPROCESSABLE', `config does not match the schema of '${pluginId}'`, { issues });
       await prisma.plugin.update({ where: { id: pluginId }, data: { config: asJson(config), updatedAt: new Date() } });
-      await events.emitAsync('plugin.config_updated', { pluginId }, SOURCE);
+      await events.emitAsync('plugin.config_updated', { pluginId }, SOURCE, { until: 'committed' });
       return requirePlugin(pluginId);
     },
 

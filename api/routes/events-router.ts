@@ -25,7 +25,7 @@ export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsy
     if (principal.startsWith('plugin:') && !body.type.startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
       throw new AppError('FORBIDDEN', `${principal} may only emit plugin.${principal.slice('plugin:'.length)}.*`, { type: body.type });
     }
-    const event = await events.emitAsync(body.type, body.data ?? {}, principal);
+    const event = await events.emitAsync(body.type, body.data ?? {}, principal, { until: 'committed' });
     res.status(201).json(event);
   });
   router.get('/subscriptions', (req, res) => {
