@@ -5,8 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { createLogger } from '../platform/logger';
 import { openTestStack, type TestStack } from './support/test-stack';
 
@@ -35,7 +33,9 @@ describe('ownpilot CLI', () => {
     const app = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: async () => undefined, temporal: async () => undefined },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));

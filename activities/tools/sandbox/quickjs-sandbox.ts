@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import { QuickJSFFI } from '@jitl/quickjs-wasmfile-release-sync/ffi';
 import QuickJSRaw from '@jitl/quickjs-wasmfile-release-sync/emscripten-module';
 import {
   newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type CustomizeVariantOptions,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSSyncVariant,
@@ -16,6 +19,14 @@ const RELEASE_SYNC: QuickJSSyncVariant = {
   importFFI: async () => QuickJSFFI as unknown as Awaited<ReturnType<QuickJSSyncVariant['importFFI']>>,
   importModuleLoader: async () => QuickJSRaw as unknown as Awaited<ReturnType<QuickJSSyncVariant['importModuleLoader']>>,
 };
+
+// Compiled once per process; every sandbox (and every replacement after a WASM abort) only
+// instantiates it, which is what keeps a cold sandbox cheap.
+type CompiledWasm = NonNullable<Exclude<CustomizeVariantOptions['wasmModule'], () => unknown>>;
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledWasm> } }).WebAssembly;
+let compiledWasm: Promise<CompiledWasm> | undefined;
+const loadWasm = () => (compiledWasm ??= wasmApi.compile(fs.readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'))));
+const VARIANT = newVariant(RELEASE_SYNC, { wasmModule: loadWasm });
 
 /** Resource limits of one sandboxed run. */
 export interface SandboxLimits {
@@ -97,7 +108,7 @@ function classify(error: { name: string; message: string }): AppError {
  */
 export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
   let module: Promise<QuickJSWASMModule> | undefined;
-  const load = () => (module ??= newQuickJSWASMModuleFromVariant(RELEASE_SYNC));
+  const load = () => (module ??= newQuickJSWASMModuleFromVariant(VARIANT));
 
   async function run({ code, args, limits: overrides, callTool, signal }: SandboxRun): Promise<unknown> {
     const limits = { ...DEFAULT_SANDBOX_LIMITS, ...defaults, ...overrides };
