@@ -20,6 +20,7 @@ describe('custom tool sandbox: escape corpus', () => {
   beforeAll(async () => {
     prisma = createPrisma(stackInfo().databaseUrl, 3);
     tools = createToolRegistry({ prisma, events, defaultTimeoutMs: 400, sandboxLimits: { memoryBytes: 8 * 1024 * 1024, maxOutputBytes: 64 * 1024 } });
+    await tools.ready();
     await tools.registerBuiltinTools([...CORE_TOOLS, ...createEventTools(events)]);
   });
   afterAll(() => prisma.$disconnect());
@@ -50,6 +51,7 @@ describe('custom tool sandbox: escape corpus', () => {
     ['deep recursion', 'function f(n) { return f(n + 1) + 1 } return f(0)', 'stack_overflow'],
     ['huge output', "return 'x'.repeat(1024 * 1024)", 'output_too_large'],
     ['promise that never settles', 'await new Promise(() => {})', 'never_settled'],
+    ['breaking out of the wrapper after a tool call', "await __call('core.math', '{oops'); })(); 'x'; (async () => {", /error|never_settled/],
     ['catching the interrupt and looping on', 'for (;;) { try { while (true) {} } catch (e) {} }', 'timeout'],
   ];
 
@@ -64,6 +66,12 @@ describe('custom tool sandbox: escape corpus', () => {
     else expect(`${failure!.details?.reason} ${failure!.message}`).toMatch(expected);
     await hostStillServes();
   }, 30_000);
+
+  test('code that breaks out of its function wrapper is still just sandboxed code', async () => {
+    await expect(run("})(); '{not json'; (async () => {")).resolves.toBeNull();
+    await expect(run('}); while (true) {} (async () => {')).rejects.toMatchObject({ code: 'TOOL_FAILED' });
+    await hostStillServes();
+  });
 
   test('no host globals exist inside: require, process, fetch, the bridge internals', async () => {
     await expect(run('return [typeof require, typeof process, typeof fetch, typeof setTimeout, typeof __hostCall, typeof __args, typeof globalThis.Buffer]')).resolves.toEqual(Array(7).fill('undefined'));

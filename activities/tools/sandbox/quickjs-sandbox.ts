@@ -161,7 +161,7 @@ export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
             if (outcome.ok) deferred.resolve(value);
             else deferred.reject(value);
             value.dispose();
-            pump();
+            safePump();
           })();
           return deferred.handle;
         });
@@ -203,9 +203,23 @@ export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
           if (Buffer.byteLength(text) > limits.maxOutputBytes) {
             return finish(() => reject(sandboxError('output_too_large', `the tool result exceeds ${limits.maxOutputBytes} bytes`)));
           }
-          finish(() => resolve(JSON.parse(text) as unknown));
+          let result: unknown;
+          try {
+            result = JSON.parse(text) as unknown;
+          } catch {
+            return finish(() => reject(sandboxError('error', 'the tool result is not JSON')));
+          }
+          finish(() => resolve(result));
         }
-        pump();
+        // Nothing from a run may escape as an unhandled exception on the host.
+        function safePump(): void {
+          try {
+            pump();
+          } catch (error) {
+            finish(() => reject(sandboxError('error', `sandbox failure: ${error instanceof Error ? error.message : String(error)}`)));
+          }
+        }
+        safePump();
       });
     } finally {
       finished = true;
