@@ -16,6 +16,13 @@ interface ResourceDelegate {
 
 const EVENT_SOURCE = 'resource-service';
 
+/** Maps Prisma's "record to update/delete not found" (a concurrent delete) to NOT_FOUND. */
+function orNotFound<T>(type: string, id: string, write: Promise<T>): Promise<T> {
+  return write.catch((error: unknown) => {
+    throw (error as { code?: string }).code === 'P2025' ? notFound(type, id) : error;
+  });
+}
+
 function publicRow({ idempotencyKey: _key, ...row }: Row): Record<string, unknown> {
   return row;
 }
@@ -94,7 +101,7 @@ export function createResourceService({ prisma, events }: { prisma: PrismaClient
       const current = await owned(type, principal, id);
       const stored = toStored(type, changes);
       assertConsistent(type, { ...current, ...stored });
-      const row = await delegate(type).update({ where: { id }, data: { ...stored, updatedAt: new Date() } });
+      const row = await orNotFound(type, id, delegate(type).update({ where: { id }, data: { ...stored, updatedAt: new Date() } }));
       events.emit('resource.updated', { resourceType: type, id, changes }, EVENT_SOURCE);
       return publicRow(row);
     },
@@ -102,7 +109,7 @@ export function createResourceService({ prisma, events }: { prisma: PrismaClient
     /** Deletes a row; NOT_FOUND when absent or not the principal's; emits resource.deleted. */
     async delete(type: ResourceType, principal: string, id: string) {
       await owned(type, principal, id);
-      const row = await delegate(type).delete({ where: { id } });
+      const row = await orNotFound(type, id, delegate(type).delete({ where: { id } }));
       events.emit('resource.deleted', { resourceType: type, id, data: publicRow(row) }, EVENT_SOURCE);
       return { id, deleted: true as const };
     },

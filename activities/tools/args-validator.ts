@@ -3,6 +3,8 @@ import { AppError } from '../../platform/errors';
 
 /** Largest JSON-schema (serialised) a custom or plugin tool may declare. */
 export const MAX_SCHEMA_BYTES = 32 * 1024;
+/** Compiled validators kept; beyond it the cache starts over (schemas recompile on next use). */
+const MAX_COMPILED = 2_000;
 
 export interface ArgumentIssue {
   path: string;
@@ -32,6 +34,7 @@ export function createArgsValidator() {
       } catch (error) {
         throw new AppError('UNPROCESSABLE', `parameters is not a valid JSON schema: ${(error as Error).message}`);
       }
+      if (compiled.size >= MAX_COMPILED) compiled.clear();
       compiled.set(key, validate);
     }
     return validate;

@@ -238,9 +238,9 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
   const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === 'P2002';
 
   const registry = {
-    /** Waits until cross-process invalidation is listening (immediately without databaseUrl); throws if it cannot connect. */
+    /** Waits until cross-process invalidation is listening and the sandbox is loaded; throws if it cannot connect. */
     async ready(): Promise<void> {
-      await listener?.ready;
+      await Promise.all([listener?.ready, sandbox.warm()]);
     },
 
     /** Stops listening for other processes' changes. */

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { AppError } from '../../../platform/errors';
 
 const BLOCKED_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4'];
-const BLOCKED_V6 = ['::/127', '::ffff:0:0/96', '64:ff9b::/96', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8'];
+const BLOCKED_V6 = ['::/127', '64:ff9b::/96', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8'];
 
 const blockList = new net.BlockList();
 for (const cidr of BLOCKED_V4) blockList.addSubnet(cidr.split('/')[0]!, Number(cidr.split('/')[1]), 'ipv4');
@@ -49,7 +49,7 @@ export function guardedLookup(policy: AddressPolicy) {
       const h = bareHost(hostname);
       if (!policy.allowPrivate && !policy.allowedHosts.includes(h)) {
         const bad = addresses.find((a) => isBlockedAddress(a.address));
-        if (bad) return callback(Object.assign(blocked(h, bad.address), { code: 'EBLOCKED' }) as unknown as NodeJS.ErrnoException, '');
+        if (bad) return callback(blocked(h, bad.address) as unknown as NodeJS.ErrnoException, '');
       }
       if (options.all) return callback(null, addresses);
       const first = addresses[0];

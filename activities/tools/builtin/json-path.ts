@@ -3,20 +3,15 @@ import { AppError } from '../../../platform/errors';
 export type PathSegment = string | number;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
 
-/** Parses `a.b[0].c` (or '' for the root); throws UNPROCESSABLE for malformed paths and prototype keys. */
+const PATH = /^(?:[^.[\]]+|\[\d+\])(?:\.[^.[\]]+|\[\d+\])*$/;
+const SEGMENT = /([^.[\]]+)|\[(\d+)\]/g;
+
+/** Parses `a.b[0].c` (or '' / '$' for the root); throws UNPROCESSABLE for malformed paths and prototype keys. */
 export function parsePath(path: string): PathSegment[] {
-  if (path === '' || path === '$') return [];
-  const segments: PathSegment[] = [];
-  const re = /([^.[\]]+)|\[(\d+)\]/g;
-  let consumed = 0;
-  for (const m of path.replace(/^\$\.?/, '').matchAll(re)) {
-    segments.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
-    consumed += m[0].length;
-  }
   const stripped = path.replace(/^\$\.?/, '');
-  if (segments.length === 0 || consumed + (stripped.match(/\./g)?.length ?? 0) !== stripped.length) {
-    throw new AppError('UNPROCESSABLE', `malformed path '${path}'`, { path });
-  }
+  if (stripped === '') return [];
+  if (!PATH.test(stripped)) throw new AppError('UNPROCESSABLE', `malformed path '${path}'`, { path });
+  const segments = [...stripped.matchAll(SEGMENT)].map((m): PathSegment => (m[2] !== undefined ? Number(m[2]) : m[1]!));
   const bad = segments.find((s) => typeof s === 'string' && FORBIDDEN_KEYS.has(s));
   if (bad !== undefined) throw new AppError('UNPROCESSABLE', `path segment '${String(bad)}' is not allowed`, { path });
   return segments;

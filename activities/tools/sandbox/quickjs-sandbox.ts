@@ -1,7 +1,10 @@
+import fs from 'node:fs';
 import { QuickJSFFI } from '@jitl/quickjs-wasmfile-release-sync/ffi';
 import QuickJSRaw from '@jitl/quickjs-wasmfile-release-sync/emscripten-module';
 import {
   newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type CustomizeVariantOptions,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSSyncVariant,
@@ -16,6 +19,14 @@ const RELEASE_SYNC: QuickJSSyncVariant = {
   importFFI: async () => QuickJSFFI as unknown as Awaited<ReturnType<QuickJSSyncVariant['importFFI']>>,
   importModuleLoader: async () => QuickJSRaw as unknown as Awaited<ReturnType<QuickJSSyncVariant['importModuleLoader']>>,
 };
+
+// Compiled once per process; every sandbox (and every replacement after a WASM abort) only
+// instantiates it, which is what keeps a cold sandbox cheap.
+type CompiledWasm = NonNullable<Exclude<CustomizeVariantOptions['wasmModule'], () => unknown>>;
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledWasm> } }).WebAssembly;
+let compiledWasm: Promise<CompiledWasm> | undefined;
+const loadWasm = () => (compiledWasm ??= wasmApi.compile(fs.readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'))));
+const VARIANT = newVariant(RELEASE_SYNC, { wasmModule: loadWasm });
 
 /** Resource limits of one sandboxed run. */
 export interface SandboxLimits {
@@ -97,7 +108,7 @@ function classify(error: { name: string; message: string }): AppError {
  */
 export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
   let module: Promise<QuickJSWASMModule> | undefined;
-  const load = () => (module ??= newQuickJSWASMModuleFromVariant(RELEASE_SYNC));
+  const load = () => (module ??= newQuickJSWASMModuleFromVariant(VARIANT));
 
   async function run({ code, args, limits: overrides, callTool, signal }: SandboxRun): Promise<unknown> {
     const limits = { ...DEFAULT_SANDBOX_LIMITS, ...defaults, ...overrides };
@@ -150,7 +161,7 @@ export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
             if (outcome.ok) deferred.resolve(value);
             else deferred.reject(value);
             value.dispose();
-            pump();
+            safePump();
           })();
           return deferred.handle;
         });
@@ -192,9 +203,23 @@ export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
           if (Buffer.byteLength(text) > limits.maxOutputBytes) {
             return finish(() => reject(sandboxError('output_too_large', `the tool result exceeds ${limits.maxOutputBytes} bytes`)));
           }
-          finish(() => resolve(JSON.parse(text) as unknown));
+          let result: unknown;
+          try {
+            result = JSON.parse(text) as unknown;
+          } catch {
+            return finish(() => reject(sandboxError('error', 'the tool result is not JSON')));
+          }
+          finish(() => resolve(result));
         }
-        pump();
+        // Nothing from a run may escape as an unhandled exception on the host.
+        function safePump(): void {
+          try {
+            pump();
+          } catch (error) {
+            finish(() => reject(sandboxError('error', `sandbox failure: ${error instanceof Error ? error.message : String(error)}`)));
+          }
+        }
+        safePump();
       });
     } finally {
       finished = true;
