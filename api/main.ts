@@ -58,11 +58,11 @@ async function main(): Promise<void> {
   const shutdown = () => {
     logger.info('api stopping');
     server.close(async () => {
-      await events.close();
       await temporal.connection.close();
       await tools.close();
       await keyListener.close();
       await database.close();
+      await events.close(); // last: flushes what the services above emitted while stopping
       await prisma.$disconnect();
       process.exit(0);
     });

@@ -72,9 +72,9 @@ export const pluginInstall: Benchmark = {
       await running;
       await native.close();
       await connection.close();
-      await bus.close();
       await tools.close();
       await database.close();
+      await bus.close();
       await prisma.$disconnect();
       await Promise.all([pg.stop(), temporal.stop()]);
       fs.rmSync(dir, { recursive: true, force: true });

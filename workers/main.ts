@@ -34,10 +34,10 @@ async function main(): Promise<void> {
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
-  await events.close();
   await connection.close();
   await tools.close();
   await database.close();
+  await events.close(); // last: flushes what the services above emitted while stopping
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

@@ -63,7 +63,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   const { logger } = options;
   const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
   pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
-  const stats = { oversized: 0, received: 0, listenerReconnects: 0 };
+  const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0 };
   let listener: Client | undefined;
   let closed = false;
 
@@ -138,6 +138,12 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   return {
     /** Buffers the event for event_log and the channel; `done` runs once it is committed (or dropped). */
     append(event: OwnPilotEvent, origin: string, done?: () => void): void {
+      if (closed) {
+        stats.droppedAfterClose++;
+        logger.warn({ eventId: event.id, type: event.type }, 'event emitted after the bus closed: not logged or sent');
+        done?.();
+        return;
+      }
       batcher.add({ event, origin }, done);
     },
 
@@ -178,8 +184,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
 
     /** Flushes the buffer, stops listening and closes the connections. */
     async close(): Promise<void> {
-      await batcher.flush();
       closed = true;
+      await batcher.flush();
       const l = listener;
       listener = undefined;
       if (l) {

@@ -96,10 +96,10 @@ export async function openTestStack(): Promise<TestStack> {
         await done;
       }
       await Promise.all(nativeConnections.map((c) => c.close()));
-      await bus.close();
       await connection.close();
       await tools.close();
       await pool.end();
+      await bus.close();
       await prisma.$disconnect();
     },
   };
