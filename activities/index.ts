@@ -1,10 +1,12 @@
 import type { PrismaClient } from '../platform/database';
 import { createPlanActivities } from './plans/plan-activities';
+import type { EventPublisher } from './events/event-types';
 import type { ToolExecutor } from './tools/tool-executor';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
   tools: ToolExecutor;
+  events: EventPublisher;
 }
 
 /** Every activity the worker registers, built from injected dependencies. */

@@ -18,7 +18,12 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    activities: createActivities({
+      prisma,
+      tools: createToolExecutor(BUILTIN_TOOLS),
+      // Until the event bus is wired in, plan.* events are logged at debug level.
+      events: { emit: (type, data, source) => logger.debug({ type, source, data }, 'event') },
+    }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');

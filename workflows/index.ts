@@ -1,2 +1,2 @@
 // Every workflow the worker registers; the worker bundles this file.
-export { planWorkflow, planStatusQuery } from './plan-workflow';
+export { planWorkflow } from './plan-workflow';

@@ -43,5 +43,26 @@ const math = defineTool({
   },
 });
 
+const SleepArgs = z.object({ ms: z.number().int().min(0).max(600_000) });
+
+const sleep = defineTool({
+  definition: {
+    name: 'core.sleep',
+    description: 'Waits the given milliseconds (stops early when the caller aborts) and returns them',
+    category: 'core',
+    parameters: z.toJSONSchema(SleepArgs) as Record<string, unknown>,
+    tags: ['debug'],
+  },
+  args: SleepArgs,
+  execute: ({ ms }, context) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve({ sleptMs: ms }), ms);
+      context.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('core.sleep aborted'));
+      });
+    }),
+});
+
 /** The built-in tools every worker and API process registers at start. */
-export const BUILTIN_TOOLS: readonly BuiltinTool[] = [echo, math];
+export const BUILTIN_TOOLS: readonly BuiltinTool[] = [echo, math, sleep];

@@ -45,7 +45,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), ...overrides }),
+        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), events: { emit: () => undefined }, ...overrides }),
       });
       running.push({ worker, done: worker.run() });
       return worker;
