@@ -377,7 +377,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   if (!input.carried) record({ event: 'plan.started', status: 'running', details: { version: input.version, startedBy: input.startedBy } }, 'running');
   try {
     for (;;) {
-      if (!paused && !stop && !rollbackTo) schedule();
+      // A long run drains its steps in flight, then continues as new with its state.
+      const handOver = state.order.length - finishedAtStart >= definition.continueAsNewAfter || workflowInfo().continueAsNewSuggested;
+      if (!paused && !stop && !rollbackTo && !handOver) schedule();
       void flush();
       if (inflight.size === 0) {
         if (rollbackTo) {
@@ -386,8 +388,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           continue;
         }
         if (stop || state.order.length === state.totalSteps) break;
-        const finishedHere = state.order.length - finishedAtStart;
-        if (!paused && (finishedHere >= definition.continueAsNewAfter || workflowInfo().continueAsNewSuggested)) {
+        if (!paused && handOver) {
           await flush();
           await condition(allHandlersFinished);
           return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested] } });

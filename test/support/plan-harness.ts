@@ -1,0 +1,89 @@
+import request from 'supertest';
+import { z } from 'zod';
+import { createPlanService } from '../../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
+import { createToolExecutor } from '../../activities/tools/tool-executor';
+import { defineTool } from '../../activities/tools/tool-types';
+import type { OwnPilotEvent } from '../../activities/events/event-types';
+import { createApp } from '../../api/app';
+import { AppError } from '../../platform/errors';
+import { createLogger } from '../../platform/logger';
+import { openTestStack, type TestStack } from './test-stack';
+import { eventually } from './wait';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON response bodies are read loosely in tests
+export type RunBody = Record<string, any>;
+
+export interface ToolCallRecord {
+  tool: string;
+  args: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+/** A stack with the API app, a worker whose tools include test tools, and every event collected. */
+export interface PlanHarness {
+  stack: TestStack;
+  app: ReturnType<typeof createApp>;
+  calls: ToolCallRecord[];
+  events: Pick<OwnPilotEvent, 'type' | 'data' | 'source'>[];
+  createPlan(body: Record<string, unknown>): Promise<string>;
+  execute(planId: string, body?: Record<string, unknown>): Promise<string>;
+  run(runId: string): Promise<RunBody>;
+  waitFor(runId: string, done: (run: RunBody) => boolean, timeoutMs?: number): Promise<RunBody>;
+  close(): Promise<void>;
+}
+
+/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently. */
+export function testTools(calls: ToolCallRecord[]) {
+  const log = defineTool({
+    definition: { name: 'test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
+    args: z.record(z.string(), z.unknown()),
+    execute: async (args, context) => {
+      calls.push({ tool: 'test.log', args, idempotencyKey: context.idempotencyKey });
+      return args;
+    },
+  });
+  const fail = defineTool({
+    definition: { name: 'test.fail', description: 'always fails', category: 'test', parameters: {}, tags: [] },
+    args: z.record(z.string(), z.unknown()),
+    execute: async (args, context) => {
+      calls.push({ tool: 'test.fail', args, idempotencyKey: context.idempotencyKey });
+      throw new AppError('UNPROCESSABLE', `test.fail: ${String(args.reason ?? 'boom')}`);
+    },
+  });
+  return createToolExecutor([...BUILTIN_TOOLS, log, fail]);
+}
+
+/** Opens the test stack, starts a worker with the test tools and builds the API over it. */
+export async function openPlanHarness(): Promise<PlanHarness> {
+  const stack = await openTestStack();
+  const calls: ToolCallRecord[] = [];
+  const events: PlanHarness['events'] = [];
+  const tools = testTools(calls);
+  await stack.startWorker({ tools, events: { emit: (type, data, source) => void events.push({ type, data, source }) } });
+  const app = createApp({
+    logger: createLogger('test', 'silent'),
+    health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
+    plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
+  });
+  const run = async (runId: string) => (await request(app).get(`/api/v1/plans/runs/${runId}`).expect(200)).body as RunBody;
+  return {
+    stack,
+    app,
+    calls,
+    events,
+    async createPlan(body) {
+      const res = await request(app).post('/api/v1/plans').send(body);
+      if (res.status !== 201) throw new Error(`create failed ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.id as string;
+    },
+    async execute(planId, body = {}) {
+      const res = await request(app).post(`/api/v1/plans/${planId}/execute`).send(body);
+      if (res.status !== 202) throw new Error(`execute failed ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.runId as string;
+    },
+    run,
+    waitFor: (runId, done, timeoutMs = 30_000) => eventually(() => run(runId), done, timeoutMs),
+    close: () => stack.close(),
+  };
+}
