@@ -33,7 +33,12 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     await post(`${runId}/resume`).expect(200);
     const done = await h.waitFor(runId, (r) => r.status === 'completed');
     expect(done.history.map((r: { event: string }) => r.event)).toEqual(expect.arrayContaining(['plan.paused', 'plan.resumed']));
+    await h.waitFor(runId, (r) => r.source === 'database');
     await post(`${runId}/pause`).expect(409);
+    // The workflow closed but the row still looks active (the race between the two): still 409.
+    await h.stack.prisma.planRun.update({ where: { id: runId }, data: { status: 'running' } });
+    expect((await post(`${runId}/pause`).expect(409)).body.error.code).toBe('INVALID_STATE');
+    await post(`${runId}/cancel`).expect(409);
     expect(h.events.filter((e) => (e.data as { runId: string }).runId === runId).map((e) => e.type)).toEqual(expect.arrayContaining(['plan.paused', 'plan.resumed', 'plan.completed']));
   });
 

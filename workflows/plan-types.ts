@@ -96,6 +96,8 @@ export interface ToolStepRequest {
   idempotencyKey: string;
   /** Sequence of the step's `plan.step_started` row, written by the activity's first attempt. */
   sequence: number;
+  /** Bookkeeping the workflow had pending, written (idempotently) before the tool runs. */
+  batch?: PlanRecordBatch;
 }
 
 export interface CompensationRequest {

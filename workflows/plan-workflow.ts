@@ -83,13 +83,35 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   // ---- bookkeeping: batched, serialized, never blocking the next step ----
   let pending: PlanRecordBatch = { planId, runId, transitions: [], checkpoints: [] };
   let chain: Promise<void> = Promise.resolve();
+  let flushesQueued = 0;
   const flush = (): Promise<void> => {
     if (pending.transitions.length === 0 && pending.checkpoints.length === 0 && !pending.run) return chain;
     const batch = pending;
     pending = { planId, runId, transitions: [], checkpoints: [] };
+    flushesQueued++;
     // Non-cancellable: a cancelled run still records how it ended.
-    chain = chain.then(() => CancellationScope.nonCancellable(() => recordPlanBatch(batch)));
+    chain = chain.then(() => CancellationScope.nonCancellable(() => recordPlanBatch(batch))).finally(() => {
+      flushesQueued--;
+    });
     return chain;
+  };
+  /**
+   * Hands the pending bookkeeping to the tool activity about to start, which writes it first:
+   * one activity per step instead of two. The run status stays behind while a flush is queued,
+   * so status writes keep their order.
+   */
+  const takePending = (): PlanRecordBatch | undefined => {
+    if (pending.transitions.length === 0 && pending.checkpoints.length === 0 && (!pending.run || flushesQueued > 0)) return undefined;
+    const batch = pending;
+    pending = { planId, runId, transitions: [], checkpoints: [], run: flushesQueued > 0 ? batch.run : undefined };
+    return flushesQueued > 0 ? { ...batch, run: undefined } : batch;
+  };
+  /** Puts bookkeeping back when the activity that carried it failed (rows are idempotent). */
+  const restore = (batch: PlanRecordBatch | undefined) => {
+    if (!batch) return;
+    pending.transitions.unshift(...batch.transitions);
+    pending.checkpoints.unshift(...batch.checkpoints);
+    pending.run ??= batch.run;
   };
   const nextSequence = () => sequence++;
   const record = (t: Omit<PlanTransition, 'sequence'>, runStatus?: PlanRunStatus) => {
@@ -232,7 +254,6 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
     } finally {
       inflight.delete(step.id);
-      void flush();
     }
   };
 
@@ -253,7 +274,13 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           },
           summary: step.name ?? `${step.id}: ${step.tool}`,
         });
-        return runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq });
+        const batch = takePending();
+        try {
+          return await runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch });
+        } catch (error) {
+          restore(batch);
+          throw error;
+        }
       }
       case 'wait': {
         // new Date() is the workflow's deterministic clock inside the sandbox.

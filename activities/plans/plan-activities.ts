@@ -19,6 +19,15 @@ const FINISHED = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
 const SOURCE = 'plan-service';
 const HEARTBEAT_EVERY_MS = 1000;
 
+interface HistoryRow {
+  id: string;
+  stepId: string | null;
+  event: string;
+  status: string;
+  sequence: number;
+  details?: Record<string, unknown>;
+}
+
 /** A history row id that sorts in sequence order within its run. */
 export function historyId(runId: string, sequence: number, suffix = ''): string {
   return `${runId}:${String(sequence).padStart(9, '0')}${suffix}`;
@@ -42,24 +51,58 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
     }
   };
 
+  /**
+   * Writes history rows and checkpoints and mirrors the run status in one transaction;
+   * idempotent per row id, and events go out only for rows written the first time.
+   */
+  const writeBatch = async (batch: PlanRecordBatch, extra: HistoryRow[]): Promise<void> => {
+    const rows: HistoryRow[] = [
+      ...batch.transitions.map((t) => ({ id: historyId(batch.runId, t.sequence), stepId: t.stepId ?? null, event: t.event, status: t.status, sequence: t.sequence, details: t.details })),
+      ...extra,
+    ];
+    const [created] = await prisma.$transaction([
+      prisma.planHistory.createManyAndReturn({
+        data: rows.map((r) => ({ ...r, planId: batch.planId, runId: batch.runId, details: r.details === undefined ? undefined : asJson(r.details) })),
+        skipDuplicates: true,
+      }),
+      ...(batch.checkpoints.length > 0
+        ? [prisma.planCheckpoint.createMany({
+            data: batch.checkpoints.map((c) => ({ id: c.id, runId: batch.runId, name: c.name ?? null, position: c.position, outputs: asJson(c.outputs) })),
+            skipDuplicates: true,
+          })]
+        : []),
+      ...(batch.run
+        ? [
+            prisma.planRun.update({
+              where: { id: batch.runId },
+              data: {
+                status: batch.run.status,
+                error: batch.run.error ?? null,
+                finishedAt: FINISHED.has(batch.run.status) ? new Date() : null,
+                ...(batch.run.state ? { state: asJson(batch.run.state) } : {}),
+                ...(batch.run.state && batch.run.status === 'completed'
+                  ? { output: asJson(Object.fromEntries(Object.entries(batch.run.state.steps).map(([id, s]) => [id, s.output ?? null]))) }
+                  : {}),
+              },
+            }),
+          ]
+        : []),
+    ]);
+    for (const row of created) {
+      events.emit(row.event, { planId: row.planId, runId: row.runId, stepId: row.stepId, status: row.status, details: row.details }, SOURCE);
+    }
+  };
+
   return {
     /**
-     * Runs one tool step. Every attempt leaves a `plan.step_attempt` row carrying the idempotency
-     * key (the first also writes `plan.step_started`), so retries are visible in plan_history.
+     * Runs one tool step after writing the bookkeeping it carries. Every attempt leaves a
+     * `plan.step_attempt` row with the idempotency key, so retries are visible in plan_history.
      */
     async runToolStep(request: ToolStepRequest): Promise<unknown> {
       const { attempt } = Context.current().info;
-      const rows = [
-        ...(attempt === 1 ? [{ id: historyId(request.runId, request.sequence), event: 'plan.step_started', status: 'running', details: { tool: request.tool } }] : []),
-        { id: historyId(request.runId, request.sequence, `.attempt-${attempt}`), event: 'plan.step_attempt', status: 'running', details: { attempt, idempotencyKey: request.idempotencyKey } },
-      ];
-      const created = await prisma.planHistory.createManyAndReturn({
-        data: rows.map((r) => ({ ...r, planId: request.planId, runId: request.runId, stepId: request.stepId, sequence: request.sequence, details: asJson(r.details) })),
-        skipDuplicates: true,
-      });
-      if (created.some((r) => r.event === 'plan.step_started')) {
-        events.emit('plan.step_started', { planId: request.planId, runId: request.runId, stepId: request.stepId, tool: request.tool }, SOURCE);
-      }
+      const started: HistoryRow = { id: historyId(request.runId, request.sequence), stepId: request.stepId, event: 'plan.step_started', status: 'running', sequence: request.sequence, details: { tool: request.tool } };
+      const attemptRow: HistoryRow = { ...started, id: historyId(request.runId, request.sequence, `.attempt-${attempt}`), event: 'plan.step_attempt', details: { attempt, idempotencyKey: request.idempotencyKey } };
+      await writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, transitions: [], checkpoints: [] }, [started, attemptRow]);
       return callTool(request.tool, request.args, request.requesterId, request.idempotencyKey);
     },
 
@@ -93,45 +136,9 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
      * Writes a batch of history rows and checkpoints and mirrors the run status, in one
      * transaction; idempotent per row id, and events go out only for rows written the first time.
      */
+    /** Writes a batch of bookkeeping (see writeBatch); idempotent. */
     async recordPlanBatch(batch: PlanRecordBatch): Promise<void> {
-      const [created] = await prisma.$transaction([
-        prisma.planHistory.createManyAndReturn({
-          data: batch.transitions.map((t) => ({
-            id: historyId(batch.runId, t.sequence),
-            planId: batch.planId,
-            runId: batch.runId,
-            stepId: t.stepId ?? null,
-            event: t.event,
-            status: t.status,
-            sequence: t.sequence,
-            details: t.details === undefined ? undefined : asJson(t.details),
-          })),
-          skipDuplicates: true,
-        }),
-        prisma.planCheckpoint.createMany({
-          data: batch.checkpoints.map((c) => ({ id: c.id, runId: batch.runId, name: c.name ?? null, position: c.position, outputs: asJson(c.outputs) })),
-          skipDuplicates: true,
-        }),
-        ...(batch.run
-          ? [
-              prisma.planRun.update({
-                where: { id: batch.runId },
-                data: {
-                  status: batch.run.status,
-                  error: batch.run.error ?? null,
-                  finishedAt: FINISHED.has(batch.run.status) ? new Date() : null,
-                  ...(batch.run.state ? { state: asJson(batch.run.state) } : {}),
-                  ...(batch.run.state && batch.run.status === 'completed'
-                    ? { output: asJson(Object.fromEntries(Object.entries(batch.run.state.steps).map(([id, s]) => [id, s.output ?? null]))) }
-                    : {}),
-                },
-              }),
-            ]
-          : []),
-      ]);
-      for (const row of created) {
-        events.emit(row.event, { planId: row.planId, runId: row.runId, stepId: row.stepId, status: row.status, details: row.details }, SOURCE);
-      }
+      await writeBatch(batch, []);
     },
   };
 }

@@ -47,13 +47,13 @@ export async function allocateRun(prisma: PrismaClient, req: AllocateRunRequest)
   };
   const found = await byKey();
   if (found) return found;
-  const plan = await prisma.plan.findUnique({ where: { id: req.planId } });
-  if (!plan) throw notFound('plan', req.planId);
-  checkPlanInput(plan.definition as unknown as PlanDefinition, req.input);
   try {
     return await prisma.$transaction(async (tx) => {
       // The increment locks the plan row, so concurrent starts count active runs one at a time.
-      const locked = await tx.plan.update({ where: { id: req.planId }, data: { runCount: { increment: 1 } } });
+      const locked = await tx.plan.update({ where: { id: req.planId }, data: { runCount: { increment: 1 } } }).catch((error: { code?: string }) => {
+        throw error.code === 'P2025' ? notFound('plan', req.planId) : error;
+      });
+      checkPlanInput(locked.definition as unknown as PlanDefinition, req.input);
       if (req.enforceLimit) {
         const active = await tx.planRun.count({ where: { planId: req.planId, status: { in: ACTIVE_RUN_STATUSES }, parentRunId: null } });
         if (active >= locked.maxConcurrentRuns) {

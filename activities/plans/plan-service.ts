@@ -1,5 +1,5 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
@@ -28,6 +28,11 @@ export interface ExecuteOptions {
 
 /** Fields of a plan row that make up its versioned definition. */
 const DEFINITION_FIELDS = ['steps', 'inputSchema', 'concurrency', 'onFailure', 'continueAsNewAfter'] as const;
+
+/** A run that closed between the database check and the Temporal call is INVALID_STATE too. */
+function closedRun(error: unknown, runId: string, action: string): unknown {
+  return error instanceof WorkflowNotFoundError ? new AppError('INVALID_STATE', `run ${runId} has finished: cannot ${action}`, { runId }) : error;
+}
 
 /** Plan CRUD, execution and run control; runs are Temporal workflows, the tables are their durable index. */
 export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanServiceDeps) {
@@ -104,7 +109,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         const code: ErrorCode = type in ErrorCodes ? (type as ErrorCode) : 'INVALID_STATE';
         throw new AppError(code, error.cause.message, { runId });
       }
-      throw error;
+      throw closedRun(error, runId, action);
     }
   };
 
@@ -296,7 +301,13 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     /** Cancels a run: the step in flight is cancelled, then compensations run newest-first. */
     async cancelPlan(runId: string): Promise<void> {
       await requireActive(runId, 'cancel');
-      await handleOf(runId).cancel();
+      const handle = handleOf(runId);
+      // Temporal accepts a cancel request for a closed workflow, so ask it first.
+      const { status } = await handle.describe().catch((error: unknown) => {
+        throw closedRun(error, runId, 'cancel');
+      });
+      if (status.name !== 'RUNNING') throw new AppError('INVALID_STATE', `run ${runId} has finished: cannot cancel`, { runId });
+      await handle.cancel();
     },
 
     /** Marks a named checkpoint at the run's current position and returns it. */
