@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { createPlanService, type PlanService } from '../activities/plans/plan-service';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { eventually } from './support/wait';
 
 describe('plan run control: pause/resume, cancel, rollback, checkpoints, approvals', () => {
   let h: PlanHarness;
@@ -57,7 +58,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const run = await h.waitFor(runId, (r) => r.status === 'cancelled');
     expect(run.steps).toMatchObject({ a: { status: 'compensated' }, b: { status: 'compensated' }, slow: { status: 'cancelled' } });
     expect(undone(runId)).toEqual(['B', 'A']);
-    expect((await h.stack.client.workflow.getHandle(runId).describe()).status.name).toBe('CANCELLED');
+    await eventually(() => h.stack.client.workflow.getHandle(runId).describe(), (d) => d.status.name === 'CANCELLED');
     await post(`${runId}/cancel`).expect(409);
   });
 

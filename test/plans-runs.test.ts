@@ -116,6 +116,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
     expect(limited.body.error.details.reason).toBe('RUN_LIMIT');
 
     await h.waitFor(first.body.runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    expect((await request(h.app).delete(`/api/v1/plans/${id}`).expect(409)).body.error.code).toBe('INVALID_STATE');
     await request(h.app)
       .put(`/api/v1/plans/${id}/steps`)
       .send([{ id: 'v2', kind: 'tool', tool: 'core.echo', args: { version: 2 } }])

@@ -73,8 +73,9 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
         : []),
       ...(batch.run
         ? [
-            prisma.planRun.update({
-              where: { id: batch.runId },
+            // updateMany so that a late, retried write never overwrites a run that has ended.
+            prisma.planRun.updateMany({
+              where: { id: batch.runId, status: { notIn: [...FINISHED] } },
               data: {
                 status: batch.run.status,
                 error: batch.run.error ?? null,

@@ -26,6 +26,9 @@ export interface ExecuteOptions {
   startKey?: string;
 }
 
+/** How long GET run waits for a live answer before falling back to the database snapshot. */
+const QUERY_TIMEOUT_MS = 3000;
+
 /** Fields of a plan row that make up its versioned definition. */
 const DEFINITION_FIELDS = ['steps', 'inputSchema', 'concurrency', 'onFailure', 'continueAsNewAfter'] as const;
 
@@ -262,11 +265,19 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       let state = row.state as PlanRunState | null;
       let source: 'workflow' | 'database' = 'database';
       if (!(TERMINAL_RUN_STATUSES as readonly string[]).includes(row.status)) {
+        let timer: NodeJS.Timeout | undefined;
         try {
-          state = await handleOf(runId).query(planStatusQuery);
+          state = await Promise.race([
+            handleOf(runId).query(planStatusQuery),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error('query timed out')), QUERY_TIMEOUT_MS);
+            }),
+          ]);
           source = 'workflow';
         } catch {
           // No worker answering (or not started yet): the last snapshot stands.
+        } finally {
+          clearTimeout(timer);
         }
       }
       const [checkpoints, history] = await Promise.all([
