@@ -24,6 +24,15 @@ const WARMUP_RUNS = 20;
 const THROUGHPUT_RUNS = 300;
 const IN_FLIGHT = 32;
 
+/** Pollers and cache for both workers when `--tuned` is given; SDK defaults otherwise. */
+const TUNING = process.argv.includes('--tuned')
+  ? {
+      maxCachedWorkflows: 2000,
+      workflowTaskPollerBehavior: { type: 'simple-maximum' as const, maximum: 8 },
+      activityTaskPollerBehavior: { type: 'simple-maximum' as const, maximum: 8 },
+    }
+  : {};
+
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
 /** Latency of `SEQUENTIAL_RUNS` one-at-a-time runs, then throughput with `IN_FLIGHT` runs at once. */
@@ -65,7 +74,7 @@ export const planBench: Benchmark = {
     try {
       // Bare Temporal: three no-op activities.
       const bareWorker = await Worker.create({
-        connection: native, taskQueue: 'bench-bare', workflowsPath: require.resolve('./bare-workflow'), activities: { noop: async (i: number) => i },
+        connection: native, taskQueue: 'bench-bare', workflowsPath: require.resolve('./bare-workflow'), activities: { noop: async (i: number) => i }, ...TUNING,
       });
       const bare = await bareWorker.runUntil(() =>
         measure(async () => {
@@ -74,7 +83,7 @@ export const planBench: Benchmark = {
       );
 
       // OwnPilot: POST /execute through the API, then wait for the workflow's result.
-      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, events: { emit: () => undefined } }) });
+      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, events: { emit: () => undefined } }), tuning: TUNING });
       const service = createPlanService({ prisma, temporal: client, taskQueue: 'bench-plans', tools });
       const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service });
       const server = app.listen(0, '127.0.0.1');
