@@ -1,15 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
+import type { DatabaseAcl } from '../activities/acl/acl-service';
+import type { ApiKeyService } from '../activities/auth/api-key-service';
 import type { PlanService } from '../activities/plans/plan-service';
 import type { Logger } from '../platform/logger';
+import { authMiddleware } from './auth-middleware';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { aclRouter } from './routes/acl-router';
+import { dbRouter } from './routes/db-router';
 import { healthRouter, type HealthProbes } from './routes/health-router';
+import { keysRouter } from './routes/keys-router';
 import { plansRouter } from './routes/plans-router';
 
 export interface AppDeps {
   logger: Logger;
   health: HealthProbes;
   plans: PlanService;
+  keys: ApiKeyService;
+  acl: DatabaseAcl;
 }
 
 /** The Express application; all state lives in the injected services, so tests build it directly. */
@@ -22,6 +30,10 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
+  app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)
+  app.use('/api/v1/keys', keysRouter(deps.keys));
+  app.use('/api/v1/acl', aclRouter(deps.acl));
+  app.use('/api/v1/db', dbRouter(deps.acl));
   app.use('/api/v1/plans', plansRouter(deps.plans));
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));

@@ -1,10 +1,15 @@
 import type { Server } from 'node:http';
+import { startDatabaseAcl } from '../activities/acl/acl-runtime';
+import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
+import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
+import { listenForNotifications } from '../platform/pg-notify-listener';
 import { connectClient } from '../platform/temporal-connection';
 import { createApp } from './app';
 
@@ -15,7 +20,16 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const tools = createToolExecutor(BUILTIN_TOOLS);
+  const events = createLogEventPublisher(logger);
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const keys = createApiKeyService({ prisma });
+  const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
+  const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);
+  if (bootstrap.key) {
+    // Printed once, on the console only (never logged): it is the only copy of the secret.
+    console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
+  }
+  const tools = createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]);
   const app = createApp({
     logger,
     health: {
@@ -23,6 +37,8 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    keys,
+    acl: database.acl,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
@@ -36,6 +52,8 @@ async function main(): Promise<void> {
     logger.info('api stopping');
     server.close(async () => {
       await temporal.connection.close();
+      await keyListener.close();
+      await database.close();
       await prisma.$disconnect();
       process.exit(0);
     });

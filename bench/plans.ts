@@ -5,11 +5,14 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createDatabaseAcl } from '../activities/acl/acl-service';
+import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { createApp } from '../api/app';
 import { createPrisma } from '../platform/database';
+import { createSqlPool } from '../platform/sql-pool';
 import { startEmbeddedPostgres } from '../platform/local/embedded-postgres';
 import { freePort } from '../platform/local/ports';
 import { ensureTemporalCli } from '../platform/local/temporal-cli';
@@ -71,6 +74,9 @@ export const planBench: Benchmark = {
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
     const native = await NativeConnection.connect({ address: temporal.address });
     const tools = createToolExecutor(BUILTIN_TOOLS);
+    const pool = createSqlPool(postgres.databaseUrl, 2);
+    const acl = createDatabaseAcl({ prisma, pool, events: { emit: () => undefined } });
+    const keys = createApiKeyService({ prisma });
     try {
       // Bare Temporal: three no-op activities.
       const bareWorker = await Worker.create({
@@ -83,9 +89,10 @@ export const planBench: Benchmark = {
       );
 
       // OwnPilot: POST /execute through the API, then wait for the workflow's result.
-      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, events: { emit: () => undefined } }), tuning: TUNING });
+      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, acl, events: { emit: () => undefined } }), tuning: TUNING });
       const service = createPlanService({ prisma, temporal: client, taskQueue: 'bench-plans', tools });
-      const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service });
+      const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service, keys, acl });
+      const { key } = await keys.createApiKey({ name: 'bench', principal: 'admin' });
       const server = app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/plans`;
@@ -98,7 +105,7 @@ export const planBench: Benchmark = {
       );
       const ours = await worker.runUntil(() =>
         measure(async () => {
-          const res = await fetch(`${base}/${plan.id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+          const res = await fetch(`${base}/${plan.id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{}' });
           if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${await res.text()}`);
           const { runId } = (await res.json()) as { runId: string };
           await client.workflow.getHandle(runId).result();
@@ -120,6 +127,7 @@ export const planBench: Benchmark = {
       await native.close();
       await client.connection.close();
       await prisma.$disconnect();
+      await pool.end();
       await Promise.allSettled([temporal.stop(), postgres.stop()]);
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import request from 'supertest';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
@@ -12,7 +11,7 @@ const DIR = path.join(__dirname, 'replay-histories');
 const RECORD = process.env.RECORD_PLAN_HISTORIES === '1';
 
 async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> {
-  const post = (p: string, body: object = {}) => request(h.app).post(`/api/v1/plans/runs/${p}`).send(body);
+  const post = (p: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${p}`).send(body);
   const runs: Record<string, string> = {};
   const undo = (id: string) => ({ tool: 'test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
 

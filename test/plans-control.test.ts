@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { createPlanService, type PlanService } from '../activities/plans/plan-service';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 import { eventually } from './support/wait';
@@ -11,7 +10,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
   });
   afterAll(() => h.close());
-  const post = (path: string, body: object = {}) => request(h.app).post(`/api/v1/plans/runs/${path}`).send(body);
+  const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
   const undo = (id: string) => ({ tool: 'test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
   const undone = (runId: string) => h.calls.filter((c) => c.idempotencyKey?.startsWith(`${runId}/`) && c.idempotencyKey.endsWith('/compensate')).map((c) => c.args.undo ?? c.args.reason);
 
@@ -40,7 +39,8 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     await h.stack.prisma.planRun.update({ where: { id: runId }, data: { status: 'running' } });
     expect((await post(`${runId}/pause`).expect(409)).body.error.code).toBe('INVALID_STATE');
     await post(`${runId}/cancel`).expect(409);
-    expect(h.events.filter((e) => (e.data as { runId: string }).runId === runId).map((e) => e.type)).toEqual(expect.arrayContaining(['plan.paused', 'plan.resumed', 'plan.completed']));
+    const types = () => h.events.filter((e) => (e.data as { runId: string }).runId === runId).map((e) => e.type);
+    await eventually(async () => types(), (t) => ['plan.paused', 'plan.resumed', 'plan.completed'].every((x) => t.includes(x)));
   });
 
   test('cancel stops the step in flight, then compensates the completed steps newest-first', async () => {
@@ -100,8 +100,8 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(run.steps).toMatchObject({ bad: { status: 'failed' }, dep: { status: 'skipped' }, other: { status: 'completed' } });
     const failing = await h.createPlan({ name: 'fails', steps: [{ id: 'bad', kind: 'tool', tool: 'test.fail', args: {} }] });
     const failedRunId = await h.execute(failing);
-    expect(await h.waitFor(failedRunId, (r) => r.status === 'failed')).toMatchObject({ error: expect.stringMatching(/test.fail/) });
-    expect(h.events.some((e) => e.type === 'plan.failed' && (e.data as { runId: string }).runId === failedRunId)).toBe(true);
+    expect(await h.waitFor(failedRunId, (r) => r.status === 'failed' && r.source === 'database')).toMatchObject({ error: expect.stringMatching(/test.fail/) });
+    await eventually(async () => h.events.some((e) => e.type === 'plan.failed' && (e.data as { runId: string }).runId === failedRunId), Boolean);
   });
 
   test('rollback to a checkpoint compensates what came after it and pauses there; resume re-runs with new idempotency keys', async () => {
@@ -142,7 +142,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     });
     const runId = await h.execute(id);
     await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
-    expect(h.events.some((e) => e.type === 'plan.approval_required' && (e.data as { runId: string }).runId === runId)).toBe(true);
+    await eventually(async () => h.events.some((e) => e.type === 'plan.approval_required' && (e.data as { runId: string }).runId === runId), Boolean);
     await post(`${runId}/steps/ship/approve`).expect(404);
     await expect(service.decideStep(runId, 'gate', true, 'user:mallory')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(service.decideStep(runId, 'gate', false, 'user:alice', 'not today')).resolves.toMatchObject({ status: 'failed', decidedBy: 'user:alice' });

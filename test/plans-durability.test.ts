@@ -84,7 +84,7 @@ describe('plans survive process crashes and restarts', () => {
     let server: RunningTemporal | undefined = await startTemporalDevServer(serverOptions);
     const startWorker = async () => {
       const connection = await NativeConnection.connect({ address: server!.address });
-      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools, events: { emit: () => undefined } }) });
+      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools, acl: stack.acl, events: { emit: () => undefined } }) });
       const done = worker.run();
       return { stop: async () => { worker.shutdown(); await done; await connection.close(); } };
     };

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { createPlanService } from '../activities/plans/plan-service';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 import { eventually } from './support/wait';
@@ -20,7 +19,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
     ];
     const before = await h.stack.prisma.plan.count();
     for (const [steps, message] of cases) {
-      const res = await request(h.app).post('/api/v1/plans').send({ name: 'bad', steps }).expect(422);
+      const res = await h.api.post('/api/v1/plans').send({ name: 'bad', steps }).expect(422);
       expect(res.body.error.code).toBe('UNPROCESSABLE');
       expect(res.body.error.message).toMatch(message);
       expect(res.body.error.details.problems.length).toBeGreaterThan(0);
@@ -30,16 +29,16 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
 
   test('CRUD and steps routes; an update makes a new version', async () => {
     const id = await h.createPlan({ name: 'crud', description: 'first', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo' }] });
-    await request(h.app).post(`/api/v1/plans/${id}/steps`).send({ id: 'b', kind: 'tool', tool: 'core.echo', dependsOn: ['a'] }).expect(201);
-    expect((await request(h.app).get(`/api/v1/plans/${id}/steps`).expect(200)).body.map((s: { id: string }) => s.id)).toEqual(['a', 'b']);
-    const patched = await request(h.app).patch(`/api/v1/plans/${id}`).send({ description: 'second' }).expect(200);
+    await h.api.post(`/api/v1/plans/${id}/steps`).send({ id: 'b', kind: 'tool', tool: 'core.echo', dependsOn: ['a'] }).expect(201);
+    expect((await h.api.get(`/api/v1/plans/${id}/steps`).expect(200)).body.map((s: { id: string }) => s.id)).toEqual(['a', 'b']);
+    const patched = await h.api.patch(`/api/v1/plans/${id}`).send({ description: 'second' }).expect(200);
     expect(patched.body).toMatchObject({ version: 2, description: 'second' });
-    await request(h.app).delete(`/api/v1/plans/${id}/steps/a`).expect(422); // b still depends on a
-    await request(h.app).delete(`/api/v1/plans/${id}/steps/b`).expect(200);
+    await h.api.delete(`/api/v1/plans/${id}/steps/a`).expect(422); // b still depends on a
+    await h.api.delete(`/api/v1/plans/${id}/steps/b`).expect(200);
     expect(await h.stack.prisma.planVersion.count({ where: { planId: id } })).toBe(3);
-    expect((await request(h.app).get('/api/v1/plans').query({ search: 'crud' }).expect(200)).body.some((p: { id: string }) => p.id === id)).toBe(true);
-    await request(h.app).delete(`/api/v1/plans/${id}`).expect(204);
-    await request(h.app).get(`/api/v1/plans/${id}`).expect(404);
+    expect((await h.api.get('/api/v1/plans').query({ search: 'crud' }).expect(200)).body.some((p: { id: string }) => p.id === id)).toBe(true);
+    await h.api.delete(`/api/v1/plans/${id}`).expect(204);
+    await h.api.get(`/api/v1/plans/${id}`).expect(404);
   });
 
   test('templates pass outputs on; a condition chooses the branch; dependents of a skipped step are skipped', async () => {
@@ -55,7 +54,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
         { id: 'pause', kind: 'wait', duration: '100ms', dependsOn: ['big'] },
       ],
     });
-    await request(h.app).post(`/api/v1/plans/${id}/execute`).send({ input: { n: 'ten' } }).expect(422);
+    await h.api.post(`/api/v1/plans/${id}/execute`).send({ input: { n: 'ten' } }).expect(422);
     const runId = await h.execute(id, { input: { n: 10 } });
     const run = await h.waitFor(runId, (r) => r.status === 'completed' && r.source === 'database');
     expect(run.steps.check.output).toEqual({ result: true });
@@ -109,19 +108,19 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
         { id: 'v1', kind: 'tool', tool: 'core.echo', args: { version: 1 }, dependsOn: ['gate'] },
       ],
     });
-    const first = await request(h.app).post(`/api/v1/plans/${id}/execute`).send({ startKey: `k-${id}` }).expect(202);
-    const again = await request(h.app).post(`/api/v1/plans/${id}/execute`).send({ startKey: `k-${id}` }).expect(202);
+    const first = await h.api.post(`/api/v1/plans/${id}/execute`).send({ startKey: `k-${id}` }).expect(202);
+    const again = await h.api.post(`/api/v1/plans/${id}/execute`).send({ startKey: `k-${id}` }).expect(202);
     expect(again.body.runId).toBe(first.body.runId);
-    const limited = await request(h.app).post(`/api/v1/plans/${id}/execute`).send({}).expect(409);
+    const limited = await h.api.post(`/api/v1/plans/${id}/execute`).send({}).expect(409);
     expect(limited.body.error.details.reason).toBe('RUN_LIMIT');
 
     await h.waitFor(first.body.runId, (r) => r.steps.gate?.status === 'waiting_approval');
-    expect((await request(h.app).delete(`/api/v1/plans/${id}`).expect(409)).body.error.code).toBe('INVALID_STATE');
-    await request(h.app)
+    expect((await h.api.delete(`/api/v1/plans/${id}`).expect(409)).body.error.code).toBe('INVALID_STATE');
+    await h.api
       .put(`/api/v1/plans/${id}/steps`)
       .send([{ id: 'v2', kind: 'tool', tool: 'core.echo', args: { version: 2 } }])
       .expect(200);
-    await request(h.app).post(`/api/v1/plans/runs/${first.body.runId}/steps/gate/approve`).send({}).expect(403); // anonymous is not an approver
+    await h.api.post(`/api/v1/plans/runs/${first.body.runId}/steps/gate/approve`).send({}).expect(403); // admin is not among the approvers
     const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
     await service.decideStep(first.body.runId, 'gate', true, 'user:alice', 'ok');
     const done = await h.waitFor(first.body.runId, (r) => r.status === 'completed');
@@ -148,18 +147,18 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
   test('the run is readable in Temporal: search attributes, summary, activity summaries; history and events', async () => {
     const id = await h.createPlan({ name: 'Readable plan', steps: [{ id: 'hello', name: 'Say hello', kind: 'tool', tool: 'core.echo', args: { hi: 1 } }] });
     const runId = await h.execute(id);
-    await h.waitFor(runId, (r) => r.status === 'completed');
+    await h.waitFor(runId, (r) => r.status === 'completed' && r.source === 'database');
     const handle = h.stack.client.workflow.getHandle(runId);
     const description = await handle.describe();
-    expect(description.searchAttributes).toMatchObject({ OwnPilotPlanId: [id], OwnPilotKind: ['plan'], OwnPilotStartedBy: ['anonymous'] });
+    expect(description.searchAttributes).toMatchObject({ OwnPilotPlanId: [id], OwnPilotKind: ['plan'], OwnPilotStartedBy: ['admin'] });
     expect(await description.staticSummary()).toBe('Plan: Readable plan');
     const history = await handle.fetchHistory();
     const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runToolStep');
     expect(JSON.stringify(scheduled?.userMetadata?.summary?.data ? Buffer.from(scheduled.userMetadata.summary.data).toString() : '')).toMatch(/Say hello/);
 
-    const plans = (await request(h.app).get(`/api/v1/plans/${id}/history`).expect(200)).body;
+    const plans = (await h.api.get(`/api/v1/plans/${id}/history`).expect(200)).body;
     expect(plans[0].history.map((r: { event: string }) => r.event)).toEqual(['plan.started', 'plan.step_started', 'plan.step_attempt', 'plan.step_completed', 'plan.completed']);
-    const types = h.events.filter((e) => (e.data as { runId: string }).runId === runId).map((e) => e.type);
+    const types = await eventually(async () => h.events.filter((e) => (e.data as { runId: string }).runId === runId).map((e) => e.type), (t) => t.includes('plan.completed'));
     expect(types).toEqual(expect.arrayContaining(['plan.started', 'plan.step_started', 'plan.step_completed', 'plan.completed']));
     expect(types.filter((t) => t === 'plan.completed')).toHaveLength(1); // one event per transition
   });

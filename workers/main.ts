@@ -1,8 +1,11 @@
 import { createActivities } from '../activities';
+import { startDatabaseAcl } from '../activities/acl/acl-runtime';
+import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
+import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
@@ -14,13 +17,16 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const connection = await connectWorker(config);
+  const events = createLogEventPublisher(logger);
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: createActivities({
       prisma,
-      tools: createToolExecutor(BUILTIN_TOOLS),
+      tools: createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]),
+      acl: database.acl,
       // Until the event bus is wired in, plan.* events are logged at debug level.
       events: { emit: (type, data, source) => logger.debug({ type, source, data }, 'event') },
     }),
@@ -29,6 +35,7 @@ async function main(): Promise<void> {
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
   await connection.close();
+  await database.close();
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

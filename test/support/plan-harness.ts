@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { z } from 'zod';
 import { createPlanService } from '../../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
@@ -8,6 +7,7 @@ import type { OwnPilotEvent } from '../../activities/events/event-types';
 import { createApp } from '../../api/app';
 import { AppError } from '../../platform/errors';
 import { createLogger } from '../../platform/logger';
+import { authed, createTestKey, testKeyService } from './api-auth';
 import { openTestStack, type TestStack } from './test-stack';
 import { eventually } from './wait';
 
@@ -24,6 +24,10 @@ export interface ToolCallRecord {
 export interface PlanHarness {
   stack: TestStack;
   app: ReturnType<typeof createApp>;
+  /** Requests as `admin` (a real API key). */
+  api: ReturnType<typeof authed>;
+  /** Requests as another principal. */
+  as(principal: string): Promise<ReturnType<typeof authed>>;
   calls: ToolCallRecord[];
   events: Pick<OwnPilotEvent, 'type' | 'data' | 'source'>[];
   createPlan(body: Record<string, unknown>): Promise<string>;
@@ -65,20 +69,26 @@ export async function openPlanHarness(): Promise<PlanHarness> {
     logger: createLogger('test', 'silent'),
     health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
     plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
+    keys: testKeyService(stack.prisma),
+    acl: stack.acl,
   });
-  const run = async (runId: string) => (await request(app).get(`/api/v1/plans/runs/${runId}`).expect(200)).body as RunBody;
+  const as = async (principal: string) => authed(app, await createTestKey(testKeyService(stack.prisma), principal));
+  const api = await as('admin');
+  const run = async (runId: string) => (await api.get(`/api/v1/plans/runs/${runId}`).expect(200)).body as RunBody;
   return {
     stack,
     app,
+    api,
+    as,
     calls,
     events,
     async createPlan(body) {
-      const res = await request(app).post('/api/v1/plans').send(body);
+      const res = await api.post('/api/v1/plans').send(body);
       if (res.status !== 201) throw new Error(`create failed ${res.status}: ${JSON.stringify(res.body)}`);
       return res.body.id as string;
     },
     async execute(planId, body = {}) {
-      const res = await request(app).post(`/api/v1/plans/${planId}/execute`).send(body);
+      const res = await api.post(`/api/v1/plans/${planId}/execute`).send(body);
       if (res.status !== 202) throw new Error(`execute failed ${res.status}: ${JSON.stringify(res.body)}`);
       return res.body.runId as string;
     },
