@@ -132,6 +132,22 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(h.calls.filter((c) => c.args.id === 'B' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey)).toEqual([`${runId}/b/0`, `${runId}/b/1`]);
   });
 
+  test('rollback without a checkpoint interrupts a waiting approval, compensates everything and ends rolled_back', async () => {
+    const id = await h.createPlan({
+      name: 'full-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['a'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    const rolled = (await post(`${runId}/rollback`).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, gate: { status: 'failed' } } });
+    expect(undone(runId)).toEqual(['A']);
+    await post(`${runId}/resume`).expect(409);
+  });
+
   test('approval: only a listed approver decides; reject fails the step; a timeout applies onTimeout', async () => {
     const id = await h.createPlan({
       name: 'approvals',

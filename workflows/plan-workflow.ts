@@ -297,7 +297,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         st.status = 'waiting_approval';
         record({ stepId: step.id, event: 'plan.approval_required', status: 'waiting_approval', details: { approvers: step.approvers, message: step.message } });
         void flush();
-        const decided = await condition(() => decisions.has(step.id), durationMs(step.approvalTimeout));
+        // A rollback or a failing run does not wait for a decision that no longer matters.
+        const interrupted = () => stop !== undefined || rollbackTo !== undefined;
+        const decided = await condition(() => decisions.has(step.id) || interrupted(), durationMs(step.approvalTimeout));
+        if (decided && !decisions.has(step.id)) throw ApplicationFailure.create({ type: 'INTERRUPTED', message: 'approval interrupted by a rollback or a failing run', nonRetryable: true });
         const decision: DecisionRequest = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
         st.status = 'running';
         st.decidedBy = decision.by;
