@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
+import { openEventBus } from '../activities/events/open-event-bus';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createPluginService } from '../activities/plugins/plugin-service';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
-import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
 import { connectClient } from '../platform/temporal-connection';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const events = createLogEventPublisher(logger);
+  const events = await openEventBus(config.DATABASE_URL, logger);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
   const keys = createApiKeyService({ prisma });
   const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
     // Printed once, on the console only (never logged): it is the only copy of the secret.
     console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
   }
-  const tools = createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]);
+  const { registry: tools, resources } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+  });
   const app = createApp({
     logger,
     health: {
@@ -37,6 +40,10 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    plugins: createPluginService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, pluginTools: tools }),
+    events,
+    tools,
+    resources,
     keys,
     acl: database.acl,
   });
@@ -52,8 +59,10 @@ async function main(): Promise<void> {
     logger.info('api stopping');
     server.close(async () => {
       await temporal.connection.close();
+      await tools.close();
       await keyListener.close();
       await database.close();
+      await events.close(); // last: flushes what the services above emitted while stopping
       await prisma.$disconnect();
       process.exit(0);
     });

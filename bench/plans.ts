@@ -8,8 +8,9 @@ import { createActivities } from '../activities';
 import { createDatabaseAcl } from '../activities/acl/acl-service';
 import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { createPluginService } from '../activities/plugins/plugin-service';
+import { startToolRegistry } from '../activities/tools/tool-setup';
 import { createApp } from '../api/app';
 import { createPrisma } from '../platform/database';
 import { createSqlPool } from '../platform/sql-pool';
@@ -73,9 +74,12 @@ export const planBench: Benchmark = {
     const prisma = createPrisma(postgres.databaseUrl, 20);
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
     const native = await NativeConnection.connect({ address: temporal.address });
-    const tools = createToolExecutor(BUILTIN_TOOLS);
+    const bus = await openEventBus(postgres.databaseUrl, createLogger('bench-events', 'silent'));
+    const { registry: tools, resources } = await startToolRegistry({
+      prisma, events: bus, databaseUrl: postgres.databaseUrl, http: { allowPrivate: false, allowedHosts: [], maxResponseBytes: 64 * 1024, defaultTimeoutMs: 5_000 },
+    });
     const pool = createSqlPool(postgres.databaseUrl, 2);
-    const acl = createDatabaseAcl({ prisma, pool, events: { emit: () => undefined } });
+    const acl = createDatabaseAcl({ prisma, pool, events: bus });
     const keys = createApiKeyService({ prisma });
     try {
       // Bare Temporal: three no-op activities.
@@ -89,9 +93,11 @@ export const planBench: Benchmark = {
       );
 
       // OwnPilot: POST /execute through the API, then wait for the workflow's result.
-      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, acl, events: { emit: () => undefined } }), tuning: TUNING });
+      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, acl, events: bus }), tuning: TUNING });
       const service = createPlanService({ prisma, temporal: client, taskQueue: 'bench-plans', tools });
-      const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service, keys, acl });
+      const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service, keys, acl, tools, resources, events: bus,
+        plugins: createPluginService({ prisma, temporal: client, taskQueue: 'bench-plans', events: bus, pluginTools: tools }),
+      });
       const { key } = await keys.createApiKey({ name: 'bench', principal: 'admin' });
       const server = app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
@@ -128,6 +134,8 @@ export const planBench: Benchmark = {
       await client.connection.close();
       await prisma.$disconnect();
       await pool.end();
+      await tools.close();
+      await bus.close();
       await Promise.allSettled([temporal.stop(), postgres.stop()]);
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -13,7 +13,7 @@ const RECORD = process.env.RECORD_PLAN_HISTORIES === '1';
 async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> {
   const post = (p: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${p}`).send(body);
   const runs: Record<string, string> = {};
-  const undo = (id: string) => ({ tool: 'test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
+  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
 
   const child = await h.createPlan({ name: 'child', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { v: '{{ input.v }}' } }] });
   const graph = await h.createPlan({
@@ -27,7 +27,7 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
       { id: 'big', kind: 'wait', duration: '50ms', dependsOn: ['check'] },
       { id: 'small', kind: 'tool', tool: 'core.echo', args: {}, dependsOn: ['check'] },
       { id: 'sub', kind: 'sub_plan', planId: child, input: { v: '{{ steps.fetch.output.n }}' }, dependsOn: ['fetch'] },
-      { id: 'bad', kind: 'tool', tool: 'test.fail', args: {}, onFailure: 'continue' },
+      { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, onFailure: 'continue' },
     ],
   });
   runs.graph = await h.execute(graph, { input: { n: 9 } });
@@ -36,9 +36,9 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   const control = await h.createPlan({
     name: 'control',
     steps: [
-      { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
-      { id: 'b', kind: 'tool', tool: 'test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
-      { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 500 }, dependsOn: ['b'] },
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 500 }, dependsOn: ['b'] },
       { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['slow'] },
       { id: 'late', kind: 'approval', approvalTimeout: '200ms', onTimeout: 'approve', dependsOn: ['gate'] },
     ],
@@ -58,9 +58,9 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   const saga = await h.createPlan({
     name: 'saga',
     steps: [
-      { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
-      { id: 'b', kind: 'tool', tool: 'test.log', args: { id: 'B' }, compensation: { tool: 'test.fail', args: {} }, dependsOn: ['a'] },
-      { id: 'd', kind: 'tool', tool: 'test.fail', args: {}, onFailure: 'rollback', dependsOn: ['b'] },
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: { tool: 'core.test.fail', args: {} }, dependsOn: ['a'] },
+      { id: 'd', kind: 'tool', tool: 'core.test.fail', args: {}, onFailure: 'rollback', dependsOn: ['b'] },
     ],
   });
   runs.saga = await h.execute(saga);
@@ -69,8 +69,8 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   const cancel = await h.createPlan({
     name: 'cancel',
     steps: [
-      { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
-      { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 60_000 }, dependsOn: ['a'] },
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['a'] },
     ],
   });
   runs.cancel = await h.execute(cancel);

@@ -11,15 +11,15 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
   });
   afterAll(() => h.close());
   const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
-  const undo = (id: string) => ({ tool: 'test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
+  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
   const undone = (runId: string) => h.calls.filter((c) => c.idempotencyKey?.startsWith(`${runId}/`) && c.idempotencyKey.endsWith('/compensate')).map((c) => c.args.undo ?? c.args.reason);
 
   test('pause lets the step in flight finish and starts no new one; resume continues; wrong state is 409', async () => {
     const id = await h.createPlan({
       name: 'pausable',
       steps: [
-        { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 800 } },
-        { id: 'next', kind: 'tool', tool: 'test.log', args: { n: 1 }, dependsOn: ['slow'] },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 800 } },
+        { id: 'next', kind: 'tool', tool: 'core.test.log', args: { n: 1 }, dependsOn: ['slow'] },
       ],
     });
     const runId = await h.execute(id);
@@ -47,9 +47,9 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const id = await h.createPlan({
       name: 'cancellable',
       steps: [
-        { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
-        { id: 'b', kind: 'tool', tool: 'test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
-        { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 120_000 }, compensation: undo('slow'), dependsOn: ['b'] },
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, compensation: undo('slow'), dependsOn: ['b'] },
       ],
     });
     const runId = await h.execute(id);
@@ -66,11 +66,11 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const id = await h.createPlan({
       name: 'saga',
       steps: [
-        { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
-        { id: 'b', kind: 'tool', tool: 'test.log', args: { id: 'B' }, compensation: { tool: 'test.fail', args: { reason: 'undo-B-broken' } }, dependsOn: ['a'] },
-        { id: 'c', kind: 'tool', tool: 'test.log', args: { id: 'C' }, compensation: undo('c'), dependsOn: ['b'] },
-        { id: 'd', kind: 'tool', tool: 'test.fail', args: { reason: 'd' }, onFailure: 'rollback', dependsOn: ['c'] },
-        { id: 'e', kind: 'tool', tool: 'test.log', args: {}, dependsOn: ['d'] },
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: { tool: 'core.test.fail', args: { reason: 'undo-B-broken' } }, dependsOn: ['a'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: { id: 'C' }, compensation: undo('c'), dependsOn: ['b'] },
+        { id: 'd', kind: 'tool', tool: 'core.test.fail', args: { reason: 'd' }, onFailure: 'rollback', dependsOn: ['c'] },
+        { id: 'e', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['d'] },
       ],
     });
     const runId = await h.execute(id);
@@ -91,14 +91,14 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const id = await h.createPlan({
       name: 'continue',
       steps: [
-        { id: 'bad', kind: 'tool', tool: 'test.fail', args: {}, onFailure: 'continue' },
-        { id: 'dep', kind: 'tool', tool: 'test.log', args: {}, dependsOn: ['bad'] },
-        { id: 'other', kind: 'tool', tool: 'test.log', args: {} },
+        { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, onFailure: 'continue' },
+        { id: 'dep', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['bad'] },
+        { id: 'other', kind: 'tool', tool: 'core.test.log', args: {} },
       ],
     });
     const run = await h.waitFor(await h.execute(id), (r) => r.status === 'completed');
     expect(run.steps).toMatchObject({ bad: { status: 'failed' }, dep: { status: 'skipped' }, other: { status: 'completed' } });
-    const failing = await h.createPlan({ name: 'fails', steps: [{ id: 'bad', kind: 'tool', tool: 'test.fail', args: {} }] });
+    const failing = await h.createPlan({ name: 'fails', steps: [{ id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {} }] });
     const failedRunId = await h.execute(failing);
     expect(await h.waitFor(failedRunId, (r) => r.status === 'failed' && r.source === 'database')).toMatchObject({ error: expect.stringMatching(/test.fail/) });
     await eventually(async () => h.events.some((e) => e.type === 'plan.failed' && (e.data as { runId: string }).runId === failedRunId), Boolean);
@@ -108,10 +108,10 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const id = await h.createPlan({
       name: 'checkpointed',
       steps: [
-        { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
-        { id: 'b', kind: 'tool', tool: 'test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
-        { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 600 }, dependsOn: ['b'] },
-        { id: 'c', kind: 'tool', tool: 'test.log', args: { id: 'C' }, dependsOn: ['slow'] },
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 600 }, dependsOn: ['b'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: { id: 'C' }, dependsOn: ['slow'] },
       ],
     });
     const runId = await h.execute(id);
@@ -136,7 +136,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const id = await h.createPlan({
       name: 'full-rollback',
       steps: [
-        { id: 'a', kind: 'tool', tool: 'test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
         { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['a'] },
       ],
     });
@@ -153,7 +153,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
       name: 'approvals',
       steps: [
         { id: 'gate', kind: 'approval', approvers: ['user:alice'], message: 'ship it?' },
-        { id: 'ship', kind: 'tool', tool: 'test.log', args: { shipped: true }, dependsOn: ['gate'] },
+        { id: 'ship', kind: 'tool', tool: 'core.test.log', args: { shipped: true }, dependsOn: ['gate'] },
       ],
     });
     const runId = await h.execute(id);
@@ -170,7 +170,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
       name: 'approval-timeout',
       steps: [
         { id: 'gate', kind: 'approval', approvalTimeout: '1s', onTimeout: 'approve' },
-        { id: 'ship', kind: 'tool', tool: 'test.log', args: {}, dependsOn: ['gate'] },
+        { id: 'ship', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['gate'] },
         { id: 'gate2', kind: 'approval', approvalTimeout: '1s', dependsOn: ['ship'], onFailure: 'continue' },
       ],
     });

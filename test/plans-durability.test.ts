@@ -6,8 +6,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { freePort } from '../platform/local/ports';
 import { startTemporalDevServer, stopChild, type RunningTemporal } from '../platform/local/temporal-dev-server';
 import { createOwnPilotWorker } from '../workers/create-worker';
@@ -16,7 +14,6 @@ import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
 const ROOT = path.join(__dirname, '..');
-const tools = createToolExecutor(BUILTIN_TOOLS);
 
 /** The real worker entry point as a child process on the test stack's task queue. */
 function spawnWorker(taskQueue: string): ChildProcess {
@@ -41,7 +38,7 @@ describe('plans survive process crashes and restarts', () => {
   });
 
   test('a worker killed with SIGKILL mid-plan: a new worker finishes it, completed steps do not run again, the step in flight re-runs with the same idempotency key', async () => {
-    const service = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
+    const service = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools });
     const plan = await service.createPlan(
       {
         name: 'crash',
@@ -49,7 +46,7 @@ describe('plans survive process crashes and restarts', () => {
         steps: [
           { id: 'a', kind: 'tool', tool: 'core.echo', args: { n: 1 }, dependsOn: [] },
           { id: 'b', kind: 'tool', tool: 'core.echo', args: { n: 2 }, dependsOn: ['a'] },
-          { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 4000 }, dependsOn: ['b'] },
+          { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 4000 }, dependsOn: ['b'] },
           { id: 'c', kind: 'tool', tool: 'core.echo', args: { n: 3 }, dependsOn: ['slow'] },
         ],
       },
@@ -84,7 +81,7 @@ describe('plans survive process crashes and restarts', () => {
     let server: RunningTemporal | undefined = await startTemporalDevServer(serverOptions);
     const startWorker = async () => {
       const connection = await NativeConnection.connect({ address: server!.address });
-      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools, acl: stack.acl, events: { emit: () => undefined } }) });
+      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools: stack.tools, acl: stack.acl, events: stack.bus }) });
       const done = worker.run();
       return { stop: async () => { worker.shutdown(); await done; await connection.close(); } };
     };
@@ -92,12 +89,12 @@ describe('plans survive process crashes and restarts', () => {
     try {
       let worker = await startWorker();
       let client = await connect();
-      let service = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools });
+      let service = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools: stack.tools });
       const plan = await service.createPlan(
         {
           name: 'restartable', concurrency: 4, onFailure: 'fail', continueAsNewAfter: 500, maxConcurrentRuns: 10,
           steps: [
-            { id: 'slow', kind: 'tool', tool: 'core.sleep', args: { ms: 800 }, dependsOn: [] },
+            { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 800 }, dependsOn: [] },
             { id: 'after', kind: 'tool', tool: 'core.echo', args: { ok: true }, dependsOn: ['slow'] },
           ],
         },
@@ -115,7 +112,7 @@ describe('plans survive process crashes and restarts', () => {
       server = await startTemporalDevServer(serverOptions);
       worker = await startWorker();
       client = await connect();
-      service = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools });
+      service = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools: stack.tools });
 
       const paused = await eventually(() => service.getRun(runId), (r) => r.source === 'workflow');
       expect(paused).toMatchObject({ status: 'paused', steps: { slow: { status: 'completed' }, after: { status: 'pending' } } });

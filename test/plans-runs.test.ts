@@ -48,9 +48,9 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
       steps: [
         { id: 'fetch', kind: 'tool', tool: 'core.echo', args: { items: [{ url: 'https://x/{{ input.n }}' }], n: '{{ input.n }}' } },
         { id: 'check', kind: 'condition', expression: 'steps.fetch.output.n > 5', then: ['big'], else: ['small'], dependsOn: ['fetch'] },
-        { id: 'big', kind: 'tool', tool: 'test.log', args: { url: '{{ steps.fetch.output.items[0].url }}' }, dependsOn: ['check', 'fetch'] },
-        { id: 'small', kind: 'tool', tool: 'test.log', args: {}, dependsOn: ['check'] },
-        { id: 'afterSmall', kind: 'tool', tool: 'test.log', args: {}, dependsOn: ['small'] },
+        { id: 'big', kind: 'tool', tool: 'core.test.log', args: { url: '{{ steps.fetch.output.items[0].url }}' }, dependsOn: ['check', 'fetch'] },
+        { id: 'small', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['check'] },
+        { id: 'afterSmall', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['small'] },
         { id: 'pause', kind: 'wait', duration: '100ms', dependsOn: ['big'] },
       ],
     });
@@ -68,7 +68,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
   });
 
   test('independent steps run in parallel, never more than the plan concurrency', async () => {
-    const steps = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, kind: 'tool', tool: 'core.sleep', args: { ms: 400 } }));
+    const steps = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, kind: 'tool', tool: 'core.wait', args: { ms: 400 } }));
     const id = await h.createPlan({ name: 'parallel', concurrency: 2, steps });
     const runId = await h.execute(id);
     let max = 0;
@@ -132,7 +132,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
   });
 
   test('a long plan continues as new and still finishes every step once', async () => {
-    const steps = Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, kind: 'tool', tool: 'test.log', args: { i }, ...(i > 0 ? { dependsOn: [`s${i - 1}`] } : {}) }));
+    const steps = Array.from({ length: 7 }, (_, i) => ({ id: `s${i}`, kind: 'tool', tool: 'core.test.log', args: { i }, ...(i > 0 ? { dependsOn: [`s${i - 1}`] } : {}) }));
     const id = await h.createPlan({ name: 'long', continueAsNewAfter: 2, steps });
     const runId = await h.execute(id);
     const run = await h.waitFor(runId, (r) => r.status === 'completed');

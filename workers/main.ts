@@ -1,11 +1,12 @@
 import { createActivities } from '../activities';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
-import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
@@ -16,26 +17,27 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
+  const events = await openEventBus(config.DATABASE_URL, logger);
   const connection = await connectWorker(config);
-  const events = createLogEventPublisher(logger);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const { registry: tools } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+  });
+  // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
+  await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({
-      prisma,
-      tools: createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]),
-      acl: database.acl,
-      // Until the event bus is wired in, plan.* events are logged at debug level.
-      events: { emit: (type, data, source) => logger.debug({ type, source, data }, 'event') },
-    }),
+    activities: createActivities({ prisma, tools, events, acl: database.acl }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
   await connection.close();
+  await tools.close();
   await database.close();
+  await events.close(); // last: flushes what the services above emitted while stopping
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

@@ -1,8 +1,8 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
-import { AppError } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { CompensationRequest, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
+import { toActivityFailure } from '../activity-failure';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { allocateRun } from './plan-runs';
@@ -13,8 +13,6 @@ export interface PlanActivityDeps {
   events: EventPublisher;
 }
 
-/** Errors a retry cannot fix: the workflow sees them as non-retryable failures of their code. */
-const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'CONFLICT']);
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
 const SOURCE = 'plan-service';
 const HEARTBEAT_EVERY_MS = 1000;
@@ -42,10 +40,7 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
     try {
       return await Promise.race([tools.execute(tool, args, { requesterId, idempotencyKey, signal: ctx.cancellationSignal }), ctx.cancelled]);
     } catch (error) {
-      if (error instanceof AppError && PERMANENT.has(error.code)) {
-        throw ApplicationFailure.create({ type: error.code, message: error.message, details: [error.details], nonRetryable: true });
-      }
-      throw error;
+      throw toActivityFailure(error);
     } finally {
       clearInterval(beat);
     }
@@ -126,10 +121,7 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
         });
         return workflowInput;
       } catch (error) {
-        if (error instanceof AppError && PERMANENT.has(error.code)) {
-          throw ApplicationFailure.create({ type: error.code, message: error.message, nonRetryable: true });
-        }
-        throw error;
+        throw toActivityFailure(error);
       }
     },
 

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { createPlanService } from '../../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
-import { createToolExecutor } from '../../activities/tools/tool-executor';
-import { defineTool } from '../../activities/tools/tool-types';
-import type { OwnPilotEvent } from '../../activities/events/event-types';
+import { createPluginService } from '../../activities/plugins/plugin-service';
+import { defineTool, type BuiltinTool } from '../../activities/tools/tool-types';
+import type { CollectedEvent } from './collecting-publisher';
 import { createApp } from '../../api/app';
 import { AppError } from '../../platform/errors';
 import { createLogger } from '../../platform/logger';
@@ -29,7 +28,7 @@ export interface PlanHarness {
   /** Requests as another principal. */
   as(principal: string): Promise<ReturnType<typeof authed>>;
   calls: ToolCallRecord[];
-  events: Pick<OwnPilotEvent, 'type' | 'data' | 'source'>[];
+  events: CollectedEvent[];
   createPlan(body: Record<string, unknown>): Promise<string>;
   execute(planId: string, body?: Record<string, unknown>): Promise<string>;
   run(runId: string): Promise<RunBody>;
@@ -38,37 +37,43 @@ export interface PlanHarness {
 }
 
 /** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently. */
-export function testTools(calls: ToolCallRecord[]) {
+export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
   const log = defineTool({
-    definition: { name: 'test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
+    definition: { name: 'core.test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
     args: z.record(z.string(), z.unknown()),
     execute: async (args, context) => {
-      calls.push({ tool: 'test.log', args, idempotencyKey: context.idempotencyKey });
+      calls.push({ tool: 'core.test.log', args, idempotencyKey: context.idempotencyKey });
       return args;
     },
   });
   const fail = defineTool({
-    definition: { name: 'test.fail', description: 'always fails', category: 'test', parameters: {}, tags: [] },
+    definition: { name: 'core.test.fail', description: 'always fails', category: 'test', parameters: {}, tags: [] },
     args: z.record(z.string(), z.unknown()),
     execute: async (args, context) => {
-      calls.push({ tool: 'test.fail', args, idempotencyKey: context.idempotencyKey });
-      throw new AppError('UNPROCESSABLE', `test.fail: ${String(args.reason ?? 'boom')}`);
+      calls.push({ tool: 'core.test.fail', args, idempotencyKey: context.idempotencyKey });
+      throw new AppError('UNPROCESSABLE', `core.test.fail: ${String(args.reason ?? 'boom')}`);
     },
   });
-  return createToolExecutor([...BUILTIN_TOOLS, log, fail]);
+  return [log, fail] as BuiltinTool[];
 }
 
 /** Opens the test stack, starts a worker with the test tools and builds the API over it. */
 export async function openPlanHarness(): Promise<PlanHarness> {
   const stack = await openTestStack();
   const calls: ToolCallRecord[] = [];
-  const events: PlanHarness['events'] = [];
-  const tools = testTools(calls);
-  await stack.startWorker({ tools, events: { emit: (type, data, source) => void events.push({ type, data, source }) } });
+  await stack.tools.registerBuiltinTools(testTools(calls));
+  // The worker publishes on the stack's bus; every plan.* event it carries is collected here.
+  const events: CollectedEvent[] = [];
+  stack.bus.subscribe('plan-harness', 'plan.**', (e) => void events.push({ type: e.type, data: e.data, source: e.source }));
+  await stack.startWorker();
   const app = createApp({
     logger: createLogger('test', 'silent'),
     health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-    plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
+    plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+    tools: stack.tools,
+    resources: stack.resources,
+    events: stack.bus,
+    plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
     keys: testKeyService(stack.prisma),
     acl: stack.acl,
   });

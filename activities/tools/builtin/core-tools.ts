@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type BuiltinTool } from './tool-types';
+import { defineTool, type BuiltinTool } from '../tool-types';
 
 const echo = defineTool({
   definition: {
@@ -43,26 +43,5 @@ const math = defineTool({
   },
 });
 
-const SleepArgs = z.object({ ms: z.number().int().min(0).max(600_000) });
-
-const sleep = defineTool({
-  definition: {
-    name: 'core.sleep',
-    description: 'Waits the given milliseconds (stops early when the caller aborts) and returns them',
-    category: 'core',
-    parameters: z.toJSONSchema(SleepArgs) as Record<string, unknown>,
-    tags: ['debug'],
-  },
-  args: SleepArgs,
-  execute: ({ ms }, context) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => resolve({ sleptMs: ms }), ms);
-      context.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(new Error('core.sleep aborted'));
-      });
-    }),
-});
-
-/** The built-in tools every worker and API process registers at start. */
-export const BUILTIN_TOOLS: readonly BuiltinTool[] = [echo, math, sleep];
+/** core.echo and core.math: stateless tools with no dependencies. */
+export const CORE_TOOLS: readonly BuiltinTool[] = [echo, math];
