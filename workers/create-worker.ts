@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions as TemporalWorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities';
 
 export interface WorkerOptions {
@@ -7,6 +7,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  /** Poller and cache tuning (benchmarks); Temporal's defaults otherwise. */
+  tuning?: Pick<TemporalWorkerOptions, 'maxCachedWorkflows' | 'workflowTaskPollerBehavior' | 'activityTaskPollerBehavior' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
 }
 
 /** A worker polling `taskQueue` with every OwnPilot workflow (bundled from workflows/) and activity. */
@@ -18,5 +20,6 @@ export function createOwnPilotWorker(options: WorkerOptions): Promise<Worker> {
     workflowsPath: path.join(__dirname, '..', 'workflows', 'index.ts'),
     activities: options.activities,
     shutdownGraceTime: '10 seconds',
+    ...options.tuning,
   });
 }
