@@ -1,16 +1,22 @@
 import type { PrismaClient } from '../platform/database';
+import type { EventPublisher } from './events/event-types';
 import { createPlanActivities } from './plans/plan-activities';
+import type { PlanService } from './plans/plan-service';
 import type { ToolExecutor } from './tools/tool-executor';
+import { createTriggerActivities } from './triggers/trigger-activities';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
   tools: ToolExecutor;
+  events: EventPublisher;
+  plans: Pick<PlanService, 'executePlan'>;
 }
 
 /** Every activity the worker registers, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
+    ...createTriggerActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,10 +1,15 @@
 import type { Server } from 'node:http';
 import { createPlanService } from '../activities/plans/plan-service';
+import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
+import { createTriggerService } from '../activities/triggers/trigger-service';
+import { createRateLimiter } from '../activities/triggers/webhook-rate-limiter';
+import { createWebhookReceiver } from '../activities/triggers/webhook-receiver';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
+import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
 import { connectClient } from '../platform/temporal-connection';
 import { createApp } from './app';
 
@@ -16,6 +21,11 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
   const tools = createToolExecutor(BUILTIN_TOOLS);
+  const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));
+  const starter = createTriggerRunStarter({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const triggers = createTriggerService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, starter, secrets });
+  // Startup reconcile: Temporal schedules follow the triggers table (missing recreated, orphans removed).
+  logger.info(await triggers.reconcile(), 'trigger schedules reconciled');
   const app = createApp({
     logger,
     health: {
@@ -23,6 +33,8 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    triggers,
+    webhooks: createWebhookReceiver({ prisma, secrets, starter, rateLimiter: createRateLimiter() }),
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));

@@ -1,10 +1,11 @@
 import { createActivities } from '../activities';
+import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
-import { connectWorker } from '../platform/temporal-connection';
+import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
 
 /** Worker process: connects to PostgreSQL and Temporal, polls until SIGINT/SIGTERM, then drains. */
@@ -14,16 +15,22 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const connection = await connectWorker(config);
+  const temporal = await connectClient(config);
+  const tools = createToolExecutor(BUILTIN_TOOLS);
+  const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
+  // Until the event bus lands, events from activities are logged only.
+  const events = { emit: (type: string, data: unknown, source: string) => logger.info({ type, data, source }, 'event') };
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    activities: createActivities({ prisma, tools, events, plans }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
   await connection.close();
+  await temporal.connection.close();
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { createPlanService } from '../../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
 import { createToolExecutor } from '../../activities/tools/tool-executor';
 import { createPrisma, type PrismaClient } from '../../platform/database';
@@ -15,6 +16,8 @@ export interface TestStack {
   taskQueue: string;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
+  /** Events the default worker activities emitted, in order (until a real bus is wired here). */
+  emitted: { type: string; data: unknown; source: string }[];
   close(): Promise<void>;
 }
 
@@ -34,18 +37,27 @@ export async function openTestStack(): Promise<TestStack> {
   const taskQueue = `test-${newId(8)}`;
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
+  const emitted: TestStack['emitted'] = [];
   return {
     prisma,
     client,
     taskQueue,
+    emitted,
     async startWorker(overrides = {}) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
+      const tools = createToolExecutor(BUILTIN_TOOLS);
       nativeConnections.push(native);
       const worker = await createOwnPilotWorker({
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools: createToolExecutor(BUILTIN_TOOLS), ...overrides }),
+        activities: createActivities({
+          prisma,
+          tools,
+          events: { emit: (type, data, source) => void emitted.push({ type, data, source }) },
+          plans: createPlanService({ prisma, temporal: client, taskQueue, tools }),
+          ...overrides,
+        }),
       });
       running.push({ worker, done: worker.run() });
       return worker;

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { createPlanService } from '../../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
+import { createToolExecutor } from '../../activities/tools/tool-executor';
+import { createEventTriggerDispatcher } from '../../activities/triggers/event-trigger-dispatcher';
+import { createTriggerRunStarter } from '../../activities/triggers/trigger-run-starter';
+import { createTriggerService } from '../../activities/triggers/trigger-service';
+import { createRateLimiter } from '../../activities/triggers/webhook-rate-limiter';
+import { createWebhookReceiver } from '../../activities/triggers/webhook-receiver';
+import { createApp } from '../../api/app';
+import { createLogger } from '../../platform/logger';
+import { createSecretBox } from '../../platform/secret-box';
+import type { TestStack } from './test-stack';
+
+/** The API app with the real plan and trigger services over a test stack, plus the pieces tests poke. */
+export function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number } = {}) {
+  const logger = createLogger('test', 'silent');
+  const tools = createToolExecutor(BUILTIN_TOOLS);
+  const secrets = createSecretBox(randomBytes(32));
+  const starter = createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue });
+  const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
+  const triggers = createTriggerService({
+    prisma: stack.prisma,
+    temporal: options.temporal ?? stack.client,
+    taskQueue: stack.taskQueue,
+    starter,
+    secrets,
+    orphanGraceMs: options.orphanGraceMs,
+  });
+  const webhooks = createWebhookReceiver({ prisma: stack.prisma, secrets, starter, rateLimiter: createRateLimiter() });
+  const app = createApp({
+    logger,
+    health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
+    plans,
+    triggers,
+    webhooks,
+  });
+  const dispatcher = createEventTriggerDispatcher({ prisma: stack.prisma, starter, logger });
+  return { app, plans, triggers, webhooks, starter, dispatcher, secrets };
+}
