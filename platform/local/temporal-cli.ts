@@ -33,18 +33,22 @@ function isExecutable(file: string): boolean {
  * Returns the path of a usable `temporal` binary: `explicitPath` when given (it must exist), else
  * the cached build, else builds it once with `go install`. Throws TemporalCliUnavailableError.
  */
-export function ensureTemporalCli(explicitPath: string | undefined, log: (line: string) => void = () => {}): string {
+export function ensureTemporalCli(
+  explicitPath: string | undefined,
+  log: (line: string) => void = () => {},
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   if (explicitPath !== undefined) {
     if (!isExecutable(explicitPath)) {
       throw new TemporalCliUnavailableError(`TEMPORAL_CLI_PATH=${explicitPath} is not an executable file`);
     }
     return explicitPath;
   }
-  const dir = cliCacheDir();
+  const dir = cliCacheDir(env);
   const binary = path.join(dir, 'temporal');
   if (isExecutable(binary)) return binary;
 
-  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
+  if (spawnSync('go', ['version'], { stdio: 'ignore', env }).status !== 0) {
     throw new TemporalCliUnavailableError(
       'Go is not installed: it is needed once to build the Temporal CLI (or set TEMPORAL_CLI_PATH to an existing temporal binary)',
     );
@@ -53,7 +57,7 @@ export function ensureTemporalCli(explicitPath: string | undefined, log: (line: 
   fs.mkdirSync(dir, { recursive: true });
   try {
     execFileSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: dir },
+      env: { ...env, GOBIN: dir },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
   } catch {

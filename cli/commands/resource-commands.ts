@@ -1,0 +1,54 @@
+import { printObject, printRows } from '../output';
+import { arg, type Command } from './command-types';
+
+type Row = Record<string, unknown>;
+
+/** `ownpilot triggers|plugins|events ...`: list, create, inspect and toggle through the API. */
+export function resourceCommands(): Record<string, Command> {
+  const id = (c: Parameters<Command>[0], name: string) => encodeURIComponent(arg(c, 0, name));
+  return {
+    'triggers list': async (c) => {
+      const triggers = await c.api.get<Row[]>('/api/v1/triggers');
+      printRows(c.out, triggers, triggers, ['id', 'name', 'type', 'isEnabled', 'updatedAt']);
+    },
+    'triggers get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/triggers/${id(c, 'triggerId')}`)),
+    'triggers create': async (c) => printObject(c.out, await c.api.post<Row>('/api/v1/triggers', c.readJson(arg(c, 0, 'file.json')))),
+    'triggers enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/enable`)),
+    'triggers disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/disable`)),
+    'triggers fire': async (c) => {
+      const payload = typeof c.flags.payload === 'string' ? (JSON.parse(c.flags.payload) as unknown) : undefined;
+      printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/execute`, payload === undefined ? {} : { payload }));
+    },
+    'triggers history': async (c) => {
+      const page = await c.api.get<{ items?: Row[] } | Row[]>(`/api/v1/triggers/${id(c, 'triggerId')}/history`);
+      const rows = Array.isArray(page) ? page : (page.items ?? []);
+      printRows(c.out, page, rows, ['firedAt', 'status', 'durationMs', 'workflowId', 'error']);
+    },
+    'plugins list': async (c) => {
+      const plugins = await c.api.get<Row[]>('/api/v1/plugins');
+      printRows(c.out, plugins, plugins, ['id', 'status', 'installedAt', 'errorMessage']);
+    },
+    'plugins get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/plugins/${id(c, 'pluginId')}`)),
+    'plugins install': async (c) => printObject(c.out, await c.api.post<Row>('/api/v1/plugins', c.readJson(arg(c, 0, 'manifest.json')))),
+    'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c, 'pluginId')}`)) ?? { ok: true }),
+    'plugins enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/enable`)),
+    'plugins disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/disable`)),
+    'events tail': async (c) => {
+      const type = typeof c.flags.type === 'string' ? c.flags.type : undefined;
+      let since = new Date().toISOString();
+      const seen = new Set<string>();
+      for (;;) {
+        const query = new URLSearchParams({ from: since, ...(type ? { type } : {}) });
+        const page = await c.api.get<{ items?: Row[] } | Row[]>(`/api/v1/events?${query.toString()}`);
+        const events = (Array.isArray(page) ? page : (page.items ?? [])).filter((e) => !seen.has(String(e.id)));
+        for (const event of events) {
+          seen.add(String(event.id));
+          since = String(event.timestamp ?? since);
+          c.out.write(c.out.json ? `${JSON.stringify(event)}\n` : `${String(event.timestamp)}  ${String(event.type).padEnd(28)} ${String(event.source).padEnd(16)} ${JSON.stringify(event.data)}\n`);
+        }
+        if (c.flags.once) return;
+        await c.sleep(1000);
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ApiError, createApiClient } from './api-client';
+import { UsageError, type Command } from './commands/command-types';
+import { planCommands } from './commands/plan-commands';
+import { resourceCommands } from './commands/resource-commands';
+
+const USAGE = `usage: ownpilot <command> [args] [--json]
+
+  plans list | get <id> | create <file.json> | execute <id> [--input JSON] [--follow]
+  runs list <planId> | get <runId> | follow <runId>
+  runs pause|resume|cancel <runId> | rollback <runId> [--checkpoint ID]
+  runs approve|reject <runId> <stepId>
+  triggers list | get <id> | create <file.json> | enable|disable <id> | fire <id> [--payload JSON] | history <id>
+  plugins list | get <id> | install <manifest.json> | uninstall|enable|disable <id>
+  events tail [--type PATTERN] [--once]
+
+The API is OWNPILOT_URL (default http://127.0.0.1:3000) with the key in OWNPILOT_API_KEY, or
+both in the file OWNPILOT_CONFIG (default ~/.config/ownpilot/config.json: {"url", "apiKey"}).`;
+
+const ConfigFile = z.object({ url: z.string().url().optional(), apiKey: z.string().optional(), webUiUrl: z.string().url().optional() }).strict();
+
+function loadCliConfig(env: NodeJS.ProcessEnv) {
+  const file = env.OWNPILOT_CONFIG ?? path.join(os.homedir(), '.config', 'ownpilot', 'config.json');
+  const fromFile = fs.existsSync(file) ? ConfigFile.parse(JSON.parse(fs.readFileSync(file, 'utf8'))) : {};
+  return {
+    url: env.OWNPILOT_URL ?? fromFile.url ?? 'http://127.0.0.1:3000',
+    apiKey: env.OWNPILOT_API_KEY ?? fromFile.apiKey,
+    webUiUrl: env.OWNPILOT_WEB_UI_URL ?? fromFile.webUiUrl ?? 'http://127.0.0.1:8233',
+  };
+}
+
+/** Runs one CLI invocation; resolves with the exit code (never throws). */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (text: string) => void, isTty: boolean): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        follow: { type: 'boolean' },
+        once: { type: 'boolean' },
+        input: { type: 'string' },
+        payload: { type: 'string' },
+        checkpoint: { type: 'string' },
+        type: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const [group, action, ...args] = positionals;
+    if (values.help || !group) {
+      write(`${USAGE}\n`);
+      return values.help ? 0 : 2;
+    }
+    const commands: Record<string, Command> = { ...planCommands(isTty), ...resourceCommands() };
+    const command = commands[`${group} ${action ?? ''}`];
+    if (!command) throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}'`);
+    const config = loadCliConfig(env);
+    await command({
+      api: createApiClient({ baseUrl: config.url, apiKey: config.apiKey }),
+      out: { json: values.json === true, write },
+      args,
+      flags: values,
+      workflowUrl: (id) => `${config.webUiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}`,
+      readJson: (file) => JSON.parse(file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8')) as unknown,
+      sleep: (ms) => sleep(ms),
+    });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`ownpilot: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+    process.stderr.write(`ownpilot: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp } from '../api/app';
+import { createPlanService } from '../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
+import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createLogger } from '../platform/logger';
+import { openTestStack, type TestStack } from './support/test-stack';
+
+const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
+
+/** Runs `ownpilot ...` as a user would; resolves with its exit code and output. */
+function ownpilot(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('ownpilot CLI', () => {
+  let stack: TestStack;
+  let server: Server;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    const app = createApp({
+      logger: createLogger('test', 'silent'),
+      health: { postgres: async () => undefined, temporal: async () => undefined },
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+    });
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    env = { OWNPILOT_URL: `http://127.0.0.1:${port}`, OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json') };
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await stack.close();
+  });
+
+  test('creates a plan from a file, executes it and follows the run to completion', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'plan.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'cli plan', steps: [
+      { id: 'first', kind: 'tool', tool: 'core.echo', args: { a: 1 } },
+      { id: 'second', kind: 'tool', tool: 'core.math', args: { op: 'mul', values: [6, 7] } },
+    ] }));
+    const created = await ownpilot(['plans', 'create', file, '--json'], env);
+    expect(created.code).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+
+    const followed = await ownpilot(['plans', 'execute', id, '--follow'], env);
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expect(followed.stdout).toContain(`following plan-${id}-1`);
+    expect(followed.stdout).toContain(`/namespaces/default/workflows/plan-${id}-1`);
+    expect(followed.stdout).toMatch(/run completed \(2\/2 steps\)/);
+    expect(followed.stdout).toMatch(/✔ first\s+completed/);
+    expect(followed.stdout).toMatch(/✔ second\s+completed/);
+
+    const run = await ownpilot(['runs', 'get', `plan-${id}-1`, '--json'], env);
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: `plan-${id}-1`, status: 'completed' });
+  });
+
+  test('errors are one line on stderr with a non-zero exit', async () => {
+    const missing = await ownpilot(['plans', 'get', 'nope'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("ownpilot: NOT_FOUND: plan 'nope' does not exist\n");
+
+    const unreachable = await ownpilot(['plans', 'get', 'x'], { ...env, OWNPILOT_URL: 'http://127.0.0.1:1' });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^ownpilot: cannot reach the API at http:\/\/127\.0\.0\.1:1: .+\n$/);
+
+    const usage = await ownpilot(['plans', 'frobnicate'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^ownpilot: unknown command 'plans frobnicate'\nusage:/);
+  });
+});

@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from '../platform/local/ports';
+import { newId } from '../platform/ids';
+import { stackInfo } from './support/stack-info';
+import { eventually } from './support/wait';
+
+// `npm start` as a user runs it, pointed at the run's Temporal and PostgreSQL (so no second
+// server starts): it reports ready, serves a plan end to end, and stops cleanly on SIGTERM.
+describe('npm start', () => {
+  test('starts worker and API, runs a plan, and exits 0 on SIGTERM', async () => {
+    const info = stackInfo();
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'start.ts')], {
+      cwd: path.join(__dirname, '..'),
+      env: {
+        ...process.env,
+        DATABASE_URL: info.databaseUrl,
+        TEMPORAL_ADDRESS: info.temporalAddress,
+        TEMPORAL_TASK_QUEUE: `start-e2e-${newId(6)}`,
+        API_PORT: String(port),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(async () => output, (text) => /\[ownpilot\] ready in/.test(text), 60_000);
+      expect(output).toContain(`API:           http://127.0.0.1:${port}`);
+      const api = `http://127.0.0.1:${port}`;
+      const created = await fetch(`${api}/api/v1/plans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'via npm start', steps: [{ id: 'e', kind: 'tool', tool: 'core.echo', args: { ok: true } }] }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const started = await fetch(`${api}/api/v1/plans/${id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const { runId } = (await started.json()) as { runId: string };
+      const run = await eventually(
+        async () => (await (await fetch(`${api}/api/v1/plans/runs/${runId}`)).json()) as { status: string },
+        (body) => body.status === 'completed' || body.status === 'failed',
+      );
+      expect(run.status).toBe('completed');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(output).toContain('[ownpilot] stopped');
+  });
+});
