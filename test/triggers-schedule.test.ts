@@ -52,7 +52,7 @@ describe('schedule triggers on Temporal Schedules', () => {
     await eventually(() => history(witness.id), (rows) => rows.filter((r) => r.status === 'succeeded').length >= 3);
     expect((await describe_(trigger.id)).info.recentActions.length).toBe(actionsAtPause);
     expect((await history(trigger.id)).length).toBe(rowsAtPause);
-    expect((await request(t.app).get(`/api/v1/triggers/${trigger.id}`).expect(200)).body).toMatchObject({ enabled: false, schedule: { paused: true } });
+    expect((await request(t.app).get(`/api/v1/triggers/${trigger.id}`).expect(200)).body).toMatchObject({ isEnabled: false, schedule: { paused: true } });
     await request(t.app).post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(409);
 
     await request(t.app).post(`/api/v1/triggers/${trigger.id}/enable`).expect(200);

@@ -31,7 +31,7 @@ function view(row: TriggerRow) {
     type: row.type as TriggerType,
     config: row.config,
     action: row.action,
-    enabled: row.isEnabled,
+    isEnabled: row.isEnabled,
     createdBy: row.createdBy,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

@@ -10,7 +10,7 @@ export function triggersRouter(triggers: TriggerService): Router {
     res.status(201).json(await triggers.createTrigger(parse(CreateTriggerBody, req.body), principalOf(req)));
   });
   router.get('/', async (req, res) => {
-    res.json({ items: await triggers.listTriggers(parse(ListTriggersQuery, req.query)) });
+    res.json(await triggers.listTriggers(parse(ListTriggersQuery, req.query)));
   });
   router.post('/reconcile', async (_req, res) => {
     res.json(await triggers.reconcile());
