@@ -6,10 +6,14 @@ import { matchesFilter } from './payload-filter';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { EventConfig } from './trigger-schemas';
 
-/** The slice of an event bus the dispatcher needs: a subscription that returns its own undo. */
+/** The slice of the event bus the dispatcher needs. */
 export interface EventSubscriber {
-  subscribe(pattern: string, handler: (event: OwnPilotEvent) => Promise<void>): () => void;
+  subscribe(subscriberId: string, pattern: string, handler: (event: OwnPilotEvent) => unknown): string;
+  unsubscribe(subscriptionId: string): unknown;
 }
+
+/** The subscriber id the dispatcher uses on the bus. */
+export const EVENT_TRIGGER_SUBSCRIBER = 'trigger-service';
 
 export interface EventTriggerDispatcherDeps {
   prisma: PrismaClient;
@@ -44,13 +48,14 @@ export function createEventTriggerDispatcher({ prisma, starter, logger }: EventT
 
     /** Subscribes to every event on `bus`; returns the unsubscribe function. Failures are logged, never thrown into the bus. */
     attach(bus: EventSubscriber): () => void {
-      return bus.subscribe('**', async (event) => {
+      const id = bus.subscribe(EVENT_TRIGGER_SUBSCRIBER, '**', async (event) => {
         try {
           await dispatch(event);
         } catch (error) {
           logger.warn({ err: error, eventId: event.id }, 'event trigger dispatch failed');
         }
       });
+      return () => void bus.unsubscribe(id);
     },
   };
 }
