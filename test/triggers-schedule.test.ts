@@ -157,8 +157,11 @@ describe('schedule triggers on Temporal Schedules', () => {
       spec: { intervals: [{ every: '1h' }] },
       action: { type: 'startWorkflow', workflowType: 'triggerRunWorkflow', taskQueue: stack.taskQueue, args: [{ triggerId: 'orphan', source: 'schedule' }] },
     });
+    const broken = await stack.prisma.trigger.create({ data: { id: `broken${Date.now()}`, name: 'broken', type: 'schedule', config: { cron: 5 }, action: {} } });
     const recreated = await request(eager.app).post('/api/v1/triggers/reconcile').expect(200);
     expect(recreated.body.recreated).toContain(scheduleIdOf(trigger.id));
+    expect(recreated.body.failed).toEqual([{ scheduleId: scheduleIdOf(broken.id), error: expect.any(String) }]);
+    await stack.prisma.trigger.delete({ where: { id: broken.id } });
     expect((await describe_(trigger.id)).state.paused).toBe(true);
     // Schedule listing is eventually consistent: the orphan shows up in a later pass.
     await eventually(async () => [...(await eager.triggers.reconcile()).removed, ...recreated.body.removed], (removed) => removed.includes(orphanId));

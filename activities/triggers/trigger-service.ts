@@ -234,11 +234,9 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     async reconcile() {
       const rows = await prisma.trigger.findMany({ where: { type: { in: [...SCHEDULED_TYPES] } } });
       const wanted = new Map(rows.map((r) => [scheduleIdOf(r.id), r]));
-      const result = { recreated: [] as string[], repaired: [] as string[], removed: [] as string[] };
-      const seen = new Set<string>();
+      const result = { recreated: [] as string[], repaired: [] as string[], removed: [] as string[], failed: [] as { scheduleId: string; error: string }[] };
       for await (const summary of temporal.schedule.list()) {
         if (!summary.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
-        seen.add(summary.scheduleId);
         if (wanted.has(summary.scheduleId)) continue;
         const handle = temporal.schedule.getHandle(summary.scheduleId);
         const described = await handle.describe().catch(() => null);
@@ -247,15 +245,19 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
         result.removed.push(summary.scheduleId);
       }
       for (const [scheduleId, row] of wanted) {
-        const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
-        if (!described) {
-          await schedules.put(row);
-          result.recreated.push(scheduleId);
-        } else if (described.state.paused === row.isEnabled) {
-          await schedules.setPaused(row.id, !row.isEnabled);
-          result.repaired.push(scheduleId);
+        try {
+          const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
+          if (!described) {
+            await schedules.put(row);
+            result.recreated.push(scheduleId);
+          } else if (described.state.paused === row.isEnabled) {
+            await schedules.setPaused(row.id, !row.isEnabled);
+            result.repaired.push(scheduleId);
+          }
+        } catch (error) {
+          // One bad row (e.g. a config that no longer validates) must not stop the others.
+          result.failed.push({ scheduleId, error: error instanceof Error ? error.message : String(error) });
         }
-        seen.delete(scheduleId);
       }
       return result;
     },
