@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   const tools = createToolExecutor(BUILTIN_TOOLS);
   const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));
   const starter = createTriggerRunStarter({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
-  const triggers = createTriggerService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, starter, secrets });
+  const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
+  const triggers = createTriggerService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, starter, secrets, plans, tools });
   // Startup reconcile: Temporal schedules follow the triggers table (missing recreated, orphans removed).
   logger.info(await triggers.reconcile(), 'trigger schedules reconciled');
   const app = createApp({
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
       postgres: () => prisma.$queryRaw`SELECT 1`,
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
-    plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    plans,
     triggers,
     webhooks: createWebhookReceiver({ prisma, secrets, starter, rateLimiter: createRateLimiter() }),
   });

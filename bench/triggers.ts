@@ -57,7 +57,7 @@ export const triggersBench: Benchmark = {
     const running = worker.run();
     const secrets = createSecretBox(randomBytes(32));
     const starter = createTriggerRunStarter({ temporal, taskQueue });
-    const triggers = createTriggerService({ prisma, temporal, taskQueue, starter, secrets });
+    const triggers = createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools });
     const app = createApp({
       logger,
       health: { postgres: () => prisma.$queryRaw`SELECT 1`, temporal: () => connection.workflowService.getSystemInfo({}) },

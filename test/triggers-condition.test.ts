@@ -25,8 +25,9 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
 
   beforeAll(async () => {
     stack = await openTestStack();
-    await stack.startWorker({ tools: createToolExecutor([...BUILTIN_TOOLS, gaugeTool]) });
-    t = buildTriggerApp(stack);
+    const tools = createToolExecutor([...BUILTIN_TOOLS, gaugeTool]);
+    await stack.startWorker({ tools });
+    t = buildTriggerApp(stack, { tools });
   });
   afterAll(() => stack.close());
 

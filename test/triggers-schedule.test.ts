@@ -119,6 +119,9 @@ describe('schedule triggers on Temporal Schedules', () => {
     const tz = await request(t.app).post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '0 9 * * *', timezone: 'Mars/Olympus' }, action: { kind: 'plan', planId } }).expect(400);
     expect(JSON.stringify(tz.body.error.details)).toMatch(/time zone/);
     await request(t.app).post('/api/v1/triggers').send({ name: 'both', type: 'schedule', config: { cron: '0 9 * * *', intervalSeconds: 5 }, action: { kind: 'plan', planId } }).expect(400);
+    const missing = await request(t.app).post('/api/v1/triggers').send({ name: 'ghost', type: 'schedule', config: { intervalSeconds: 5 }, action: { kind: 'plan', planId: 'nope' } }).expect(422);
+    expect(missing.body.error.details.missing).toEqual([{ plan: 'nope' }]);
+    await request(t.app).post('/api/v1/triggers').send({ name: 'ghost', type: 'webhook', action: { kind: 'tool', tool: 'core.nope' } }).expect(422);
     expect(await stack.prisma.trigger.count()).toBe(before);
   });
 
@@ -141,6 +144,8 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect(await stack.prisma.trigger.count()).toBe(before);
 
     const kept = await createTrigger({ name: 'kept', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
+    await request(failing.app).patch(`/api/v1/triggers/${kept.id}`).send({ name: 'renamed', config: { intervalSeconds: 60 } }).expect(500);
+    expect(await stack.prisma.trigger.findUnique({ where: { id: kept.id } })).toMatchObject({ name: 'kept', config: expect.objectContaining({ intervalSeconds: 3600 }) });
     await request(failing.app).delete(`/api/v1/triggers/${kept.id}`).expect(500);
     expect(await stack.prisma.trigger.findUnique({ where: { id: kept.id } })).not.toBeNull();
     expect((await describe_(kept.id)).scheduleId).toBe(scheduleIdOf(kept.id));

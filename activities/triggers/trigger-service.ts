@@ -6,9 +6,11 @@ import { AppError, notFound } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
 import type { SecretBox } from '../../platform/secret-box';
+import type { PlanService } from '../plans/plan-service';
+import type { ToolExecutor } from '../tools/tool-executor';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
-import { type BackfillBody, CONFIG_SCHEMAS, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
+import { type BackfillBody, CONFIG_SCHEMAS, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
 
 export interface TriggerServiceDeps {
   prisma: PrismaClient;
@@ -16,6 +18,9 @@ export interface TriggerServiceDeps {
   taskQueue: string;
   starter: Pick<TriggerRunStarter, 'start'>;
   secrets: SecretBox;
+  /** Used to reject actions and conditions that name an unknown plan or tool (422). */
+  plans: Pick<PlanService, 'getPlan'>;
+  tools: Pick<ToolExecutor, 'exists'>;
   /** Reconcile leaves schedules younger than this alone (their trigger row may not be committed yet). */
   orphanGraceMs?: number;
 }
@@ -44,8 +49,20 @@ function newWebhookSecret(): string {
 }
 
 /** Trigger CRUD, firing, history and Temporal Schedule consistency (seed §5 ITriggerService). */
-export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
+export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
   const schedules = createTriggerSchedules({ temporal, taskQueue });
+
+  /** UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist. */
+  async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string): Promise<void> {
+    const missing: { plan?: string; tool?: string }[] = [];
+    if (action?.kind === 'plan') await plans.getPlan(action.planId).catch(() => missing.push({ plan: action.planId }));
+    if (action?.kind === 'tool' && !(await tools.exists(action.tool))) missing.push({ tool: action.tool });
+    if (type === 'condition' && config !== undefined) {
+      const tool = (config as ConditionConfig).tool;
+      if (!(await tools.exists(tool))) missing.push({ tool });
+    }
+    if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'trigger references what does not exist', { missing });
+  }
 
   async function load(id: string): Promise<TriggerRow> {
     const row = await prisma.trigger.findUnique({ where: { id } });
@@ -87,6 +104,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
      * returned here once and stored only encrypted.
      */
     async createTrigger(body: CreateTriggerBody, createdBy: string) {
+      await checkReferences(body.action, body.config, body.type);
       const id = newId();
       const webhookSecret = body.type === 'webhook' ? newWebhookSecret() : undefined;
       let scheduled = false;
@@ -113,6 +131,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     async updateTrigger(id: string, body: UpdateTriggerBody) {
       const before = await load(id);
       const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(body.config);
+      await checkReferences(body.action, config, before.type);
       let scheduled = false;
       try {
         const row = await prisma.$transaction(async (tx) => {

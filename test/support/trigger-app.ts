@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createPlanService } from '../../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
-import { createToolExecutor } from '../../activities/tools/tool-executor';
+import { createToolExecutor, type ToolExecutor } from '../../activities/tools/tool-executor';
 import { createEventTriggerDispatcher } from '../../activities/triggers/event-trigger-dispatcher';
 import { createTriggerRunStarter } from '../../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../../activities/triggers/trigger-service';
@@ -14,9 +14,9 @@ import { createSecretBox } from '../../platform/secret-box';
 import type { TestStack } from './test-stack';
 
 /** The API app with the real plan and trigger services over a test stack, plus the pieces tests poke. */
-export function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number } = {}) {
+export function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number; tools?: ToolExecutor } = {}) {
   const logger = createLogger('test', 'silent');
-  const tools = createToolExecutor(BUILTIN_TOOLS);
+  const tools = options.tools ?? createToolExecutor(BUILTIN_TOOLS);
   const secrets = createSecretBox(randomBytes(32));
   const starter = createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue });
   const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
@@ -26,6 +26,8 @@ export function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Cli
     taskQueue: stack.taskQueue,
     starter,
     secrets,
+    plans,
+    tools,
     orphanGraceMs: options.orphanGraceMs,
   });
   const webhooks = createWebhookReceiver({ prisma: stack.prisma, secrets, starter, rateLimiter: createRateLimiter() });
