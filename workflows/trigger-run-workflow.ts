@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TriggerActivities } from '../activities/triggers/trigger-activities';
 import { OwnPilotKind, OwnPilotTriggerId } from './search-attributes';
 import type { TriggerRunInput, TriggerRunResult } from './trigger-types';
@@ -8,7 +8,8 @@ const ACTIVITY_PRESETS = {
   action: { startToCloseTimeout: '5 minutes', retry: { initialInterval: '1 second', maximumAttempts: 3 } },
 } as const;
 
-const { beginTriggerRun, finishTriggerRun } = proxyActivities<TriggerActivities>(ACTIVITY_PRESETS.bookkeeping);
+// Bookkeeping runs as local activities: two fewer task round trips between firing and action.
+const { beginTriggerRun, finishTriggerRun } = proxyLocalActivities<TriggerActivities>(ACTIVITY_PRESETS.bookkeeping);
 const { startTriggerPlan, callTriggerTool } = proxyActivities<TriggerActivities>(ACTIVITY_PRESETS.action);
 
 function messageOf(error: unknown): string {
