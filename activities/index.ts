@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../platform/database';
+import { createAclActivities, type AclActivityDeps } from './acl/acl-activities';
 import type { EventPublisher } from './events/event-types';
 import { createPlanActivities } from './plans/plan-activities';
 import type { PlanService } from './plans/plan-service';
@@ -8,6 +9,7 @@ import { createTriggerActivities } from './triggers/trigger-activities';
 export interface ActivityDeps {
   prisma: PrismaClient;
   tools: ToolExecutor;
+  acl: AclActivityDeps['acl'];
   events: EventPublisher;
   plans: Pick<PlanService, 'executePlan'>;
 }
@@ -16,6 +18,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
+    ...createAclActivities(deps),
     ...createTriggerActivities(deps),
   };
 }

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
+import type { DatabaseAcl } from '../activities/acl/acl-service';
+import type { ApiKeyService } from '../activities/auth/api-key-service';
 import type { PlanService } from '../activities/plans/plan-service';
 import type { TriggerService } from '../activities/triggers/trigger-service';
 import type { WebhookReceiver } from '../activities/triggers/webhook-receiver';
 import type { Logger } from '../platform/logger';
+import { authMiddleware } from './auth-middleware';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { aclRouter } from './routes/acl-router';
+import { dbRouter } from './routes/db-router';
 import { healthRouter, type HealthProbes } from './routes/health-router';
+import { keysRouter } from './routes/keys-router';
 import { plansRouter } from './routes/plans-router';
 import { triggersRouter } from './routes/triggers-router';
 import { webhooksRouter } from './routes/webhooks-router';
@@ -14,6 +20,8 @@ export interface AppDeps {
   logger: Logger;
   health: HealthProbes;
   plans: PlanService;
+  keys: ApiKeyService;
+  acl: DatabaseAcl;
   /** Optional so tests of other services can build the app without them. */
   triggers?: TriggerService;
   webhooks?: WebhookReceiver;
@@ -31,6 +39,10 @@ export function createApp(deps: AppDeps): Express {
   if (deps.webhooks) app.use('/api/v1/webhooks', webhooksRouter(deps.webhooks));
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
+  app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)
+  app.use('/api/v1/keys', keysRouter(deps.keys));
+  app.use('/api/v1/acl', aclRouter(deps.acl));
+  app.use('/api/v1/db', dbRouter(deps.acl));
   app.use('/api/v1/plans', plansRouter(deps.plans));
   if (deps.triggers) app.use('/api/v1/triggers', triggersRouter(deps.triggers));
   app.use(notFoundHandler);

@@ -1,4 +1,7 @@
 import type { Server } from 'node:http';
+import { startDatabaseAcl } from '../activities/acl/acl-runtime';
+import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../activities/triggers/trigger-service';
@@ -8,7 +11,9 @@ import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
+import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
+import { listenForNotifications } from '../platform/pg-notify-listener';
 import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
 import { connectClient } from '../platform/temporal-connection';
 import { createApp } from './app';
@@ -20,7 +25,16 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const tools = createToolExecutor(BUILTIN_TOOLS);
+  const events = createLogEventPublisher(logger);
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const keys = createApiKeyService({ prisma });
+  const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
+  const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);
+  if (bootstrap.key) {
+    // Printed once, on the console only (never logged): it is the only copy of the secret.
+    console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
+  }
+  const tools = createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]);
   const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));
   const starter = createTriggerRunStarter({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
   const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
@@ -34,6 +48,8 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans,
+    keys,
+    acl: database.acl,
     triggers,
     webhooks: createWebhookReceiver({ prisma, secrets, starter, rateLimiter: createRateLimiter() }),
   });
@@ -49,6 +65,8 @@ async function main(): Promise<void> {
     logger.info('api stopping');
     server.close(async () => {
       await temporal.connection.close();
+      await keyListener.close();
+      await database.close();
       await prisma.$disconnect();
       process.exit(0);
     });

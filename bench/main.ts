@@ -1,9 +1,10 @@
+import { aclBench } from './acl';
 import type { Benchmark, BenchFigure } from './bench-types';
 import { stackStartup } from './stack-startup';
 import { triggersBench } from './triggers';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>` runs the matching ones. */
-const BENCHMARKS: Benchmark[] = [stackStartup, triggersBench];
+const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, triggersBench];
 
 function format(figure: BenchFigure): string {
   const value = figure.value >= 100 ? figure.value.toFixed(0) : figure.value.toFixed(2);

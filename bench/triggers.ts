@@ -6,6 +6,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createDatabaseAcl } from '../activities/acl/acl-service';
+import { createApiKeyService } from '../activities/auth/api-key-service';
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
@@ -26,6 +28,7 @@ import { startTemporalDevServer } from '../platform/local/temporal-dev-server';
 import { waitFor } from '../platform/local/wait-for';
 import { createLogger } from '../platform/logger';
 import { createSecretBox } from '../platform/secret-box';
+import { createSqlPool } from '../platform/sql-pool';
 import { migrate } from '../prisma/migrate';
 import { createOwnPilotWorker } from '../workers/create-worker';
 import { type Benchmark, percentiles } from './bench-types';
@@ -53,7 +56,10 @@ export const triggersBench: Benchmark = {
     const tools = createToolExecutor(BUILTIN_TOOLS);
     const plans = createPlanService({ prisma, temporal, taskQueue, tools });
     const logger = createLogger('bench', 'silent');
-    const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, tools, plans, events: { emit: () => undefined } }) });
+    const pool = createSqlPool(postgres.databaseUrl, 2);
+    const events = { emit: () => undefined };
+    const acl = createDatabaseAcl({ prisma, pool, events });
+    const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, tools, plans, events, acl }) });
     const running = worker.run();
     const secrets = createSecretBox(randomBytes(32));
     const starter = createTriggerRunStarter({ temporal, taskQueue });
@@ -62,6 +68,8 @@ export const triggersBench: Benchmark = {
       logger,
       health: { postgres: () => prisma.$queryRaw`SELECT 1`, temporal: () => connection.workflowService.getSystemInfo({}) },
       plans,
+      keys: createApiKeyService({ prisma }),
+      acl,
       triggers,
       webhooks: createWebhookReceiver({ prisma, secrets, starter, rateLimiter: createRateLimiter() }),
     });
@@ -150,6 +158,7 @@ export const triggersBench: Benchmark = {
       await running;
       await native.close();
       await connection.close();
+      await pool.end();
       await prisma.$disconnect();
       await Promise.allSettled([temporalServer.stop(), postgres.stop()]);
       fs.rmSync(dir, { recursive: true, force: true });

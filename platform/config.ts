@@ -26,6 +26,7 @@ export const ConfigSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OWNPILOT_ADMIN_KEY: optionalString,
+  ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   OWNPILOT_SECRETS_KEY: optionalString,
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

@@ -8,6 +8,7 @@ import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { createLogger } from '../platform/logger';
+import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
 
 const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
@@ -36,13 +37,19 @@ describe('ownpilot CLI', () => {
       logger: createLogger('test', 'silent'),
       health: { postgres: async () => undefined, temporal: async () => undefined },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      keys: testKeyService(stack.prisma),
+      acl: stack.acl,
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    env = { OWNPILOT_URL: `http://127.0.0.1:${port}`, OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json') };
+    env = {
+      OWNPILOT_URL: `http://127.0.0.1:${port}`,
+      OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json'),
+      OWNPILOT_API_KEY: await createTestKey(testKeyService(stack.prisma), 'user:cli'),
+    };
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
@@ -76,6 +83,10 @@ describe('ownpilot CLI', () => {
     const missing = await ownpilot(['plans', 'get', 'nope'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe("ownpilot: NOT_FOUND: plan 'nope' does not exist\n");
+
+    const anonymous = await ownpilot(['plans', 'get', 'x'], { ...env, OWNPILOT_API_KEY: '' });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/^ownpilot: UNAUTHENTICATED: .+\n$/);
 
     const unreachable = await ownpilot(['plans', 'get', 'x'], { ...env, OWNPILOT_URL: 'http://127.0.0.1:1' });
     expect(unreachable.code).toBe(1);

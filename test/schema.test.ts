@@ -61,6 +61,11 @@ describe('schema.prisma agrees with the migrated database', () => {
     });
     expect(await prisma.plan.findUniqueOrThrow({ where: { id: plan.id }, include: { versions: true, steps: true, runs: { include: { history: true, checkpoints: true } } } })).toEqual(plan);
 
+    const grant = await prisma.tableGrant.create({ data: { tableName: meta.tableName, grantee: 'plugin:q', privilege: 'read', grantedBy: 'plugin:p' } });
+    expect(await prisma.tableGrant.findUniqueOrThrow({ where: { tableName_grantee_privilege: { tableName: meta.tableName, grantee: 'plugin:q', privilege: 'read' } } })).toEqual(grant);
+    const audit = await prisma.aclAudit.create({ data: { id: `a${suffix}`, requesterId: 'plugin:q', action: 'query', outcome: 'denied', tableNames: [meta.tableName, 'plans'], statement: 'SELECT 1', reason: 'no' } });
+    expect(await prisma.aclAudit.findUniqueOrThrow({ where: { id: audit.id } })).toEqual(audit);
+
     const key = await prisma.apiKey.create({ data: { id: `k${suffix}`, name: 'ci', principal: 'admin', keyHash: `hash${suffix}`, prefix: 'op_abc', lastUsedAt: now } });
     expect(await prisma.apiKey.findUniqueOrThrow({ where: { keyHash: key.keyHash } })).toEqual(key);
   });

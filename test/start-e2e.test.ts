@@ -11,6 +11,8 @@ describe('npm start', () => {
   test('starts worker and API, runs a plan, and exits 0 on SIGTERM', async () => {
     const info = stackInfo();
     const port = await freePort();
+    const adminKey = `e2e-admin-key-${newId(20)}`;
+    const auth = { authorization: `Bearer ${adminKey}` };
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'start.ts')], {
       cwd: path.join(__dirname, '..'),
       env: {
@@ -20,6 +22,7 @@ describe('npm start', () => {
         TEMPORAL_TASK_QUEUE: `start-e2e-${newId(6)}`,
         API_PORT: String(port),
         LOG_LEVEL: 'warn',
+        OWNPILOT_ADMIN_KEY: adminKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -33,15 +36,16 @@ describe('npm start', () => {
       const api = `http://127.0.0.1:${port}`;
       const created = await fetch(`${api}/api/v1/plans`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({ name: 'via npm start', steps: [{ id: 'e', kind: 'tool', tool: 'core.echo', args: { ok: true } }] }),
       });
+      expect((await fetch(`${api}/api/v1/plans/x`)).status).toBe(401);
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
-      const started = await fetch(`${api}/api/v1/plans/${id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const started = await fetch(`${api}/api/v1/plans/${id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{}' });
       const { runId } = (await started.json()) as { runId: string };
       const run = await eventually(
-        async () => (await (await fetch(`${api}/api/v1/plans/runs/${runId}`)).json()) as { status: string },
+        async () => (await (await fetch(`${api}/api/v1/plans/runs/${runId}`, { headers: auth })).json()) as { status: string },
         (body) => body.status === 'completed' || body.status === 'failed',
       );
       expect(run.status).toBe('completed');

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { z } from 'zod';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
@@ -21,19 +20,19 @@ const gaugeTool = defineTool({
 
 describe('condition triggers: periodic check, fire on the false→true edge', () => {
   let stack: TestStack;
-  let t: ReturnType<typeof buildTriggerApp>;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
 
   beforeAll(async () => {
     stack = await openTestStack();
     const tools = createToolExecutor([...BUILTIN_TOOLS, gaugeTool]);
     await stack.startWorker({ tools });
-    t = buildTriggerApp(stack, { tools });
+    t = await buildTriggerApp(stack, { tools });
   });
   afterAll(() => stack.close());
 
   const create = async (gauge: string, cooldownSeconds: number) => {
     gauges.set(gauge, { level: 0, reads: 0 });
-    const res = await request(t.app)
+    const res = await t.api
       .post('/api/v1/triggers')
       .send({
         name: `watch ${gauge}`,
@@ -69,7 +68,7 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
     await eventually(() => stack.prisma.triggerConditionState.findUnique({ where: { triggerId: id } }), (s) => s?.lastValue === false);
     gauges.get('g1')!.level = 11;
     await eventually(() => firings(id), (rows) => rows.length === 2 && rows.every((r) => r.status === 'succeeded'));
-    await request(t.app).delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 
   test('a second edge inside the cooldown does not fire', async () => {
@@ -84,9 +83,9 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
     expect(await firings(id)).toHaveLength(1);
 
     // Disabled: the schedule pauses, the gauge is no longer read.
-    await request(t.app).post(`/api/v1/triggers/${id}/disable`).expect(200);
-    const shown = await request(t.app).get(`/api/v1/triggers/${id}`).expect(200);
+    await t.api.post(`/api/v1/triggers/${id}/disable`).expect(200);
+    const shown = await t.api.get(`/api/v1/triggers/${id}`).expect(200);
     expect(shown.body.schedule.paused).toBe(true);
-    await request(t.app).delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 });

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
@@ -12,17 +11,17 @@ const event = (type: string, data: unknown): OwnPilotEvent => ({ id: newId(), ty
 
 describe('event triggers: pattern + payload filter, one firing per event', () => {
   let stack: TestStack;
-  let t: ReturnType<typeof buildTriggerApp>;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
 
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    t = buildTriggerApp(stack);
+    t = await buildTriggerApp(stack);
   });
   afterAll(() => stack.close());
 
   const create = async (config: Record<string, unknown>) =>
-    (await request(t.app).post('/api/v1/triggers').send({ name: 'on event', type: 'event', config, action: { kind: 'tool', tool: 'core.echo', args: { id: '{{payload.data.id}}' } } }).expect(201)).body.id as string;
+    (await t.api.post('/api/v1/triggers').send({ name: 'on event', type: 'event', config, action: { kind: 'tool', tool: 'core.echo', args: { id: '{{payload.data.id}}' } } }).expect(201)).body.id as string;
   const firings = (id: string) => stack.prisma.triggerHistory.findMany({ where: { triggerId: id } });
 
   test('two processes receiving the same event start exactly one run', async () => {
@@ -43,7 +42,7 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     await t.dispatcher.dispatch(e);
     const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
     expect(rows).toHaveLength(1);
-    await request(t.app).delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 
   test('pattern and filter decide; disabled triggers and a trigger’s own events never fire', async () => {
@@ -59,11 +58,11 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     const fromOther = await t.dispatcher.dispatch(event('trigger.executed', { triggerId: id }));
     expect(fromOther).toEqual([expect.stringMatching(new RegExp(`^trigger-${loop}-ev-`))]);
 
-    await request(t.app).post(`/api/v1/triggers/${id}/disable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${id}/disable`).expect(200);
     expect(await t.dispatcher.dispatch(event('plugin.digest.done', { status: 'ok' }))).toEqual([]);
     await eventually(() => firings(id), (r) => r.length === 2 && r.every((x) => x.status === 'succeeded'));
-    await request(t.app).post('/api/v1/triggers').send({ name: 'bad', type: 'event', config: { pattern: 'Resource..x', filter: { path: 'a', op: 'gt', value: [1] } }, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(400);
-    await request(t.app).delete(`/api/v1/triggers/${id}`).expect(204);
-    await request(t.app).delete(`/api/v1/triggers/${loop}`).expect(204);
+    await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'event', config: { pattern: 'Resource..x', filter: { path: 'a', op: 'gt', value: [1] } }, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(400);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${loop}`).expect(204);
   });
 });

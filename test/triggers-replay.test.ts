@@ -3,7 +3,6 @@ import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import request from 'supertest';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack } from './support/test-stack';
 
@@ -19,9 +18,9 @@ describe('trigger workflows replay deterministically over recorded histories', (
     const stack = await openTestStack();
     try {
       await stack.startWorker();
-      const t = buildTriggerApp(stack);
-      const plan = await request(t.app).post('/api/v1/plans').send({ name: 'p', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201);
-      const make = async (body: Record<string, unknown>) => (await request(t.app).post('/api/v1/triggers').send({ name: 'rec', ...body }).expect(201)).body.id as string;
+      const t = await buildTriggerApp(stack);
+      const plan = await t.api.post('/api/v1/plans').send({ name: 'p', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201);
+      const make = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send({ name: 'rec', ...body }).expect(201)).body.id as string;
       const manifest: Record<string, string> = {};
       const save = async (name: string, workflowId: string) => {
         manifest[`${name}.binpb`] = workflowId;

@@ -1,5 +1,4 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
-import request from 'supertest';
 import { scheduleIdOf } from '../activities/triggers/trigger-schedules';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
@@ -7,18 +6,18 @@ import { eventually } from './support/wait';
 
 describe('schedule triggers on Temporal Schedules', () => {
   let stack: TestStack;
-  let t: ReturnType<typeof buildTriggerApp>;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
   let planId: string;
 
-  const history = async (id: string) => (await request(t.app).get(`/api/v1/triggers/${id}/history?limit=500`).expect(200)).body.items as { status: string; workflowId: string; planWorkflowId: string | null; error: string | null }[];
+  const history = async (id: string) => (await t.api.get(`/api/v1/triggers/${id}/history?limit=500`).expect(200)).body.items as { status: string; workflowId: string; planWorkflowId: string | null; error: string | null }[];
   const describe_ = (id: string) => stack.client.schedule.getHandle(scheduleIdOf(id)).describe();
-  const createTrigger = async (body: Record<string, unknown>) => (await request(t.app).post('/api/v1/triggers').send(body).expect(201)).body as { id: string };
+  const createTrigger = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send(body).expect(201)).body as { id: string };
 
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    t = buildTriggerApp(stack);
-    const plan = await request(t.app)
+    t = await buildTriggerApp(stack);
+    const plan = await t.api
       .post('/api/v1/plans')
       .send({ name: 'echo payload', steps: [{ id: 'echo', kind: 'tool', tool: 'core.echo', args: { from: 'trigger' } }] })
       .expect(201);
@@ -35,13 +34,13 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect(planRun?.startedBy).toBe(`trigger:${trigger.id}`);
     const run = await stack.client.workflow.getHandle(row.workflowId).describe();
     expect(run.searchAttributes).toMatchObject({ OwnPilotTriggerId: [trigger.id], OwnPilotKind: ['trigger'] });
-    expect(stack.emitted.some((e) => e.type === 'trigger.executed' && (e.data as { triggerId: string }).triggerId === trigger.id)).toBe(true);
+    expect(stack.events.ofType('trigger.executed').some((e) => (e.data as { triggerId: string }).triggerId === trigger.id)).toBe(true);
 
-    const shown = await request(t.app).get(`/api/v1/triggers/${trigger.id}`).expect(200);
+    const shown = await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200);
     expect(shown.body.schedule.paused).toBe(false);
     expect(shown.body.schedule.nextFireTimes.length).toBeGreaterThan(0);
 
-    await request(t.app).post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
     const paused = await describe_(trigger.id);
     expect(paused.state.paused).toBe(true);
     // Let the actions already taken finish recording, then use a second schedule as the clock.
@@ -52,14 +51,14 @@ describe('schedule triggers on Temporal Schedules', () => {
     await eventually(() => history(witness.id), (rows) => rows.filter((r) => r.status === 'succeeded').length >= 3);
     expect((await describe_(trigger.id)).info.recentActions.length).toBe(actionsAtPause);
     expect((await history(trigger.id)).length).toBe(rowsAtPause);
-    expect((await request(t.app).get(`/api/v1/triggers/${trigger.id}`).expect(200)).body).toMatchObject({ isEnabled: false, schedule: { paused: true } });
-    await request(t.app).post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(409);
+    expect((await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200)).body).toMatchObject({ isEnabled: false, schedule: { paused: true } });
+    await t.api.post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(409);
 
-    await request(t.app).post(`/api/v1/triggers/${trigger.id}/enable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/enable`).expect(200);
     expect((await describe_(trigger.id)).state.paused).toBe(false);
     await eventually(() => history(trigger.id), (rows) => rows.length > rowsAtPause);
-    await request(t.app).delete(`/api/v1/triggers/${witness.id}`).expect(204);
-    await request(t.app).delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${witness.id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
     await expect(describe_(trigger.id)).rejects.toBeInstanceOf(ScheduleNotFoundError);
   });
 
@@ -74,32 +73,32 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect(d.spec.timezone).toBe('Europe/Berlin');
     expect(d.policies).toMatchObject({ overlap: 'ALLOW_ALL', catchupWindow: 600_000 });
 
-    const now = await request(t.app).post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(202);
+    const now = await t.api.post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(202);
     expect(now.body.via).toBe('schedule');
     await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length === 1);
 
     // Every 10 minutes over the last hour: six more firings.
-    await request(t.app).patch(`/api/v1/triggers/${trigger.id}`).send({ config: { cron: '*/10 * * * *', overlap: 'allow_all' } }).expect(200);
+    await t.api.patch(`/api/v1/triggers/${trigger.id}`).send({ config: { cron: '*/10 * * * *', overlap: 'allow_all' } }).expect(200);
     const end = new Date(Math.floor(Date.now() / 600_000) * 600_000 - 1000);
     const start = new Date(end.getTime() - 3_600_000);
-    await request(t.app).post(`/api/v1/triggers/${trigger.id}/backfill`).send({ start, end }).expect(202);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/backfill`).send({ start, end }).expect(202);
     const rows = await eventually(() => history(trigger.id), (r) => r.filter((x) => x.status === 'succeeded').length >= 7);
     expect(rows.filter((x) => x.status === 'succeeded')).toHaveLength(7);
 
-    const page1 = await request(t.app).get(`/api/v1/triggers/${trigger.id}/history?limit=4`).expect(200);
+    const page1 = await t.api.get(`/api/v1/triggers/${trigger.id}/history?limit=4`).expect(200);
     expect(page1.body.items).toHaveLength(4);
-    const page2 = await request(t.app).get(`/api/v1/triggers/${trigger.id}/history`).query({ limit: 4, before: page1.body.nextCursor }).expect(200);
+    const page2 = await t.api.get(`/api/v1/triggers/${trigger.id}/history`).query({ limit: 4, before: page1.body.nextCursor }).expect(200);
     expect(page2.body.items).toHaveLength(3);
     expect(page2.body.nextCursor).toBeNull();
     const ids = [...page1.body.items, ...page2.body.items].map((r: { id: string }) => r.id);
     expect(new Set(ids).size).toBe(7);
-    await request(t.app).delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 
   test('a failing action is recorded once per firing and the schedule keeps its pace', async () => {
     const trigger = await createTrigger({ name: 'fails', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: 'not numbers' } } });
     const rows = await eventually(() => history(trigger.id), (r) => r.filter((x) => x.status === 'failed').length >= 3);
-    await request(t.app).post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
     const d = await describe_(trigger.id);
     // One history row per schedule action: no retries of the run, no extra firings.
     const taken = new Set(d.info.recentActions.map((a) => a.action.workflow.workflowId));
@@ -107,26 +106,26 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect(rows.find((r) => r.status === 'failed')?.error).toMatch(/invalid arguments/);
     const failedRun = await stack.client.workflow.getHandle(rows.find((r) => r.status === 'failed')!.workflowId).describe();
     expect(failedRun.status.name).toBe('FAILED');
-    expect(stack.emitted.some((e) => e.type === 'trigger.failed' && (e.data as { triggerId: string }).triggerId === trigger.id)).toBe(true);
-    await request(t.app).delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+    expect(stack.events.ofType('trigger.failed').some((e) => (e.data as { triggerId: string }).triggerId === trigger.id)).toBe(true);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 
   test('bad cron is a 422 with Temporal’s reason; bad time zone a 400; nothing is written', async () => {
     const before = await stack.prisma.trigger.count();
-    const bad = await request(t.app).post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '61 * * * *' }, action: { kind: 'plan', planId } }).expect(422);
+    const bad = await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '61 * * * *' }, action: { kind: 'plan', planId } }).expect(422);
     expect(bad.body.error.code).toBe('UNPROCESSABLE');
     expect(bad.body.error.message).toMatch(/61|range|invalid/i);
-    const tz = await request(t.app).post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '0 9 * * *', timezone: 'Mars/Olympus' }, action: { kind: 'plan', planId } }).expect(400);
+    const tz = await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '0 9 * * *', timezone: 'Mars/Olympus' }, action: { kind: 'plan', planId } }).expect(400);
     expect(JSON.stringify(tz.body.error.details)).toMatch(/time zone/);
-    await request(t.app).post('/api/v1/triggers').send({ name: 'both', type: 'schedule', config: { cron: '0 9 * * *', intervalSeconds: 5 }, action: { kind: 'plan', planId } }).expect(400);
-    const missing = await request(t.app).post('/api/v1/triggers').send({ name: 'ghost', type: 'schedule', config: { intervalSeconds: 5 }, action: { kind: 'plan', planId: 'nope' } }).expect(422);
+    await t.api.post('/api/v1/triggers').send({ name: 'both', type: 'schedule', config: { cron: '0 9 * * *', intervalSeconds: 5 }, action: { kind: 'plan', planId } }).expect(400);
+    const missing = await t.api.post('/api/v1/triggers').send({ name: 'ghost', type: 'schedule', config: { intervalSeconds: 5 }, action: { kind: 'plan', planId: 'nope' } }).expect(422);
     expect(missing.body.error.details.missing).toEqual([{ plan: 'nope' }]);
-    await request(t.app).post('/api/v1/triggers').send({ name: 'ghost', type: 'webhook', action: { kind: 'tool', tool: 'core.nope' } }).expect(422);
+    await t.api.post('/api/v1/triggers').send({ name: 'ghost', type: 'webhook', action: { kind: 'tool', tool: 'core.nope' } }).expect(422);
     expect(await stack.prisma.trigger.count()).toBe(before);
   });
 
   test('a Temporal failure half-way through create or delete leaves database and Temporal agreeing', async () => {
-    const failing = buildTriggerApp(stack, {
+    const failing = await buildTriggerApp(stack, {
       temporal: {
         schedule: new Proxy(stack.client.schedule, {
           get(target, prop, receiver) {
@@ -140,20 +139,20 @@ describe('schedule triggers on Temporal Schedules', () => {
       },
     });
     const before = await stack.prisma.trigger.count();
-    await request(failing.app).post('/api/v1/triggers').send({ name: 'half', type: 'schedule', config: { intervalSeconds: 60 }, action: { kind: 'plan', planId } }).expect(500);
+    await failing.api.post('/api/v1/triggers').send({ name: 'half', type: 'schedule', config: { intervalSeconds: 60 }, action: { kind: 'plan', planId } }).expect(500);
     expect(await stack.prisma.trigger.count()).toBe(before);
 
     const kept = await createTrigger({ name: 'kept', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
-    await request(failing.app).patch(`/api/v1/triggers/${kept.id}`).send({ name: 'renamed', config: { intervalSeconds: 60 } }).expect(500);
+    await failing.api.patch(`/api/v1/triggers/${kept.id}`).send({ name: 'renamed', config: { intervalSeconds: 60 } }).expect(500);
     expect(await stack.prisma.trigger.findUnique({ where: { id: kept.id } })).toMatchObject({ name: 'kept', config: expect.objectContaining({ intervalSeconds: 3600 }) });
-    await request(failing.app).delete(`/api/v1/triggers/${kept.id}`).expect(500);
+    await failing.api.delete(`/api/v1/triggers/${kept.id}`).expect(500);
     expect(await stack.prisma.trigger.findUnique({ where: { id: kept.id } })).not.toBeNull();
     expect((await describe_(kept.id)).scheduleId).toBe(scheduleIdOf(kept.id));
-    await request(t.app).delete(`/api/v1/triggers/${kept.id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${kept.id}`).expect(204);
   });
 
   test('reconcile recreates a schedule deleted behind our back and removes an orphan', async () => {
-    const eager = buildTriggerApp(stack, { orphanGraceMs: 0 });
+    const eager = await buildTriggerApp(stack, { orphanGraceMs: 0 });
     const trigger = await createTrigger({ name: 'recreate me', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId }, enabled: false });
     await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
     const orphanId = `trigger-orphan${Date.now()}`;
@@ -163,7 +162,7 @@ describe('schedule triggers on Temporal Schedules', () => {
       action: { type: 'startWorkflow', workflowType: 'triggerRunWorkflow', taskQueue: stack.taskQueue, args: [{ triggerId: 'orphan', source: 'schedule' }] },
     });
     const broken = await stack.prisma.trigger.create({ data: { id: `broken${Date.now()}`, name: 'broken', type: 'schedule', config: { cron: 5 }, action: {} } });
-    const recreated = await request(eager.app).post('/api/v1/triggers/reconcile').expect(200);
+    const recreated = await eager.api.post('/api/v1/triggers/reconcile').expect(200);
     expect(recreated.body.recreated).toContain(scheduleIdOf(trigger.id));
     expect(recreated.body.failed).toEqual([{ scheduleId: scheduleIdOf(broken.id), error: expect.any(String) }]);
     await stack.prisma.trigger.delete({ where: { id: broken.id } });
@@ -171,6 +170,6 @@ describe('schedule triggers on Temporal Schedules', () => {
     // Schedule listing is eventually consistent: the orphan shows up in a later pass.
     await eventually(async () => [...(await eager.triggers.reconcile()).removed, ...recreated.body.removed], (removed) => removed.includes(orphanId));
     await expect(stack.client.schedule.getHandle(orphanId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-    await request(t.app).delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 });

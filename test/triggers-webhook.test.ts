@@ -7,18 +7,18 @@ import { eventually } from './support/wait';
 
 describe('webhook triggers: HMAC-signed, replay-safe, no API key', () => {
   let stack: TestStack;
-  let t: ReturnType<typeof buildTriggerApp>;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
   let seq = 0;
 
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    t = buildTriggerApp(stack);
+    t = await buildTriggerApp(stack);
   });
   afterAll(() => stack.close());
 
   const createWebhook = async (config: Record<string, unknown> = {}) =>
-    (await request(t.app).post('/api/v1/triggers').send({ name: 'hook', type: 'webhook', config, action: { kind: 'tool', tool: 'core.echo', args: { got: '{{payload}}', note: 'order {{payload.order.id}}' } } }).expect(201)).body as { id: string; webhookSecret: string };
+    (await t.api.post('/api/v1/triggers').send({ name: 'hook', type: 'webhook', config, action: { kind: 'tool', tool: 'core.echo', args: { got: '{{payload}}', note: 'order {{payload.order.id}}' } } }).expect(201)).body as { id: string; webhookSecret: string };
 
   /** Sends a delivery signed with `secret` (overrides let a test break one thing at a time). */
   const deliver = (triggerId: string, secret: string, body: string, o: { timestamp?: number; delivery?: string; signature?: string } = {}) => {
@@ -41,8 +41,10 @@ describe('webhook triggers: HMAC-signed, replay-safe, no API key', () => {
     expect(hook.webhookSecret).toMatch(/^whsec_/);
     const stored = await stack.prisma.triggerWebhookSecret.findUniqueOrThrow({ where: { triggerId: hook.id } });
     expect(stored.secretCiphertext).not.toContain(hook.webhookSecret.slice(6));
-    expect((await request(t.app).get(`/api/v1/triggers/${hook.id}`).expect(200)).body.webhookSecret).toBeUndefined();
+    expect((await t.api.get(`/api/v1/triggers/${hook.id}`).expect(200)).body.webhookSecret).toBeUndefined();
 
+    // The webhook needs no API key (signature instead); the rest of /api/v1 still does.
+    await request(t.app).get(`/api/v1/triggers/${hook.id}`).expect(401);
     const body = JSON.stringify({ order: { id: 42, total: 9.5 } });
     const res = await deliver(hook.id, hook.webhookSecret, body, { delivery: 'first-1' }).expect(202);
     expect(res.body.runId).toBe(`trigger-${hook.id}-wh-first-1`);
@@ -87,11 +89,11 @@ describe('webhook triggers: HMAC-signed, replay-safe, no API key', () => {
   test('unknown trigger 404, disabled 409, per-trigger rate limit 429, rotation invalidates the old secret', async () => {
     await deliver('nope', 'whsec_x', '{}').expect(404);
     const hook = await createWebhook({ rateLimitPerMinute: 3 });
-    await request(t.app).post(`/api/v1/triggers/${hook.id}/disable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${hook.id}/disable`).expect(200);
     await deliver(hook.id, hook.webhookSecret, '{}').expect(409);
-    await request(t.app).post(`/api/v1/triggers/${hook.id}/enable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${hook.id}/enable`).expect(200);
 
-    const rotated = await request(t.app).post(`/api/v1/triggers/${hook.id}/rotate-secret`).expect(200);
+    const rotated = await t.api.post(`/api/v1/triggers/${hook.id}/rotate-secret`).expect(200);
     expect(rotated.body.webhookSecret).not.toBe(hook.webhookSecret);
     await deliver(hook.id, hook.webhookSecret, '{}').expect(401);
     // Every request counts against the budget of 3 a minute, rejected ones included.

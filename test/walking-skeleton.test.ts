@@ -4,12 +4,14 @@ import { createPlanService } from '../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
 import { createToolExecutor } from '../activities/tools/tool-executor';
 import { createLogger } from '../platform/logger';
+import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
 describe('walking skeleton: API → plan workflow → tool activities → plan_history', () => {
   let stack: TestStack;
   let app: ReturnType<typeof createApp>;
+  let api: ReturnType<typeof authed>;
 
   beforeAll(async () => {
     stack = await openTestStack();
@@ -18,13 +20,15 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      keys: testKeyService(stack.prisma),
+      acl: stack.acl,
     });
+    api = authed(app, await createTestKey(testKeyService(stack.prisma), 'user:skeleton'));
   });
   afterAll(() => stack.close());
 
   test('a two-step plan runs as a workflow and records every transition', async () => {
-    const created = await request(app)
-      .post('/api/v1/plans')
+    const created = await api.post('/api/v1/plans')
       .send({
         name: 'skeleton',
         steps: [
@@ -35,11 +39,11 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       .expect(201);
     const planId: string = created.body.id;
 
-    const started = await request(app).post(`/api/v1/plans/${planId}/execute`).send({}).expect(202);
+    const started = await api.post(`/api/v1/plans/${planId}/execute`).send({}).expect(202);
     expect(started.body.runId).toBe(`plan-${planId}-1`);
 
     const run = await eventually(
-      async () => (await request(app).get(`/api/v1/plans/runs/${started.body.runId}`).expect(200)).body,
+      async () => (await api.get(`/api/v1/plans/runs/${started.body.runId}`).expect(200)).body,
       (body) => body.status === 'completed' || body.status === 'failed',
     );
     expect(run.status).toBe('completed');
@@ -55,18 +59,17 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     expect(description.searchAttributes.OwnPilotPlanId).toEqual([planId]);
     expect(await handle.query('status')).toMatchObject({ status: 'completed', completedSteps: 2, totalSteps: 2 });
 
-    const plan = await request(app).get(`/api/v1/plans/${planId}`).expect(200);
+    const plan = await api.get(`/api/v1/plans/${planId}`).expect(200);
     expect(plan.body.runs[0]).toMatchObject({ id: started.body.runId, status: 'completed' });
   });
 
   test('a failing step fails the run with the reason', async () => {
-    const created = await request(app)
-      .post('/api/v1/plans')
+    const created = await api.post('/api/v1/plans')
       .send({ name: 'div', steps: [{ id: 'div', kind: 'tool', tool: 'core.math', args: { op: 'div', values: [1, 0] } }] })
       .expect(201);
-    const started = await request(app).post(`/api/v1/plans/${created.body.id}/execute`).send({}).expect(202);
+    const started = await api.post(`/api/v1/plans/${created.body.id}/execute`).send({}).expect(202);
     const run = await eventually(
-      async () => (await request(app).get(`/api/v1/plans/runs/${started.body.runId}`)).body,
+      async () => (await api.get(`/api/v1/plans/runs/${started.body.runId}`)).body,
       (body) => body.status === 'failed',
       60_000,
     );
@@ -75,16 +78,15 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
 
   test('bad input is a 400/422 in the standard error shape and writes nothing', async () => {
     const before = await stack.prisma.plan.count();
-    const bad = await request(app).post('/api/v1/plans').send({ name: '', steps: [] }).expect(400);
+    const bad = await api.post('/api/v1/plans').send({ name: '', steps: [] }).expect(400);
     expect(bad.body.error).toMatchObject({ code: 'VALIDATION_FAILED' });
     expect(bad.body.error.details.issues.length).toBeGreaterThanOrEqual(2);
-    const unknown = await request(app)
-      .post('/api/v1/plans')
+    const unknown = await api.post('/api/v1/plans')
       .send({ name: 'x', steps: [{ id: 'a', kind: 'tool', tool: 'core.nope', args: {} }] })
       .expect(422);
     expect(unknown.body.error.details.unknownTools).toEqual([{ stepId: 'a', tool: 'core.nope' }]);
-    await request(app).post('/api/v1/plans').set('content-type', 'application/json').send('{oops').expect(400);
-    await request(app).post('/api/v1/plans/nope/execute').send({}).expect(404);
+    await api.post('/api/v1/plans').set('content-type', 'application/json').send('{oops').expect(400);
+    await api.post('/api/v1/plans/nope/execute').send({}).expect(404);
     expect(await stack.prisma.plan.count()).toBe(before);
   });
 
@@ -95,6 +97,8 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) },
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      keys: testKeyService(stack.prisma),
+      acl: stack.acl,
     });
     const down = await request(broken).get('/health').expect(503);
     expect(down.body).toMatchObject({ status: 'degraded', postgres: { ok: true }, temporal: { ok: false, error: 'connection refused' } });

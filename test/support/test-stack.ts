@@ -1,11 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type pg from 'pg';
 import { createActivities, type ActivityDeps } from '../../activities';
+import { createDatabaseAcl, type DatabaseAcl } from '../../activities/acl/acl-service';
 import { createPlanService } from '../../activities/plans/plan-service';
 import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
 import { createToolExecutor } from '../../activities/tools/tool-executor';
 import { createPrisma, type PrismaClient } from '../../platform/database';
 import { newId } from '../../platform/ids';
+import { createSqlPool } from '../../platform/sql-pool';
+import { createRecordingPublisher, type RecordingPublisher } from './recording-publisher';
 import { createOwnPilotWorker } from '../../workers/create-worker';
 import { stackInfo } from './stack-info';
 
@@ -14,10 +18,14 @@ export interface TestStack {
   client: Client;
   /** A task queue of this test file's own, so parallel files never take each other's tasks. */
   taskQueue: string;
+  /** node-postgres pool on the run's database (the ACL runs statements through it). */
+  pool: pg.Pool;
+  /** Every event the stack's services emitted, in order. */
+  events: RecordingPublisher;
+  /** The database ACL over `prisma`/`pool`, publishing to `events`. */
+  acl: DatabaseAcl;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
   startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
-  /** Events the default worker activities emitted, in order (until a real bus is wired here). */
-  emitted: { type: string; data: unknown; source: string }[];
   close(): Promise<void>;
 }
 
@@ -35,14 +43,18 @@ export async function openTestStack(): Promise<TestStack> {
   const connection = await Connection.connect({ address: info.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const taskQueue = `test-${newId(8)}`;
+  const pool = createSqlPool(info.databaseUrl, 3);
+  const events = createRecordingPublisher();
+  const acl = createDatabaseAcl({ prisma, pool, events });
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];
-  const emitted: TestStack['emitted'] = [];
   return {
     prisma,
     client,
     taskQueue,
-    emitted,
+    pool,
+    events,
+    acl,
     async startWorker(overrides = {}) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
       const tools = createToolExecutor(BUILTIN_TOOLS);
@@ -54,7 +66,8 @@ export async function openTestStack(): Promise<TestStack> {
         activities: createActivities({
           prisma,
           tools,
-          events: { emit: (type, data, source) => void emitted.push({ type, data, source }) },
+          acl,
+          events,
           plans: createPlanService({ prisma, temporal: client, taskQueue, tools }),
           ...overrides,
         }),
@@ -69,6 +82,7 @@ export async function openTestStack(): Promise<TestStack> {
       }
       await Promise.all(nativeConnections.map((c) => c.close()));
       await connection.close();
+      await pool.end();
       await prisma.$disconnect();
     },
   };

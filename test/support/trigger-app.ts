@@ -10,11 +10,12 @@ import { createRateLimiter } from '../../activities/triggers/webhook-rate-limite
 import { createWebhookReceiver } from '../../activities/triggers/webhook-receiver';
 import { createApp } from '../../api/app';
 import { createLogger } from '../../platform/logger';
+import { authed, createTestKey, testKeyService } from './api-auth';
 import { createSecretBox } from '../../platform/secret-box';
 import type { TestStack } from './test-stack';
 
-/** The API app with the real plan and trigger services over a test stack, plus the pieces tests poke. */
-export function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number; tools?: ToolExecutor } = {}) {
+/** The API app with the real plan and trigger services over a test stack, an admin-authenticated agent (`api`), and the pieces tests poke. */
+export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number; tools?: ToolExecutor } = {}) {
   const logger = createLogger('test', 'silent');
   const tools = options.tools ?? createToolExecutor(BUILTIN_TOOLS);
   const secrets = createSecretBox(randomBytes(32));
@@ -35,9 +36,12 @@ export function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Cli
     logger,
     health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
     plans,
+    keys: testKeyService(stack.prisma),
+    acl: stack.acl,
     triggers,
     webhooks,
   });
+  const api = authed(app, await createTestKey(testKeyService(stack.prisma), 'admin'));
   const dispatcher = createEventTriggerDispatcher({ prisma: stack.prisma, starter, logger });
-  return { app, plans, triggers, webhooks, starter, dispatcher, secrets };
+  return { app, api, plans, triggers, webhooks, starter, dispatcher, secrets };
 }

@@ -1,0 +1,39 @@
+import { Router } from 'express';
+import { AuditQuery, CreateUserTableBody, GrantBody, TableNameParams } from '../../activities/acl/acl-schemas';
+import type { DatabaseAcl } from '../../activities/acl/acl-service';
+import { AppError, notFound } from '../../platform/errors';
+import { requireAdmin, requirePrincipal } from '../auth-middleware';
+import { parse, principalOf } from '../validate';
+
+/** /api/v1/acl: table metadata the caller may read, user tables (create/drop), grants, and the audit trail (admin). */
+export function aclRouter(acl: DatabaseAcl): Router {
+  const router = Router();
+  router.get('/tables', async (req, res) => {
+    res.json({ tables: await acl.listTables(principalOf(req)) });
+  });
+  router.get('/tables/:name', async (req, res) => {
+    const { name } = parse(TableNameParams, req.params);
+    const metadata = await acl.getTableMetadata(name);
+    if (!metadata) throw notFound('table', name);
+    if (!(await acl.canRead(name, principalOf(req)))) throw new AppError('FORBIDDEN', `you may not read '${name}'`, { table: name });
+    res.json(metadata);
+  });
+  router.post('/tables', requirePrincipal('user', 'admin'), async (req, res) => {
+    res.status(201).json(await acl.createUserTable(principalOf(req), parse(CreateUserTableBody, req.body)));
+  });
+  router.delete('/tables/:name', async (req, res) => {
+    res.json(await acl.dropTable(parse(TableNameParams, req.params).name, principalOf(req)));
+  });
+  router.post('/tables/:name/grants', async (req, res) => {
+    await acl.grantAccess(parse(TableNameParams, req.params).name, parse(GrantBody, req.body), principalOf(req));
+    res.status(204).end();
+  });
+  router.delete('/tables/:name/grants', async (req, res) => {
+    await acl.revokeAccess(parse(TableNameParams, req.params).name, parse(GrantBody, req.body), principalOf(req));
+    res.status(204).end();
+  });
+  router.get('/audit', requireAdmin, async (req, res) => {
+    res.json({ entries: await acl.listAudit(parse(AuditQuery, req.query)) });
+  });
+  return router;
+}

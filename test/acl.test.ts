@@ -1,0 +1,411 @@
+import { createHash } from 'node:crypto';
+import type { Express } from 'express';
+import { createApp } from '../api/app';
+import { createAclActivities } from '../activities/acl/acl-activities';
+import { startDatabaseAcl } from '../activities/acl/acl-runtime';
+import { createDatabaseAcl } from '../activities/acl/acl-service';
+import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { runStatement } from '../activities/acl/query-executor';
+import { ADMIN_QUERY_ROLE, queryRoleOf } from '../activities/acl/query-roles';
+import { createApiKeyService } from '../activities/auth/api-key-service';
+import { createPlanService } from '../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
+import { createToolExecutor } from '../activities/tools/tool-executor';
+import { AppError } from '../platform/errors';
+import { newId } from '../platform/ids';
+import { createLogger } from '../platform/logger';
+import { authed, createTestKey } from './support/api-auth';
+import { stackInfo } from './support/stack-info';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+const run = newId(6).replace(/[^a-z0-9]/g, 'x');
+const alpha = `alpha${run}`;
+const beta = `beta${run}`;
+const alphaNotes = `plugin_${alpha}_notes`;
+const betaItems = `plugin_${beta}_items`;
+
+const notesSpec = {
+  name: 'notes',
+  columns: [
+    { name: 'id', type: 'serial', primaryKey: true },
+    { name: 'title', type: 'text', nullable: false },
+    { name: 'body', type: 'json' },
+    { name: 'status', type: 'text', default: { literal: "new'); DROP TABLE api_keys; --" } },
+    { name: 'created_at', type: 'timestamp', default: { expression: 'now()' } },
+  ],
+  indexes: [['title']],
+};
+
+describe('database ACL', () => {
+  let stack: TestStack;
+  let app: Express;
+  let keys: Record<'admin' | 'alpha' | 'beta' | 'carol' | 'dave', ReturnType<typeof authed>>;
+
+  async function count(table: string): Promise<number> {
+    const rows = await stack.prisma.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM "${table}"`);
+    return Number(rows[0]!.n);
+  }
+  async function relations(): Promise<number> {
+    const rows = await stack.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace`;
+    return Number(rows[0]!.n);
+  }
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    const keyService = createApiKeyService({ prisma: stack.prisma });
+    app = createApp({
+      logger: createLogger('test', 'silent'),
+      health: { postgres: async () => ({}), temporal: async () => ({}) },
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      keys: keyService,
+      acl: stack.acl,
+    });
+    keys = {
+      admin: authed(app, await createTestKey(keyService, 'admin')),
+      alpha: authed(app, await createTestKey(keyService, `plugin:${alpha}`)),
+      beta: authed(app, await createTestKey(keyService, `plugin:${beta}`)),
+      carol: authed(app, await createTestKey(keyService, 'user:carol')),
+      dave: authed(app, await createTestKey(keyService, 'user:dave')),
+    };
+    await stack.acl.createPluginTable(alpha, notesSpec);
+    await stack.acl.createPluginTable(beta, { name: 'items', columns: [{ name: 'id', type: 'serial', primaryKey: true }, { name: 'label', type: 'text' }] });
+  });
+  afterAll(() => stack.close());
+
+  describe('plugin tables', () => {
+    test('createPluginTable builds the table from the spec, records it as protected and emits table_created', async () => {
+      expect(await stack.acl.getTableMetadata(alphaNotes)).toMatchObject({ name: alphaNotes, accessLevel: 'protected', ownerId: `plugin:${alpha}`, isSystem: false });
+      const created = stack.events.ofType('database.table_created').find((e) => (e.data as { table: string }).table === alphaNotes);
+      expect(created).toMatchObject({ source: 'database-acl', data: { ownerId: `plugin:${alpha}`, accessLevel: 'protected' } });
+      // The literal default holding an injection string is a value, not SQL: api_keys still exists.
+      const inserted = await stack.acl.executeQuery(`INSERT INTO ${alphaNotes} (title) VALUES ($1) RETURNING status, id`, ['first'], `plugin:${alpha}`);
+      expect(inserted.rows[0]).toMatchObject({ status: "new'); DROP TABLE api_keys; --" });
+      expect(await stack.prisma.apiKey.count()).toBeGreaterThan(0);
+    });
+
+    test('a retried create with the same spec is a no-op; a different spec or a taken name conflicts', async () => {
+      expect(await stack.acl.createPluginTable(alpha, notesSpec)).toEqual({ table: alphaNotes, created: false });
+      await expect(stack.acl.createPluginTable(alpha, { ...notesSpec, columns: [{ name: 'x', type: 'text' }], indexes: [] })).rejects.toMatchObject({ code: 'CONFLICT' });
+    });
+
+    test.each([
+      ['a quote in a column name', { name: 't1', columns: [{ name: 'a"; DROP TABLE api_keys; --', type: 'text' }] }],
+      ['a quote in the table name', { name: "t'); DROP TABLE plans; --", columns: [{ name: 'a', type: 'text' }] }],
+      ['an unknown type', { name: 't2', columns: [{ name: 'a', type: 'text; DROP TABLE plans' }] }],
+      ['a SQL default expression', { name: 't3', columns: [{ name: 'a', type: 'text', default: { expression: 'pg_sleep(10)' } }] }],
+      ['a pg_ name', { name: 'pg_shadow', columns: [{ name: 'a', type: 'text' }] }],
+      ['upper case', { name: 'Notes', columns: [{ name: 'a', type: 'text' }] }],
+      ['extra keys', { name: 't4', columns: [{ name: 'a', type: 'text', check: '1=1' }] }],
+      ['duplicate columns', { name: 't5', columns: [{ name: 'a', type: 'text' }, { name: 'a', type: 'int' }] }],
+      ['no columns', { name: 't6', columns: [] }],
+    ])('a spec with %s is rejected and creates nothing', async (_name, spec) => {
+      const before = await relations();
+      const metadata = await stack.prisma.tableMetadata.count();
+      await expect(stack.acl.createPluginTable(alpha, spec)).rejects.toThrow();
+      expect(await relations()).toBe(before);
+      expect(await stack.prisma.tableMetadata.count()).toBe(metadata);
+    });
+
+    test('an over-long name is UNPROCESSABLE and a bad plugin id is rejected before any SQL', async () => {
+      await expect(stack.acl.createPluginTable(alpha, { name: 'x'.repeat(60), columns: [{ name: 'a', type: 'text' }] })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
+      await expect(stack.acl.createPluginTable('Evil"; DROP TABLE plans; --', { name: 'x', columns: [{ name: 'a', type: 'text' }] })).rejects.toThrow();
+    });
+
+    test('a failing DDL leaves no half-created table and no metadata (one transaction)', async () => {
+      // CREATE TABLE succeeds, then CREATE INDEX collides with a relation planted under the index's name.
+      const table = `plugin_${alpha}_half`;
+      const indexName = `idx_${createHash('sha256').update(table).digest('hex').slice(0, 12)}_0`;
+      await stack.prisma.$executeRawUnsafe(`CREATE TABLE "${indexName}" (id int)`);
+      try {
+        await expect(stack.acl.createPluginTable(alpha, { name: 'half', columns: [{ name: 'doc', type: 'text' }], indexes: [['doc']] })).rejects.toThrow();
+        expect(await stack.prisma.$queryRaw`SELECT to_regclass(${table})::text AS r`).toEqual([{ r: null }]);
+        expect(await stack.prisma.tableMetadata.findUnique({ where: { tableName: table } })).toBeNull();
+      } finally {
+        await stack.prisma.$executeRawUnsafe(`DROP TABLE "${indexName}"`);
+      }
+    });
+
+    test('only the owner drops a plugin table; dropping twice is a no-op; dropPluginTables removes the rest', async () => {
+      await stack.acl.createPluginTable(alpha, { name: 'scratch', columns: [{ name: 'a', type: 'text' }] });
+      await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, `plugin:${beta}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(stack.acl.dropTable('plans', 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      expect(await stack.acl.dropPluginTable(alpha, 'scratch')).toEqual({ table: `plugin_${alpha}_scratch`, dropped: true });
+      expect(await stack.acl.dropPluginTable(alpha, 'scratch')).toEqual({ table: `plugin_${alpha}_scratch`, dropped: false });
+      expect(stack.events.ofType('database.table_dropped').map((e) => (e.data as { table: string }).table)).toContain(`plugin_${alpha}_scratch`);
+
+      const gamma = `gamma${run}`;
+      await stack.acl.createPluginTable(gamma, { name: 'a', columns: [{ name: 'a', type: 'text' }] });
+      await stack.acl.createPluginTable(gamma, { name: 'b', columns: [{ name: 'b', type: 'text' }] });
+      expect((await stack.acl.dropPluginTables(gamma)).sort()).toEqual([`plugin_${gamma}_a`, `plugin_${gamma}_b`]);
+      expect(await stack.prisma.tableMetadata.count({ where: { ownerId: `plugin:${gamma}` } })).toBe(0);
+      const left = await stack.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE ${`plugin_${gamma}_%`}`;
+      expect(Number(left[0]!.n)).toBe(0);
+    });
+  });
+
+  describe('access rules', () => {
+    test('canRead/canWrite/canDelete follow the levels', async () => {
+      const a = `plugin:${alpha}`;
+      const b = `plugin:${beta}`;
+      expect([await stack.acl.canRead(alphaNotes, a), await stack.acl.canWrite(alphaNotes, a), await stack.acl.canDelete(alphaNotes, a)]).toEqual([true, true, true]);
+      expect([await stack.acl.canRead(alphaNotes, b), await stack.acl.canWrite(alphaNotes, b), await stack.acl.canDelete(alphaNotes, b)]).toEqual([false, false, false]);
+      expect([await stack.acl.canRead(alphaNotes, 'admin'), await stack.acl.canWrite(alphaNotes, 'admin')]).toEqual([true, false]);
+      expect([await stack.acl.canRead('plans', 'admin'), await stack.acl.canWrite('plans', 'admin'), await stack.acl.canDelete('plans', 'admin')]).toEqual([true, false, false]);
+      expect(await stack.acl.canRead('plans', 'user:carol')).toBe(false);
+      expect(await stack.acl.canRead('api_keys', 'admin')).toBe(false);
+      expect(await stack.acl.canRead('no_such_table', 'admin')).toBe(false);
+    });
+
+    test('another plugin reads only after an explicit grant, and never writes a protected table', async () => {
+      const b = `plugin:${beta}`;
+      const denied = await keys.beta.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${alphaNotes}` });
+      expect(denied.status).toBe(403);
+      expect(denied.body.error).toMatchObject({ code: 'FORBIDDEN', details: { denied: [{ table: alphaNotes, privilege: 'read' }] } });
+      const audit = await stack.prisma.aclAudit.findFirst({ where: { requesterId: b, outcome: 'denied', tableNames: { has: alphaNotes } } });
+      expect(audit).toMatchObject({ action: 'query', statement: `SELECT * FROM ${alphaNotes}` });
+      expect(stack.events.ofType('database.access_denied').some((e) => (e.data as { requesterId: string }).requesterId === b)).toBe(true);
+
+      await keys.beta.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(403); // not the owner
+      await keys.alpha.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'write' }).expect(422);
+      await keys.alpha.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(204);
+      const read = await keys.beta.post('/api/v1/db/query').send({ sql: `SELECT title FROM ${alphaNotes} WHERE title = $1`, params: ['first'] }).expect(200);
+      expect(read.body).toMatchObject({ kind: 'select', rowCount: 1, rows: [{ title: 'first' }] });
+
+      const rows = await count(alphaNotes);
+      for (const sql of [`INSERT INTO ${alphaNotes} (title) VALUES ('x')`, `UPDATE ${alphaNotes} SET title = 'x'`, `DELETE FROM ${alphaNotes}`]) {
+        expect((await keys.beta.post('/api/v1/db/query').send({ sql })).status).toBe(403);
+      }
+      expect(await count(alphaNotes)).toBe(rows);
+
+      const trail = await keys.admin.get('/api/v1/acl/audit').query({ requesterId: b, outcome: 'denied' }).expect(200);
+      expect(trail.body.entries.length).toBeGreaterThanOrEqual(4);
+      expect(trail.body.entries.every((e: { requesterId: string; outcome: string }) => e.requesterId === b && e.outcome === 'denied')).toBe(true);
+      expect((await keys.beta.get('/api/v1/acl/audit')).status).toBe(403);
+      await keys.alpha.delete(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(204);
+      expect((await keys.beta.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${alphaNotes}` })).status).toBe(403);
+    });
+
+    test('locked tables: admin may read, nobody may write, credentials are unreadable', async () => {
+      const plans = await count('plans');
+      const read = await keys.admin.post('/api/v1/db/query').send({ sql: 'SELECT count(*)::int AS n FROM plans' }).expect(200);
+      expect(read.body.rows[0].n).toBe(plans);
+      expect((await keys.carol.post('/api/v1/db/query').send({ sql: 'SELECT * FROM plans' })).status).toBe(403);
+      for (const sql of [
+        "INSERT INTO plans (id, name, definition) VALUES ('evil', 'evil', '{}')",
+        "UPDATE plans SET name = 'evil'",
+        'DELETE FROM plans',
+        "WITH x AS (DELETE FROM plans RETURNING id) SELECT * FROM x",
+        'SELECT * FROM api_keys',
+        'SELECT key_hash FROM public.api_keys',
+      ]) {
+        const res = await keys.admin.post('/api/v1/db/query').send({ sql });
+        expect([sql, res.status]).toEqual([sql, 403]);
+      }
+      expect(await count('plans')).toBe(plans);
+    });
+
+    test('a locked table added after migration 0003 becomes admin-readable once the query role is synced', async () => {
+      const table = `later_${run}`;
+      await stack.prisma.$executeRawUnsafe(`CREATE TABLE "${table}" (id int)`);
+      await stack.prisma.tableMetadata.create({ data: { tableName: table, accessLevel: 'locked', schemaDefinition: [], isSystem: true } });
+      await expect(stack.acl.executeQuery(`SELECT * FROM ${table}`, [], 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' }); // PostgreSQL refuses
+      const [first, second] = await Promise.all([stack.acl.syncQueryRoleGrants(), stack.acl.syncQueryRoleGrants()]); // as API and worker at start
+      expect([...first, ...second].filter((t) => t === table)).toEqual([table]);
+      expect(await stack.acl.syncQueryRoleGrants()).not.toContain(table);
+      expect((await stack.acl.executeQuery(`SELECT * FROM ${table}`, [], 'admin')).rows).toEqual([]);
+      await expect(stack.acl.executeQuery(`INSERT INTO ${table} VALUES (1)`, [], 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    });
+
+    test('values are parameters: injection strings are stored verbatim', async () => {
+      const evil = ["'); DROP TABLE plans; --", 'x\'; DELETE FROM api_keys; SELECT \'', '$1; $2', '\\\'; TRUNCATE plans; --'];
+      const keysBefore = await stack.prisma.apiKey.count();
+      for (const value of evil) {
+        const res = await keys.alpha.post('/api/v1/db/query').send({ sql: `INSERT INTO ${alphaNotes} (title, body) VALUES ($1, $2) RETURNING title, body`, params: [value, { v: value }] }).expect(200);
+        expect(res.body.rows[0]).toEqual({ title: value, body: { v: value } });
+      }
+      expect(await stack.prisma.apiKey.count()).toBe(keysBefore);
+      expect(await stack.prisma.$queryRaw`SELECT 1 FROM plans LIMIT 1`).toBeDefined();
+    });
+  });
+
+  describe('validateQuery rejects everything outside the rules (4xx, nothing written)', () => {
+    const cases: [string, string, number][] = [
+      ['stacked statements', `SELECT * FROM {own}; DELETE FROM {own}`, 403],
+      ['stacked after a comment trick', `SELECT 1 /* */; DROP TABLE {own}`, 403],
+      ['pg_catalog table', 'SELECT * FROM pg_catalog.pg_authid', 403],
+      ['unqualified catalog', 'SELECT rolpassword FROM pg_authid', 403],
+      ['pg_shadow in a subquery', 'SELECT * FROM {own} WHERE label IN (SELECT passwd FROM pg_shadow)', 403],
+      ['information_schema', 'SELECT * FROM information_schema.tables', 403],
+      ['another schema', 'SELECT * FROM pg_toast.pg_toast_1', 403],
+      ['database-qualified', 'SELECT * FROM postgres.public.plans', 403],
+      ['pg_sleep', 'SELECT pg_sleep(10)', 403],
+      ['qualified pg_sleep', 'SELECT pg_catalog.pg_sleep(10)', 403],
+      ['set_config', "SELECT set_config('role', 'postgres', false)", 403],
+      ['pg_read_file', "SELECT pg_read_file('/etc/passwd')", 403],
+      ['dblink', "SELECT * FROM dblink('dbname=postgres', 'DROP TABLE plans') AS t(x text)", 403],
+      ['lo_import', "SELECT lo_import('/etc/passwd')", 403],
+      ['query_to_xml runs SQL', "SELECT query_to_xml('DELETE FROM plans', true, true, '')", 403],
+      ['nextval', "SELECT nextval('x')", 403],
+      ['function in FROM', "SELECT * FROM pg_ls_dir('/')", 403],
+      ['regclass cast', "SELECT 'api_keys'::regclass", 403],
+      ['CTE writing to a forbidden table', 'WITH gone AS (DELETE FROM plans RETURNING *) SELECT * FROM {own}', 403],
+      ['CTE writing to another plugin', `WITH x AS (INSERT INTO ${alphaNotes} (title) VALUES ('x') RETURNING id) SELECT * FROM x`, 403],
+      ['CTE shadowing in the wrong scope', `SELECT * FROM (WITH ${alphaNotes} AS (SELECT 1) SELECT * FROM ${alphaNotes}) s, ${alphaNotes}`, 403],
+      ['union with a forbidden table', `SELECT label FROM {own} UNION SELECT title FROM ${alphaNotes}`, 403],
+      ['RETURNING a forbidden subquery', `INSERT INTO {own} (label) VALUES ('x') RETURNING (SELECT max(title) FROM ${alphaNotes})`, 403],
+      ['SELECT INTO', 'SELECT * INTO stolen FROM {own}', 403],
+      ['COPY', 'COPY {own} TO STDOUT', 403],
+      ['COPY FROM PROGRAM', "COPY {own} FROM PROGRAM 'id'", 403],
+      ['DROP TABLE', 'DROP TABLE {own}', 403],
+      ['CREATE TABLE', 'CREATE TABLE x (a int)', 403],
+      ['ALTER TABLE', 'ALTER TABLE {own} ADD COLUMN x int', 403],
+      ['TRUNCATE', 'TRUNCATE {own}', 403],
+      ['GRANT', 'GRANT ALL ON plans TO PUBLIC', 403],
+      ['SET ROLE', 'SET ROLE postgres', 403],
+      ['DO block', "DO $$ BEGIN EXECUTE 'DROP TABLE plans'; END $$", 403],
+      ['EXPLAIN ANALYZE', 'EXPLAIN ANALYZE DELETE FROM {own}', 403],
+      ['locking clause', 'SELECT * FROM {own} FOR UPDATE', 403],
+      ['MERGE', 'MERGE INTO {own} t USING plans p ON true WHEN MATCHED THEN DELETE', 403],
+      ['LISTEN', 'LISTEN ownpilot_acl', 403],
+      ['unknown table', 'SELECT * FROM no_such_table', 403],
+      ['unparseable', 'SELEKT * FROM {own}', 400],
+      ['only a comment', '-- nothing', 400],
+    ];
+    test.each(cases)('%s', async (_name, template, status) => {
+      const sql = template.replaceAll('{own}', betaItems);
+      const before = { items: await count(betaItems), notes: await count(alphaNotes), plans: await count('plans'), relations: await relations() };
+      const res = await keys.beta.post('/api/v1/db/query').send({ sql });
+      expect(res.status).toBe(status);
+      expect(res.body.error.code).toBe(status === 400 ? 'VALIDATION_FAILED' : 'FORBIDDEN');
+      expect({ items: await count(betaItems), notes: await count(alphaNotes), plans: await count('plans'), relations: await relations() }).toEqual(before);
+    });
+
+    test('the owner’s own statements pass: joins, CTEs, subqueries, RETURNING, functions from the allow-list', async () => {
+      const b = `plugin:${beta}`;
+      await stack.acl.executeQuery(`INSERT INTO ${betaItems} (label) VALUES ($1), ($2)`, ['one', 'two'], b);
+      const result = await stack.acl.executeQuery(
+        `WITH recent AS (SELECT id, label FROM ${betaItems} WHERE label = ANY (SELECT unnest(string_to_array($1, ','))))
+         SELECT upper(r.label) AS label, count(*) OVER () AS total FROM recent r JOIN ${betaItems} i ON i.id = r.id ORDER BY r.label`,
+        ['one,two'],
+        b,
+      );
+      expect(result.rows).toEqual([{ label: 'ONE', total: '2' }, { label: 'TWO', total: '2' }]);
+      const deleted = await stack.acl.executeQuery(`DELETE FROM ${betaItems} WHERE label = $1 RETURNING label`, ['one'], b);
+      expect(deleted).toMatchObject({ kind: 'delete', rowCount: 1, rows: [{ label: 'one' }] });
+      const writes = await stack.prisma.aclAudit.findMany({ where: { requesterId: b, outcome: 'allowed', action: 'query' } });
+      expect(writes.map((w) => w.statement)).toEqual(expect.arrayContaining([`DELETE FROM ${betaItems} WHERE label = $1 RETURNING label`]));
+    });
+
+    test('reads return at most maxRows rows (the rest never leaves PostgreSQL) and tolerate a trailing semicolon', async () => {
+      const small = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, maxRows: 3 });
+      const big = await small.executeQuery('SELECT g AS n, \'é\' AS accent FROM generate_series(1, 100000) g; -- done', [], 'admin');
+      expect(big).toMatchObject({ truncated: true, rows: [{ n: 1, accent: 'é' }, { n: 2 }, { n: 3 }] });
+      expect(await small.executeQuery('SELECT 1 AS one;', [], 'admin')).toMatchObject({ truncated: false, rows: [{ one: 1 }] });
+    });
+
+    test('reads run in a read-only transaction with a statement timeout', async () => {
+      const slow = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, statementTimeoutMs: 100 });
+      await expect(slow.executeQuery('SELECT count(*) FROM generate_series(1, 100000000) a', [], 'admin')).rejects.toMatchObject({ code: 'UNPROCESSABLE', details: { sqlstate: '57014' } });
+      await expect(runStatement(stack.pool, { sql: `INSERT INTO ${betaItems} (label) VALUES ('ro')`, params: [], readOnly: true, statementTimeoutMs: 1000, role: queryRoleOf(`plugin:${beta}`) })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    });
+
+    test('defence in depth: a statement that skipped validation still runs as the principal’s own role', async () => {
+      const betaRole = queryRoleOf(`plugin:${beta}`);
+      const attempts: [role: string, sql: string][] = [
+        [betaRole, `SELECT * FROM ${alphaNotes}`],
+        [betaRole, `INSERT INTO ${alphaNotes} (title) VALUES ('x')`],
+        [betaRole, `DELETE FROM ${alphaNotes}`],
+        [betaRole, 'SELECT * FROM plans'],
+        [betaRole, "INSERT INTO plans (id, name, definition) VALUES ('x', 'x', '{}')"],
+        [ADMIN_QUERY_ROLE, 'SELECT * FROM api_keys'],
+        [ADMIN_QUERY_ROLE, 'DELETE FROM api_keys'],
+        [ADMIN_QUERY_ROLE, "INSERT INTO plans (id, name, definition) VALUES ('x', 'x', '{}')"],
+        [ADMIN_QUERY_ROLE, "SELECT pg_read_file('/etc/hostname')"],
+        [ADMIN_QUERY_ROLE, 'CREATE TABLE evil (a int)'],
+      ];
+      const before = { keys: await stack.prisma.apiKey.count(), notes: await count(alphaNotes), plans: await count('plans') };
+      for (const [role, sql] of attempts) {
+        const outcome = await runStatement(stack.pool, { sql, params: [], readOnly: false, statementTimeoutMs: 1000, role }).then(() => 'ran', (e: AppError) => e.code);
+        expect([role, sql, outcome]).toEqual([role, sql, 'FORBIDDEN']);
+      }
+      await expect(runStatement(stack.pool, { sql: 'SELECT 1; DELETE FROM api_keys', params: [], readOnly: false, statementTimeoutMs: 1000, role: ADMIN_QUERY_ROLE })).rejects.toBeInstanceOf(AppError);
+      expect({ keys: await stack.prisma.apiKey.count(), notes: await count(alphaNotes), plans: await count('plans') }).toEqual(before);
+      // Its own table, through its own role: allowed.
+      const own = await runStatement(stack.pool, { sql: `SELECT count(*)::int AS n FROM ${betaItems}`, params: [], readOnly: true, statementTimeoutMs: 1000, role: betaRole });
+      expect(own.rows[0]).toEqual({ n: expect.any(Number) });
+    });
+  });
+
+  describe('user tables and routes', () => {
+    test('a user creates a table it fully owns; others are denied until granted; admin may read', async () => {
+      const spec = { name: `journal_${run}`, columns: [{ name: 'id', type: 'serial', primaryKey: true }, { name: 'entry', type: 'text' }] };
+      const created = await keys.carol.post('/api/v1/acl/tables').send(spec).expect(201);
+      const table = created.body.table as string;
+      expect(table).toBe(`user_journal_${run}`);
+      expect((await keys.carol.get(`/api/v1/acl/tables/${table}`).expect(200)).body).toMatchObject({ accessLevel: 'user', ownerId: 'user:carol' });
+      expect((await keys.alpha.post('/api/v1/acl/tables').send({ ...spec, name: 'plugin_made' })).status).toBe(403); // plugins use createPluginTable
+      await keys.carol.post('/api/v1/db/query').send({ sql: `INSERT INTO ${table} (entry) VALUES ($1)`, params: ['dear diary'] }).expect(200);
+      await keys.carol.post('/api/v1/db/query').send({ sql: `UPDATE ${table} SET entry = entry || '!'` }).expect(200);
+
+      expect((await keys.dave.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${table}` })).status).toBe(403);
+      expect((await keys.dave.get(`/api/v1/acl/tables/${table}`)).status).toBe(403);
+      expect((await keys.dave.get('/api/v1/acl/tables').expect(200)).body.tables.map((t: { name: string }) => t.name)).not.toContain(table);
+      expect((await keys.carol.get('/api/v1/acl/tables').expect(200)).body.tables.map((t: { name: string }) => t.name)).toContain(table);
+      expect((await keys.admin.post('/api/v1/db/query').send({ sql: `SELECT entry FROM ${table}` }).expect(200)).body.rows).toEqual([{ entry: 'dear diary!' }]);
+
+      await keys.carol.post(`/api/v1/acl/tables/${table}/grants`).send({ grantee: 'user:dave', privilege: 'write' }).expect(204);
+      expect((await keys.dave.post('/api/v1/db/query').send({ sql: `INSERT INTO ${table} (entry) VALUES ('dave was here')` })).status).toBe(200);
+      expect((await keys.dave.post('/api/v1/db/query').send({ sql: `UPDATE ${table} SET entry = 'x'` })).status).toBe(403); // UPDATE also reads
+      await keys.dave.delete(`/api/v1/acl/tables/${table}`).expect(403);
+      await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(200);
+      await keys.carol.get(`/api/v1/acl/tables/${table}`).expect(404);
+    });
+
+    test('bad bodies are 400 in the standard shape', async () => {
+      const bad = await keys.carol.post('/api/v1/db/query').send({ sql: '', params: 'x' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+      expect((await keys.carol.post('/api/v1/acl/tables').send({ name: 'x"y', columns: [] })).status).toBe(400);
+      expect((await keys.carol.post('/api/v1/db/query').send({ sql: 'SELECT 1', extra: true })).status).toBe(400);
+    });
+  });
+
+  test('core.db.query runs through the ACL as the calling principal', async () => {
+    const tools = createToolExecutor([createDbQueryTool(stack.acl)]);
+    const own = await tools.execute('core.db.query', { sql: `SELECT count(*)::int AS n FROM ${betaItems}` }, { requesterId: `plugin:${beta}` });
+    expect(own).toMatchObject({ kind: 'select', rows: [{ n: expect.any(Number) }] });
+    await expect(tools.execute('core.db.query', { sql: `SELECT * FROM ${alphaNotes}` }, { requesterId: `plugin:${beta}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(tools.execute('core.db.query', { sql: 42 }, { requesterId: 'admin' })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
+  });
+
+  test('ACL activities are idempotent and turn permanent errors into non-retryable failures', async () => {
+    const activities = createAclActivities({ acl: stack.acl });
+    const delta = `delta${run}`;
+    const spec = { name: 'kv', columns: [{ name: 'k', type: 'text', primaryKey: true }] };
+    expect(await activities.aclCreatePluginTable(delta, spec)).toEqual({ table: `plugin_${delta}_kv`, created: true });
+    expect(await activities.aclCreatePluginTable(delta, spec)).toEqual({ table: `plugin_${delta}_kv`, created: false });
+    await expect(activities.aclCreatePluginTable(delta, { ...spec, columns: [{ name: 'v', type: 'text' }] })).rejects.toMatchObject({ type: 'CONFLICT', nonRetryable: true });
+    await expect(activities.aclCreatePluginTable(delta, { name: 'Bad' })).rejects.toMatchObject({ type: 'VALIDATION_FAILED', nonRetryable: true });
+    expect(await activities.aclDropPluginTables(delta)).toEqual([`plugin_${delta}_kv`]);
+  });
+
+  test('a grant in another process reaches this process’s cache through NOTIFY', async () => {
+    const here = await startDatabaseAcl({ prisma: stack.prisma, databaseUrl: stackInfo().databaseUrl, events: stack.events, statementTimeoutMs: 1000 });
+    try {
+      const b = `plugin:${beta}`;
+      expect(await here.acl.canRead(alphaNotes, b)).toBe(false); // cached now (30 s)
+      await stack.acl.grantAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);
+      await eventually(() => here.acl.canRead(alphaNotes, b), (ok) => ok);
+      const asBeta = { sql: `SELECT count(*) FROM ${alphaNotes}`, params: [], readOnly: true, statementTimeoutMs: 1000, role: queryRoleOf(b) };
+      expect((await runStatement(stack.pool, asBeta)).rowCount).toBe(1); // the role got SELECT with the grant
+      // Revoked by the other ACL instance (a fresh process): the rule and the role both lose it.
+      await here.acl.revokeAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);
+      await eventually(() => stack.acl.canRead(alphaNotes, b), (ok) => !ok);
+      await expect(runStatement(stack.pool, asBeta)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    } finally {
+      await here.close();
+    }
+  });
+});
