@@ -1,16 +1,19 @@
 import type { PrismaClient } from '../platform/database';
+import type { EventBus } from './events/event-bus';
+import { createEventActivities } from './events/event-activities';
 import { createAclActivities, type AclActivityDeps } from './acl/acl-activities';
-import type { EventPublisher } from './events/event-types';
 import { createPlanActivities } from './plans/plan-activities';
+import { createPluginActivities } from './plugins/plugin-activities';
+import { createToolActivities } from './tools/tool-activities';
+import type { ToolRegistry } from './tools/tool-registry';
 import type { PlanService } from './plans/plan-service';
-import type { ToolExecutor } from './tools/tool-executor';
 import { createTriggerActivities } from './triggers/trigger-activities';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
-  tools: ToolExecutor;
+  tools: ToolRegistry;
+  events: EventBus;
   acl: AclActivityDeps['acl'];
-  events: EventPublisher;
   plans: Pick<PlanService, 'executePlan'>;
 }
 
@@ -18,7 +21,10 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
+    ...createEventActivities(deps),
+    ...createToolActivities(deps),
     ...createAclActivities(deps),
+    ...createPluginActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
     ...createTriggerActivities(deps),
   };
 }

@@ -1,17 +1,19 @@
 import type { Server } from 'node:http';
+import { openEventBus } from '../activities/events/open-event-bus';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
+import { createPluginService } from '../activities/plugins/plugin-service';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../activities/triggers/trigger-service';
+import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
 import { createRateLimiter } from '../activities/triggers/webhook-rate-limiter';
 import { createWebhookReceiver } from '../activities/triggers/webhook-receiver';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
-import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
 import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const temporal = await connectClient(config);
-  const events = createLogEventPublisher(logger);
+  const events = await openEventBus(config.DATABASE_URL, logger);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
   const keys = createApiKeyService({ prisma });
   const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
@@ -34,13 +36,17 @@ async function main(): Promise<void> {
     // Printed once, on the console only (never logged): it is the only copy of the secret.
     console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
   }
-  const tools = createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]);
+  const { registry: tools, resources } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+  });
   const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));
   const starter = createTriggerRunStarter({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
   const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
   const triggers = createTriggerService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, starter, secrets, plans, tools });
   // Startup reconcile: Temporal schedules follow the triggers table (missing recreated, orphans removed).
   logger.info(await triggers.reconcile(), 'trigger schedules reconciled');
+  // Event triggers: every event on the bus is matched here; run ids make several API processes safe.
+  createEventTriggerDispatcher({ prisma, starter, logger }).attach(events);
   const app = createApp({
     logger,
     health: {
@@ -48,6 +54,10 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans,
+    plugins: createPluginService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, pluginTools: tools }),
+    events,
+    tools,
+    resources,
     keys,
     acl: database.acl,
     triggers,
@@ -65,8 +75,10 @@ async function main(): Promise<void> {
     logger.info('api stopping');
     server.close(async () => {
       await temporal.connection.close();
+      await tools.close();
       await keyListener.close();
       await database.close();
+      await events.close(); // last: flushes what the services above emitted while stopping
       await prisma.$disconnect();
       process.exit(0);
     });

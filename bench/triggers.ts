@@ -10,8 +10,9 @@ import { createDatabaseAcl } from '../activities/acl/acl-service';
 import { createApiKeyService } from '../activities/auth/api-key-service';
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { createPluginService } from '../activities/plugins/plugin-service';
+import { startToolRegistry } from '../activities/tools/tool-setup';
 import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../activities/triggers/trigger-service';
@@ -53,12 +54,12 @@ export const triggersBench: Benchmark = {
     const temporal = new Client({ connection });
     const native = await NativeConnection.connect({ address: temporalServer.address });
     const taskQueue = 'bench-triggers';
-    const tools = createToolExecutor(BUILTIN_TOOLS);
-    const plans = createPlanService({ prisma, temporal, taskQueue, tools });
     const logger = createLogger('bench', 'silent');
     const pool = createSqlPool(postgres.databaseUrl, 2);
-    const events = { emit: () => undefined };
+    const events = await openEventBus(postgres.databaseUrl, logger);
     const acl = createDatabaseAcl({ prisma, pool, events });
+    const { registry: tools, resources } = await startToolRegistry({ prisma, events, databaseUrl: postgres.databaseUrl, http: { allowPrivate: false, allowedHosts: [], maxResponseBytes: 1000, defaultTimeoutMs: 1000 } });
+    const plans = createPlanService({ prisma, temporal, taskQueue, tools });
     const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, tools, plans, events, acl }) });
     const running = worker.run();
     const secrets = createSecretBox(randomBytes(32));
@@ -68,6 +69,10 @@ export const triggersBench: Benchmark = {
       logger,
       health: { postgres: () => prisma.$queryRaw`SELECT 1`, temporal: () => connection.workflowService.getSystemInfo({}) },
       plans,
+      tools,
+      resources,
+      events,
+      plugins: createPluginService({ prisma, temporal, taskQueue, events, pluginTools: tools }),
       keys: createApiKeyService({ prisma }),
       acl,
       triggers,
@@ -158,6 +163,8 @@ export const triggersBench: Benchmark = {
       await running;
       await native.close();
       await connection.close();
+      await tools.close();
+      await events.close();
       await pool.end();
       await prisma.$disconnect();
       await Promise.allSettled([temporalServer.stop(), postgres.stop()]);

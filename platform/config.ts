@@ -26,6 +26,9 @@ export const ConfigSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OWNPILOT_ADMIN_KEY: optionalString,
+  TOOLS_HTTP_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  TOOLS_HTTP_ALLOWED_HOSTS: z.string().default('').transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  TOOLS_HTTP_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1).default(5 * 1024 * 1024),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   OWNPILOT_SECRETS_KEY: optionalString,
 });

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { defineTool } from '../activities/tools/tool-types';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
@@ -9,7 +7,7 @@ import { eventually } from './support/wait';
 // The watched outside world: a gauge the test turns up and down, and how often it was read.
 const gauges = new Map<string, { level: number; reads: number }>();
 const gaugeTool = defineTool({
-  definition: { name: 'test.gauge', description: 'reads a test gauge', category: 'test', parameters: { type: 'object' }, tags: [] },
+  definition: { name: 'core.test_gauge', description: 'reads a test gauge', category: 'test', parameters: { type: 'object' }, tags: [] },
   args: z.object({ gauge: z.string() }),
   async execute({ gauge }) {
     const g = gauges.get(gauge)!;
@@ -24,9 +22,9 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
 
   beforeAll(async () => {
     stack = await openTestStack();
-    const tools = createToolExecutor([...BUILTIN_TOOLS, gaugeTool]);
-    await stack.startWorker({ tools });
-    t = await buildTriggerApp(stack, { tools });
+    await stack.tools.registerBuiltinTool(gaugeTool);
+    await stack.startWorker();
+    t = await buildTriggerApp(stack);
   });
   afterAll(() => stack.close());
 
@@ -37,7 +35,7 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
       .send({
         name: `watch ${gauge}`,
         type: 'condition',
-        config: { tool: 'test.gauge', args: { gauge }, expression: { all: [{ path: 'result.level', op: 'gte', value: 10 }] }, intervalSeconds: 1, cooldownSeconds },
+        config: { tool: 'core.test_gauge', args: { gauge }, expression: { all: [{ path: 'result.level', op: 'gte', value: 10 }] }, intervalSeconds: 1, cooldownSeconds },
         action: { kind: 'tool', tool: 'core.echo', args: { level: '{{payload.result.level}}' } },
       })
       .expect(201);

@@ -1,10 +1,12 @@
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
+import { openEventBus } from '../activities/events/open-event-bus';
 import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackInfo } from './support/stack-info';
 import { eventually } from './support/wait';
 
 const event = (type: string, data: unknown): OwnPilotEvent => ({ id: newId(), type, category: type.split('.')[0] as OwnPilotEvent['category'], source: 'test', data, timestamp: new Date().toISOString() });
@@ -42,6 +44,28 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     await t.dispatcher.dispatch(e);
     const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
     expect(rows).toHaveLength(1);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  });
+
+  test('one event on the real bus, received by two bus instances (LISTEN/NOTIFY), fires once', async () => {
+    const id = await create({ pattern: 'resource.created', filter: { path: 'data.resourceType', op: 'eq', value: 'bus-note' } });
+    const logger = createLogger('other', 'silent');
+    const otherBus = await openEventBus(stackInfo().databaseUrl, logger);
+    const detachA = t.dispatcher.attach(stack.bus);
+    const detachB = createEventTriggerDispatcher({ prisma: stack.prisma, starter: createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue }), logger }).attach(otherBus);
+    try {
+      const emitted = stack.bus.emit('resource.created', { resourceType: 'bus-note', id: 'n2' }, 'test');
+      const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
+      expect(rows[0]!.workflowId).toBe(`trigger-${id}-ev-${emitted.id}`);
+      // The second process has received it too (its start was a no-op): wait for a later event to pass through both.
+      const marker = stack.bus.emit('resource.created', { resourceType: 'other', id: 'n3' }, 'test');
+      await eventually(() => stack.prisma.eventLog.findUnique({ where: { id: marker.id } }), (row) => row !== null);
+      expect(await firings(id)).toHaveLength(1);
+    } finally {
+      detachA();
+      detachB();
+      await otherBus.close();
+    }
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 

@@ -34,7 +34,7 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect(planRun?.startedBy).toBe(`trigger:${trigger.id}`);
     const run = await stack.client.workflow.getHandle(row.workflowId).describe();
     expect(run.searchAttributes).toMatchObject({ OwnPilotTriggerId: [trigger.id], OwnPilotKind: ['trigger'] });
-    expect(stack.events.ofType('trigger.executed').some((e) => (e.data as { triggerId: string }).triggerId === trigger.id)).toBe(true);
+    await eventually(() => stack.prisma.eventLog.findMany({ where: { eventType: 'trigger.executed' } }), (rows) => rows.some((e) => (e.data as { triggerId?: string } | null)?.triggerId === trigger.id));
 
     const shown = await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200);
     expect(shown.body.schedule.paused).toBe(false);
@@ -106,7 +106,7 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect(rows.find((r) => r.status === 'failed')?.error).toMatch(/invalid arguments/);
     const failedRun = await stack.client.workflow.getHandle(rows.find((r) => r.status === 'failed')!.workflowId).describe();
     expect(failedRun.status.name).toBe('FAILED');
-    expect(stack.events.ofType('trigger.failed').some((e) => (e.data as { triggerId: string }).triggerId === trigger.id)).toBe(true);
+    await eventually(() => stack.prisma.eventLog.findMany({ where: { eventType: 'trigger.failed' } }), (rows) => rows.some((e) => (e.data as { triggerId?: string } | null)?.triggerId === trigger.id));
     await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 

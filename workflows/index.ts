@@ -1,4 +1,6 @@
 // Every workflow the worker registers; the worker bundles this file.
 export { planWorkflow, planStatusQuery } from './plan-workflow';
+export { pluginInstallWorkflow } from './plugin-install-workflow';
+export { pluginUninstallWorkflow } from './plugin-uninstall-workflow';
 export { triggerRunWorkflow } from './trigger-run-workflow';
 export { conditionCheckWorkflow } from './condition-check-workflow';

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../../platform/database';
 import type { Logger } from '../../platform/logger';
 import type { OwnPilotEvent } from '../events/event-types';
-import { matchesEventPattern } from './event-pattern';
+import { compilePattern } from '../events/event-pattern';
 import { matchesFilter } from './payload-filter';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { EventConfig } from './trigger-schemas';
@@ -33,7 +33,7 @@ export function createEventTriggerDispatcher({ prisma, starter, logger }: EventT
     const started: string[] = [];
     for (const trigger of triggers) {
       const parsed = EventConfig.safeParse(trigger.config);
-      if (!parsed.success || !matchesEventPattern(parsed.data.pattern, event.type)) continue;
+      if (!parsed.success || !compilePattern(parsed.data.pattern)(event.type)) continue;
       if (event.category === 'trigger' && (event.data as { triggerId?: unknown } | null)?.triggerId === trigger.id) continue;
       if (parsed.data.filter && !matchesFilter(parsed.data.filter, event)) continue;
       const { runId } = await starter.start(`ev-${event.id}`, { triggerId: trigger.id, source: 'event', payload: event });

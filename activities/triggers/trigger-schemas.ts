@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EventPattern } from './event-pattern';
+import { EventPattern } from '../events/event-pattern';
 import { PayloadFilter } from './payload-filter';
 
 /** An IANA time zone the runtime knows (`Europe/Berlin`, `UTC`). */

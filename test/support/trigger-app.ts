@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createPlanService } from '../../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../../activities/tools/builtin-tools';
-import { createToolExecutor, type ToolExecutor } from '../../activities/tools/tool-executor';
+import { createPluginService } from '../../activities/plugins/plugin-service';
 import { createEventTriggerDispatcher } from '../../activities/triggers/event-trigger-dispatcher';
 import { createTriggerRunStarter } from '../../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../../activities/triggers/trigger-service';
@@ -15,9 +14,9 @@ import { createSecretBox } from '../../platform/secret-box';
 import type { TestStack } from './test-stack';
 
 /** The API app with the real plan and trigger services over a test stack, an admin-authenticated agent (`api`), and the pieces tests poke. */
-export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number; tools?: ToolExecutor } = {}) {
+export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number } = {}) {
   const logger = createLogger('test', 'silent');
-  const tools = options.tools ?? createToolExecutor(BUILTIN_TOOLS);
+  const tools = stack.tools;
   const secrets = createSecretBox(randomBytes(32));
   const starter = createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue });
   const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
@@ -36,6 +35,10 @@ export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pi
     logger,
     health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
     plans,
+    tools,
+    resources: stack.resources,
+    events: stack.bus,
+    plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: tools }),
     keys: testKeyService(stack.prisma),
     acl: stack.acl,
     triggers,
