@@ -5,10 +5,11 @@ import { openEventBus } from '../activities/events/open-event-bus';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { createPlanService } from '../activities/plans/plan-service';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
-import { connectWorker } from '../platform/temporal-connection';
+import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
 
 /** Worker process: connects to PostgreSQL and Temporal, polls until SIGINT/SIGTERM, then drains. */
@@ -25,17 +26,20 @@ async function main(): Promise<void> {
   });
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
   await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
+  const temporal = await connectClient(config);
+  const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: createActivities({ prisma, tools, events, acl: database.acl }),
+    activities: createActivities({ prisma, tools, events, acl: database.acl, plans }),
   });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
   await worker.run();
   await connection.close();
   await tools.close();
+  await temporal.connection.close();
   await database.close();
   await events.close(); // last: flushes what the services above emitted while stopping
   await prisma.$disconnect();
