@@ -62,10 +62,13 @@ export function createTriggerActivities({ prisma, tools, events, plans }: Trigge
       return { historyId: input.workflowId, triggerType: trigger.type, action: resolved };
     },
 
-    /** Starts the plan run (a workflow of its own) and records its workflow id on the history row. */
+    /**
+     * Starts the plan run (a workflow of its own) and records its workflow id on the history row;
+     * the firing's id is the start key, so a retried activity finds the same run instead of a second.
+     */
     async startTriggerPlan(input: { historyId: string; triggerId: string; planId: string; input: Record<string, unknown> }): Promise<string> {
       try {
-        const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId));
+        const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId), { startKey: `trigger:${input.historyId}` });
         await prisma.triggerHistory.update({ where: { id: input.historyId }, data: { planWorkflowId: run.workflowId } });
         return run.workflowId;
       } catch (error) {
