@@ -4,6 +4,8 @@ import type { DatabaseAcl } from '../activities/acl/acl-service';
 import type { ApiKeyService } from '../activities/auth/api-key-service';
 import type { PlanService } from '../activities/plans/plan-service';
 import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/observability/metrics';
+import { httpObservability, metricsHandler } from './http-observability';
 import { authMiddleware } from './auth-middleware';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { aclRouter } from './routes/acl-router';
@@ -18,6 +20,9 @@ export interface AppDeps {
   plans: PlanService;
   keys: ApiKeyService;
   acl: DatabaseAcl;
+  /** The process's metrics: served at GET /metrics (Bearer `metricsToken` when set) and fed by every request. */
+  metrics?: Metrics;
+  metricsToken?: string;
 }
 
 /** The Express application; all state lives in the injected services, so tests build it directly. */
@@ -28,6 +33,8 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('x-request-id', req.header('x-request-id') ?? randomUUID());
     next();
   });
+  app.use(httpObservability(deps.logger, deps.metrics));
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics, deps.metricsToken));
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)

@@ -10,7 +10,9 @@ import { createPrisma } from '../platform/database';
 import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
+import { createMetrics } from '../platform/observability/metrics';
 import { connectClient } from '../platform/temporal-connection';
+import { createAclMetrics } from '../activities/observability/service-metrics';
 import { createApp } from './app';
 
 /** API process: Express on API_HOST:API_PORT; SIGINT/SIGTERM stops accepting and lets requests finish. */
@@ -19,9 +21,10 @@ async function main(): Promise<void> {
   const logger = createLogger('api', config.LOG_LEVEL);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
+  const metrics = createMetrics('api');
   const temporal = await connectClient(config);
   const events = createLogEventPublisher(logger);
-  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
   const keys = createApiKeyService({ prisma });
   const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
   const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);
@@ -39,6 +42,8 @@ async function main(): Promise<void> {
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
     keys,
     acl: database.acl,
+    metrics,
+    metricsToken: config.METRICS_TOKEN,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));
@@ -49,7 +54,13 @@ async function main(): Promise<void> {
   logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api ready');
 
   const shutdown = () => {
-    logger.info('api stopping');
+    logger.info({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'api stopping: draining in-flight requests');
+    // In-flight requests get SHUTDOWN_TIMEOUT_MS; then their connections are cut so close() can finish.
+    setTimeout(() => {
+      logger.warn('api drain timed out: closing remaining connections');
+      server.closeAllConnections();
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
     server.close(async () => {
       await temporal.connection.close();
       await keyListener.close();

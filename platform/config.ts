@@ -26,6 +26,10 @@ export const ConfigSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OWNPILOT_ADMIN_KEY: optionalString,
+  WORKER_METRICS_PORT: port(9464),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_TOKEN: optionalString,
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

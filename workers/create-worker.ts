@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerInterceptors } from '@temporalio/worker';
 import type { Activities } from '../activities';
 
 export interface WorkerOptions {
@@ -7,6 +7,10 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
+  /** Activity/workflow interceptors (the worker process adds logging and metrics). */
+  interceptors?: WorkerInterceptors;
+  /** In-flight activities get this long after SIGTERM before they are cancelled (default 10 s); then as long again before the worker is forced down. */
+  shutdownGraceMs?: number;
 }
 
 /** A worker polling `taskQueue` with every OwnPilot workflow (bundled from workflows/) and activity. */
@@ -17,6 +21,8 @@ export function createOwnPilotWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue,
     workflowsPath: path.join(__dirname, '..', 'workflows', 'index.ts'),
     activities: options.activities,
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    shutdownForceTime: (options.shutdownGraceMs ?? 10_000) * 2,
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
   });
 }
