@@ -11,7 +11,8 @@ function outcomeOf(error: unknown): 'failure' | 'cancelled' {
 /**
  * A Temporal activity interceptor: counts and times every activity attempt by activity type and
  * outcome (plan steps, trigger runs and plugin install steps are activities), and logs each
- * attempt's end as JSON with workflow id, run id, activity type/id and attempt (never arguments).
+ * attempt's end as JSON with workflow id, run id, activity type/id, attempt and the plan step id
+ * when the activity runs one (never the arguments themselves).
  */
 export function activityObservability(metrics: Pick<Metrics, 'counter' | 'histogram'>, logger: Logger): ActivityInterceptorsFactory {
   const attempts = metrics.counter('ownpilot_activity_executions_total', 'Activity attempts by activity type and outcome', ['activity', 'outcome']);
@@ -20,7 +21,9 @@ export function activityObservability(metrics: Pick<Metrics, 'counter' | 'histog
     inbound: {
       async execute(input, next) {
         const { info } = ctx;
+        const first = input.args[0] as { stepId?: unknown } | undefined;
         const log = logger.child({
+          ...(typeof first?.stepId === 'string' ? { stepId: first.stepId } : {}),
           workflowId: info.workflowExecution?.workflowId,
           runId: info.workflowExecution?.runId,
           activity: info.activityType,
@@ -36,7 +39,7 @@ export function activityObservability(metrics: Pick<Metrics, 'counter' | 'histog
         };
         try {
           const result = await next(input);
-          log.debug({ outcome: 'success', durationMs: finish('success') }, 'activity finished');
+          log.info({ outcome: 'success', durationMs: finish('success') }, 'activity finished');
           return result;
         } catch (error) {
           const outcome = outcomeOf(error);

@@ -1,0 +1,92 @@
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import request from 'supertest';
+import { createActivities } from '../activities';
+import { createPlanService } from '../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
+import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createApp } from '../api/app';
+import { createLogger } from '../platform/logger';
+import { createMetrics } from '../platform/observability/metrics';
+import { activityObservability } from '../workers/activity-observability';
+import { createOwnPilotWorker } from '../workers/create-worker';
+import { createTestKey, testKeyService } from './support/api-auth';
+import { createLogCapture } from './support/log-capture';
+import { stackInfo } from './support/stack-info';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+describe('structured JSON logs: request id, principal, workflow context; secrets never logged', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await openTestStack();
+  });
+  afterAll(() => stack.close());
+
+  test('API lines carry service, request id and principal; bearer keys, created keys and webhook secrets never appear', async () => {
+    const capture = createLogCapture();
+    const logger = createLogger('api', 'debug', capture.stream);
+    const tools = createToolExecutor(BUILTIN_TOOLS);
+    const app = createApp({
+      logger,
+      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
+      keys: testKeyService(stack.prisma),
+      acl: stack.acl,
+      metrics: createMetrics('api'),
+    });
+    const adminKey = await createTestKey(testKeyService(stack.prisma), 'admin');
+    const userKey = await createTestKey(testKeyService(stack.prisma), 'user:logs');
+    const webhookSecret = 'whsec_do-not-log-this-0123456789abcdef';
+
+    await request(app).get('/api/v1/plans/nope').set('authorization', `Bearer ${userKey}`).set('x-request-id', 'req-logs-1').expect(404);
+    const created = await request(app).post('/api/v1/keys').set('authorization', `Bearer ${adminKey}`)
+      .send({ name: 'logged?', principal: 'user:logs2' }).expect(201);
+    const newKey: string = created.body.key;
+    await request(app).post('/api/v1/webhooks/some-trigger')
+      .set('x-ownpilot-signature', `sha256=${webhookSecret}`)
+      .send({ secret: webhookSecret, token: webhookSecret });
+    await request(app).get('/health').set('authorization', `Bearer ${userKey}`).expect(200);
+    // A careless call site: the redaction list still catches credential-named fields.
+    logger.info({ apiKey: userKey, secret: webhookSecret, headers: { authorization: `Bearer ${adminKey}` }, key: newKey }, 'careless');
+
+    const text = capture.text();
+    for (const secret of [userKey, adminKey, newKey, webhookSecret]) expect(text).not.toContain(secret);
+    const lines = capture.lines();
+    expect(lines.every((l) => l.service === 'api' && typeof l.time === 'string')).toBe(true);
+    expect(lines).toContainEqual(expect.objectContaining({
+      msg: 'request', requestId: 'req-logs-1', principal: 'user:logs', method: 'GET', route: '/api/v1/plans/:id', status: 404,
+    }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', principal: 'admin', route: '/api/v1/keys', status: 201 }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'careless', apiKey: '[redacted]', secret: '[redacted]', key: '[redacted]' }));
+  });
+
+  test('activity lines carry workflow id, run id, activity type and plan step id', async () => {
+    const capture = createLogCapture();
+    const native = await NativeConnection.connect({ address: stackInfo().temporalAddress });
+    const tools = createToolExecutor(BUILTIN_TOOLS);
+    const worker: Worker = await createOwnPilotWorker({
+      connection: native,
+      namespace: 'default',
+      taskQueue: stack.taskQueue,
+      interceptors: { activity: [activityObservability(createMetrics('worker'), createLogger('worker', 'info', capture.stream))] },
+      activities: createActivities({ prisma: stack.prisma, tools, acl: stack.acl }),
+    });
+    const running = worker.run();
+    try {
+      const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
+      const plan = await plans.createPlan({ name: 'logs', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { hello: 'x' } }] }, 'user:logs');
+      const { runId } = await plans.executePlan(plan.id, {}, 'user:logs');
+      await stack.client.workflow.getHandle(runId).result();
+      const lines = await eventually(async () => capture.lines(), (ls) => ls.some((l) => l.stepId === 'say'));
+      const step = lines.find((l) => l.stepId === 'say')!;
+      expect(step).toMatchObject({ service: 'worker', workflowId: runId, outcome: 'success', attempt: 1 });
+      expect(typeof step.runId).toBe('string');
+      expect(typeof step.activity).toBe('string');
+      expect(capture.text()).not.toContain('"hello"'); // arguments are not logged
+    } finally {
+      worker.shutdown();
+      await running;
+      await native.close();
+    }
+  });
+});
