@@ -26,6 +26,7 @@ export function httpObservability(logger: Logger, metrics?: Pick<Metrics, 'count
   const durations = metrics?.histogram('ownpilot_http_request_duration_seconds', 'HTTP request duration by method, route and status', ['method', 'route', 'status']);
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    logger.debug({ requestId: res.getHeader('x-request-id'), method: req.method }, 'request started');
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const labels = { method: req.method, route: routeOf(req), status: String(res.statusCode) };
