@@ -74,10 +74,8 @@ describe('API and worker processes: exported metrics and graceful shutdown', () 
     expect(created.status).toBe(201);
     const { runId } = (await (await fetch(`${apiUrl}/api/v1/plans/${((await created.json()) as { id: string }).id}/execute`, { method: 'POST', headers: auth, body: '{}' })).json()) as { runId: string };
     const handle = stack.client.workflow.getHandle(runId);
-    const history = async () => (await handle.fetchHistory()).events ?? [];
-    const activityStarted = async () => (await history()).some((e) => e.activityTaskStartedEventAttributes != null);
-    const activityCompleted = async () => (await history()).some((e) => e.activityTaskCompletedEventAttributes != null);
-    await eventually(activityStarted, Boolean);
+    const stepLog = (msg: string) => worker.output().split('\n').find((l) => l.includes('"stepId":"slow"') && l.includes(`"msg":"${msg}"`));
+    await eventually(async () => stepLog('activity started'), Boolean);
 
     // A slow HTTP request the API has begun serving.
     const requestId = `drain-${newId(8)}`;
@@ -93,7 +91,9 @@ describe('API and worker processes: exported metrics and graceful shutdown', () 
     expect(JSON.stringify(await response.json())).toContain('2000');
     expect(await api.exited).toBe(0);
     expect(await worker.exited).toBe(0);
-    expect(await activityCompleted()).toBe(true);
+    expect(stepLog('activity finished')).toContain('"outcome":"success"');
+    const history = (await handle.fetchHistory()).events ?? [];
+    expect(history.some((e) => e.activityTaskCompletedEventAttributes != null)).toBe(true);
 
     // The run finishes on the next worker.
     await stack.startWorker();

@@ -31,6 +31,7 @@ export function activityObservability(metrics: Pick<Metrics, 'counter' | 'histog
           attempt: info.attempt,
         });
         const started = process.hrtime.bigint();
+        log.debug('activity started');
         const finish = (outcome: string) => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           attempts.inc({ activity: info.activityType, outcome });
