@@ -6,6 +6,8 @@ import type { PlanService } from '../activities/plans/plan-service';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/observability/metrics';
 import { httpObservability, metricsHandler } from './http-observability';
+import { apiDocument } from './openapi/api-document';
+import { docsRouter } from './openapi/docs-router';
 import { authMiddleware } from './auth-middleware';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { aclRouter } from './routes/acl-router';
@@ -35,6 +37,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(httpObservability(deps.logger, deps.metrics));
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics, deps.metricsToken));
+  app.use(docsRouter(apiDocument()));
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)

@@ -93,7 +93,7 @@ describe('API and worker processes: exported metrics and graceful shutdown', () 
     expect(await worker.exited).toBe(0);
     expect(stepLog('activity finished')).toContain('"outcome":"success"');
     const history = (await handle.fetchHistory()).events ?? [];
-    expect(history.some((e) => e.activityTaskCompletedEventAttributes != null)).toBe(true);
+    expect(history.some((e) => e.activityTaskCompletedEventAttributes !== null && e.activityTaskCompletedEventAttributes !== undefined)).toBe(true);
 
     // The run finishes on the next worker.
     await stack.startWorker();

@@ -1,0 +1,96 @@
+import request from 'supertest';
+import { createApp } from '../api/app';
+import { apiDocument } from '../api/openapi/api-document';
+import { createPlanService } from '../activities/plans/plan-service';
+import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
+import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createLogger } from '../platform/logger';
+import { createMetrics } from '../platform/observability/metrics';
+import { createTestKey, testKeyService } from './support/api-auth';
+import { listExpressRoutes } from './support/express-routes';
+import { createResponseChecker } from './support/openapi-check';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
+  let stack: TestStack;
+  let app: ReturnType<typeof createApp>;
+  let adminKey: string;
+  let userKey: string;
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    const tools = createToolExecutor(BUILTIN_TOOLS);
+    app = createApp({
+      logger: createLogger('test', 'silent'),
+      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
+      keys: testKeyService(stack.prisma),
+      acl: stack.acl,
+      metrics: createMetrics('api'),
+    });
+    adminKey = await createTestKey(testKeyService(stack.prisma), 'admin');
+    userKey = await createTestKey(testKeyService(stack.prisma), 'user:openapi');
+  });
+  afterAll(() => stack.close());
+
+  test('documents exactly the routes the app serves (fails when a route is missing)', async () => {
+    const served = listExpressRoutes(app);
+    expect(served.length).toBeGreaterThan(15);
+    const document = (await request(app).get('/api/v1/openapi.json').expect(200)).body as ReturnType<typeof apiDocument>;
+    const documented = Object.entries(document.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`))
+      .sort();
+    expect(served.filter((r) => !documented.includes(r))).toEqual([]);
+    expect(documented.filter((r) => !served.includes(r))).toEqual([]);
+  });
+
+  test('is OpenAPI 3.1 with bearer auth, params from the zod schemas and the error shape on every operation', async () => {
+    const document = (await request(app).get('/api/v1/openapi.json').expect(200)).body;
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.components.securitySchemes.apiKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const execute = document.paths['/api/v1/plans/{id}/execute'].post;
+    expect(execute.security).toEqual([{ apiKey: [] }]);
+    expect(execute.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
+    expect(execute.responses['404'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+    const create = document.paths['/api/v1/plans'].post.requestBody.content['application/json'].schema;
+    expect(create.required).toEqual(expect.arrayContaining(['name', 'steps']));
+    expect(document.paths['/api/v1/acl/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['requesterId', 'outcome', 'limit']);
+    expect(document.paths['/health'].get.security).toEqual([]);
+    for (const [path, ops] of Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(ops)) expect([path, method, Object.keys(op.responses)]).toEqual([path, method, expect.arrayContaining(['500'])]);
+    }
+  });
+
+  test('real responses match their documented schemas (one or more routes per router, errors included)', async () => {
+    const checker = createResponseChecker(apiDocument());
+    const call = async (method: 'get' | 'post' | 'delete', path: string, template: string, key: string | undefined, body?: object) => {
+      let req = request(app)[method](path);
+      if (key) req = req.set('authorization', `Bearer ${key}`);
+      const res = body === undefined ? await req : await req.send(body);
+      expect({ path, status: res.status, errors: checker.check(method, template, res.status, res.body) }).toEqual({ path, status: res.status, errors: null });
+      return res;
+    };
+    await call('get', '/health', '/health', undefined);
+    const created = await call('post', '/api/v1/keys', '/api/v1/keys', adminKey, { name: 'doc', principal: 'user:doc' });
+    expect(created.status).toBe(201);
+    await call('get', '/api/v1/keys', '/api/v1/keys', adminKey);
+    expect((await call('get', '/api/v1/keys', '/api/v1/keys', userKey)).status).toBe(403);
+    expect((await call('delete', `/api/v1/keys/${created.body.id}`, '/api/v1/keys/{id}', adminKey)).status).toBe(200);
+    await call('get', '/api/v1/acl/tables', '/api/v1/acl/tables', userKey);
+    expect((await call('get', '/api/v1/acl/tables/plans', '/api/v1/acl/tables/{name}', adminKey)).status).toBe(200);
+    expect((await call('post', '/api/v1/db/query', '/api/v1/db/query', adminKey, { sql: 'SELECT 1 AS one' })).status).toBe(200);
+    expect((await call('post', '/api/v1/db/query', '/api/v1/db/query', userKey, { sql: 'SELECT * FROM api_keys' })).status).toBe(403);
+    expect((await call('post', '/api/v1/plans', '/api/v1/plans', userKey, { name: '' })).status).toBe(400);
+    expect((await call('post', '/api/v1/plans', '/api/v1/plans', undefined, { name: 'x' })).status).toBe(401);
+    const plan = await call('post', '/api/v1/plans', '/api/v1/plans', userKey, { name: 'doc', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] });
+    const started = await call('post', `/api/v1/plans/${plan.body.id}/execute`, '/api/v1/plans/{id}/execute', userKey, {});
+    await eventually(async () => (await request(app).get(`/api/v1/plans/runs/${started.body.runId}`).set('authorization', `Bearer ${userKey}`)).body.status, (s) => s === 'completed');
+    await call('get', `/api/v1/plans/runs/${started.body.runId}`, '/api/v1/plans/runs/{runId}', userKey);
+    await call('get', `/api/v1/plans/${plan.body.id}`, '/api/v1/plans/{id}', userKey);
+    expect((await call('get', '/api/v1/plans/missing', '/api/v1/plans/{id}', userKey)).status).toBe(404);
+    await call('get', '/api/v1/openapi.json', '/api/v1/openapi.json', undefined);
+    expect(checker.checked().length).toBeGreaterThanOrEqual(10);
+  });
+});
