@@ -107,7 +107,7 @@ export function buildOpenApiDocument(groups: readonly RouteGroup[], info: { vers
     paths,
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'An OwnPilot API key (admin, user:<id> or plugin:<id>)' },
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An OwnPilot API key (its principal is admin, user:ID or plugin:ID)' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when configured' },
       },
       schemas: { Error: toSchema(ErrorResponse, 'output') },
