@@ -1,11 +1,16 @@
 import type { PrismaClient } from '../platform/database';
+import type { EventBus } from './events/event-bus';
+import { createEventActivities } from './events/event-activities';
 import { createAclActivities, type AclActivityDeps } from './acl/acl-activities';
 import { createPlanActivities } from './plans/plan-activities';
-import type { ToolExecutor } from './tools/tool-executor';
+import { createPluginActivities } from './plugins/plugin-activities';
+import { createToolActivities } from './tools/tool-activities';
+import type { ToolRegistry } from './tools/tool-registry';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
-  tools: ToolExecutor;
+  tools: ToolRegistry;
+  events: EventBus;
   acl: AclActivityDeps['acl'];
 }
 
@@ -13,7 +18,10 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
+    ...createEventActivities(deps),
+    ...createToolActivities(deps),
     ...createAclActivities(deps),
+    ...createPluginActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
+import type { EventBus } from '../activities/events/event-bus';
 import type { DatabaseAcl } from '../activities/acl/acl-service';
 import type { ApiKeyService } from '../activities/auth/api-key-service';
 import type { PlanService } from '../activities/plans/plan-service';
+import type { PluginService } from '../activities/plugins/plugin-service';
+import type { ResourceService } from '../activities/resources/resource-service';
+import type { ToolRegistry } from '../activities/tools/tool-registry';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/observability/metrics';
 import { httpObservability, metricsHandler } from './http-observability';
@@ -10,16 +14,25 @@ import { apiDocument } from './openapi/api-document';
 import { docsRouter } from './openapi/docs-router';
 import { authMiddleware } from './auth-middleware';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { eventsRouter } from './routes/events-router';
 import { aclRouter } from './routes/acl-router';
 import { dbRouter } from './routes/db-router';
 import { healthRouter, type HealthProbes } from './routes/health-router';
 import { keysRouter } from './routes/keys-router';
 import { plansRouter } from './routes/plans-router';
+import { pluginsRouter } from './routes/plugins-router';
+import { customToolsRouter } from './routes/custom-tools-router';
+import { resourcesRouter } from './routes/resources-router';
+import { toolsRouter } from './routes/tools-router';
 
 export interface AppDeps {
   logger: Logger;
   health: HealthProbes;
   plans: PlanService;
+  plugins: PluginService;
+  events: EventBus;
+  tools: ToolRegistry;
+  resources: ResourceService;
   keys: ApiKeyService;
   acl: DatabaseAcl;
   /** The process's metrics: served at GET /metrics (Bearer `metricsToken` when set) and fed by every request. */
@@ -45,6 +58,11 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/acl', aclRouter(deps.acl));
   app.use('/api/v1/db', dbRouter(deps.acl));
   app.use('/api/v1/plans', plansRouter(deps.plans));
+  app.use('/api/v1/plugins', pluginsRouter(deps.plugins));
+  app.use('/api/v1/events', eventsRouter(deps.events));
+  app.use('/api/v1/tools', toolsRouter(deps.tools));
+  app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
+  app.use('/api/v1/resources', resourcesRouter(deps.resources));
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));
   return app;

@@ -1,18 +1,19 @@
 import type { Server } from 'node:http';
+import { openEventBus } from '../activities/events/open-event-bus';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createPluginService } from '../activities/plugins/plugin-service';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
-import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
 import { createMetrics } from '../platform/observability/metrics';
 import { connectClient } from '../platform/temporal-connection';
-import { createAclMetrics } from '../activities/observability/service-metrics';
+import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { createApp } from './app';
 
 /** API process: Express on API_HOST:API_PORT; SIGINT/SIGTERM stops accepting and lets requests finish. */
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const prisma = createPrisma(config.DATABASE_URL);
   const metrics = createMetrics('api');
   const temporal = await connectClient(config);
-  const events = createLogEventPublisher(logger);
+  const eventMetrics = createEventMetrics(metrics);
+  const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
+  registerEventBusMetrics(metrics, events);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
   const keys = createApiKeyService({ prisma });
   const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
@@ -32,7 +35,10 @@ async function main(): Promise<void> {
     // Printed once, on the console only (never logged): it is the only copy of the secret.
     console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
   }
-  const tools = createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]);
+  const { registry: tools, resources } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+  });
+  registerToolMetrics(metrics, tools.metrics);
   const app = createApp({
     logger,
     health: {
@@ -40,6 +46,10 @@ async function main(): Promise<void> {
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
     plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    plugins: createPluginService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, pluginTools: tools }),
+    events,
+    tools,
+    resources,
     keys,
     acl: database.acl,
     metrics,
@@ -63,8 +73,10 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
     server.close(async () => {
       await temporal.connection.close();
+      await tools.close();
       await keyListener.close();
       await database.close();
+      await events.close(); // last: flushes what the services above emitted while stopping
       await prisma.$disconnect();
       process.exit(0);
     });

@@ -30,6 +30,9 @@ export const ConfigSchema = z.object({
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_TOKEN: optionalString,
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(25_000),
+  TOOLS_HTTP_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  TOOLS_HTTP_ALLOWED_HOSTS: z.string().default('').transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  TOOLS_HTTP_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1).default(5 * 1024 * 1024),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

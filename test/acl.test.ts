@@ -4,13 +4,11 @@ import { createApp } from '../api/app';
 import { createAclActivities } from '../activities/acl/acl-activities';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDatabaseAcl } from '../activities/acl/acl-service';
-import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { runStatement } from '../activities/acl/query-executor';
 import { ADMIN_QUERY_ROLE, queryRoleOf } from '../activities/acl/query-roles';
 import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
@@ -57,7 +55,11 @@ describe('database ACL', () => {
     app = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: async () => ({}), temporal: async () => ({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
+      events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys: keyService,
       acl: stack.acl,
     });
@@ -373,11 +375,11 @@ describe('database ACL', () => {
   });
 
   test('core.db.query runs through the ACL as the calling principal', async () => {
-    const tools = createToolExecutor([createDbQueryTool(stack.acl)]);
-    const own = await tools.execute('core.db.query', { sql: `SELECT count(*)::int AS n FROM ${betaItems}` }, { requesterId: `plugin:${beta}` });
-    expect(own).toMatchObject({ kind: 'select', rows: [{ n: expect.any(Number) }] });
-    await expect(tools.execute('core.db.query', { sql: `SELECT * FROM ${alphaNotes}` }, { requesterId: `plugin:${beta}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(tools.execute('core.db.query', { sql: 42 }, { requesterId: 'admin' })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
+    const tools = stack.tools; // core.db.query is registered there from createDbQueryTool(stack.acl)
+    const own = await tools.executeTool('core.db.query', { sql: `SELECT count(*)::int AS n FROM ${betaItems}` }, { requesterId: `plugin:${beta}` });
+    expect(own).toMatchObject({ status: 'completed', output: { kind: 'select', rows: [{ n: expect.any(Number) }] } });
+    await expect(tools.executeTool('core.db.query', { sql: `SELECT * FROM ${alphaNotes}` }, { requesterId: `plugin:${beta}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(tools.executeTool('core.db.query', { sql: 42 }, { requesterId: 'admin' })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
   });
 
   test('ACL activities are idempotent and turn permanent errors into non-retryable failures', async () => {

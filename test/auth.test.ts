@@ -3,8 +3,7 @@ import request from 'supertest';
 import { createApp } from '../api/app';
 import { AUTH_CHANNEL, createApiKeyService, type ApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
@@ -27,7 +26,11 @@ describe('API keys and authentication', () => {
     app = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: async () => ({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
+      events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys,
       acl: stack.acl,
     });

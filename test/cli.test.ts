@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { createLogger } from '../platform/logger';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
@@ -36,7 +35,11 @@ describe('ownpilot CLI', () => {
     const app = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: async () => undefined, temporal: async () => undefined },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
       keys: testKeyService(stack.prisma),
       acl: stack.acl,
     });

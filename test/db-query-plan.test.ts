@@ -1,14 +1,9 @@
 import type { Express } from 'express';
-import { createApp } from '../api/app';
-import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { createApiKeyService } from '../activities/auth/api-key-service';
-import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
-import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
 import { authed, createTestKey } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
 
 // core.db.query inside a plan: the worker runs it through the ACL as the principal who started the run.
@@ -20,15 +15,8 @@ describe('core.db.query in a plan run', () => {
 
   beforeAll(async () => {
     stack = await openTestStack();
-    const tools = createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(stack.acl)]);
-    await stack.startWorker({ tools });
-    app = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: async () => ({}), temporal: async () => ({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
-      keys: createApiKeyService({ prisma: stack.prisma }),
-      acl: stack.acl,
-    });
+    await stack.startWorker(); // the stack's tool registry carries core.db.query (createDbQueryTool(stack.acl))
+    app = stackApp(stack);
     await stack.acl.createPluginTable(owner, { name: 'facts', columns: [{ name: 'fact', type: 'text' }] });
   });
   afterAll(() => stack.close());

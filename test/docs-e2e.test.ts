@@ -3,13 +3,9 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { createApp } from '../api/app';
-import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
-import { createLogger } from '../platform/logger';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 
 const CHROMIUM = '/usr/bin/chromium'; // Debian's package (.ci/run installs it when missing)
 
@@ -24,13 +20,7 @@ describe('/docs in headless Chromium', () => {
 
   beforeAll(async () => {
     stack = await openTestStack();
-    const app = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
-      keys: testKeyService(stack.prisma),
-      acl: stack.acl,
-    });
+    const app = stackApp(stack);
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

@@ -1,18 +1,12 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import request from 'supertest';
-import { createActivities } from '../activities';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
-import { createApp } from '../api/app';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
 import { activityObservability } from '../workers/activity-observability';
-import { createOwnPilotWorker } from '../workers/create-worker';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { createLogCapture } from './support/log-capture';
-import { stackInfo } from './support/stack-info';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
 
 describe('structured JSON logs: request id, principal, workflow context; secrets never logged', () => {
@@ -25,15 +19,7 @@ describe('structured JSON logs: request id, principal, workflow context; secrets
   test('API lines carry service, request id and principal; bearer keys, created keys and webhook secrets never appear', async () => {
     const capture = createLogCapture();
     const logger = createLogger('api', 'debug', capture.stream);
-    const tools = createToolExecutor(BUILTIN_TOOLS);
-    const app = createApp({
-      logger,
-      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
-      keys: testKeyService(stack.prisma),
-      acl: stack.acl,
-      metrics: createMetrics('api'),
-    });
+    const app = stackApp(stack, { logger, metrics: createMetrics('api') });
     const adminKey = await createTestKey(testKeyService(stack.prisma), 'admin');
     const userKey = await createTestKey(testKeyService(stack.prisma), 'user:logs');
     const webhookSecret = 'whsec_do-not-log-this-0123456789abcdef';
@@ -62,18 +48,9 @@ describe('structured JSON logs: request id, principal, workflow context; secrets
 
   test('activity lines carry workflow id, run id, activity type and plan step id', async () => {
     const capture = createLogCapture();
-    const native = await NativeConnection.connect({ address: stackInfo().temporalAddress });
-    const tools = createToolExecutor(BUILTIN_TOOLS);
-    const worker: Worker = await createOwnPilotWorker({
-      connection: native,
-      namespace: 'default',
-      taskQueue: stack.taskQueue,
-      interceptors: { activity: [activityObservability(createMetrics('worker'), createLogger('worker', 'info', capture.stream))] },
-      activities: createActivities({ prisma: stack.prisma, tools, acl: stack.acl }),
-    });
-    const running = worker.run();
-    try {
-      const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
+    await stack.startWorker({}, { activity: [activityObservability(createMetrics('worker'), createLogger('worker', 'info', capture.stream))] });
+    {
+      const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools });
       const plan = await plans.createPlan({ name: 'logs', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { hello: 'x' } }] }, 'user:logs');
       const { runId } = await plans.executePlan(plan.id, {}, 'user:logs');
       await stack.client.workflow.getHandle(runId).result();
@@ -83,10 +60,6 @@ describe('structured JSON logs: request id, principal, workflow context; secrets
       expect(typeof step.runId).toBe('string');
       expect(typeof step.activity).toBe('string');
       expect(capture.text()).not.toContain('"hello"'); // arguments are not logged
-    } finally {
-      worker.shutdown();
-      await running;
-      await native.close();
     }
   });
 });

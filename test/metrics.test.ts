@@ -1,21 +1,17 @@
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import request from 'supertest';
-import { createActivities } from '../activities';
 import { createDatabaseAcl } from '../activities/acl/acl-service';
-import { createAclMetrics } from '../activities/observability/service-metrics';
-import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
-import { createApp } from '../api/app';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
+import type { createApp } from '../api/app';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
 import { startMetricsServer } from '../platform/observability/metrics-endpoint';
 import { activityObservability } from '../workers/activity-observability';
-import { createOwnPilotWorker } from '../workers/create-worker';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { sampleValue } from './support/prometheus-text';
 import { stackInfo } from './support/stack-info';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
 
 describe('Prometheus metrics: API /metrics and the worker exporter move with real actions', () => {
@@ -24,40 +20,18 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
   const workerMetrics = createMetrics('worker');
   let app: ReturnType<typeof createApp>;
   let exporter: Awaited<ReturnType<typeof startMetricsServer>>;
-  let native: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
   const token = 'metrics-token-for-tests';
 
   beforeAll(async () => {
     stack = await openTestStack();
     const acl = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, metrics: createAclMetrics(apiMetrics) });
-    const tools = createToolExecutor(BUILTIN_TOOLS);
-    app = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
-      keys: testKeyService(stack.prisma),
-      acl,
-      metrics: apiMetrics,
-      metricsToken: token,
-    });
-    native = await NativeConnection.connect({ address: stackInfo().temporalAddress });
-    worker = await createOwnPilotWorker({
-      connection: native,
-      namespace: 'default',
-      taskQueue: stack.taskQueue,
-      interceptors: { activity: [activityObservability(workerMetrics, createLogger('worker-test', 'silent'))] },
-      activities: createActivities({ prisma: stack.prisma, tools, acl }),
-    });
-    running = worker.run();
+    app = stackApp(stack, { acl, metrics: apiMetrics, metricsToken: token });
+    registerToolMetrics(apiMetrics, stack.tools.metrics);
+    await stack.startWorker({ acl }, { activity: [activityObservability(workerMetrics, createLogger('worker-test', 'silent'))] });
     exporter = await startMetricsServer(workerMetrics, { host: '127.0.0.1', port: 0, token });
   });
   afterAll(async () => {
     await exporter.close();
-    worker.shutdown();
-    await running;
-    await native.close();
     await stack.close();
   });
 
@@ -105,5 +79,49 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
     expect(moved('ownpilot_activity_executions_total', { outcome: 'success' })).toBeGreaterThanOrEqual(1);
     expect(moved('ownpilot_activity_duration_seconds_count', { service: 'worker' })).toBeGreaterThanOrEqual(2);
     expect(after).toMatch(/ownpilot_activity_executions_total\{[^}]*activity="\w+"/);
+  });
+
+  test('tool executions by source and outcome come from the registry\'s own counters', async () => {
+    const user = authed(app, await createTestKey(testKeyService(stack.prisma), 'user:metrics'));
+    const before = await scrapeApi();
+    await user.post('/api/v1/tools/core.echo/execute').send({ args: { a: 1 } }).expect(200);
+    await user.post('/api/v1/tools/core.math/execute').send({ args: { op: 'nope' } }).expect(422);
+    const after = await scrapeApi();
+    const moved = (name: string, labels: Record<string, string>) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    expect(moved('ownpilot_tool_executions_total', { source: 'builtin', outcome: 'success' })).toBe(1);
+    expect(moved('ownpilot_tool_executions_total', { source: 'builtin' })).toBe(2);
+    expect(moved('ownpilot_tool_execution_seconds_total', { source: 'builtin' })).toBeGreaterThanOrEqual(0);
+  });
+
+  test('events: emitted per namespace, delivered and rate-limit drops per subscriber, lifecycle/plan/trigger counters', async () => {
+    const metrics = createMetrics('api');
+    const eventMetrics = createEventMetrics(metrics);
+    const bus = await openEventBus(stackInfo().databaseUrl, createLogger('bus', 'silent'), { observe: eventMetrics.observe });
+    registerEventBusMetrics(metrics, bus);
+    try {
+      let handled = 0;
+      bus.subscribe('metrics-probe', 'agent.*', () => void handled++, { ratePerSecond: 0.001, burst: 2, policy: 'drop' });
+      for (let i = 0; i < 5; i++) bus.emit('agent.started', { agentId: `a${i}` }, 'test');
+      bus.emit('plugin.installed', { pluginId: 'p1' }, 'test');
+      bus.emit('plugin.install_failed', { pluginId: 'p2', error: 'boom' }, 'test');
+      bus.emit('trigger.fired', { triggerId: 't1' }, 'test');
+      bus.emit('trigger.failed', { triggerId: 't1' }, 'test');
+      bus.emit('plan.completed', { planId: 'x', runId: 'x-1', durationMs: 1500 }, 'test');
+      bus.emit('plan.step_failed', { planId: 'x', runId: 'x-1' }, 'test');
+      const text = (await eventually(() => metrics.scrape(), (r) => sampleValue(r.body, 'ownpilot_events_delivered_total', { subscriber: 'metrics-probe' }) === 2)).body;
+      expect(handled).toBe(2);
+      expect(sampleValue(text, 'ownpilot_events_emitted_total', { namespace: 'agent' })).toBe(5);
+      expect(sampleValue(text, 'ownpilot_events_emitted_total', { namespace: 'plugin' })).toBe(2);
+      expect(sampleValue(text, 'ownpilot_events_rate_limited_total', { subscriber: 'metrics-probe' })).toBe(3);
+      expect(sampleValue(text, 'ownpilot_plugin_lifecycle_total', { event: 'installed' })).toBe(1);
+      expect(sampleValue(text, 'ownpilot_plugin_lifecycle_total', { event: 'install_failed' })).toBe(1);
+      expect(sampleValue(text, 'ownpilot_trigger_firings_total', { outcome: 'fired' })).toBe(1);
+      expect(sampleValue(text, 'ownpilot_trigger_firings_total', { outcome: 'failed' })).toBe(1);
+      expect(sampleValue(text, 'ownpilot_plan_runs_total', { outcome: 'completed' })).toBe(1);
+      expect(sampleValue(text, 'ownpilot_plan_run_duration_seconds_sum', { outcome: 'completed' })).toBe(1.5);
+      expect(sampleValue(text, 'ownpilot_plan_steps_total', { outcome: 'failed' })).toBe(1);
+    } finally {
+      await bus.close();
+    }
   });
 });

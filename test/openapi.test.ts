@@ -1,15 +1,12 @@
 import request from 'supertest';
-import { createApp } from '../api/app';
+import type { createApp } from '../api/app';
 import { apiDocument } from '../api/openapi/api-document';
-import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
-import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { listExpressRoutes } from './support/express-routes';
 import { createResponseChecker } from './support/openapi-check';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
 
 describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
@@ -21,15 +18,7 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    const tools = createToolExecutor(BUILTIN_TOOLS);
-    app = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools }),
-      keys: testKeyService(stack.prisma),
-      acl: stack.acl,
-      metrics: createMetrics('api'),
-    });
+    app = stackApp(stack, { metrics: createMetrics('api') });
     adminKey = await createTestKey(testKeyService(stack.prisma), 'admin');
     userKey = await createTestKey(testKeyService(stack.prisma), 'user:openapi');
   });
@@ -91,6 +80,21 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     await call('get', `/api/v1/plans/${plan.body.id}`, '/api/v1/plans/{id}', userKey);
     expect((await call('get', '/api/v1/plans/missing', '/api/v1/plans/{id}', userKey)).status).toBe(404);
     await call('get', '/api/v1/openapi.json', '/api/v1/openapi.json', undefined);
-    expect(checker.checked().length).toBeGreaterThanOrEqual(10);
+    await call('get', '/api/v1/tools?q=echo', '/api/v1/tools', userKey);
+    await call('get', '/api/v1/tools/core.echo', '/api/v1/tools/{name}', userKey);
+    expect((await call('post', '/api/v1/tools/core.echo/execute', '/api/v1/tools/{name}/execute', userKey, { args: { hi: 1 } })).status).toBe(200);
+    await call('get', '/api/v1/custom-tools', '/api/v1/custom-tools', userKey);
+    expect((await call('post', '/api/v1/events', '/api/v1/events', userKey, { type: 'agent.started', data: { agentId: 'doc' } })).status).toBe(201);
+    await call('get', '/api/v1/events?category=agent&limit=5', '/api/v1/events', userKey);
+    await call('get', '/api/v1/events/metrics', '/api/v1/events/metrics', adminKey);
+    await call('get', '/api/v1/events/subscriptions', '/api/v1/events/subscriptions', adminKey);
+    await call('get', '/api/v1/plugins', '/api/v1/plugins', adminKey);
+    const note = await call('post', '/api/v1/resources/notes', '/api/v1/resources/{resource}', userKey, { title: 'doc' });
+    expect(note.status).toBe(201);
+    await call('get', '/api/v1/resources/notes', '/api/v1/resources/{resource}', userKey);
+    await call('get', `/api/v1/resources/notes/${note.body.id}`, '/api/v1/resources/{resource}/{id}', userKey);
+    expect(checker.checked().length).toBeGreaterThanOrEqual(20);
+    // the checker bites: a body missing documented fields is reported
+    expect(checker.check('get', '/api/v1/tools', 200, { tools: [{ name: 'x' }] })).not.toBeNull();
   });
 });

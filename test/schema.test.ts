@@ -11,11 +11,11 @@ describe('schema.prisma agrees with the migrated database', () => {
 
   test('every model round-trips', async () => {
     const tool = await prisma.toolRegistry.create({
-      data: { id: `t${suffix}`, name: `custom.t${suffix}`, source: 'custom', sourceId: 'u1', category: 'misc', definition: { a: 1 }, isLocked: true, requiresApproval: true },
+      data: { id: `t${suffix}`, name: `custom.t${suffix}`, source: 'custom', sourceId: 'u1', category: 'misc', definition: { a: 1 }, isLocked: true, requiresApproval: true, code: 'return 1', allowedTools: ['core.echo'] },
     });
     expect(await prisma.toolRegistry.findUniqueOrThrow({ where: { name: tool.name } })).toEqual(tool);
 
-    const custom = await prisma.customTool.create({ data: { id: `c${suffix}`, userId: 'u1', name: 'n', description: 'd', code: 'x', parameters: { type: 'object' } } });
+    const custom = await prisma.customTool.create({ data: { id: `c${suffix}`, userId: 'u1', name: 'n', description: 'd', code: 'x', parameters: { type: 'object' }, category: 'c', tags: ['t'], allowedTools: ['core.math'] } });
     expect(await prisma.customTool.findUniqueOrThrow({ where: { userId_name: { userId: 'u1', name: 'n' } } })).toEqual(custom);
 
     const meta = await prisma.tableMetadata.create({ data: { tableName: `plugin_p_${suffix}`, accessLevel: 'protected', ownerId: 'p', schemaDefinition: [{ name: 'x' }] } });
@@ -25,10 +25,12 @@ describe('schema.prisma agrees with the migrated database', () => {
     expect(await prisma.eventLog.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
 
     const plugin = await prisma.plugin.create({
-      data: { id: `p${suffix}`, manifest: { id: 'p' }, status: 'installed', installedAt: now, updatedAt: now, errorMessage: null, subscriptions: { create: { id: `s${suffix}`, eventPattern: 'resource.*', toolName: 'plugin.p.x' } } },
+      data: { id: `p${suffix}`, manifest: { id: 'p' }, status: 'installing', installedAt: now, updatedAt: now, errorMessage: null, workflowId: `plugin-install-p${suffix}`, subscriptions: { create: { id: `s${suffix}`, eventPattern: 'resource.*', toolName: 'plugin.p.x' } } },
       include: { subscriptions: true },
     });
     expect(await prisma.plugin.findUniqueOrThrow({ where: { id: plugin.id }, include: { subscriptions: true } })).toEqual(plugin);
+    const delivery = await prisma.pluginEventDelivery.create({ data: { subscriptionId: `s${suffix}`, eventId: `e${suffix}`, status: 'failed', error: 'boom' } });
+    expect(await prisma.pluginEventDelivery.findUniqueOrThrow({ where: { subscriptionId_eventId: { subscriptionId: `s${suffix}`, eventId: `e${suffix}` } } })).toEqual(delivery);
     const stored = await prisma.pluginStorage.create({ data: { pluginId: plugin.id, key: 'k', value: { v: [1, 2] } } });
     expect(await prisma.pluginStorage.findUniqueOrThrow({ where: { pluginId_key: { pluginId: plugin.id, key: 'k' } } })).toEqual(stored);
 
@@ -55,6 +57,21 @@ describe('schema.prisma agrees with the migrated database', () => {
     });
     expect(await prisma.plan.findUniqueOrThrow({ where: { id: plan.id }, include: { versions: true, steps: true, runs: { include: { history: true, checkpoints: true } } } })).toEqual(plan);
 
+    const owner = { ownerId: 'user:u1' };
+    const resources = [
+      [prisma.task, { ...owner, idempotencyKey: `k1${suffix}`, title: 't', description: 'd', status: 'done', priority: 2, dueAt: now, tags: ['a'] }],
+      [prisma.note, { ...owner, idempotencyKey: `k2${suffix}`, title: 't', content: 'c', tags: ['a'] }],
+      [prisma.bookmark, { ...owner, idempotencyKey: `k3${suffix}`, url: 'https://example.com', title: 't', description: 'd', tags: [] }],
+      [prisma.contact, { ...owner, idempotencyKey: `k4${suffix}`, name: 'n', email: 'a@b.c', phone: '1', company: 'c', notes: 'n' }],
+      [prisma.calendarEvent, { ...owner, idempotencyKey: `k5${suffix}`, title: 't', description: 'd', location: 'l', startsAt: now, endsAt: now }],
+      [prisma.memory, { ...owner, idempotencyKey: `k6${suffix}`, content: 'c', kind: 'k', importance: 3, tags: ['x'] }],
+      [prisma.goal, { ...owner, idempotencyKey: `k7${suffix}`, title: 't', description: 'd', status: 'achieved', progress: 100, targetDate: now }],
+    ] as const;
+    for (const [delegate, data] of resources) {
+      const d = delegate as unknown as { create(a: unknown): Promise<{ id: string }>; findUniqueOrThrow(a: unknown): Promise<unknown> };
+      const row = await d.create({ data: { id: `r${suffix}`, ...data } });
+      expect(await d.findUniqueOrThrow({ where: { id: row.id } })).toEqual(row);
+    }
     const grant = await prisma.tableGrant.create({ data: { tableName: meta.tableName, grantee: 'plugin:q', privilege: 'read', grantedBy: 'plugin:p' } });
     expect(await prisma.tableGrant.findUniqueOrThrow({ where: { tableName_grantee_privilege: { tableName: meta.tableName, grantee: 'plugin:q', privilege: 'read' } } })).toEqual(grant);
     const audit = await prisma.aclAudit.create({ data: { id: `a${suffix}`, requesterId: 'plugin:q', action: 'query', outcome: 'denied', tableNames: [meta.tableName, 'plans'], statement: 'SELECT 1', reason: 'no' } });

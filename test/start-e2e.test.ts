@@ -32,7 +32,7 @@ describe('npm start', () => {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await eventually(async () => output, (text) => /\[ownpilot\] ready in/.test(text), 60_000);
+      await eventually(async () => output, (text) => /\[ownpilot\] API: /.test(text), 60_000);
       expect(output).toContain(`API:           http://127.0.0.1:${port}`);
       const api = `http://127.0.0.1:${port}`;
       const created = await fetch(`${api}/api/v1/plans`, {

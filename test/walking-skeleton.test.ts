@@ -1,8 +1,7 @@
 import request from 'supertest';
 import { createApp } from '../api/app';
 import { createPlanService } from '../activities/plans/plan-service';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
+import { createPluginService } from '../activities/plugins/plugin-service';
 import { createLogger } from '../platform/logger';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
@@ -19,7 +18,11 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     app = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
+      events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys: testKeyService(stack.prisma),
       acl: stack.acl,
     });
@@ -96,7 +99,11 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     const broken = createApp({
       logger: createLogger('test', 'silent'),
       health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: createToolExecutor(BUILTIN_TOOLS) }),
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+      tools: stack.tools,
+      resources: stack.resources,
+      events: stack.bus,
+      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
       keys: testKeyService(stack.prisma),
       acl: stack.acl,
     });

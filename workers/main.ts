@@ -1,16 +1,17 @@
 import { createActivities } from '../activities';
+import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
-import { BUILTIN_TOOLS } from '../activities/tools/builtin-tools';
-import { createToolExecutor } from '../activities/tools/tool-executor';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
-import { createLogEventPublisher } from '../platform/log-event-publisher';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
 import { startMetricsServer } from '../platform/observability/metrics-endpoint';
 import { connectWorker } from '../platform/temporal-connection';
-import { createAclMetrics } from '../activities/observability/service-metrics';
+import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { activityObservability } from './activity-observability';
 import { createOwnPilotWorker } from './create-worker';
 
@@ -21,16 +22,24 @@ async function main(): Promise<void> {
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const metrics = createMetrics('worker');
+  const eventMetrics = createEventMetrics(metrics);
+  const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
+  registerEventBusMetrics(metrics, events);
   const connection = await connectWorker(config);
-  const events = createLogEventPublisher(logger);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
+  const { registry: tools } = await startToolRegistry({
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+  });
+  registerToolMetrics(metrics, tools.metrics);
+  // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
+  await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     interceptors: { activity: [activityObservability(metrics, logger)] },
     shutdownGraceMs: config.SHUTDOWN_TIMEOUT_MS / 2,
-    activities: createActivities({ prisma, tools: createToolExecutor([...BUILTIN_TOOLS, createDbQueryTool(database.acl)]), acl: database.acl }),
+    activities: createActivities({ prisma, tools, events, acl: database.acl }),
   });
   const exporter = config.WORKER_METRICS_PORT === 0
     ? undefined
@@ -40,7 +49,9 @@ async function main(): Promise<void> {
   await worker.run();
   await exporter?.close();
   await connection.close();
+  await tools.close();
   await database.close();
+  await events.close(); // last: flushes what the services above emitted while stopping
   await prisma.$disconnect();
   logger.info('worker stopped');
 }

@@ -1,17 +1,13 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
-import { AppError } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PlanTransition, ToolStepRequest } from '../../workflows/plan-types';
+import { toActivityFailure } from '../activity-failure';
 import type { ToolExecutor } from '../tools/tool-executor';
 
 export interface PlanActivityDeps {
   prisma: PrismaClient;
   tools: Pick<ToolExecutor, 'execute'>;
 }
-
-/** Errors a retry cannot fix: the workflow sees them as non-retryable failures of their code. */
-const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED']);
 
 const FINISHED = new Set(['completed', 'failed']);
 
@@ -26,10 +22,7 @@ export function createPlanActivities({ prisma, tools }: PlanActivityDeps) {
           idempotencyKey: request.idempotencyKey,
         });
       } catch (error) {
-        if (error instanceof AppError && PERMANENT.has(error.code)) {
-          throw ApplicationFailure.create({ type: error.code, message: error.message, details: [error.details], nonRetryable: true });
-        }
-        throw error;
+        throw toActivityFailure(error);
       }
     },
 

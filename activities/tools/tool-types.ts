@@ -1,20 +1,34 @@
 import { z } from 'zod';
 
+/** `core.echo`, `custom.my_tool`, `plugin.weather.forecast`: lower-case dotted segments. */
+export const ToolName = z
+  .string()
+  .max(200)
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$/, 'a namespaced name such as core.echo');
+
 /** What a caller sees of a tool: its name, purpose and JSON-schema parameters. */
 export const ToolDefinition = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, 'a namespaced name such as core.echo'),
-  description: z.string().min(1),
-  category: z.string().min(1),
+  name: ToolName,
+  description: z.string().min(1).max(2000),
+  category: z.string().min(1).max(100),
   parameters: z.record(z.string(), z.unknown()),
-  tags: z.array(z.string()).default([]),
+  tags: z.array(z.string().min(1).max(50)).max(20).default([]),
 });
 export type ToolDefinition = z.infer<typeof ToolDefinition>;
+
+export const TOOL_SOURCES = ['builtin', 'custom', 'plugin'] as const;
+export const ToolSource = z.enum(TOOL_SOURCES);
+export type ToolSource = z.infer<typeof ToolSource>;
 
 /** Who is calling and on whose behalf; the idempotency key is stable across activity retries. */
 export interface ToolContext {
   requesterId: string;
   idempotencyKey?: string;
   signal?: AbortSignal;
+  /** Set when a person (or a plan's approval step) approved this call of a `requires_approval` tool. */
+  approved?: boolean;
+  /** How many tools deep this call is nested (a sandboxed tool calling another); 0 or unset at the top. */
+  callDepth?: number;
 }
 
 /** A built-in tool: its definition, a zod schema for its arguments, and the code that runs it. */
@@ -22,9 +36,37 @@ export interface BuiltinTool<Args = unknown> {
   definition: ToolDefinition;
   args: z.ZodType<Args>;
   execute(args: Args, context: ToolContext): Promise<unknown>;
+  requiresApproval?: boolean;
+  /** Overrides the registry's default execution timeout. */
+  timeoutMs?: number;
 }
 
 /** Keeps the argument type of each tool literal while collecting tools into one list. */
 export function defineTool<Args>(tool: BuiltinTool<Args>): BuiltinTool<Args> {
   return tool;
 }
+
+/** The outcome of executeTool: the output, or a request for approval when the tool needs one. */
+export type ToolExecutionResult =
+  | { status: 'completed'; tool: string; output: unknown; durationMs: number }
+  | { status: 'approval_required'; tool: string; args: unknown; reason: string };
+
+/** A registry row as the registry caches it (code included for sandboxed tools). */
+export interface ToolRecord {
+  id: string;
+  name: string;
+  source: ToolSource;
+  /** The owning user id (custom) or plugin id (plugin); null for built-ins. */
+  sourceId: string | null;
+  definition: ToolDefinition;
+  isEnabled: boolean;
+  isLocked: boolean;
+  requiresApproval: boolean;
+  code: string | null;
+  allowedTools: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What getTool/listTools return: the record without its code. */
+export type ToolInfo = Omit<ToolRecord, 'code'>;

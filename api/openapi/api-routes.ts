@@ -1,7 +1,11 @@
 import { aclRoutes, dbRoutes } from '../routes/acl-routes';
+import { eventsRoutes } from '../routes/events-routes';
 import { healthRoutes } from '../routes/health-routes';
 import { keysRoutes } from '../routes/keys-routes';
 import { plansRoutes } from '../routes/plans-routes';
+import { pluginsRoutes } from '../routes/plugins-routes';
+import { resourcesRoutes } from '../routes/resources-routes';
+import { customToolsRoutes, toolsRoutes } from '../routes/tools-routes';
 import { systemRoutes } from './docs-router';
 import type { RouteGroup } from './route-spec';
 
@@ -13,4 +17,9 @@ export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
   aclRoutes,
   dbRoutes,
   plansRoutes,
+  pluginsRoutes,
+  eventsRoutes,
+  toolsRoutes,
+  customToolsRoutes,
+  resourcesRoutes,
 ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type BuiltinTool } from './tool-types';
+import { defineTool, type BuiltinTool } from '../tool-types';
 
 const echo = defineTool({
   definition: {
@@ -43,5 +43,5 @@ const math = defineTool({
   },
 });
 
-/** The built-in tools every worker and API process registers at start. */
-export const BUILTIN_TOOLS: readonly BuiltinTool[] = [echo, math];
+/** core.echo and core.math: stateless tools with no dependencies. */
+export const CORE_TOOLS: readonly BuiltinTool[] = [echo, math];

@@ -1,0 +1,200 @@
+import { Client, Pool, type Notification } from 'pg';
+import type { Logger } from '../../platform/logger';
+import type { EventHistoryFilters } from './event-history-schemas';
+import { patternRegexSource } from './event-pattern';
+import { OwnPilotEvent } from './event-types';
+import { createWriteBatcher } from './write-batcher';
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; larger events travel by id. */
+export const NOTIFY_PAYLOAD_LIMIT = 7999;
+
+export interface PgEventStoreOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** LISTEN/NOTIFY channel shared by every process on the database. */
+  channel?: string;
+  maxBatchSize?: number;
+  flushDelayMs?: number;
+  maxBuffered?: number;
+}
+
+/** What crosses processes: the origin bus instance and the event, or only its id when too large. */
+type Wire = { o: string; e: OwnPilotEvent } | { o: string; i: string };
+
+interface Row {
+  id: string;
+  event_type: string;
+  category: string;
+  source: string;
+  data: unknown;
+  timestamp: Date;
+}
+
+const toEvent = (r: Row): OwnPilotEvent => ({
+  id: r.id,
+  type: r.event_type,
+  category: r.category as OwnPilotEvent['category'],
+  source: r.source,
+  data: r.data,
+  timestamp: r.timestamp.toISOString(),
+});
+
+// One statement per batch: insert every event (idempotent by id) and NOTIFY only those newly
+// inserted, in emit order. NOTIFY is transactional, so a listener hears of an event only once
+// it is committed to event_log (which is what lets oversized events travel by id).
+const APPEND_SQL = `
+WITH rows AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[])
+    WITH ORDINALITY AS r(id, event_type, category, source, data, ts, payload, n)
+), ins AS (
+  INSERT INTO event_log (id, event_type, category, source, data, timestamp)
+  SELECT id, event_type, category, source, data, ts FROM rows
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id
+)
+SELECT pg_notify($8, s.payload) FROM (SELECT payload FROM rows WHERE id IN (SELECT id FROM ins) ORDER BY n) s`;
+
+/**
+ * event_log writer (batched), history reader and cross-process channel over PostgreSQL
+ * LISTEN/NOTIFY. Uses its own connections (a pool of 2 and one listening client).
+ */
+export function createPgEventStore(options: PgEventStoreOptions) {
+  const channel = options.channel ?? 'ownpilot_events';
+  const { logger } = options;
+  const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
+  pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
+  const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0 };
+  let listener: Client | undefined;
+  let closed = false;
+
+  const batcher = createWriteBatcher<{ event: OwnPilotEvent; origin: string }>({
+    maxBatchSize: options.maxBatchSize ?? 500,
+    flushDelayMs: options.flushDelayMs ?? 0,
+    maxBuffered: options.maxBuffered ?? 100_000,
+    retries: 3,
+    onDropped: (count, error) => logger.error({ err: error, count }, 'events dropped from event_log'),
+    async write(batch) {
+      const cols: [string[], string[], string[], string[], (string | null)[], string[], string[]] = [[], [], [], [], [], [], []];
+      for (const { event, origin } of batch) {
+        cols[0].push(event.id);
+        cols[1].push(event.type);
+        cols[2].push(event.category);
+        cols[3].push(event.source);
+        cols[4].push(event.data === undefined ? null : JSON.stringify(event.data));
+        cols[5].push(event.timestamp);
+        let payload = JSON.stringify({ o: origin, e: event } satisfies Wire);
+        if (Buffer.byteLength(payload) > NOTIFY_PAYLOAD_LIMIT) {
+          stats.oversized++;
+          payload = JSON.stringify({ o: origin, i: event.id } satisfies Wire);
+        }
+        cols[6].push(payload);
+      }
+      await pool.query(APPEND_SQL, [...cols, channel]);
+    },
+  });
+
+  const load = async (id: string): Promise<OwnPilotEvent | undefined> => {
+    const { rows } = await pool.query<Row>('SELECT id, event_type, category, source, data, timestamp FROM event_log WHERE id = $1', [id]);
+    return rows[0] && toEvent(rows[0]);
+  };
+
+  const connectListener = async (onEvent: (event: OwnPilotEvent, origin: string) => void): Promise<void> => {
+    const client = new Client({ connectionString: options.databaseUrl });
+    const reconnect = (error?: Error) => {
+      if (closed || listener !== client) return;
+      listener = undefined;
+      stats.listenerReconnects++;
+      logger.warn({ err: error }, 'event listener lost its connection; reconnecting (events meanwhile are missed)');
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      void client.end().catch(() => undefined);
+      const retry = (delay: number) =>
+        setTimeout(() => {
+          if (!closed) connectListener(onEvent).catch(() => retry(Math.min(delay * 2, 5000)));
+        }, delay);
+      retry(100);
+    };
+    client.on('error', reconnect);
+    client.on('end', () => reconnect(new Error('connection ended')));
+    client.on('notification', (message: Notification) => {
+      if (message.channel !== channel || !message.payload) return;
+      stats.received++;
+      void (async () => {
+        const wire = JSON.parse(message.payload!) as Wire;
+        const raw = 'e' in wire ? wire.e : await load(wire.i);
+        const parsed = OwnPilotEvent.safeParse(raw);
+        if (!parsed.success) {
+          logger.warn({ issues: parsed.error.issues }, 'ignored a malformed event notification');
+          return;
+        }
+        onEvent(parsed.data, wire.o);
+      })().catch((error: unknown) => logger.error({ err: error }, 'failed to receive an event notification'));
+    });
+    await client.connect();
+    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    listener = client;
+  };
+
+  return {
+    /** Buffers the event for event_log and the channel; `done` runs once it is committed (or dropped). */
+    append(event: OwnPilotEvent, origin: string, done?: () => void): void {
+      if (closed) {
+        stats.droppedAfterClose++;
+        logger.warn({ eventId: event.id, type: event.type }, 'event emitted after the bus closed: not logged or sent');
+        done?.();
+        return;
+      }
+      batcher.add({ event, origin }, done);
+    },
+
+    /** Starts hearing events committed by any process on this database (including this one). */
+    listen(onEvent: (event: OwnPilotEvent, origin: string) => void): Promise<void> {
+      return connectListener(onEvent);
+    },
+
+    /** One page of event_log, newest first, filtered by type pattern, category, source and time range. */
+    async query(filters: EventHistoryFilters): Promise<OwnPilotEvent[]> {
+      const { rows } = await pool.query<Row>(
+        `SELECT id, event_type, category, source, data, timestamp FROM event_log
+         WHERE ($1::text IS NULL OR ('.' || event_type) ~ $1)
+           AND ($2::text IS NULL OR category = $2)
+           AND ($3::text IS NULL OR source = $3)
+           AND ($4::timestamptz IS NULL OR timestamp >= $4)
+           AND ($5::timestamptz IS NULL OR timestamp <= $5)
+         ORDER BY timestamp DESC, id DESC
+         LIMIT $6 OFFSET $7`,
+        [
+          filters.type === undefined ? null : patternRegexSource(filters.type),
+          filters.category ?? null,
+          filters.source ?? null,
+          filters.from ?? null,
+          filters.to ?? null,
+          filters.limit,
+          filters.offset,
+        ],
+      );
+      return rows.map(toEvent);
+    },
+
+    /** Writes everything buffered so far. */
+    flush: () => batcher.flush(),
+
+    /** Write and channel counters. */
+    stats: () => ({ log: batcher.stats(), ...stats, listening: listener !== undefined }),
+
+    /** Flushes the buffer, stops listening and closes the connections. */
+    async close(): Promise<void> {
+      closed = true;
+      await batcher.flush();
+      const l = listener;
+      listener = undefined;
+      if (l) {
+        l.removeAllListeners();
+        l.on('error', () => undefined);
+        await l.end().catch(() => undefined);
+      }
+      await pool.end();
+    },
+  };
+}
+export type PgEventStore = ReturnType<typeof createPgEventStore>;

@@ -1,0 +1,93 @@
+export interface WriteBatcherOptions<T> {
+  /** Writes one batch; a rejection is retried `retries` times, then the batch is dropped and counted. */
+  write(batch: T[]): Promise<void>;
+  /** Flush as soon as this many items are buffered. */
+  maxBatchSize: number;
+  /** Longest an item waits in the buffer before a flush starts (0 = next turn of the event loop). */
+  flushDelayMs: number;
+  /** Items beyond this many buffered are dropped (and counted) instead of blocking the caller. */
+  maxBuffered: number;
+  retries: number;
+  onDropped(count: number, error: unknown): void;
+}
+
+/**
+ * Group-commit buffer: `add` never blocks; one write is in flight at a time and takes everything
+ * buffered meanwhile (up to `maxBatchSize`), so batches grow with load and latency stays low.
+ */
+export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
+  let buffer: { item: T; done?: () => void }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  let inFlight: Promise<void> | undefined;
+  const stats = { written: 0, batches: 0, dropped: 0, failedAttempts: 0 };
+
+  const writeWithRetry = async (batch: { item: T; done?: () => void }[]) => {
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= options.retries; attempt++) {
+      try {
+        await options.write(batch.map((b) => b.item));
+        stats.written += batch.length;
+        stats.batches++;
+        lastError = undefined;
+        break;
+      } catch (error) {
+        stats.failedAttempts++;
+        lastError = error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+    if (lastError !== undefined) {
+      stats.dropped += batch.length;
+      options.onDropped(batch.length, lastError);
+    }
+    for (const b of batch) b.done?.();
+  };
+
+  const pump = (): Promise<void> => {
+    if (inFlight) return inFlight;
+    if (timer) clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
+    timer = immediate = undefined;
+    if (buffer.length === 0) return Promise.resolve();
+    const batch = buffer.length <= options.maxBatchSize ? buffer : buffer.slice(0, options.maxBatchSize);
+    buffer = batch === buffer ? [] : buffer.slice(options.maxBatchSize);
+    inFlight = writeWithRetry(batch).finally(() => {
+      inFlight = undefined;
+      if (buffer.length > 0) void pump();
+    });
+    return inFlight;
+  };
+
+  const schedule = () => {
+    if (inFlight || timer || immediate) return; // the in-flight write pumps again when it finishes
+    if (buffer.length >= options.maxBatchSize) void pump();
+    else if (options.flushDelayMs > 0) timer = setTimeout(() => void pump(), options.flushDelayMs);
+    else immediate = setImmediate(() => void pump());
+  };
+
+  return {
+    /** Buffers an item; `done` runs once it is written or dropped. Drops (and counts) beyond `maxBuffered`. */
+    add(item: T, done?: () => void): void {
+      if (buffer.length >= options.maxBuffered) {
+        stats.dropped++;
+        options.onDropped(1, new Error('write buffer full'));
+        done?.();
+        return;
+      }
+      buffer.push({ item, done });
+      schedule();
+    },
+
+    /** Resolves once everything buffered before the call has been written (or dropped). */
+    async flush(): Promise<void> {
+      while (buffer.length > 0 || inFlight) await pump();
+    },
+
+    /** Counters plus the current buffer depth. */
+    stats() {
+      return { ...stats, buffered: buffer.length };
+    },
+  };
+}
+export type WriteBatcher<T> = ReturnType<typeof createWriteBatcher<T>>;

@@ -1,0 +1,173 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { PrismaClient } from '../../platform/database';
+import { AppError, notFound } from '../../platform/errors';
+import { asJson } from '../../platform/json';
+import type { PluginInstallStep } from '../../workflows/plugin-types';
+import type { EventBus } from '../events/event-bus';
+import { manifestIssues, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
+import type { PluginTableAcl, PluginToolRegistry } from './plugin-ports';
+
+export interface PluginActivityDeps {
+  prisma: PrismaClient;
+  events: Pick<EventBus, 'emitAsync'>;
+  pluginTools: Pick<PluginToolRegistry, 'registerPluginTool' | 'unregisterTool' | 'unregisterPluginTools'>;
+  pluginTables: PluginTableAcl;
+}
+
+const SOURCE = 'plugin-service';
+/** Errors a retry cannot fix: the workflow sees them as non-retryable failures of their code. */
+const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'CONFLICT', 'INVALID_STATE']);
+
+async function permanent<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const code = error instanceof AppError ? error.code : (error as { name?: string })?.name === 'ZodError' ? 'VALIDATION_FAILED' : undefined;
+    if (code !== undefined && PERMANENT.has(code)) {
+      throw ApplicationFailure.create({ type: code, message: (error as Error).message, details: [error instanceof AppError ? error.details : undefined], nonRetryable: true });
+    }
+    throw error;
+  }
+}
+
+/** An event id unique to this workflow run and purpose, so a retried activity emits once. */
+const runEventId = (purpose: string) => {
+  const info = Context.current().info;
+  return `${info.workflowExecution?.runId ?? info.activityId}/${purpose}`;
+};
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === 'P2002' || /unique constraint/i.test(String((error as Error)?.message));
+
+/** Activities of the plugin install and uninstall workflows: each step and its undo, all idempotent. */
+export function createPluginActivities({ prisma, events, pluginTools, pluginTables }: PluginActivityDeps) {
+  return {
+    /** Parses the manifest and checks it as a whole; VALIDATION_FAILED / UNPROCESSABLE are final. */
+    validatePluginManifest: (input: unknown): Promise<PluginManifest> =>
+      permanent(async () => {
+        const manifest = PluginManifest.parse(input);
+        const issues = manifestIssues(manifest);
+        if (issues.length > 0) throw new AppError('UNPROCESSABLE', `manifest of '${manifest.id}' is inconsistent`, { issues });
+        return manifest;
+      }),
+
+    /** Records the plugin as `installing`; takes over a row left in `error`; CONFLICT when it exists otherwise. */
+    recordPlugin: ({ manifest, workflowId }: { manifest: PluginManifest; workflowId: string }): Promise<void> =>
+      permanent(async () => {
+        const now = new Date();
+        const data = { manifest: asJson(manifest), status: 'installing', config: asJson(manifest.config.defaults), errorMessage: null, workflowId, installedAt: now, updatedAt: now };
+        const { count } = await prisma.plugin.updateMany({ where: { id: manifest.id, OR: [{ status: 'error' }, { status: 'installing', workflowId }] }, data });
+        if (count > 0) return;
+        try {
+          await prisma.plugin.create({ data: { id: manifest.id, ...data } });
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new AppError('CONFLICT', `plugin '${manifest.id}' is already installed`, { pluginId: manifest.id });
+          throw error;
+        }
+      }),
+
+    /** Creates one table through the ACL; `created: false` when it already existed with this spec (then it is not ours to undo). */
+    createPluginTable: ({ pluginId, table }: { pluginId: string; table: PluginTableSpec }) => permanent(() => pluginTables.createPluginTable(pluginId, table)),
+
+    /** Drops one of the plugin's tables; a missing table is a no-op. */
+    dropPluginTable: ({ pluginId, name }: { pluginId: string; name: string }) => permanent(() => pluginTables.dropPluginTable(pluginId, name)),
+
+    /** Registers one sandboxed tool as plugin.<id>.<name>. */
+    registerPluginTool: ({ pluginId, tool }: { pluginId: string; tool: PluginToolSpec }): Promise<string> =>
+      permanent(async () => {
+        const name = pluginToolName(pluginId, tool.name);
+        await pluginTools.registerPluginTool(
+          pluginId,
+          { name, description: tool.description, category: tool.category, parameters: tool.parameters, tags: ['plugin', pluginId] },
+          tool.code,
+          { allowedTools: tool.allowedTools },
+        );
+        return name;
+      }),
+
+    /** Unregisters one of the plugin's tools as the plugin itself; a missing tool is a no-op. */
+    unregisterPluginTool: ({ pluginId, tool }: { pluginId: string; tool: string }): Promise<void> =>
+      permanent(async () => {
+        try {
+          await pluginTools.unregisterTool(pluginToolName(pluginId, tool), `plugin:${pluginId}`);
+        } catch (error) {
+          if (!(error instanceof AppError && error.code === 'NOT_FOUND')) throw error;
+        }
+      }),
+
+    /** Records the subscriptions (replacing any earlier attempt's) in one transaction; CONFLICT for a duplicate. */
+    recordPluginSubscriptions: ({ pluginId, subscriptions }: { pluginId: string; subscriptions: PluginSubscriptionSpec[] }): Promise<number> =>
+      permanent(async () => {
+        try {
+          await prisma.$transaction([
+            prisma.pluginEventSubscription.deleteMany({ where: { pluginId } }),
+            prisma.pluginEventSubscription.createMany({
+              data: subscriptions.map((s, i) => ({ id: `${pluginId}:${i}`, pluginId, eventPattern: s.pattern, toolName: pluginToolName(pluginId, s.tool) })),
+            }),
+          ]);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new AppError('CONFLICT', `plugin '${pluginId}' declares the same subscription twice`, { pluginId });
+          throw error;
+        }
+        return subscriptions.length;
+      }),
+
+    /** Removes the plugin's subscriptions; hosts drop them when they hear the next lifecycle event. */
+    removePluginSubscriptions: ({ pluginId }: { pluginId: string }): Promise<number> =>
+      permanent(async () => (await prisma.pluginEventSubscription.deleteMany({ where: { pluginId } })).count),
+
+    /** Marks the plugin enabled and announces it (every process then activates its subscriptions). */
+    activatePlugin: ({ pluginId, workflowId }: { pluginId: string; workflowId: string }): Promise<void> =>
+      permanent(async () => {
+        const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: { in: ['installing', 'enabled'] } }, data: { status: 'enabled', updatedAt: new Date() } });
+        if (count === 0) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is no longer being installed by ${workflowId}`);
+        const version = ((await prisma.plugin.findUniqueOrThrow({ where: { id: pluginId } })).manifest as { version: string }).version;
+        await events.emitAsync('plugin.installed', { pluginId, version }, SOURCE, { id: runEventId('installed'), until: 'committed' });
+        await events.emitAsync('plugin.enabled', { pluginId }, SOURCE, { id: runEventId('enabled'), until: 'committed' });
+      }),
+
+    /**
+     * Ends a failed install: the plugin is left in `error` with the reason (recorded now if
+     * validation failed before the record step); a plugin another install owns is never touched.
+     * Emits plugin.install_failed.
+     */
+    markPluginFailed: ({ pluginId, workflowId, step, reason, manifest }: { pluginId: string; workflowId: string; step: PluginInstallStep; reason: string; manifest: unknown }): Promise<void> =>
+      permanent(async () => {
+        const errorMessage = `${step}: ${reason}`.slice(0, 4000);
+        const now = new Date();
+        const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: 'installing' }, data: { status: 'error', errorMessage, updatedAt: now } });
+        // failed before it was recorded (validation): record the attempt, unless the id is someone else's
+        if (count === 0 && step === 'validate' && PluginId.safeParse(pluginId).success) {
+          await prisma.plugin.createMany({ data: [{ id: pluginId, manifest: asJson(manifest), status: 'error', errorMessage, workflowId, installedAt: now, updatedAt: now }], skipDuplicates: true });
+          await prisma.plugin.updateMany({ where: { id: pluginId, status: 'error' }, data: { manifest: asJson(manifest), errorMessage, workflowId, updatedAt: now } });
+        }
+        await events.emitAsync('plugin.install_failed', { pluginId, step, error: errorMessage }, SOURCE, { id: runEventId('failed'), until: 'committed' });
+      }),
+
+    /** Marks the plugin `uninstalling` (hosts stop delivering to it); NOT_FOUND when absent, INVALID_STATE while installing. */
+    beginPluginUninstall: ({ pluginId }: { pluginId: string }): Promise<void> =>
+      permanent(async () => {
+        const plugin = await prisma.plugin.findUnique({ where: { id: pluginId } });
+        if (!plugin) throw notFound('plugin', pluginId);
+        if (plugin.status === 'installing') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is still being installed`);
+        await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'uninstalling', updatedAt: new Date() } });
+        await events.emitAsync('plugin.disabled', { pluginId, reason: 'uninstalling' }, SOURCE, { id: runEventId('disabled'), until: 'committed' });
+      }),
+
+    /** Unregisters every tool of the plugin. */
+    unregisterPluginTools: ({ pluginId }: { pluginId: string }) => permanent(() => pluginTools.unregisterPluginTools(pluginId)),
+
+    /** Drops every table the plugin owns. */
+    dropPluginTables: ({ pluginId }: { pluginId: string }) => permanent(() => pluginTables.dropPluginTables(pluginId)),
+
+    /** Deletes every storage key of the plugin. */
+    clearPluginStorage: ({ pluginId }: { pluginId: string }): Promise<number> => permanent(async () => (await prisma.pluginStorage.deleteMany({ where: { pluginId } })).count),
+
+    /** Removes the plugin's row (subscriptions cascade) and announces it. */
+    deletePlugin: ({ pluginId }: { pluginId: string }): Promise<void> =>
+      permanent(async () => {
+        await prisma.plugin.deleteMany({ where: { id: pluginId, status: 'uninstalling' } });
+        await events.emitAsync('plugin.uninstalled', { pluginId }, SOURCE, { id: runEventId('uninstalled'), until: 'committed' });
+      }),
+  };
+}
+export type PluginActivities = ReturnType<typeof createPluginActivities>;

@@ -1,0 +1,518 @@
+import { performance } from 'node:perf_hooks';
+import type { z } from 'zod';
+import type { PrismaClient } from '../../platform/database';
+import { AppError, notFound } from '../../platform/errors';
+import { newId } from '../../platform/ids';
+import { asJson } from '../../platform/json';
+import type { ToolRegistry as ToolRegistryRow } from '../../prisma/generated/client';
+import type { EventPublisher } from '../events/event-types';
+import { createArgsValidator } from './args-validator';
+import { createQuickJsSandbox, type QuickJsSandbox, type SandboxLimits } from './sandbox/quickjs-sandbox';
+import { createToolCache, INVALIDATE_ALL, listenForInvalidations, TOOL_REGISTRY_CHANNEL } from './tool-cache';
+import { createToolMetrics, type ToolOutcome } from './tool-metrics';
+import { assertCanExecute, assertCanManage, canSeeTool, parsePrincipal } from './tool-permissions';
+import {
+  CustomToolDefinition,
+  CustomToolPatch,
+  PluginId,
+  PluginToolOptions,
+  ToolCode,
+  ToolFilters,
+  type CustomToolDefinition as CustomToolInput,
+  type CustomToolPatch as CustomToolPatchInput,
+  type PluginToolOptions as PluginToolOptionsInput,
+} from './tool-schemas';
+import {
+  ToolDefinition,
+  type BuiltinTool,
+  type ToolContext,
+  type ToolExecutionResult,
+  type ToolInfo,
+  type ToolRecord,
+  type ToolSource,
+} from './tool-types';
+
+const EVENT_SOURCE = 'tool-registry';
+
+export interface ToolRegistryDeps {
+  prisma: PrismaClient;
+  events: EventPublisher;
+  /** Monotonic milliseconds, for durations. */
+  clock?: () => number;
+  /** When set, a dedicated connection LISTENs for changes made by other processes. */
+  databaseUrl?: string;
+  sandbox?: QuickJsSandbox;
+  sandboxLimits?: Partial<SandboxLimits>;
+  /** Execution timeout of tools that do not set their own. */
+  defaultTimeoutMs?: number;
+  /** How deep sandboxed tools may nest calls to other tools. */
+  maxCallDepth?: number;
+  onListenerError?: (error: Error) => void;
+}
+
+function toRecord(row: ToolRegistryRow, code: string | null): ToolRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    source: row.source as ToolSource,
+    sourceId: row.sourceId,
+    definition: row.definition as unknown as ToolDefinition,
+    isEnabled: row.isEnabled,
+    isLocked: row.isLocked,
+    requiresApproval: row.requiresApproval,
+    code,
+    allowedTools: row.allowedTools,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function toInfo({ code: _code, ...info }: ToolRecord): ToolInfo {
+  return info;
+}
+
+function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((i) => ({ path: `/${i.path.map(String).join('/')}`, message: i.message }));
+}
+
+/** Turns anything a tool threw into an AppError: AppErrors pass through, the rest become TOOL_FAILED. */
+function asToolError(name: string, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new AppError('TOOL_FAILED', `tool '${name}' failed: ${message}`.slice(0, 2000), { tool: name, reason: 'error' });
+}
+
+/** Runs `run` with an AbortSignal that fires on timeout or when `outer` aborts; rejects with TOOL_TIMEOUT / TOOL_FAILED. */
+async function withTimeout<T>(name: string, timeoutMs: number, outer: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let rejectAbort: (error: AppError) => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    rejectAbort = reject;
+  });
+  const stop = (error: AppError) => {
+    rejectAbort(error); // settle the race first: a handler that resolves on abort must not win
+    controller.abort(error);
+  };
+  const timer = setTimeout(() => stop(new AppError('TOOL_TIMEOUT', `tool '${name}' did not finish within ${timeoutMs} ms`, { tool: name, timeoutMs })), timeoutMs);
+  const onOuter = () => stop(new AppError('TOOL_FAILED', `tool '${name}' was cancelled`, { tool: name, reason: 'aborted' }));
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  try {
+    const running = run(controller.signal);
+    running.catch(() => undefined);
+    return await Promise.race([running, aborted]);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuter);
+  }
+}
+
+/**
+ * The one registry of built-in, custom and plugin tools (seed §1). Definitions live in
+ * tool_registry / custom_tools, are cached per name and invalidated on every change, in this
+ * process at once and in others through NOTIFY on TOOL_REGISTRY_CHANNEL. executeTool is the
+ * single checked path: existence, permission, argument schema, approval, timeout, events, metrics.
+ */
+export function createToolRegistry(deps: ToolRegistryDeps) {
+  const { prisma, events } = deps;
+  const clock = deps.clock ?? (() => performance.now());
+  const defaultTimeoutMs = deps.defaultTimeoutMs ?? 30_000;
+  const maxCallDepth = deps.maxCallDepth ?? 3;
+  const sandbox = deps.sandbox ?? createQuickJsSandbox(deps.sandboxLimits);
+  const validator = createArgsValidator();
+  const metrics = createToolMetrics();
+  const handlers = new Map<string, BuiltinTool>();
+
+  const loadRecord = async (name: string): Promise<ToolRecord | null> => {
+    const row = await prisma.toolRegistry.findUnique({ where: { name } });
+    if (!row) return null;
+    if (row.source !== 'custom') return toRecord(row, row.code);
+    const custom = await prisma.customTool.findUnique({ where: { id: row.id }, select: { code: true } });
+    return toRecord(row, custom?.code ?? null);
+  };
+  const cache = createToolCache(loadRecord);
+  const listener = deps.databaseUrl
+    ? listenForInvalidations({
+        databaseUrl: deps.databaseUrl,
+        onInvalidate: (name) => cache.invalidate(name),
+        onConnected: (connected) => cache.setEnabled(connected),
+        onError: deps.onListenerError,
+      })
+    : undefined;
+  if (listener) cache.setEnabled(false); // trust the cache only once other processes can reach it
+  listener?.ready.catch((error: Error) => deps.onListenerError?.(error));
+
+  const notify = (name: string) => prisma.$executeRaw`SELECT pg_notify(${TOOL_REGISTRY_CHANNEL}, ${name})`;
+  const changed = (name: string) => cache.invalidate(name);
+
+  const requireRecord = async (name: string): Promise<ToolRecord> => {
+    const record = await loadRecord(name);
+    if (!record) throw notFound('tool', name);
+    return record;
+  };
+
+  const emitExecuted = (record: ToolRecord, context: ToolContext, outcome: ToolOutcome, durationMs: number, error?: AppError) => {
+    metrics.record(record.source, outcome, durationMs);
+    events.emit(
+      'tool.executed',
+      { tool: record.name, source: record.source, requesterId: context.requesterId, outcome, durationMs, ...(error ? { error: { code: error.code, message: error.message } } : {}) },
+      EVENT_SOURCE,
+    );
+  };
+
+  const validateArgs = (record: ToolRecord, args: unknown): unknown => {
+    if (record.source === 'builtin') {
+      const handler = handlers.get(record.name);
+      if (!handler) throw new AppError('UNAVAILABLE', `built-in tool '${record.name}' is not loaded in this process`, { tool: record.name });
+      const parsed = handler.args.safeParse(args);
+      if (!parsed.success) throw new AppError('UNPROCESSABLE', `invalid arguments for ${record.name}`, { issues: zodIssues(parsed.error) });
+      return parsed.data;
+    }
+    return validator.validate(record.name, record.definition.parameters, args);
+  };
+
+  const runSandboxed = (record: ToolRecord, args: unknown, context: ToolContext, signal: AbortSignal, timeoutMs: number) => {
+    if (record.code === null) throw new AppError('UNAVAILABLE', `tool '${record.name}' has no code`, { tool: record.name });
+    const depth = context.callDepth ?? 0;
+    // A custom tool acts as its caller; a plugin tool acts as its plugin.
+    const actingAs = record.source === 'plugin' ? `plugin:${record.sourceId}` : context.requesterId;
+    let calls = 0;
+    return sandbox.run({
+      code: record.code,
+      args,
+      signal,
+      limits: { ...deps.sandboxLimits, timeoutMs },
+      callTool: async (name, callArgs) => {
+        if (!record.allowedTools.includes(name)) {
+          throw new AppError('FORBIDDEN', `tool '${record.name}' may not call '${name}' (not in its allowedTools)`);
+        }
+        if (depth + 1 > maxCallDepth) throw new AppError('FORBIDDEN', `tool calls may nest at most ${maxCallDepth} deep`);
+        calls += 1;
+        return registry.execute(name, callArgs, {
+          requesterId: actingAs,
+          idempotencyKey: context.idempotencyKey === undefined ? undefined : `${context.idempotencyKey}/${record.name}#${calls}`,
+          signal,
+          callDepth: depth + 1,
+        });
+      },
+    });
+  };
+
+  const upsertBuiltins = async (tools: readonly BuiltinTool[]) => {
+    const existing = new Map((await prisma.toolRegistry.findMany({ where: { name: { in: tools.map((t) => t.definition.name) } } })).map((r) => [r.name, r]));
+    const clash = [...existing.values()].find((r) => r.source !== 'builtin');
+    if (clash) throw new AppError('CONFLICT', `'${clash.name}' is already registered by ${clash.source}`, { tool: clash.name });
+    await prisma.$transaction([
+      ...tools.map((tool) => {
+        const data = { category: tool.definition.category, definition: asJson(tool.definition), isEnabled: true, isLocked: true, requiresApproval: tool.requiresApproval ?? false };
+        return prisma.toolRegistry.upsert({
+          where: { name: tool.definition.name },
+          create: { id: newId(), name: tool.definition.name, source: 'builtin', ...data },
+          update: { ...data, updatedAt: new Date() },
+        });
+      }),
+      notify(INVALIDATE_ALL),
+    ]);
+    changed(INVALIDATE_ALL);
+    for (const tool of tools) {
+      const before = existing.get(tool.definition.name);
+      if (!before || JSON.stringify(before.definition) !== JSON.stringify(tool.definition)) {
+        events.emit('tool.registered', { tool: tool.definition.name, source: 'builtin', replaced: before !== undefined }, EVENT_SOURCE);
+      }
+    }
+  };
+
+  const setEnabled = async (name: string, principal: string, enabled: boolean): Promise<void> => {
+    const record = await requireRecord(name);
+    assertCanManage(record, principal);
+    if (record.isEnabled === enabled) return;
+    await prisma.$transaction([
+      prisma.toolRegistry.update({ where: { name }, data: { isEnabled: enabled, updatedAt: new Date() } }),
+      ...(record.source === 'custom' ? [prisma.customTool.update({ where: { id: record.id }, data: { isEnabled: enabled, updatedAt: new Date() } })] : []),
+      notify(name),
+    ]);
+    changed(name);
+    events.emit(enabled ? 'tool.enabled' : 'tool.disabled', { tool: name, source: record.source, by: principal }, EVENT_SOURCE);
+  };
+
+  const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === 'P2002';
+
+  const registry = {
+    /** Waits until cross-process invalidation is listening and the sandbox is loaded; throws if it cannot connect. */
+    async ready(): Promise<void> {
+      await Promise.all([listener?.ready, sandbox.warm()]);
+    },
+
+    /** Stops listening for other processes' changes. */
+    async close(): Promise<void> {
+      await listener?.close();
+    },
+
+    /** Execution counters and durations per source (for the observability exporter). */
+    metrics,
+
+    /**
+     * Registers built-in tools (locked, `core.*`) with their code in this process and upserts
+     * their rows: idempotent, called at every worker and API start. Emits tool.registered for
+     * new or changed definitions only. Throws CONFLICT if a name is held by a non-built-in.
+     */
+    async registerBuiltinTools(tools: readonly BuiltinTool[]): Promise<void> {
+      for (const tool of tools) {
+        const definition = ToolDefinition.parse(tool.definition);
+        if (!definition.name.startsWith('core.')) throw new AppError('UNPROCESSABLE', `built-in tool names start with core. (got ${definition.name})`);
+        handlers.set(definition.name, tool);
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await upsertBuiltins(tools);
+        } catch (error) {
+          if (!isUniqueViolation(error) || attempt > 0) throw error; // another process registered concurrently
+        }
+      }
+    },
+
+    /** Registers one built-in tool; see registerBuiltinTools. */
+    async registerBuiltinTool(tool: BuiltinTool): Promise<void> {
+      await registry.registerBuiltinTools([tool]);
+    },
+
+    /**
+     * Stores a user's custom tool as `custom.<name>` and returns its id. Throws VALIDATION_FAILED
+     * (zod) / UNPROCESSABLE (bad JSON schema) and CONFLICT when the name is taken.
+     */
+    async registerCustomTool(userId: string, input: CustomToolInput): Promise<string> {
+      const def = CustomToolDefinition.parse(input);
+      validator.check(def.parameters);
+      const name = `custom.${def.name}`;
+      const definition: ToolDefinition = { name, description: def.description, category: def.category, parameters: def.parameters, tags: def.tags };
+      const id = newId();
+      try {
+        await prisma.$transaction([
+          prisma.customTool.create({
+            data: { id, userId, name: def.name, description: def.description, code: def.code, parameters: asJson(def.parameters), requiresApproval: def.requiresApproval, category: def.category, tags: def.tags, allowedTools: def.allowedTools },
+          }),
+          prisma.toolRegistry.create({
+            data: { id, name, source: 'custom', sourceId: userId, category: def.category, definition: asJson(definition), requiresApproval: def.requiresApproval, allowedTools: def.allowedTools },
+          }),
+          notify(name),
+        ]);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AppError('CONFLICT', `tool '${name}' already exists`, { tool: name });
+        throw error;
+      }
+      changed(name);
+      events.emit('tool.registered', { tool: name, source: 'custom', userId, replaced: false }, EVENT_SOURCE);
+      return id;
+    },
+
+    /** Changes a custom tool; only its owner or admin (FORBIDDEN otherwise, NOT_FOUND when absent). */
+    async updateCustomTool(id: string, principal: string, input: CustomToolPatchInput) {
+      const patch = CustomToolPatch.parse(input);
+      const row = await prisma.customTool.findUnique({ where: { id } });
+      if (!row) throw notFound('custom tool', id);
+      const name = `custom.${row.name}`;
+      assertCanManage({ name, source: 'custom', sourceId: row.userId, isLocked: false }, principal);
+      if (patch.parameters) validator.check(patch.parameters);
+      const next = {
+        description: patch.description ?? row.description ?? '',
+        category: patch.category ?? row.category,
+        tags: patch.tags ?? row.tags,
+        parameters: (patch.parameters ?? row.parameters ?? { type: 'object' }) as Record<string, unknown>,
+        code: patch.code ?? row.code,
+        requiresApproval: patch.requiresApproval ?? row.requiresApproval,
+        allowedTools: patch.allowedTools ?? row.allowedTools,
+        isEnabled: patch.isEnabled ?? row.isEnabled,
+      };
+      const definition: ToolDefinition = { name, description: next.description, category: next.category, parameters: next.parameters, tags: next.tags };
+      const now = new Date();
+      const [updated] = await prisma.$transaction([
+        prisma.customTool.update({ where: { id }, data: { ...next, parameters: asJson(next.parameters), updatedAt: now } }),
+        prisma.toolRegistry.update({
+          where: { id },
+          data: { category: next.category, definition: asJson(definition), requiresApproval: next.requiresApproval, allowedTools: next.allowedTools, isEnabled: next.isEnabled, updatedAt: now },
+        }),
+        notify(name),
+      ]);
+      changed(name);
+      events.emit('tool.registered', { tool: name, source: 'custom', userId: row.userId, replaced: true }, EVENT_SOURCE);
+      if (next.isEnabled !== row.isEnabled) events.emit(next.isEnabled ? 'tool.enabled' : 'tool.disabled', { tool: name, source: 'custom', by: principal }, EVENT_SOURCE);
+      return updated;
+    },
+
+    /** A custom tool with its code, for its owner or admin only (FORBIDDEN / NOT_FOUND). */
+    async getCustomTool(id: string, principal: string) {
+      const row = await prisma.customTool.findUnique({ where: { id } });
+      if (!row) throw notFound('custom tool', id);
+      if (!canSeeTool({ source: 'custom', sourceId: row.userId }, principal)) throw new AppError('FORBIDDEN', `${principal} may not read custom tool '${id}'`);
+      return row;
+    },
+
+    /** Deletes a custom tool by id; FORBIDDEN unless its owner or admin, NOT_FOUND when absent. */
+    async deleteCustomTool(id: string, principal: string): Promise<void> {
+      const row = await prisma.customTool.findUnique({ where: { id }, select: { name: true } });
+      if (!row) throw notFound('custom tool', id);
+      await registry.unregisterTool(`custom.${row.name}`, principal);
+    },
+
+    /** The custom tools a principal may see: a user's own, or all for admin. */
+    async listCustomTools(principal: string) {
+      const p = parsePrincipal(principal);
+      if (p.kind === 'admin') return prisma.customTool.findMany({ orderBy: { name: 'asc' } });
+      if (p.kind !== 'user') return [];
+      return prisma.customTool.findMany({ where: { userId: p.id }, orderBy: { name: 'asc' } });
+    },
+
+    /**
+     * Registers (or replaces) a plugin's sandboxed tool; its name must be `plugin.<pluginId>.*`
+     * (FORBIDDEN otherwise, so a plugin can never take another's or a built-in name).
+     */
+    async registerPluginTool(pluginId: string, definition: ToolDefinition, code: string, options: PluginToolOptionsInput = {}): Promise<void> {
+      PluginId.parse(pluginId);
+      const def = ToolDefinition.parse(definition);
+      const opts = PluginToolOptions.parse(options);
+      ToolCode.parse(code);
+      if (!def.name.startsWith(`plugin.${pluginId}.`)) {
+        throw new AppError('FORBIDDEN', `plugin '${pluginId}' may only register tools named plugin.${pluginId}.*`, { tool: def.name });
+      }
+      validator.check(def.parameters);
+      const existing = await prisma.toolRegistry.findUnique({ where: { name: def.name } });
+      if (existing && (existing.source !== 'plugin' || existing.sourceId !== pluginId)) {
+        throw new AppError('FORBIDDEN', `tool '${def.name}' belongs to someone else`, { tool: def.name });
+      }
+      const data = { category: def.category, definition: asJson(def), code, requiresApproval: opts.requiresApproval, allowedTools: opts.allowedTools };
+      await prisma.$transaction([
+        prisma.toolRegistry.upsert({
+          where: { name: def.name },
+          create: { id: newId(), name: def.name, source: 'plugin', sourceId: pluginId, ...data },
+          update: { ...data, updatedAt: new Date() },
+        }),
+        notify(def.name),
+      ]);
+      changed(def.name);
+      events.emit('tool.registered', { tool: def.name, source: 'plugin', pluginId, replaced: existing !== null }, EVENT_SOURCE);
+    },
+
+    /** Removes every tool of a plugin (uninstall and install compensation); idempotent, returns the names removed. */
+    async unregisterPluginTools(pluginId: string): Promise<string[]> {
+      const rows = await prisma.toolRegistry.findMany({ where: { source: 'plugin', sourceId: pluginId }, select: { name: true } });
+      if (rows.length === 0) return [];
+      await prisma.$transaction([prisma.toolRegistry.deleteMany({ where: { source: 'plugin', sourceId: pluginId } }), notify(INVALIDATE_ALL)]);
+      changed(INVALIDATE_ALL);
+      for (const { name } of rows) events.emit('tool.unregistered', { tool: name, source: 'plugin', by: `plugin:${pluginId}` }, EVENT_SOURCE);
+      return rows.map((r) => r.name);
+    },
+
+    /** Removes a tool: TOOL_LOCKED for built-ins, FORBIDDEN unless the principal owns it or is admin. */
+    async unregisterTool(name: string, principal: string): Promise<void> {
+      const record = await requireRecord(name);
+      assertCanManage(record, principal);
+      await prisma.$transaction([
+        prisma.toolRegistry.delete({ where: { name } }),
+        ...(record.source === 'custom' ? [prisma.customTool.deleteMany({ where: { id: record.id } })] : []),
+        notify(name),
+      ]);
+      changed(name);
+      events.emit('tool.unregistered', { tool: name, source: record.source, by: principal }, EVENT_SOURCE);
+    },
+
+    /** Enables a tool (same rules as unregisterTool); idempotent. */
+    async enableTool(name: string, principal: string): Promise<void> {
+      await setEnabled(name, principal, true);
+    },
+
+    /** Disables a tool (same rules as unregisterTool); idempotent. */
+    async disableTool(name: string, principal: string): Promise<void> {
+      await setEnabled(name, principal, false);
+    },
+
+    /** A tool's definition and state, or null when it does not exist or the principal may not see it. */
+    async getTool(name: string, principal = 'admin'): Promise<ToolInfo | null> {
+      const record = await cache.get(name);
+      return record && canSeeTool(record, principal) ? toInfo(record) : null;
+    },
+
+    /** Every tool the principal may see, optionally of one source, by name. */
+    async listTools(source?: ToolSource, principal = 'admin'): Promise<ToolInfo[]> {
+      const rows = await prisma.toolRegistry.findMany({ where: source ? { source } : {}, orderBy: { name: 'asc' } });
+      return rows.map((r) => toRecord(r, null)).filter((r) => canSeeTool(r, principal)).map(toInfo);
+    },
+
+    /**
+     * Tools whose name, description, category or tags contain every word of `query`
+     * (case-insensitive) and that match every filter; name matches first.
+     */
+    async searchTools(query: string, filters: ToolFilters = {}, principal = 'admin'): Promise<ToolInfo[]> {
+      const f = ToolFilters.parse(filters);
+      const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      const has = (text: string, part?: string) => part === undefined || text.toLowerCase().includes(part.toLowerCase());
+      const tools = await registry.listTools(f.source, principal);
+      const hits = tools.filter((t) => {
+        const d = t.definition;
+        const haystack = `${d.name} ${d.description} ${d.category} ${d.tags.join(' ')}`.toLowerCase();
+        return (
+          words.every((w) => haystack.includes(w)) &&
+          has(d.name, f.name) &&
+          has(d.description, f.description) &&
+          (f.category === undefined || d.category.toLowerCase() === f.category.toLowerCase()) &&
+          (f.tags ?? []).every((tag) => d.tags.includes(tag)) &&
+          (f.enabled === undefined || t.isEnabled === f.enabled)
+        );
+      });
+      const nameHit = (t: ToolInfo) => (words.some((w) => t.name.includes(w)) ? 0 : 1);
+      return hits.sort((a, b) => nameHit(a) - nameHit(b) || a.name.localeCompare(b.name));
+    },
+
+    /** Whether a tool of that name is registered (cached). */
+    async exists(name: string): Promise<boolean> {
+      return (await cache.get(name)) !== null;
+    },
+
+    /**
+     * The checked execution path. Throws NOT_FOUND, TOOL_DISABLED, FORBIDDEN, UNPROCESSABLE
+     * (every argument issue), TOOL_TIMEOUT or TOOL_FAILED; returns `approval_required` instead
+     * of running a `requires_approval` tool unless `context.approved`. Emits tool.executed with
+     * the outcome and duration in every case and records per-source metrics.
+     */
+    async executeTool(name: string, args: unknown, context: ToolContext): Promise<ToolExecutionResult> {
+      const started = clock();
+      const record = await cache.get(name);
+      if (!record) throw notFound('tool', name);
+      let validArgs: unknown;
+      try {
+        assertCanExecute(record, context.requesterId);
+        validArgs = validateArgs(record, args);
+      } catch (error) {
+        const appError = asToolError(name, error);
+        emitExecuted(record, context, 'rejected', clock() - started, appError);
+        throw appError;
+      }
+      if (record.requiresApproval && context.approved !== true) {
+        emitExecuted(record, context, 'approval_required', clock() - started);
+        return { status: 'approval_required', tool: name, args: validArgs, reason: `tool '${name}' requires approval before it runs` };
+      }
+      const handler = handlers.get(name);
+      const timeoutMs = handler?.timeoutMs ?? defaultTimeoutMs;
+      try {
+        const output = await withTimeout(name, timeoutMs, context.signal, (signal) =>
+          record.source === 'builtin' ? handler!.execute(validArgs, { ...context, signal }) : runSandboxed(record, validArgs, context, signal, timeoutMs),
+        );
+        const durationMs = clock() - started;
+        emitExecuted(record, context, 'success', durationMs);
+        return { status: 'completed', tool: name, output, durationMs };
+      } catch (error) {
+        const appError = asToolError(name, error);
+        emitExecuted(record, context, 'error', clock() - started, appError);
+        throw appError;
+      }
+    },
+
+    /** executeTool for callers that want the output only (plans): APPROVAL_REQUIRED is thrown, not returned. */
+    async execute(name: string, args: unknown, context: ToolContext): Promise<unknown> {
+      const result = await registry.executeTool(name, args, context);
+      if (result.status === 'approval_required') throw new AppError('APPROVAL_REQUIRED', result.reason, { tool: name });
+      return result.output;
+    },
+  };
+  return registry;
+}
+export type ToolRegistry = ReturnType<typeof createToolRegistry>;

@@ -1,0 +1,84 @@
+import { Router, type Request } from 'express';
+import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
+import type { PluginService } from '../../activities/plugins/plugin-service';
+import { StorageListQuery } from '../../activities/plugins/plugin-storage';
+import { AppError } from '../../platform/errors';
+import { parse, principalOf } from '../validate';
+
+/** Plugins manage no plugins, themselves included: lifecycle belongs to admins and users. */
+function assertMayManage(principal: string): void {
+  if (principal.startsWith('plugin:')) throw new AppError('FORBIDDEN', `${principal} may not install, remove or reconfigure plugins`);
+}
+
+/** A plugin principal reaches only its own plugin. */
+function assertMayAccess(principal: string, pluginId: string): void {
+  if (principal.startsWith('plugin:') && principal !== `plugin:${pluginId}`) {
+    throw new AppError('FORBIDDEN', `${principal} may not access plugin '${pluginId}'`, { pluginId });
+  }
+}
+
+/** /api/v1/plugins: install/uninstall (Temporal workflows), enable/disable, config, scoped storage. */
+export function pluginsRouter(plugins: PluginService): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    assertMayManage(principalOf(req));
+    res.status(202).json(await plugins.install(req.body, principalOf(req)));
+  });
+  router.get('/', async (req, res) => {
+    const all = await plugins.listPlugins(parse(ListPluginsQuery, req.query).status);
+    const principal = principalOf(req);
+    res.json(principal.startsWith('plugin:') ? all.filter((p) => `plugin:${p.id}` === principal) : all);
+  });
+  router.get('/:id', async (req, res) => {
+    const { id } = parse(PluginIdParams, req.params);
+    assertMayAccess(principalOf(req), id);
+    res.json(await plugins.getPlugin(id));
+  });
+  router.delete('/:id', async (req, res) => {
+    assertMayManage(principalOf(req));
+    res.status(202).json(await plugins.uninstall(parse(PluginIdParams, req.params).id, principalOf(req)));
+  });
+  router.post('/:id/enable', async (req, res) => {
+    assertMayManage(principalOf(req));
+    res.json(await plugins.enable(parse(PluginIdParams, req.params).id));
+  });
+  router.post('/:id/disable', async (req, res) => {
+    assertMayManage(principalOf(req));
+    res.json(await plugins.disable(parse(PluginIdParams, req.params).id));
+  });
+  router.put('/:id/config', async (req, res) => {
+    assertMayManage(principalOf(req));
+    res.json(await plugins.updateConfig(parse(PluginIdParams, req.params).id, parse(UpdateConfigBody, req.body).config));
+  });
+
+  const storageOf = async (req: Request, pluginId: string) => {
+    assertMayAccess(principalOf(req), pluginId);
+    await plugins.getPlugin(pluginId); // NOT_FOUND for an unknown plugin
+    return plugins.getStorage(pluginId);
+  };
+  router.get('/:id/storage', async (req, res) => {
+    const { id } = parse(PluginIdParams, req.params);
+    res.json(await (await storageOf(req, id)).list(parse(StorageListQuery, req.query)));
+  });
+  router.delete('/:id/storage', async (req, res) => {
+    const { id } = parse(PluginIdParams, req.params);
+    res.json({ cleared: await (await storageOf(req, id)).clear() });
+  });
+  router.get('/:id/storage/:key', async (req, res) => {
+    const { id, key } = parse(PluginStorageKeyParams, req.params);
+    const value = await (await storageOf(req, id)).get(key);
+    if (value === undefined) throw new AppError('NOT_FOUND', `plugin '${id}' stores no key '${key}'`, { key });
+    res.json({ key, value });
+  });
+  router.put('/:id/storage/:key', async (req, res) => {
+    const { id, key } = parse(PluginStorageKeyParams, req.params);
+    await (await storageOf(req, id)).set(key, parse(StorageValueBody, req.body).value);
+    res.status(204).end();
+  });
+  router.delete('/:id/storage/:key', async (req, res) => {
+    const { id, key } = parse(PluginStorageKeyParams, req.params);
+    if (!(await (await storageOf(req, id)).delete(key))) throw new AppError('NOT_FOUND', `plugin '${id}' stores no key '${key}'`, { key });
+    res.status(204).end();
+  });
+  return router;
+}

@@ -1,0 +1,199 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import express from 'express';
+import request from 'supertest';
+import { createEventActivities } from '../activities/events/event-activities';
+import type { EventBus } from '../activities/events/event-bus';
+import { openEventBus } from '../activities/events/open-event-bus';
+import type { OwnPilotEvent } from '../activities/events/event-types';
+import { errorMiddleware } from '../api/error-middleware';
+import { eventsRouter } from '../api/routes/events-router';
+import { createLogger } from '../platform/logger';
+import { newId } from '../platform/ids';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+const logger = createLogger('test', 'silent');
+
+// Each bus has its own PostgreSQL connections and instance id, exactly as the API and the
+// worker processes do; NOTIFY goes through the real server between them.
+describe('event bus over PostgreSQL: event_log and delivery across processes', () => {
+  let stack: TestStack;
+  let api: EventBus; // stands for the API process
+  let worker: EventBus; // stands for the worker process
+  const opened: EventBus[] = [];
+  const open = async () => {
+    const bus = await openEventBus(stack.info.databaseUrl, logger);
+    opened.push(bus);
+    return bus;
+  };
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    api = stack.bus;
+    worker = await open();
+  });
+  afterAll(async () => {
+    for (const bus of opened) await bus.close();
+    await stack.close();
+  });
+
+  test('an event emitted in one process reaches the other, and is not delivered twice locally when NOTIFY echoes it', async () => {
+    const tag = newId(6);
+    const inWorker: OwnPilotEvent[] = [];
+    const inApi: OwnPilotEvent[] = [];
+    worker.subscribe(`w-${tag}`, `plugin.${tag}.*`, (e) => void inWorker.push(e));
+    api.subscribe(`a-${tag}`, `plugin.${tag}.*`, (e) => void inApi.push(e));
+    const echoesBefore = api.metrics().ownEchoes;
+
+    const sent = [api.emit(`plugin.${tag}.one`, { n: 1 }, 'api'), api.emit(`plugin.${tag}.two`, { n: 2 }, 'api')];
+    await eventually(async () => inWorker.length, (n) => n === 2);
+    expect(inWorker).toEqual(sent); // same id, timestamp, data and order on the other side
+    // wait until the api bus has heard its own two events back through NOTIFY, then count
+    await eventually(async () => api.metrics().ownEchoes - echoesBefore, (n) => n >= 2);
+    expect(inApi.map((e) => e.id)).toEqual(sent.map((e) => e.id));
+
+    // and the other way round
+    const back = worker.emit(`plugin.${tag}.three`, { n: 3 }, 'worker');
+    await eventually(async () => inApi.length, (n) => n === 3);
+    expect(inApi[2]).toEqual(back);
+    expect(inWorker).toHaveLength(3);
+  });
+
+  test('an event larger than the 8000-byte NOTIFY limit crosses by id and is loaded from event_log', async () => {
+    const tag = newId(6);
+    const got: OwnPilotEvent[] = [];
+    worker.subscribe(`big-${tag}`, `plugin.${tag}.big`, (e) => void got.push(e));
+    const oversizedBefore = api.metrics().store!.oversized;
+    const text = 'x'.repeat(20_000);
+    const sent = api.emit(`plugin.${tag}.big`, { text }, 'api');
+    await eventually(async () => got.length, (n) => n === 1);
+    expect(got[0]).toEqual(sent);
+    expect(api.metrics().store!.oversized).toBe(oversizedBefore + 1);
+  });
+
+  test('delivery is at-most-once: a failing handler is not retried, a process that was not listening never gets the event', async () => {
+    const tag = newId(6);
+    let calls = 0;
+    worker.subscribe(`fail-${tag}`, `plugin.${tag}.*`, () => {
+      calls++;
+      throw new Error('handler down');
+    });
+    api.emit(`plugin.${tag}.first`, {}, 'api');
+    await eventually(async () => calls, (n) => n === 1);
+
+    // a process that starts listening after the commit never receives the earlier event ...
+    const late = await open();
+    const lateGot: OwnPilotEvent[] = [];
+    late.subscribe(`late-${tag}`, `plugin.${tag}.*`, (e) => void lateGot.push(e));
+    const marker = api.emit(`plugin.${tag}.marker`, {}, 'api');
+    await eventually(async () => lateGot.length, (n) => n === 1);
+    expect(lateGot.map((e) => e.id)).toEqual([marker.id]);
+    // ... and the failed delivery was never repeated (both events reached `fail` exactly once)
+    await eventually(async () => calls, (n) => n === 2);
+    expect(worker.metrics().subscribers[`fail-${tag}`]).toMatchObject({ failed: 2, delivered: 0 });
+  });
+
+  test('every event lands in event_log in batches, also the ones emitted in a burst', async () => {
+    const tag = newId(6);
+    const batchesBefore = api.metrics().store!.log.batches;
+    for (let i = 0; i < 2000; i++) api.emit(`plugin.${tag}.tick`, { i }, 'burst');
+    await api.flush();
+    const rows = await stack.prisma.eventLog.count({ where: { eventType: `plugin.${tag}.tick` } });
+    expect(rows).toBe(2000);
+    const batches = api.metrics().store!.log.batches - batchesBefore;
+    expect(batches).toBeGreaterThanOrEqual(4); // at most 500 per batch
+    expect(batches).toBeLessThan(100);
+  });
+
+  test('close() flushes what is still buffered: no event is lost on shutdown', async () => {
+    const tag = newId(6);
+    const closing = await openEventBus(stack.info.databaseUrl, logger);
+    for (let i = 0; i < 300; i++) closing.emit(`plugin.${tag}.last`, { i }, 'shutdown');
+    await closing.close();
+    expect(await stack.prisma.eventLog.count({ where: { eventType: `plugin.${tag}.last` } })).toBe(300);
+  });
+
+  test('emitAsync with a fixed id (a retried activity) writes and sends the event once', async () => {
+    const tag = newId(6);
+    const got: OwnPilotEvent[] = [];
+    worker.subscribe(`idem-${tag}`, `plugin.${tag}.*`, (e) => void got.push(e));
+    const other = await open(); // a second emitter reusing the id, as a retry on another worker would
+    await api.emitAsync(`plugin.${tag}.once`, { a: 1 }, 'wf', { id: `wf-${tag}/1` });
+    await other.emitAsync(`plugin.${tag}.once`, { a: 1 }, 'wf', { id: `wf-${tag}/1` });
+    const marker = api.emit(`plugin.${tag}.marker`, {}, 'api');
+    await eventually(async () => got.map((e) => e.id), (ids) => ids.includes(marker.id));
+    expect(got.filter((e) => e.id === `wf-${tag}/1`)).toHaveLength(1);
+    expect(await stack.prisma.eventLog.count({ where: { id: `wf-${tag}/1` } })).toBe(1);
+  });
+
+  test('GET /api/v1/events filters by type pattern, category, source and time range, with pagination', async () => {
+    const tag = newId(6);
+    const app = express()
+      .use((req, _res, next) => {
+        (req as typeof req & { principal: string }).principal = 'admin';
+        next();
+      })
+      .use('/api/v1/events', eventsRouter(api))
+      .use(errorMiddleware(logger));
+    const t0 = new Date();
+    await api.emitAsync(`plugin.${tag}.a.created`, { n: 1 }, `src-${tag}`);
+    await api.emitAsync(`plugin.${tag}.b.created`, { n: 2 }, `src-${tag}`);
+    await api.emitAsync(`plugin.${tag}.b.deleted`, { n: 3 }, `other-${tag}`);
+    await api.emitAsync('resource.created', { resourceType: 'note', id: tag }, `src-${tag}`);
+
+    const get = async (query: Record<string, string | number>) => (await request(app).get('/api/v1/events').query(query).expect(200)).body;
+    expect((await get({ type: `plugin.${tag}.*.created` })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 2 }, { n: 1 }]);
+    expect((await get({ type: `plugin.${tag}.**` })).items).toHaveLength(3);
+    expect((await get({ source: `src-${tag}`, category: 'resource' })).items).toEqual([
+      expect.objectContaining({ type: 'resource.created', data: { resourceType: 'note', id: tag } }),
+    ]);
+    expect((await get({ source: `src-${tag}`, from: t0.toISOString() })).items).toHaveLength(3);
+    expect((await get({ source: `src-${tag}`, to: new Date(t0.getTime() - 60_000).toISOString() })).items).toHaveLength(0);
+
+    const page1 = await get({ source: `src-${tag}`, limit: 2 });
+    const page2 = await get({ source: `src-${tag}`, limit: 2, offset: page1.nextOffset });
+    expect(page1.nextOffset).toBe(2);
+    expect(page2.nextOffset).toBeNull();
+    expect([...page1.items, ...page2.items].map((e: OwnPilotEvent) => e.id)).toHaveLength(3);
+
+    const bad = await request(app).get('/api/v1/events').query({ category: 'billing', limit: 0 }).expect(400);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    await request(app).get('/api/v1/events').query({ type: 'a.(b|c)' }).expect(400);
+  });
+
+  test('POST /api/v1/events keeps a plugin principal inside plugin.<id>.*', async () => {
+    const tag = newId(6);
+    const as = (principal: string) =>
+      express()
+        .use(express.json())
+        .use((req, _res, next) => {
+          (req as typeof req & { principal: string }).principal = principal;
+          next();
+        })
+        .use('/api/v1/events', eventsRouter(api))
+        .use(errorMiddleware(logger));
+    const plugin = as(`plugin:${tag}`);
+    const ok = await request(plugin).post('/api/v1/events').send({ type: `plugin.${tag}.hello`, data: { x: 1 } }).expect(201);
+    expect(ok.body).toMatchObject({ source: `plugin:${tag}`, category: 'plugin' });
+    await request(plugin).post('/api/v1/events').send({ type: 'plugin.other.hello' }).expect(403);
+    await request(plugin).post('/api/v1/events').send({ type: 'system.started', data: { process: 'x' } }).expect(403);
+    await request(plugin).get('/api/v1/events').query({ type: `plugin.${tag}.*` }).expect(200);
+    await request(plugin).get('/api/v1/events').query({ type: 'resource.*' }).expect(403);
+    await request(plugin).get('/api/v1/events').expect(403);
+    await request(plugin).get('/api/v1/events/metrics').expect(403);
+    expect((await request(plugin).get('/api/v1/events/subscriptions').query({ subscriberId: 'someone-else' }).expect(200)).body.subscriptions).toEqual([]);
+    await request(as('admin')).post('/api/v1/events').send({ type: 'system.started', data: {} }).expect(400);
+    await request(as('admin')).post('/api/v1/events').send({ type: 'nope.started' }).expect(400);
+  });
+
+  test('the emitEvent activity emits once per id and fails non-retryably on a bad event', async () => {
+    const tag = newId(6);
+    const { emitEvent } = createEventActivities({ events: api });
+    const env = new MockActivityEnvironment();
+    const input = { type: `plugin.${tag}.step_done`, data: { ok: true }, source: 'workflow:wf', id: `wf-${tag}/7` };
+    expect(await env.run(emitEvent, input)).toEqual({ id: input.id });
+    expect(await env.run(emitEvent, input)).toEqual({ id: input.id });
+    expect(await stack.prisma.eventLog.findMany({ where: { id: input.id } })).toEqual([expect.objectContaining({ eventType: input.type, source: 'workflow:wf', data: { ok: true } })]);
+    await expect(env.run(emitEvent, { type: 'billing.x', data: {}, source: 'wf' })).rejects.toMatchObject({ nonRetryable: true, type: 'VALIDATION_FAILED' });
+  });
+});

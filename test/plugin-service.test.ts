@@ -1,0 +1,329 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { Express } from 'express';
+import request from 'supertest';
+import type { EventBus } from '../activities/events/event-bus';
+import { openEventBus } from '../activities/events/open-event-bus';
+import type { PluginManifestInput } from '../activities/plugins/plugin-manifest';
+import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
+import { newId } from '../platform/ids';
+import { createLogger } from '../platform/logger';
+import { pluginInstallWorkflowId } from '../workflows/plugin-types';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { PRINCIPAL_HEADER, toolTestApp } from './support/tool-test-app';
+import { eventually } from './support/wait';
+
+const logger = createLogger('test', 'silent');
+const example = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', 'plugins', file), 'utf8')) as PluginManifestInput;
+
+/** A small valid manifest: one table, two tools (one subscribed to `plugin.<id>.ping`-style events), storage. */
+function manifest(id: string, overrides: Partial<PluginManifestInput> = {}): PluginManifestInput {
+  return {
+    id,
+    name: `test ${id}`,
+    version: '1.0.0',
+    permissions: ['tools', 'tables', 'events.subscribe', 'storage'],
+    tables: [{ name: 'items', columns: [{ name: 'k', type: 'text', primaryKey: true }, { name: 'v', type: 'json' }] }],
+    tools: [
+      {
+        name: 'on_event',
+        description: 'stores the event id in the plugin table',
+        parameters: { type: 'object', properties: { event: { type: 'object' }, config: { type: 'object' } }, required: ['event'] },
+        allowedTools: ['core.db.query'],
+        code: `await tools.call('core.db.query', { sql: 'INSERT INTO plugin_${id}_items (k, v) VALUES ($1, $2)', params: [args.event.id, JSON.stringify(args.event.data)] }); return { ok: true };`,
+      },
+      { name: 'double', description: 'doubles a number', parameters: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }, code: 'return { n: args.n * 2 };' },
+    ],
+    subscriptions: [{ pattern: `agent.${id}`, tool: 'on_event' }],
+    config: { schema: { type: 'object', properties: { level: { type: 'integer', minimum: 1 } }, additionalProperties: false }, defaults: { level: 1 } },
+    ...overrides,
+  };
+}
+
+describe('plugin service: install/uninstall workflows, lifecycle, storage, isolation', () => {
+  let stack: TestStack;
+  let app: Express;
+  const as = (principal: string) => ({
+    get: (url: string) => request(app).get(url).set(PRINCIPAL_HEADER, principal),
+    post: (url: string) => request(app).post(url).set(PRINCIPAL_HEADER, principal),
+    put: (url: string) => request(app).put(url).set(PRINCIPAL_HEADER, principal),
+    delete: (url: string) => request(app).delete(url).set(PRINCIPAL_HEADER, principal),
+  });
+  const admin = () => as('admin');
+  const extraBuses: EventBus[] = [];
+
+  /** Installs through the API (one request) and waits for the workflow; returns its result. */
+  const install = async (m: PluginManifestInput) => {
+    const started = await admin().post('/api/v1/plugins').send(m).expect(202);
+    expect(started.body).toEqual({ pluginId: m.id, workflowId: `plugin-install-${m.id}` });
+    return stack.client.workflow.getHandle(started.body.workflowId).result();
+  };
+  /** Starts the install workflow directly (bypassing the API's checks) and returns its failure. */
+  const installFailing = async (m: unknown, id: string) => {
+    const error = await stack.client.workflow
+      .execute('pluginInstallWorkflow', { taskQueue: stack.taskQueue, workflowId: pluginInstallWorkflowId(id), args: [{ manifest: m, requestedBy: 'admin' }] })
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    return error as WorkflowFailedError;
+  };
+  /** Everything a plugin can own, as found in the database. */
+  const footprint = async (id: string) => ({
+    tables: (await stack.prisma.$queryRaw<{ tablename: string }[]>`SELECT tablename FROM pg_tables WHERE tablename LIKE ${`plugin\\_${id}\\_%`}`).map((r) => r.tablename).sort(),
+    metadata: (await stack.prisma.tableMetadata.findMany({ where: { ownerId: `plugin:${id}` } })).map((r) => r.tableName),
+    tools: (await stack.prisma.toolRegistry.findMany({ where: { source: 'plugin', sourceId: id } })).map((r) => r.name).sort(),
+    subscriptions: await stack.prisma.pluginEventSubscription.count({ where: { pluginId: id } }),
+    storage: await stack.prisma.pluginStorage.count({ where: { pluginId: id } }),
+  });
+  const nothing = { tables: [], metadata: [], tools: [], subscriptions: 0, storage: 0 };
+  const rowsOf = (table: string) => stack.prisma.$queryRawUnsafe<Record<string, unknown>[]>(`SELECT * FROM ${table}`);
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    await createPluginSubscriptionHost({ prisma: stack.prisma, bus: stack.bus, tools: stack.tools, logger }).start();
+    app = toolTestApp(stack);
+  });
+  afterAll(async () => {
+    for (const bus of extraBuses) await bus.close();
+    await stack.close();
+  });
+
+  test('the daily-digest example installs with one request, records resource events in its table and summarises them', async () => {
+    const result = await install(example('daily-digest.json'));
+    expect(result).toEqual({ pluginId: 'daily_digest', status: 'enabled', tables: ['plugin_daily_digest_entries'], tools: ['plugin.daily_digest.record', 'plugin.daily_digest.summary'], subscriptions: 1 });
+    expect((await admin().get('/api/v1/plugins/daily_digest').expect(200)).body).toMatchObject({ status: 'enabled', workflowId: 'plugin-install-daily_digest', subscriptions: [{ eventPattern: 'resource.*', toolName: 'plugin.daily_digest.record' }] });
+
+    const note = (await stack.resources.create('notes', 'user:alice', { title: 'groceries' })) as { id: string };
+    await stack.resources.update('notes', 'user:alice', note.id, { title: 'groceries!' });
+    const entries = await eventually(() => rowsOf('plugin_daily_digest_entries'), (rows) => rows.length === 2);
+    expect(entries.map((r) => [r.resource_type, r.resource_id, r.action])).toEqual(expect.arrayContaining([['notes', note.id, 'created'], ['notes', note.id, 'updated']]));
+    const summary = await stack.tools.executeTool('plugin.daily_digest.summary', { hours: 1 }, { requesterId: 'user:alice' });
+    expect(summary).toMatchObject({ status: 'completed', output: { hours: 1, changes: expect.arrayContaining([{ resource_type: 'notes', action: 'created', n: 1 }]) } });
+  });
+
+  test('the plan-health example keeps plan outcomes and reports failure rates', async () => {
+    await install(example('plan-health.json'));
+    stack.bus.emit('plan.completed', { planId: 'p1', runId: 'plan-p1-1' }, 'test');
+    stack.bus.emit('plan.failed', { planId: 'p1', runId: 'plan-p1-2', error: 'step x failed' }, 'test');
+    await eventually(() => rowsOf('plugin_plan_health_runs'), (rows) => rows.length === 2);
+    const report = await stack.tools.executeTool('plugin.plan_health.report', {}, { requesterId: 'admin' });
+    expect(report).toMatchObject({ output: { plans: [{ plan_id: 'p1', runs: 2, failures: 1, last_error: 'step x failed', failureRate: 0.5 }] } });
+  });
+
+  test('bad manifests are refused before any workflow starts: 400 (schema), 422 (inconsistent), 409 (installed)', async () => {
+    const id = `bad_${newId(6)}`;
+    expect((await admin().post('/api/v1/plugins').send({ ...manifest(id), version: 'one' }).expect(400)).body.error.code).toBe('VALIDATION_FAILED');
+    const inconsistent = await admin().post('/api/v1/plugins').send(manifest(id, { permissions: ['tools'], subscriptions: [{ pattern: 'agent.x', tool: 'missing' }] })).expect(422);
+    expect(inconsistent.body.error.details.issues.map((i: { message: string }) => i.message).join('\n')).toMatch(/does not declare[\s\S]*'tables' permission[\s\S]*'events.subscribe' permission/);
+    await admin().post('/api/v1/plugins').send(manifest(id, { config: { schema: { type: 'object', properties: { level: { type: 'integer' } } }, defaults: { level: 'high' } } })).expect(422);
+    await admin().post('/api/v1/plugins').send(example('daily-digest.json')).expect(409);
+    expect(await stack.prisma.plugin.count({ where: { id } })).toBe(0);
+    await as('plugin:daily_digest').post('/api/v1/plugins').send(manifest(id)).expect(403);
+  });
+
+  describe('a failed install undoes every completed step and leaves the plugin in `error`', () => {
+    test('validate: an inconsistent manifest started directly', async () => {
+      const id = `fv_${newId(6)}`;
+      const failure = await installFailing(manifest(id, { subscriptions: [{ pattern: 'agent.x', tool: 'missing' }] }), id);
+      expect(failure.cause?.message).toMatch(/failed at validate/);
+      expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^validate: /) });
+      expect(await footprint(id)).toEqual(nothing);
+    });
+
+    test('record: the id belongs to an installed plugin, which is left untouched', async () => {
+      const id = `fr_${newId(6)}`;
+      await install(manifest(id));
+      const before = await footprint(id);
+      const failure = await installFailing(manifest(id, { version: '2.0.0' }), id);
+      expect(failure.cause?.message).toMatch(/failed at record: plugin '.*' is already installed/);
+      expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'enabled', errorMessage: null, manifest: expect.objectContaining({ version: '1.0.0' }) });
+      expect(await footprint(id)).toEqual(before);
+    });
+
+    test('tables: the second table name is already taken; the first table is dropped, the foreign one kept', async () => {
+      const id = `ft_${newId(6)}`;
+      await stack.prisma.$executeRawUnsafe(`CREATE TABLE plugin_${id}_second (x int)`);
+      const m = manifest(id, { tables: [{ name: 'first', columns: [{ name: 'a', type: 'text' }] }, { name: 'second', columns: [{ name: 'b', type: 'text' }] }] });
+      const failure = await installFailing(m, id);
+      expect(failure.cause?.message).toMatch(/failed at tables/);
+      expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^tables: /) });
+      expect(await footprint(id)).toEqual({ ...nothing, tables: [`plugin_${id}_second`] });
+      await stack.prisma.$executeRawUnsafe(`DROP TABLE plugin_${id}_second`);
+    });
+
+    test('tools: the second tool has an invalid JSON schema; the first tool and the table are removed', async () => {
+      const id = `fo_${newId(6)}`;
+      const base = manifest(id);
+      const m = { ...base, tools: [base.tools![1]!, { name: 'broken', description: 'bad schema', parameters: { type: 'object', properties: { x: { type: 'nonsense' } } }, code: 'return 1;' }], subscriptions: [] };
+      const failure = await installFailing(m, id);
+      expect(failure.cause?.message).toMatch(/failed at tools/);
+      expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^tools: /) });
+      expect(await footprint(id)).toEqual(nothing);
+    });
+
+    test('subscriptions: a subscription declared twice violates the unique index; tools and table are removed', async () => {
+      const id = `fs_${newId(6)}`;
+      const m = manifest(id, { subscriptions: [{ pattern: 'agent.x', tool: 'on_event' }, { pattern: 'agent.x', tool: 'on_event' }] });
+      const failure = await installFailing(m, id);
+      expect(failure.cause?.message).toMatch(/failed at subscriptions: .*twice/);
+      expect(await footprint(id)).toEqual(nothing);
+      // a fixed manifest installs over the `error` row
+      expect(await install(manifest(id))).toMatchObject({ status: 'enabled' });
+    });
+  });
+
+  test('uninstall is a workflow that drops tables, unregisters tools, removes subscriptions and clears storage', async () => {
+    const id = `un_${newId(6)}`;
+    await install(manifest(id));
+    await as(`plugin:${id}`).put(`/api/v1/plugins/${id}/storage/greeting`).send({ value: { hello: 'world' } }).expect(204);
+    expect(await footprint(id)).toEqual({ tables: [`plugin_${id}_items`], metadata: [`plugin_${id}_items`], tools: [`plugin.${id}.double`, `plugin.${id}.on_event`], subscriptions: 1, storage: 1 });
+    const started = await admin().delete(`/api/v1/plugins/${id}`).expect(202);
+    expect(started.body.workflowId).toBe(`plugin-uninstall-${id}`);
+    expect(await stack.client.workflow.getHandle(started.body.workflowId).result()).toMatchObject({ pluginId: id, subscriptions: 1, storageKeys: 1 });
+    expect(await footprint(id)).toEqual(nothing);
+    await admin().get(`/api/v1/plugins/${id}`).expect(404);
+    await admin().delete(`/api/v1/plugins/${id}`).expect(404);
+  });
+
+  test('a disabled plugin’s tools cannot run and its subscriptions receive nothing; enabling restores both', async () => {
+    const id = `en_${newId(6)}`;
+    await install(manifest(id));
+    const table = `plugin_${id}_items`;
+    stack.bus.emit(`agent.${id}`, { agentId: 'a', n: 1 }, 'test');
+    await eventually(() => rowsOf(table), (rows) => rows.length === 1);
+
+    expect((await admin().post(`/api/v1/plugins/${id}/disable`).expect(200)).body.status).toBe('disabled');
+    await expect(stack.tools.executeTool(`plugin.${id}.double`, { n: 2 }, { requesterId: 'admin' })).rejects.toMatchObject({ code: 'TOOL_DISABLED' });
+    const ignored = stack.bus.emit(`agent.${id}`, { agentId: 'a', n: 2 }, 'test');
+    const marker = stack.bus.emit('agent.marker', { agentId: id }, 'test');
+    await eventually(async () => (await stack.bus.getEventHistory({ type: 'agent.marker', limit: 5 })).map((e) => e.id), (ids) => ids.includes(marker.id));
+    await stack.bus.flush();
+    expect(await stack.prisma.pluginEventDelivery.count({ where: { eventId: ignored.id } })).toBe(0);
+
+    expect((await admin().post(`/api/v1/plugins/${id}/enable`).expect(200)).body.status).toBe('enabled');
+    expect(await stack.tools.executeTool(`plugin.${id}.double`, { n: 2 }, { requesterId: 'admin' })).toMatchObject({ output: { n: 4 } });
+    stack.bus.emit(`agent.${id}`, { agentId: 'a', n: 3 }, 'test');
+    const rows = await eventually(() => rowsOf(table), (r) => r.length === 2);
+    expect(rows.map((r) => r.k)).not.toContain(ignored.id);
+  });
+
+  test('updateConfig is validated against the manifest’s config schema', async () => {
+    const id = `cf_${newId(6)}`;
+    await install(manifest(id));
+    expect((await admin().get(`/api/v1/plugins/${id}`)).body.config).toEqual({ level: 1 });
+    expect((await admin().put(`/api/v1/plugins/${id}/config`).send({ config: { level: 3 } }).expect(200)).body.config).toEqual({ level: 3 });
+    const bad = await admin().put(`/api/v1/plugins/${id}/config`).send({ config: { level: 0, extra: true } }).expect(422);
+    expect(bad.body.error.details.issues.length).toBeGreaterThanOrEqual(1);
+    await as(`plugin:${id}`).put(`/api/v1/plugins/${id}/config`).send({ config: { level: 9 } }).expect(403);
+    expect((await admin().get(`/api/v1/plugins/${id}`)).body.config).toEqual({ level: 3 });
+    expect((await admin().get('/api/v1/plugins?status=enabled')).body.map((p: { id: string }) => p.id)).toContain(id);
+    await admin().get('/api/v1/plugins?status=weird').expect(400);
+  });
+
+  test('storage is scoped: get/set/delete/list/clear with size limits', async () => {
+    const id = `st_${newId(6)}`;
+    await install(manifest(id));
+    const me = as(`plugin:${id}`);
+    await me.put(`/api/v1/plugins/${id}/storage/a.1`).send({ value: 1 }).expect(204);
+    await me.put(`/api/v1/plugins/${id}/storage/a.2`).send({ value: { deep: [1, 2] } }).expect(204);
+    await me.put(`/api/v1/plugins/${id}/storage/b`).send({ value: 'x' }).expect(204);
+    expect((await me.get(`/api/v1/plugins/${id}/storage/a.2`).expect(200)).body).toEqual({ key: 'a.2', value: { deep: [1, 2] } });
+    expect((await me.get(`/api/v1/plugins/${id}/storage?prefix=a.`).expect(200)).body.map((e: { key: string }) => e.key)).toEqual(['a.1', 'a.2']);
+    await me.delete(`/api/v1/plugins/${id}/storage/a.1`).expect(204);
+    await me.get(`/api/v1/plugins/${id}/storage/a.1`).expect(404);
+    await me.put(`/api/v1/plugins/${id}/storage/${'k'.repeat(300)}`).send({ value: 1 }).expect(400);
+    await me.put(`/api/v1/plugins/${id}/storage/big`).send({ value: 'x'.repeat(70 * 1024) }).expect(400);
+    expect((await me.delete(`/api/v1/plugins/${id}/storage`).expect(200)).body).toEqual({ cleared: 2 });
+  });
+
+  test('plugin code reaches its own storage through core.storage.* and no other', async () => {
+    const id = `sc_${newId(6)}`;
+    const counter = {
+      name: 'count',
+      description: 'counts calls in storage',
+      parameters: { type: 'object' },
+      allowedTools: ['core.storage.get', 'core.storage.set'],
+      code: "const cur = await tools.call('core.storage.get', { key: 'n' }); const n = (cur.value || 0) + 1; await tools.call('core.storage.set', { key: 'n', value: n }); return { n };",
+    };
+    const base = manifest(id);
+    await install({ ...base, tools: [...base.tools!, counter] });
+    await stack.tools.executeTool(`plugin.${id}.count`, {}, { requesterId: 'admin' });
+    expect(await stack.tools.executeTool(`plugin.${id}.count`, {}, { requesterId: 'admin' })).toMatchObject({ output: { n: 2 } });
+    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: id, key: 'n' } } })).toMatchObject({ value: 2 });
+    await expect(stack.tools.executeTool('core.storage.get', { key: 'n' }, { requesterId: 'user:alice' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // a plugin without the storage permission is refused
+    const noPerm = `sn_${newId(6)}`;
+    await install({ ...manifest(noPerm), permissions: ['tools', 'tables', 'events.subscribe'] });
+    await expect(stack.tools.executeTool('core.storage.get', { key: 'n' }, { requesterId: `plugin:${noPerm}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  test('one plugin can never read or change another’s storage, tables, tools or subscriptions', async () => {
+    const a = `iso_a_${newId(5)}`;
+    const b = `iso_b_${newId(5)}`;
+    await install(manifest(a));
+    await install(manifest(b));
+    const asA = as(`plugin:${a}`);
+    await as(`plugin:${b}`).put(`/api/v1/plugins/${b}/storage/secret`).send({ value: 42 }).expect(204);
+
+    // storage
+    await asA.get(`/api/v1/plugins/${b}/storage/secret`).expect(403);
+    await asA.get(`/api/v1/plugins/${b}/storage`).expect(403);
+    await asA.put(`/api/v1/plugins/${b}/storage/secret`).send({ value: 0 }).expect(403);
+    await asA.delete(`/api/v1/plugins/${b}/storage`).expect(403);
+    await asA.get(`/api/v1/plugins/${b}`).expect(403);
+    expect((await asA.get('/api/v1/plugins')).body.map((p: { id: string }) => p.id)).toEqual([a]);
+    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: b, key: 'secret' } } })).toMatchObject({ value: 42 });
+    // through tools, A's principal only ever names A's own keys
+    expect(await stack.tools.executeTool('core.storage.get', { key: 'secret' }, { requesterId: `plugin:${a}` })).toMatchObject({ output: { value: null } });
+    await stack.tools.executeTool('core.storage.set', { key: 'secret', value: 'mine' }, { requesterId: `plugin:${a}` });
+    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: b, key: 'secret' } } })).toMatchObject({ value: 42 });
+
+    // tables: A's sandboxed code and A's principal are refused B's table
+    const tableB = `plugin_${b}_items`;
+    await expect(stack.tools.executeTool('core.db.query', { sql: `SELECT * FROM ${tableB}` }, { requesterId: `plugin:${a}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(stack.tools.executeTool('core.db.query', { sql: `DELETE FROM ${tableB}` }, { requesterId: `plugin:${a}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // the ACL prefixes every name with the plugin's own id, so A's drop can never name B's table
+    expect(await stack.acl.dropPluginTable(a, `${b}_items`)).toEqual({ table: `plugin_${a}_${b}_items`, dropped: false });
+    expect(await footprint(b)).toMatchObject({ tables: [tableB] });
+
+    // tools: A can neither remove, disable nor take over B's tools
+    await expect(stack.tools.unregisterTool(`plugin.${b}.double`, `plugin:${a}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(stack.tools.disableTool(`plugin.${b}.double`, `plugin:${a}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(
+      stack.tools.registerPluginTool(a, { name: `plugin.${b}.double`, description: 'hijack', category: 'x', parameters: { type: 'object' }, tags: [] }, 'return 0;'),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await stack.tools.executeTool(`plugin.${b}.double`, { n: 5 }, { requesterId: 'admin' })).toMatchObject({ output: { n: 10 } });
+
+    // subscriptions: A subscribes only to what its manifest declares, and cannot touch B's
+    const scopedA = stack.bus.forPlugin(a, [`agent.${a}`]);
+    expect(() => scopedA.subscribe(`agent.${b}`, () => undefined)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(() => scopedA.emit(`plugin.${b}.fake`, {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    scopedA.clearSubscriptions();
+    expect(stack.bus.listSubscriptions(`plugin:${b}`)).toHaveLength(1);
+    await admin().delete(`/api/v1/plugins/${a}`).expect(202);
+    await eventually(() => stack.prisma.plugin.count({ where: { id: a } }), (n) => n === 0);
+    expect(await footprint(b)).toMatchObject({ subscriptions: 1, storage: 1, tools: [`plugin.${b}.double`, `plugin.${b}.on_event`] });
+    stack.bus.emit(`agent.${b}`, { agentId: 'x' }, 'test');
+    await eventually(() => rowsOf(tableB), (rows) => rows.length === 1);
+  });
+
+  test('subscriptions survive a restart: a new process restores them, and two hosts run the tool once per event', async () => {
+    const id = `rs_${newId(6)}`;
+    await install(manifest(id));
+    const restarted = await openEventBus(stack.info.databaseUrl, logger); // a freshly started worker process
+    extraBuses.push(restarted);
+    expect(restarted.listSubscriptions(`plugin:${id}`)).toHaveLength(0);
+    await createPluginSubscriptionHost({ prisma: stack.prisma, bus: restarted, tools: stack.tools, logger }).start();
+    expect(restarted.listSubscriptions(`plugin:${id}`)).toEqual([expect.objectContaining({ pattern: `agent.${id}` })]);
+
+    const events = [restarted.emit(`agent.${id}`, { agentId: '1' }, 'test'), stack.bus.emit(`agent.${id}`, { agentId: '2' }, 'test')];
+    const rows = await eventually(() => rowsOf(`plugin_${id}_items`), (r) => r.length === 2);
+    expect(rows.map((r) => r.k).sort()).toEqual(events.map((e) => e.id).sort());
+    const deliveries = await eventually(
+      () => stack.prisma.pluginEventDelivery.findMany({ where: { eventId: { in: events.map((e) => e.id) } } }),
+      (d) => d.length === 2 && d.every((x) => x.status === 'succeeded'),
+    );
+    expect(deliveries).toHaveLength(2);
+  });
+});
