@@ -105,7 +105,7 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
       bus.emit('plugin.installed', { pluginId: 'p1' }, 'test');
       bus.emit('plugin.install_failed', { pluginId: 'p2', error: 'boom' }, 'test');
       bus.emit('trigger.fired', { triggerId: 't1' }, 'test');
-      bus.emit('trigger.failed', { triggerId: 't1' }, 'test');
+      bus.emit('trigger.failed', { triggerId: 't1', durationMs: 250 }, 'test');
       bus.emit('plan.completed', { planId: 'x', runId: 'x-1', durationMs: 1500 }, 'test');
       bus.emit('plan.step_failed', { planId: 'x', runId: 'x-1' }, 'test');
       const text = (await eventually(() => metrics.scrape(), (r) => sampleValue(r.body, 'ownpilot_events_delivered_total', { subscriber: 'metrics-probe' }) === 2)).body;
@@ -117,6 +117,7 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
       expect(sampleValue(text, 'ownpilot_plugin_lifecycle_total', { event: 'install_failed' })).toBe(1);
       expect(sampleValue(text, 'ownpilot_trigger_firings_total', { outcome: 'fired' })).toBe(1);
       expect(sampleValue(text, 'ownpilot_trigger_firings_total', { outcome: 'failed' })).toBe(1);
+      expect(sampleValue(text, 'ownpilot_trigger_run_duration_seconds_sum', { outcome: 'failed' })).toBe(0.25);
       expect(sampleValue(text, 'ownpilot_plan_runs_total', { outcome: 'completed' })).toBe(1);
       expect(sampleValue(text, 'ownpilot_plan_run_duration_seconds_sum', { outcome: 'completed' })).toBe(1.5);
       expect(sampleValue(text, 'ownpilot_plan_steps_total', { outcome: 'failed' })).toBe(1);

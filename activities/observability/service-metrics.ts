@@ -64,6 +64,7 @@ export function createEventMetrics(metrics: Pick<Metrics, 'counter' | 'histogram
   const planDurations = metrics.histogram('ownpilot_plan_run_duration_seconds', 'Plan run duration by outcome (when the event carries durationMs)', ['outcome']);
   const stepDurations = metrics.histogram('ownpilot_plan_step_duration_seconds', 'Plan step duration by outcome (when the event carries durationMs)', ['outcome']);
   const triggers = metrics.counter('ownpilot_trigger_firings_total', 'Trigger events by outcome (fired, executed, failed)', ['outcome']);
+  const triggerDurations = metrics.histogram('ownpilot_trigger_run_duration_seconds', 'Trigger run duration from firing to its end, by outcome', ['outcome']);
   const PLUGIN_LIFECYCLE = new Set(['installed', 'install_failed', 'uninstalled', 'enabled', 'disabled', 'config_updated']);
   const PLAN_END = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
   const STEP_END: Record<string, string> = { step_completed: 'completed', step_failed: 'failed' };
@@ -75,7 +76,10 @@ export function createEventMetrics(metrics: Pick<Metrics, 'counter' | 'histogram
       const durationMs = (event.data as { durationMs?: unknown } | null)?.durationMs;
       const seconds = typeof durationMs === 'number' && durationMs >= 0 ? durationMs / 1000 : undefined;
       if (event.category === 'plugin' && PLUGIN_LIFECYCLE.has(name)) plugins.inc({ event: name });
-      if (event.category === 'trigger' && ['fired', 'executed', 'failed'].includes(name)) triggers.inc({ outcome: name });
+      if (event.category === 'trigger' && ['fired', 'executed', 'failed'].includes(name)) {
+        triggers.inc({ outcome: name });
+        if (name !== 'fired' && seconds !== undefined) triggerDurations.observe({ outcome: name }, seconds);
+      }
       if (event.category === 'plan' && PLAN_END.has(name)) {
         plans.inc({ outcome: name });
         if (seconds !== undefined) planDurations.observe({ outcome: name }, seconds);
