@@ -7,7 +7,8 @@ import { asJson } from '../../platform/json';
 import type { ToolRegistry as ToolRegistryRow } from '../../prisma/generated/client';
 import type { EventPublisher } from '../events/event-types';
 import { createArgsValidator } from './args-validator';
-import { createQuickJsSandbox, type QuickJsSandbox, type SandboxLimits } from './sandbox/quickjs-sandbox';
+import { createIsolatedSandbox } from './sandbox/isolated-sandbox';
+import type { QuickJsSandbox, SandboxLimits } from './sandbox/quickjs-sandbox';
 import { createToolCache, INVALIDATE_ALL, listenForInvalidations, TOOL_REGISTRY_CHANNEL } from './tool-cache';
 import { createToolMetrics, type ToolOutcome } from './tool-metrics';
 import { assertCanExecute, assertCanManage, canSeeTool, parsePrincipal } from './tool-permissions';
@@ -33,6 +34,7 @@ import {
 } from './tool-types';
 
 const EVENT_SOURCE = 'tool-registry';
+const SANDBOX_BACKSTOP_MS = 2_000;
 
 export interface ToolRegistryDeps {
   prisma: PrismaClient;
@@ -41,7 +43,8 @@ export interface ToolRegistryDeps {
   clock?: () => number;
   /** When set, a dedicated connection LISTENs for changes made by other processes. */
   databaseUrl?: string;
-  sandbox?: QuickJsSandbox;
+  /** Runs custom and plugin tool code; default: the QuickJS sandbox in a worker thread. */
+  sandbox?: Pick<QuickJsSandbox, 'run' | 'warm'> & { close?(): Promise<void> };
   sandboxLimits?: Partial<SandboxLimits>;
   /** Execution timeout of tools that do not set their own. */
   defaultTimeoutMs?: number;
@@ -118,7 +121,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
   const clock = deps.clock ?? (() => performance.now());
   const defaultTimeoutMs = deps.defaultTimeoutMs ?? 30_000;
   const maxCallDepth = deps.maxCallDepth ?? 3;
-  const sandbox = deps.sandbox ?? createQuickJsSandbox(deps.sandboxLimits);
+  const sandbox = deps.sandbox ?? createIsolatedSandbox({ limits: deps.sandboxLimits });
   const validator = createArgsValidator();
   const metrics = createToolMetrics();
   const handlers = new Map<string, BuiltinTool>();
@@ -243,9 +246,9 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       await Promise.all([listener?.ready, sandbox.warm()]);
     },
 
-    /** Stops listening for other processes' changes. */
+    /** Stops listening for other processes' changes and stops the sandbox. */
     async close(): Promise<void> {
-      await listener?.close();
+      await Promise.all([listener?.close(), sandbox.close?.()]);
     },
 
     /** Execution counters and durations per source (for the observability exporter). */
@@ -493,7 +496,10 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       const handler = handlers.get(name);
       const timeoutMs = handler?.timeoutMs ?? defaultTimeoutMs;
       try {
-        const output = await withTimeout(name, timeoutMs, context.signal, (signal) =>
+        // A sandboxed run enforces timeoutMs itself and reports why it stopped; the outer
+        // deadline is only the backstop.
+        const outerTimeoutMs = record.source === 'builtin' ? timeoutMs : timeoutMs + SANDBOX_BACKSTOP_MS;
+        const output = await withTimeout(name, outerTimeoutMs, context.signal, (signal) =>
           record.source === 'builtin' ? handler!.execute(validArgs, { ...context, signal }) : runSandboxed(record, validArgs, context, signal, timeoutMs),
         );
         const durationMs = clock() - started;

@@ -25,7 +25,9 @@ const RELEASE_SYNC: QuickJSSyncVariant = {
 type CompiledWasm = NonNullable<Exclude<CustomizeVariantOptions['wasmModule'], () => unknown>>;
 const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledWasm> } }).WebAssembly;
 let compiledWasm: Promise<CompiledWasm> | undefined;
-const loadWasm = () => (compiledWasm ??= wasmApi.compile(fs.readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'))));
+// (tsx's namespaced require, used in sandbox workers, appends a ?namespace= query to resolved paths)
+const wasmPath = () => require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm').replace(/\?.*$/, '');
+const loadWasm = () => (compiledWasm ??= wasmApi.compile(fs.readFileSync(wasmPath())));
 const VARIANT = newVariant(RELEASE_SYNC, { wasmModule: loadWasm });
 
 /** Resource limits of one sandboxed run. */
