@@ -111,6 +111,9 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
       const text = (await eventually(() => metrics.scrape(), (r) => sampleValue(r.body, 'ownpilot_events_delivered_total', { subscriber: 'metrics-probe' }) === 2)).body;
       expect(handled).toBe(2);
       expect(sampleValue(text, 'ownpilot_events_emitted_total', { namespace: 'agent' })).toBe(5);
+      await bus.flush();
+      const logged = (await eventually(() => metrics.scrape(), (r) => sampleValue(r.body, 'ownpilot_event_log_writes_total', { outcome: 'written' }) >= 11)).body;
+      expect(sampleValue(logged, 'ownpilot_event_log_writes_total', { outcome: 'dropped' })).toBe(0);
       expect(sampleValue(text, 'ownpilot_events_emitted_total', { namespace: 'plugin' })).toBe(2);
       expect(sampleValue(text, 'ownpilot_events_rate_limited_total', { subscriber: 'metrics-probe' })).toBe(3);
       expect(sampleValue(text, 'ownpilot_plugin_lifecycle_total', { event: 'installed' })).toBe(1);

@@ -41,7 +41,10 @@ interface SubscriberCounters {
 }
 
 /** Exports the event bus's own per-subscriber delivery counters and backlog (read at scrape time). */
-export function registerEventBusMetrics(metrics: Pick<Metrics, 'readCounter' | 'readGauge'>, bus: { metrics(): { received: number; subscribers: Record<string, SubscriberCounters> } }): void {
+export function registerEventBusMetrics(
+  metrics: Pick<Metrics, 'readCounter' | 'readGauge'>,
+  bus: { metrics(): { received: number; subscribers: Record<string, SubscriberCounters>; store?: { log: { written: number; dropped: number } } } },
+): void {
   const per = (pick: (m: SubscriberCounters) => number) => (): Sample[] =>
     Object.entries(bus.metrics().subscribers).map(([subscriber, m]) => [{ subscriber }, pick(m)]);
   metrics.readCounter('ownpilot_events_delivered_total', 'Events handled by each subscriber', ['subscriber'], per((m) => m.delivered));
@@ -50,6 +53,10 @@ export function registerEventBusMetrics(metrics: Pick<Metrics, 'readCounter' | '
   metrics.readCounter('ownpilot_events_overflowed_total', 'Deliveries dropped because a subscriber queue was full', ['subscriber'], per((m) => m.overflowed));
   metrics.readGauge('ownpilot_event_queue_depth', 'Deliveries waiting per subscriber', ['subscriber'], per((m) => m.queued));
   metrics.readCounter('ownpilot_events_received_total', 'Events received from other processes', [], () => [[{}, bus.metrics().received]]);
+  metrics.readCounter('ownpilot_event_log_writes_total', 'Events written to event_log, or dropped after the write retries failed', ['outcome'], () => {
+    const log = bus.metrics().store?.log;
+    return log ? [[{ outcome: 'written' }, log.written], [{ outcome: 'dropped' }, log.dropped]] : [];
+  });
 }
 
 /**
