@@ -53,8 +53,8 @@ describe('/docs in headless Chromium', () => {
     await page.goto(`${base}/docs`);
     await page.getByRole('button', { name: /authorize/i }).first().click();
     const dialog = page.locator('.modal-ux');
-    await dialog.locator('.auth-container', { hasText: 'apiKey' }).locator('input').first().fill(key);
-    const apiKeyForm = dialog.locator('.auth-container', { hasText: 'apiKey' });
+    const apiKeyForm = dialog.locator('.auth-container').filter({ has: page.locator('h4 code', { hasText: /^apiKey$/ }) });
+    await apiKeyForm.locator('input').first().fill(key);
     await apiKeyForm.getByRole('button', { name: 'Apply credentials' }).click();
     await apiKeyForm.locator('button', { hasText: 'Logout' }).waitFor(); // the key is now applied
     await dialog.locator('.close-modal').click();

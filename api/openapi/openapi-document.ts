@@ -43,6 +43,7 @@ function parameters(where: 'path' | 'query' | 'header', schema: z.ZodObject | un
 function security(auth: RouteAuth): JsonSchema[] {
   if (auth === 'bearer' || auth === 'admin') return [{ apiKey: [] }];
   if (auth === 'metrics-token') return [{ metricsToken: [] }, {}];
+  if (auth === 'webhook-signature') return [{ webhookSignature: [] }];
   return [];
 }
 
@@ -109,6 +110,10 @@ export function buildOpenApiDocument(groups: readonly RouteGroup[], info: { vers
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An OwnPilot API key (its principal is admin, user:ID or plugin:ID)' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when configured' },
+        webhookSignature: {
+          type: 'apiKey', in: 'header', name: 'x-ownpilot-signature',
+          description: '`sha256=` + hex HMAC-SHA256 of `<x-ownpilot-timestamp>.<raw body>` with the trigger\'s secret',
+        },
       },
       schemas: { Error: toSchema(ErrorResponse, 'output') },
     },
