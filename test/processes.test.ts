@@ -95,6 +95,12 @@ describe('API and worker processes: exported metrics and graceful shutdown', () 
     const history = (await handle.fetchHistory()).events ?? [];
     expect(history.some((e) => e.activityTaskCompletedEventAttributes !== null && e.activityTaskCompletedEventAttributes !== undefined)).toBe(true);
 
+    // Both processes wrote structured JSON only, each line tagged with its service.
+    for (const [proc, service] of [[api, 'api'], [worker, 'worker']] as const) {
+      const lines = proc.output().split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[ownpilot]'));
+      expect(lines.filter((l) => { try { return (JSON.parse(l) as { service?: string }).service !== service; } catch { return true; } })).toEqual([]);
+    }
+
     // The run finishes on the next worker.
     await stack.startWorker();
     await handle.result();

@@ -13,12 +13,14 @@ import { startMetricsServer } from '../platform/observability/metrics-endpoint';
 import { connectWorker } from '../platform/temporal-connection';
 import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { activityObservability } from './activity-observability';
+import { installTemporalRuntimeLog } from './temporal-runtime-log';
 import { createOwnPilotWorker } from './create-worker';
 
 /** Worker process: connects to PostgreSQL and Temporal, polls until SIGINT/SIGTERM, then drains. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
+  installTemporalRuntimeLog(logger);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
   const metrics = createMetrics('worker');
