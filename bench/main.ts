@@ -1,12 +1,13 @@
 import { aclBench } from './acl';
 import type { Benchmark, BenchFigure } from './bench-types';
 import { eventBus } from './events';
+import { observabilityBench } from './observability';
 import { pluginInstall } from './plugins';
 import { stackStartup } from './stack-startup';
 import { toolsBench } from './tools';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>` runs the matching ones. */
-const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall];
+const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, observabilityBench];
 
 function format(figure: BenchFigure): string {
   const value = figure.value >= 100 ? figure.value.toFixed(0) : figure.value.toFixed(2);
