@@ -45,7 +45,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res, next) => {
-    res.setHeader('x-request-id', req.header('x-request-id') ?? randomUUID());
+    const given = req.header('x-request-id');
+    res.setHeader('x-request-id', given !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID());
     next();
   });
   app.use(httpObservability(deps.logger, deps.metrics));

@@ -32,6 +32,8 @@ describe('structured JSON logs: request id, principal, workflow context; secrets
       .set('x-ownpilot-signature', `sha256=${webhookSecret}`)
       .send({ secret: webhookSecret, token: webhookSecret });
     await request(app).get('/health').set('authorization', `Bearer ${userKey}`).expect(200);
+    const forged = await request(app).get('/health').set('x-request-id', `bad id {"msg":"forged"} ${'x'.repeat(300)}`).expect(200);
+    expect(forged.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/); // a malformed id is replaced, not echoed
     // A careless call site: the redaction list still catches credential-named fields.
     logger.info({ apiKey: userKey, secret: webhookSecret, headers: { authorization: `Bearer ${adminKey}` }, key: newKey }, 'careless');
 
