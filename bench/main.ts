@@ -3,11 +3,12 @@ import type { Benchmark, BenchFigure } from './bench-types';
 import { eventBus } from './events';
 import { observabilityBench } from './observability';
 import { pluginInstall } from './plugins';
+import { planBench } from './plans';
 import { stackStartup } from './stack-startup';
 import { toolsBench } from './tools';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>` runs the matching ones. */
-const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, observabilityBench];
+const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, planBench, observabilityBench];
 
 function format(figure: BenchFigure): string {
   const value = figure.value >= 100 ? figure.value.toFixed(0) : figure.value.toFixed(2);

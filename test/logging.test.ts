@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { CreatePlanBody } from '../activities/plans/plan-schemas';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
@@ -53,7 +54,7 @@ describe('structured JSON logs: request id, principal, workflow context; secrets
     await stack.startWorker({}, { activity: [activityObservability(createMetrics('worker'), createLogger('worker', 'info', capture.stream))] });
     {
       const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools });
-      const plan = await plans.createPlan({ name: 'logs', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { hello: 'x' } }] }, 'user:logs');
+      const plan = await plans.createPlan(CreatePlanBody.parse({ name: 'logs', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { hello: 'x' } }] }), 'user:logs');
       const { runId } = await plans.executePlan(plan.id, {}, 'user:logs');
       await stack.client.workflow.getHandle(runId).result();
       const lines = await eventually(async () => capture.lines(), (ls) => ls.some((l) => l.stepId === 'say'));

@@ -78,6 +78,11 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     await eventually(async () => (await request(app).get(`/api/v1/plans/runs/${started.body.runId}`).set('authorization', `Bearer ${userKey}`)).body.status, (s) => s === 'completed');
     await call('get', `/api/v1/plans/runs/${started.body.runId}`, '/api/v1/plans/runs/{runId}', userKey);
     await call('get', `/api/v1/plans/${plan.body.id}`, '/api/v1/plans/{id}', userKey);
+    await call('get', '/api/v1/plans?limit=5', '/api/v1/plans', userKey);
+    await call('get', `/api/v1/plans/${plan.body.id}/runs`, '/api/v1/plans/{id}/runs', userKey);
+    await call('get', `/api/v1/plans/${plan.body.id}/history`, '/api/v1/plans/{id}/history', userKey);
+    await call('get', `/api/v1/plans/${plan.body.id}/steps`, '/api/v1/plans/{id}/steps', userKey);
+    expect((await call('post', `/api/v1/plans/runs/${started.body.runId}/pause`, '/api/v1/plans/runs/{runId}/pause', userKey)).status).toBe(409);
     expect((await call('get', '/api/v1/plans/missing', '/api/v1/plans/{id}', userKey)).status).toBe(404);
     await call('get', '/api/v1/openapi.json', '/api/v1/openapi.json', undefined);
     await call('get', '/api/v1/tools?q=echo', '/api/v1/tools', userKey);

@@ -89,7 +89,7 @@ describe('personal-data resources: API, tools, events, idempotency, plans', () =
     expect(run.status).toBe('completed');
     const rows = await stack.prisma.task.findMany({ where: { title } });
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ ownerId: ann, idempotencyKey: `${ann}|${started.body.runId}/task` });
+    expect(rows[0]).toMatchObject({ ownerId: ann, idempotencyKey: `${ann}|${started.body.runId}/task/0` }); // <runId>/<stepId>/<generation>
   });
 
   test('tool activities: results pass through, permanent errors become non-retryable failures', async () => {

@@ -36,7 +36,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
         name: 'skeleton',
         steps: [
           { id: 'hello', kind: 'tool', tool: 'core.echo', args: { greeting: 'hi' } },
-          { id: 'sum', kind: 'tool', tool: 'core.math', args: { op: 'add', values: [1, 2, 3.5] } },
+          { id: 'sum', kind: 'tool', tool: 'core.math', args: { op: 'add', values: [1, 2, 3.5] }, dependsOn: ['hello'] },
         ],
       })
       .expect(201);
@@ -50,9 +50,13 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
       (body) => body.status === 'completed' || body.status === 'failed',
     );
     expect(run.status).toBe('completed');
-    expect(run.history.map((h: { event: string }) => h.event).sort()).toEqual(
-      ['plan.started', 'plan.step_started', 'plan.step_completed', 'plan.step_started', 'plan.step_completed', 'plan.completed'].sort(),
-    );
+    // History is ordered by the workflow's own sequence, not by text id or clock.
+    expect(run.history.map((h: { event: string }) => h.event)).toEqual([
+      'plan.started',
+      'plan.step_started', 'plan.step_attempt', 'plan.step_completed',
+      'plan.step_started', 'plan.step_attempt', 'plan.step_completed',
+      'plan.completed',
+    ]);
     const sum = run.history.find((h: { stepId: string; event: string }) => h.stepId === 'sum' && h.event === 'plan.step_completed');
     expect(sum.details.output).toEqual({ result: 6.5 });
 
@@ -60,7 +64,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     const description = await handle.describe();
     expect(description.type).toBe('planWorkflow');
     expect(description.searchAttributes.OwnPilotPlanId).toEqual([planId]);
-    expect(await handle.query('status')).toMatchObject({ status: 'completed', completedSteps: 2, totalSteps: 2 });
+    expect(await handle.query('status')).toMatchObject({ status: 'completed', completedSteps: 2, totalSteps: 2, progress: 1 });
 
     const plan = await api.get(`/api/v1/plans/${planId}`).expect(200);
     expect(plan.body.runs[0]).toMatchObject({ id: started.body.runId, status: 'completed' });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Worker, type NativeConnection, type WorkerInterceptors } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerInterceptors, type WorkerOptions as TemporalWorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities';
 
 export interface WorkerOptions {
@@ -11,6 +11,8 @@ export interface WorkerOptions {
   interceptors?: WorkerInterceptors;
   /** In-flight activities get this long after SIGTERM before they are cancelled (default 10 s); then as long again before the worker is forced down. */
   shutdownGraceMs?: number;
+  /** Poller and cache tuning (benchmarks); Temporal's defaults otherwise. */
+  tuning?: Pick<TemporalWorkerOptions, 'maxCachedWorkflows' | 'workflowTaskPollerBehavior' | 'activityTaskPollerBehavior' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
 }
 
 /** A worker polling `taskQueue` with every OwnPilot workflow (bundled from workflows/) and activity. */
@@ -24,5 +26,6 @@ export function createOwnPilotWorker(options: WorkerOptions): Promise<Worker> {
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     shutdownForceTime: (options.shutdownGraceMs ?? 10_000) * 2,
     ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+    ...options.tuning,
   });
 }

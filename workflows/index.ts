@@ -1,4 +1,4 @@
 // Every workflow the worker registers; the worker bundles this file.
-export { planWorkflow, planStatusQuery } from './plan-workflow';
+export { planWorkflow } from './plan-workflow';
 export { pluginInstallWorkflow } from './plugin-install-workflow';
 export { pluginUninstallWorkflow } from './plugin-uninstall-workflow';

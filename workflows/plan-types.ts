@@ -1,11 +1,58 @@
-// Plain types shared by the plan workflow and its activities; no runtime code, safe in the sandbox.
+// Plain types shared by the plan workflow, its activities and the service; no runtime code.
+import type { PlanDefinition, ToolCall } from '../activities/plans/plan-schemas';
 
-export interface PlanToolStep {
+export type PlanRunStatus = 'pending' | 'running' | 'paused' | 'rolling_back' | 'completed' | 'failed' | 'cancelled' | 'rolled_back';
+export type StepStatus = 'pending' | 'running' | 'waiting_approval' | 'completed' | 'failed' | 'skipped' | 'cancelled' | 'compensated' | 'compensation_failed';
+
+/** Statuses after which a run never changes again. */
+export const TERMINAL_RUN_STATUSES: readonly PlanRunStatus[] = ['completed', 'failed', 'cancelled', 'rolled_back'];
+
+export interface StepState {
+  status: StepStatus;
+  output?: unknown;
+  error?: string;
+  /** Bumped each time a rollback to a checkpoint resets the step; part of its idempotency key. */
+  generation: number;
+  decidedBy?: string;
+}
+
+export interface CheckpointRef {
   id: string;
   name?: string;
-  kind: 'tool';
-  tool: string;
-  args: Record<string, unknown>;
+  /** Number of finished steps (`order.length`) when the checkpoint was taken. */
+  position: number;
+}
+
+export interface CompensationRecord {
+  stepId: string;
+  status: 'completed' | 'failed';
+  error?: string;
+}
+
+export interface PlanRunState {
+  planId: string;
+  runId: string;
+  version: number;
+  status: PlanRunStatus;
+  steps: Record<string, StepState>;
+  /** Step ids in the order they finished (completed, failed or skipped). */
+  order: string[];
+  completedSteps: number;
+  totalSteps: number;
+  /** Finished steps / total steps, 0..1. */
+  progress: number;
+  checkpoints: CheckpointRef[];
+  compensations: CompensationRecord[];
+  error?: string;
+}
+
+/** What the workflow carries into its next run on continue-as-new. */
+export interface CarriedPlanState {
+  state: PlanRunState;
+  sequence: number;
+  checkpointCounter: number;
+  paused: boolean;
+  skipRequested: string[];
 }
 
 export interface PlanWorkflowInput {
@@ -13,26 +60,16 @@ export interface PlanWorkflowInput {
   runId: string;
   planName: string;
   version: number;
-  steps: PlanToolStep[];
+  definition: PlanDefinition;
   input: Record<string, unknown>;
   startedBy: string;
+  /** Nesting depth of sub-plans (0 for a top-level run). */
+  depth?: number;
+  carried?: CarriedPlanState;
 }
 
-export type PlanRunStatus = 'pending' | 'running' | 'completed' | 'failed';
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed';
-
-export interface PlanRunState {
-  status: PlanRunStatus;
-  steps: Record<string, { status: StepStatus; output?: unknown; error?: string }>;
-  completedSteps: number;
-  totalSteps: number;
-}
-
-/** One row of plan_history, written by the workflow through an activity. */
+/** One row of plan_history; `sequence` is assigned by the workflow and orders the run's history. */
 export interface PlanTransition {
-  planId: string;
-  runId: string;
-  /** Position of this transition in the run: makes the history write idempotent under retries. */
   sequence: number;
   stepId?: string;
   event: string;
@@ -40,11 +77,50 @@ export interface PlanTransition {
   details?: Record<string, unknown>;
 }
 
+/** Bookkeeping the workflow hands to one activity call: history rows, checkpoints, run status. */
+export interface PlanRecordBatch {
+  planId: string;
+  runId: string;
+  transitions: PlanTransition[];
+  checkpoints: { id: string; name?: string; position: number; outputs: Record<string, unknown> }[];
+  run?: { status: PlanRunStatus; error?: string; state?: PlanRunState };
+}
+
 export interface ToolStepRequest {
+  planId: string;
   runId: string;
   stepId: string;
   tool: string;
   args: Record<string, unknown>;
   requesterId: string;
   idempotencyKey: string;
+  /** Sequence of the step's `plan.step_started` row, written by the activity's first attempt. */
+  sequence: number;
+  /** Bookkeeping the workflow had pending, written (idempotently) before the tool runs. */
+  batch?: PlanRecordBatch;
+}
+
+export interface CompensationRequest {
+  runId: string;
+  stepId: string;
+  call: ToolCall;
+  requesterId: string;
+  idempotencyKey: string;
+}
+
+export interface DecisionRequest {
+  stepId: string;
+  approve: boolean;
+  by: string;
+  comment?: string;
+}
+
+export interface SubPlanRequest {
+  planId: string;
+  parentRunId: string;
+  stepId: string;
+  generation: number;
+  input: Record<string, unknown>;
+  startedBy: string;
+  depth: number;
 }

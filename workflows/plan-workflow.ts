@@ -1,67 +1,469 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { PlanActivities } from '../activities/plans/plan-activities';
-import type { PlanRunState, PlanTransition, PlanWorkflowInput } from './plan-types';
+import type { PlanStep } from '../activities/plans/plan-schemas';
+import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from './plan-messages';
+import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-expression';
+import { durationMs } from './plan-graph';
+import { resolveTemplates } from './plan-template';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
+import type {
+  CheckpointRef,
+  DecisionRequest,
+  PlanRecordBatch,
+  PlanRunState,
+  PlanRunStatus,
+  PlanTransition,
+  PlanWorkflowInput,
+  StepState,
+} from './plan-types';
 
-const ACTIVITY_PRESETS = {
-  toolStep: { startToCloseTimeout: '5 minutes', retry: { maximumAttempts: 3, initialInterval: '1 second' } },
-  bookkeeping: { startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 milliseconds' } },
-} as const;
+/** Bookkeeping runs as a local activity: no task-queue round trip per write. */
+const { recordPlanBatch } = proxyLocalActivities<PlanActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '200 milliseconds' } });
+const { prepareSubPlan } = proxyActivities<PlanActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
 
-const { runToolStep } = proxyActivities<PlanActivities>(ACTIVITY_PRESETS.toolStep);
-const { recordPlanTransition } = proxyActivities<PlanActivities>(ACTIVITY_PRESETS.bookkeeping);
+const MAX_SUB_PLAN_DEPTH = 5;
+const HEARTBEAT_TIMEOUT_MS = 5000;
 
-/** Current status, per-step state and progress of a plan run. */
-export const planStatusQuery = defineQuery<PlanRunState>('status');
+const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
 
-/** Runs a plan's steps in order, each as an activity, recording every transition in plan_history. */
+function errorMessage(error: unknown): string {
+  let e: unknown = error;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(error);
+}
+
+/**
+ * Runs a plan's step graph: ready steps start in parallel up to the plan's concurrency, each
+ * tool step as an activity; every transition lands in plan_history in sequence order.
+ */
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunState> {
-  const { planId, runId } = input;
-  upsertSearchAttributes([
-    { key: OwnPilotPlanId, value: planId },
-    { key: OwnPilotKind, value: 'plan' },
-    { key: OwnPilotStartedBy, value: input.startedBy },
-  ]);
-  const state: PlanRunState = {
+  const { planId, runId, definition } = input;
+  const info = workflowInfo();
+  const steps = definition.steps;
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const state: PlanRunState = input.carried?.state ?? {
+    planId,
+    runId,
+    version: input.version,
     status: 'running',
-    steps: Object.fromEntries(input.steps.map((s) => [s.id, { status: 'pending' as const }])),
+    steps: Object.fromEntries(steps.map((s) => [s.id, { status: 'pending', generation: 0 } satisfies StepState])),
+    order: [],
     completedSteps: 0,
-    totalSteps: input.steps.length,
+    totalSteps: steps.length,
+    progress: 0,
+    checkpoints: [],
+    compensations: [],
   };
-  setHandler(planStatusQuery, () => state);
+  let sequence = input.carried?.sequence ?? 0;
+  let checkpointCounter = input.carried?.checkpointCounter ?? 0;
+  let paused = input.carried?.paused ?? false;
+  let tick = 0;
+  let stop: 'fail' | 'rollback' | undefined;
+  let rollbackTo: { position: number; checkpointId?: string } | undefined;
+  const skipRequested = new Set<string>(input.carried?.skipRequested ?? []);
+  const inflight = new Set<string>();
+  const decisions = new Map<string, DecisionRequest>();
+  const finishedAtStart = state.order.length;
 
-  let sequence = 0;
-  const record = (t: Omit<PlanTransition, 'planId' | 'runId' | 'sequence'>) =>
-    recordPlanTransition({ planId, runId, sequence: sequence++, ...t });
-
-  await record({ event: 'plan.started', status: 'running', details: { version: input.version } });
-  for (const step of input.steps) {
-    const stepState = state.steps[step.id]!;
-    stepState.status = 'running';
-    await record({ stepId: step.id, event: 'plan.step_started', status: 'running', details: { tool: step.tool } });
-    try {
-      stepState.output = await runToolStep({
-        runId,
-        stepId: step.id,
-        tool: step.tool,
-        args: step.args,
-        requesterId: input.startedBy,
-        idempotencyKey: `${workflowInfo().workflowId}/${step.id}`,
-      });
-    } catch (error) {
-      const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-      stepState.status = 'failed';
-      stepState.error = message;
-      state.status = 'failed';
-      await record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: message } });
-      await record({ event: 'plan.failed', status: 'failed', details: { error: message, stepId: step.id } });
-      throw ApplicationFailure.create({ type: 'PlanStepFailed', message: `step ${step.id} failed: ${message}`, nonRetryable: true });
+  // ---- bookkeeping: batched, serialized, never blocking the next step ----
+  let pending: PlanRecordBatch = { planId, runId, transitions: [], checkpoints: [] };
+  let chain: Promise<void> = Promise.resolve();
+  let flushesQueued = 0;
+  const flush = (): Promise<void> => {
+    if (pending.transitions.length === 0 && pending.checkpoints.length === 0 && !pending.run) return chain;
+    const batch = pending;
+    pending = { planId, runId, transitions: [], checkpoints: [] };
+    flushesQueued++;
+    // Non-cancellable: a cancelled run still records how it ended.
+    chain = chain.then(() => CancellationScope.nonCancellable(() => recordPlanBatch(batch))).finally(() => {
+      flushesQueued--;
+    });
+    return chain;
+  };
+  /**
+   * Hands the pending bookkeeping to the tool activity about to start, which writes it first:
+   * one activity per step instead of two. The run status stays behind while a flush is queued,
+   * so status writes keep their order.
+   */
+  const takePending = (): PlanRecordBatch | undefined => {
+    if (pending.transitions.length === 0 && pending.checkpoints.length === 0 && (!pending.run || flushesQueued > 0)) return undefined;
+    const batch = pending;
+    pending = { planId, runId, transitions: [], checkpoints: [], run: flushesQueued > 0 ? batch.run : undefined };
+    return flushesQueued > 0 ? { ...batch, run: undefined } : batch;
+  };
+  /** Puts bookkeeping back when the activity that carried it failed (rows are idempotent). */
+  const restore = (batch: PlanRecordBatch | undefined) => {
+    if (!batch) return;
+    pending.transitions.unshift(...batch.transitions);
+    pending.checkpoints.unshift(...batch.checkpoints);
+    pending.run ??= batch.run;
+  };
+  const nextSequence = () => sequence++;
+  const record = (t: Omit<PlanTransition, 'sequence'>, runStatus?: PlanRunStatus) => {
+    pending.transitions.push({ sequence: nextSequence(), ...t });
+    if (runStatus) pending.run = { status: runStatus, error: state.error };
+  };
+  const outputs = () =>
+    Object.fromEntries(Object.entries(state.steps).filter(([, s]) => s.status === 'completed').map(([id, s]) => [id, s.output ?? null]));
+  const scope = (): ExpressionScope => ({ input: input.input, steps: state.steps });
+  const setStatus = (status: PlanRunStatus) => {
+    state.status = status;
+  };
+  const bump = () => {
+    tick++;
+  };
+  const finish = (id: string, status: 'completed' | 'failed' | 'skipped') => {
+    state.steps[id]!.status = status;
+    state.order.push(id);
+    if (status === 'completed') state.completedSteps++;
+    state.progress = state.order.length / state.totalSteps;
+    if (status !== 'skipped') {
+      const cp: CheckpointRef = { id: `${runId}:cp:${++checkpointCounter}`, position: state.order.length };
+      state.checkpoints.push(cp);
+      pending.checkpoints.push({ ...cp, outputs: outputs() });
     }
-    stepState.status = 'completed';
-    state.completedSteps++;
-    await record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: stepState.output } });
+    bump();
+  };
+
+  // ---- handlers ----
+  setHandler(planStatusQuery, () => state);
+  setHandler(
+    pauseUpdate,
+    ({ by }) => {
+      paused = true;
+      setStatus('paused');
+      record({ event: 'plan.paused', status: 'paused', details: { by, inFlight: [...inflight] } }, 'paused');
+      void flush();
+      bump();
+      return state;
+    },
+    { validator: (_: { by: string }) => {
+      if (state.status !== 'running' || stop || rollbackTo) throw invalidState(`run is ${state.status}, only a running run can be paused`);
+    } },
+  );
+  setHandler(
+    resumeUpdate,
+    ({ by }) => {
+      paused = false;
+      setStatus('running');
+      record({ event: 'plan.resumed', status: 'running', details: { by } }, 'running');
+      void flush();
+      bump();
+      return state;
+    },
+    { validator: (_: { by: string }) => {
+      if (state.status !== 'paused' || rollbackTo) throw invalidState(`run is ${state.status}, only a paused run can be resumed`);
+    } },
+  );
+  setHandler(
+    checkpointUpdate,
+    ({ name, by }) => {
+      const cp: CheckpointRef = { id: `${runId}:cp:${++checkpointCounter}`, name, position: state.order.length };
+      state.checkpoints.push(cp);
+      pending.checkpoints.push({ ...cp, outputs: outputs() });
+      record({ event: 'plan.checkpoint', status: state.status, details: { checkpointId: cp.id, name, by } });
+      void flush();
+      return cp;
+    },
+    { validator: (_: { name?: string; by: string }) => {
+      if (state.status !== 'running' && state.status !== 'paused') throw invalidState(`run is ${state.status}: no checkpoint can be taken`);
+    } },
+  );
+  setHandler(
+    rollbackUpdate,
+    async ({ checkpointId, by }) => {
+      const position = checkpointId === undefined ? 0 : state.checkpoints.find((c) => c.id === checkpointId)!.position;
+      if (checkpointId === undefined) stop = 'rollback';
+      else {
+        rollbackTo = { position, checkpointId };
+        paused = true;
+      }
+      record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } });
+      bump();
+      await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
+      return state;
+    },
+    { validator: ({ checkpointId }) => {
+      if (state.status !== 'running' && state.status !== 'paused') throw invalidState(`run is ${state.status}: nothing to roll back`);
+      if (stop || rollbackTo) throw invalidState('a rollback is already under way');
+      if (checkpointId !== undefined && !state.checkpoints.some((c) => c.id === checkpointId)) {
+        throw ApplicationFailure.create({ type: 'NOT_FOUND', message: `checkpoint '${checkpointId}' does not exist in this run`, nonRetryable: true });
+      }
+    } },
+  );
+  setHandler(
+    decideUpdate,
+    async (decision) => {
+      decisions.set(decision.stepId, decision);
+      bump();
+      await condition(() => state.steps[decision.stepId]!.status !== 'waiting_approval');
+      return state.steps[decision.stepId]!;
+    },
+    { validator: ({ stepId, by }) => {
+      const step = byId.get(stepId);
+      if (!step || step.kind !== 'approval') throw ApplicationFailure.create({ type: 'NOT_FOUND', message: `approval step '${stepId}' does not exist`, nonRetryable: true });
+      if (state.steps[stepId]!.status !== 'waiting_approval' || decisions.has(stepId)) {
+        throw invalidState(`step '${stepId}' is ${state.steps[stepId]!.status}, not waiting for approval`);
+      }
+      if (!step.approvers.includes(by) && !step.approvers.includes('*')) {
+        throw ApplicationFailure.create({ type: 'FORBIDDEN', message: `${by} may not decide step '${stepId}'`, nonRetryable: true });
+      }
+    } },
+  );
+
+  // ---- steps ----
+  const runStep = async (step: PlanStep): Promise<void> => {
+    const st = state.steps[step.id]!;
+    st.status = 'running';
+    delete st.error;
+    const startSeq = nextSequence();
+    const key = `${info.workflowId}/${step.id}/${st.generation}`;
+    if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
+    try {
+      st.output = await executeStep(step, st, startSeq, key);
+      finish(step.id, 'completed');
+      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output } });
+    } catch (error) {
+      if (isCancellation(error)) {
+        st.status = 'cancelled';
+        record({ stepId: step.id, event: 'plan.step_cancelled', status: 'cancelled' });
+        throw error;
+      }
+      st.error = errorMessage(error);
+      finish(step.id, 'failed');
+      const onFailure = step.onFailure ?? definition.onFailure;
+      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure } });
+      if (onFailure !== 'continue' && !stop) {
+        stop = onFailure;
+        state.error = `step ${step.id} failed: ${st.error}`;
+      }
+    } finally {
+      inflight.delete(step.id);
+    }
+  };
+
+  const executeStep = async (step: PlanStep, st: StepState, startSeq: number, key: string): Promise<unknown> => {
+    const timeout = step.timeout === undefined ? undefined : durationMs(step.timeout);
+    switch (step.kind) {
+      case 'tool': {
+        const args = resolveTemplates(step.args, scope()) as Record<string, unknown>;
+        const { runToolStep } = proxyActivities<PlanActivities>({
+          startToCloseTimeout: timeout ?? 5 * 60_000,
+          heartbeatTimeout: Math.min(timeout ?? HEARTBEAT_TIMEOUT_MS, HEARTBEAT_TIMEOUT_MS),
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+          retry: {
+            maximumAttempts: step.retry?.maximumAttempts ?? 3,
+            initialInterval: step.retry?.initialInterval === undefined ? 1000 : durationMs(step.retry.initialInterval),
+            backoffCoefficient: step.retry?.backoffCoefficient ?? 2,
+            maximumInterval: step.retry?.maximumInterval === undefined ? undefined : durationMs(step.retry.maximumInterval),
+          },
+          summary: step.name ?? `${step.id}: ${step.tool}`,
+        });
+        const batch = takePending();
+        try {
+          return await runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch });
+        } catch (error) {
+          restore(batch);
+          throw error;
+        }
+      }
+      case 'wait': {
+        // new Date() is the workflow's deterministic clock inside the sandbox.
+        const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
+        if (ms > 0) await sleep(ms);
+        return { waitedMs: Math.max(0, ms) };
+      }
+      case 'condition': {
+        const result = truthy(evaluate(parseExpression(step.expression), scope()));
+        for (const id of result ? step.else : step.then) skipRequested.add(id);
+        return { result };
+      }
+      case 'approval': {
+        st.status = 'waiting_approval';
+        record({ stepId: step.id, event: 'plan.approval_required', status: 'waiting_approval', details: { approvers: step.approvers, message: step.message } });
+        void flush();
+        // A rollback or a failing run does not wait for a decision that no longer matters.
+        const interrupted = () => stop !== undefined || rollbackTo !== undefined;
+        const decided = await condition(() => decisions.has(step.id) || interrupted(), durationMs(step.approvalTimeout));
+        if (decided && !decisions.has(step.id)) throw ApplicationFailure.create({ type: 'INTERRUPTED', message: 'approval interrupted by a rollback or a failing run', nonRetryable: true });
+        const decision: DecisionRequest = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
+        st.status = 'running';
+        st.decidedBy = decision.by;
+        record({ stepId: step.id, event: decision.approve ? 'plan.step_approved' : 'plan.step_rejected', status: 'running', details: { by: decision.by, comment: decision.comment } });
+        if (!decision.approve) throw ApplicationFailure.create({ type: 'REJECTED', message: decided ? `rejected by ${decision.by}` : 'approval timed out', nonRetryable: true });
+        return { approved: true, by: decision.by, comment: decision.comment ?? null };
+      }
+      case 'sub_plan': {
+        const depth = (input.depth ?? 0) + 1;
+        if (depth > MAX_SUB_PLAN_DEPTH) throw ApplicationFailure.create({ type: 'UNPROCESSABLE', message: `sub-plans nest deeper than ${MAX_SUB_PLAN_DEPTH}`, nonRetryable: true });
+        const childInput = await prepareSubPlan({
+          planId: step.planId,
+          parentRunId: runId,
+          stepId: step.id,
+          generation: st.generation,
+          input: resolveTemplates(step.input, scope()) as Record<string, unknown>,
+          startedBy: input.startedBy,
+          depth,
+        });
+        const child = await executeChild(planWorkflow, {
+          workflowId: childInput.runId,
+          args: [childInput],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          staticSummary: `Plan: ${childInput.planName} (sub-plan of ${runId})`,
+          typedSearchAttributes: [
+            { key: OwnPilotPlanId, value: childInput.planId },
+            { key: OwnPilotKind, value: 'plan' },
+            { key: OwnPilotStartedBy, value: `plan:${runId}` },
+          ],
+        });
+        if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
+        return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
+      }
+    }
+  };
+
+  /** Runs compensations of the completed steps among `ids`, newest first; failures are recorded, not thrown. */
+  const compensate = async (ids: string[]): Promise<void> => {
+    await CancellationScope.nonCancellable(async () => {
+      for (const id of [...ids].reverse()) {
+        const step = byId.get(id)!;
+        const st = state.steps[id]!;
+        if (st.status !== 'completed' || !step.compensation) continue;
+        const { runCompensation } = proxyActivities<PlanActivities>({
+          startToCloseTimeout: '5 minutes',
+          retry: { maximumAttempts: 3, initialInterval: '1 second' },
+          summary: `undo ${step.name ?? step.id}: ${step.compensation.tool}`,
+        });
+        try {
+          const args = resolveTemplates(step.compensation.args, scope()) as Record<string, unknown>;
+          await runCompensation({ runId, stepId: id, call: { tool: step.compensation.tool, args }, requesterId: input.startedBy, idempotencyKey: `${info.workflowId}/${id}/${st.generation}/compensate` });
+          st.status = 'compensated';
+          state.compensations.push({ stepId: id, status: 'completed' });
+          record({ stepId: id, event: 'plan.step_compensated', status: 'compensated' });
+        } catch (error) {
+          st.status = 'compensation_failed';
+          state.compensations.push({ stepId: id, status: 'failed', error: errorMessage(error) });
+          record({ stepId: id, event: 'plan.compensation_failed', status: 'compensation_failed', details: { error: errorMessage(error) } });
+        }
+        void flush();
+      }
+    });
+  };
+
+  const ready = (): PlanStep[] => steps.filter((s) => state.steps[s.id]!.status === 'pending' && s.dependsOn.every((d) => isFinished(state.steps[d]!.status)));
+
+  /** Starts ready steps up to the concurrency limit; a step whose dependency did not complete, or an unchosen branch, is skipped. */
+  const schedule = (): void => {
+    for (let again = true; again; ) {
+      again = false;
+      for (const step of ready()) {
+        const blocked = skipRequested.has(step.id) || step.dependsOn.some((d) => state.steps[d]!.status !== 'completed');
+        if (blocked) {
+          finish(step.id, 'skipped');
+          record({ stepId: step.id, event: 'plan.step_skipped', status: 'skipped' });
+          again = true;
+          continue;
+        }
+        if (inflight.size >= definition.concurrency) continue;
+        inflight.add(step.id);
+        void runStep(step).catch(() => undefined);
+      }
+    }
+  };
+
+  const rollbackToCheckpoint = async (position: number, checkpointId?: string): Promise<void> => {
+    const undone = state.order.slice(position);
+    setStatus('rolling_back');
+    await compensate(undone);
+    for (const id of undone) {
+      const st = state.steps[id]!;
+      if (st.status === 'completed' || st.status === 'compensated' || st.status === 'compensation_failed') state.completedSteps -= 1;
+      state.steps[id] = { status: 'pending', generation: st.generation + 1 };
+      skipRequested.delete(id);
+    }
+    state.order = state.order.slice(0, position);
+    state.progress = state.order.length / state.totalSteps;
+    state.checkpoints = state.checkpoints.filter((c) => c.position <= position);
+    setStatus('paused');
+    record({ event: 'plan.rolled_back', status: 'paused', details: { checkpointId, undone } }, 'paused');
+  };
+
+  // ---- main loop ----
+  if (!input.carried) record({ event: 'plan.started', status: 'running', details: { version: input.version, startedBy: input.startedBy } }, 'running');
+  try {
+    for (;;) {
+      // A long run drains its steps in flight, then continues as new with its state.
+      const handOver = state.order.length - finishedAtStart >= definition.continueAsNewAfter || workflowInfo().continueAsNewSuggested;
+      if (!paused && !stop && !rollbackTo && !handOver) schedule();
+      void flush();
+      if (inflight.size === 0) {
+        if (rollbackTo) {
+          await rollbackToCheckpoint(rollbackTo.position, rollbackTo.checkpointId);
+          rollbackTo = undefined;
+          continue;
+        }
+        if (stop || state.order.length === state.totalSteps) break;
+        if (!paused && handOver) {
+          await flush();
+          await condition(allHandlersFinished);
+          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested] } });
+        }
+      }
+      const seen = tick;
+      await condition(() => tick !== seen);
+    }
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    await CancellationScope.nonCancellable(async () => {
+      await condition(() => inflight.size === 0);
+      setStatus('rolling_back');
+      await compensate(state.order);
+      setStatus('cancelled');
+      record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) } });
+      pending.run = { status: 'cancelled', state };
+      await flush();
+    });
+    throw error;
   }
-  state.status = 'completed';
-  await record({ event: 'plan.completed', status: 'completed' });
+
+  if (stop === 'rollback') {
+    setStatus('rolling_back');
+    await compensate(state.order);
+    setStatus('rolled_back');
+    record({ event: 'plan.rolled_back', status: 'rolled_back', details: { error: state.error } });
+  } else if (stop === 'fail') {
+    setStatus('failed');
+    record({ event: 'plan.failed', status: 'failed', details: { error: state.error } });
+  } else {
+    setStatus('completed');
+    record({ event: 'plan.completed', status: 'completed', details: { outputs: outputs() } });
+  }
+  pending.run = { status: state.status, error: state.error, state };
+  await flush();
+  await condition(allHandlersFinished);
+  if (state.status === 'failed') throw ApplicationFailure.create({ type: 'PlanFailed', message: state.error ?? 'plan failed', nonRetryable: true, details: [state] });
   return state;
+}
+
+function TERMINAL(status: PlanRunStatus): boolean {
+  return status === 'completed' || status === 'failed' || status === 'cancelled' || status === 'rolled_back';
+}
+
+function isFinished(status: StepState['status']): boolean {
+  return status === 'completed' || status === 'failed' || status === 'skipped' || status === 'compensated' || status === 'compensation_failed';
 }

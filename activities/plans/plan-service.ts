@@ -1,12 +1,18 @@
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
-import { AppError, notFound } from '../../platform/errors';
+import { AppError, ErrorCodes, notFound, type ErrorCode } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
-import type { PlanToolStep, PlanWorkflowInput } from '../../workflows/plan-types';
+import { validatePlanGraph } from '../../workflows/plan-graph';
+import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from '../../workflows/plan-messages';
+import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows/search-attributes';
+import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
-import type { CreatePlanBody } from './plan-schemas';
+import { ACTIVE_RUN_STATUSES, allocateRun } from './plan-runs';
+import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
 
 export interface PlanServiceDeps {
   prisma: PrismaClient;
@@ -15,100 +21,334 @@ export interface PlanServiceDeps {
   tools: Pick<ToolExecutor, 'exists'>;
 }
 
-/** The readable, stable workflow id of run `n` of a plan. */
-export function planRunWorkflowId(planId: string, runNumber: number): string {
-  return `plan-${planId}-${runNumber}`;
+export interface ExecuteOptions {
+  /** Idempotent start: a second execute with the same key returns the first run. */
+  startKey?: string;
 }
 
-/** Plan CRUD and execution; runs are Temporal workflows, the tables are their durable index. */
-export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanServiceDeps) {
-  return {
-    /** Stores a plan (version 1) with its steps; unknown tools are rejected with UNPROCESSABLE. */
-    async createPlan(body: CreatePlanBody, createdBy: string) {
-      const known = await Promise.all(body.steps.map((s) => tools.exists(s.tool)));
-      const unknownTools = body.steps.filter((_, i) => !known[i]).map((s) => ({ stepId: s.id, tool: s.tool }));
-      if (unknownTools.length > 0) throw new AppError('UNPROCESSABLE', 'plan references unknown tools', { unknownTools });
-      const duplicate = body.steps.find((s, i) => body.steps.findIndex((o) => o.id === s.id) !== i);
-      if (duplicate) throw new AppError('UNPROCESSABLE', `step id '${duplicate.id}' is used twice`, { stepId: duplicate.id });
+/** How long GET run waits for a live answer before falling back to the database snapshot. */
+const QUERY_TIMEOUT_MS = 3000;
 
+/** Fields of a plan row that make up its versioned definition. */
+const DEFINITION_FIELDS = ['steps', 'inputSchema', 'concurrency', 'onFailure', 'continueAsNewAfter'] as const;
+
+/** A run that closed between the database check and the Temporal call is INVALID_STATE too. */
+function closedRun(error: unknown, runId: string, action: string): unknown {
+  return error instanceof WorkflowNotFoundError ? new AppError('INVALID_STATE', `run ${runId} has finished: cannot ${action}`, { runId }) : error;
+}
+
+/** Plan CRUD, execution and run control; runs are Temporal workflows, the tables are their durable index. */
+export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanServiceDeps) {
+  /** 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema. */
+  const validateDefinition = async (definition: PlanDefinition, selfId?: string) => {
+    const problems: { code: string; stepId?: string; message: string }[] = [...validatePlanGraph(definition.steps)];
+    const toolNames = new Set<string>();
+    for (const s of definition.steps) {
+      if (s.kind === 'tool') toolNames.add(s.tool);
+      if (s.compensation) toolNames.add(s.compensation.tool);
+    }
+    const names = [...toolNames];
+    const known = await Promise.all(names.map((n) => tools.exists(n)));
+    const unknownTools = names.filter((_, i) => !known[i]);
+    const unknownUses: { stepId: string; tool: string }[] = [];
+    for (const s of definition.steps) {
+      for (const tool of [s.kind === 'tool' ? s.tool : undefined, s.compensation?.tool]) {
+        if (tool && unknownTools.includes(tool)) {
+          unknownUses.push({ stepId: s.id, tool });
+          problems.push({ code: 'UNKNOWN_TOOL', stepId: s.id, message: `step '${s.id}' uses unknown tool '${tool}'` });
+        }
+      }
+      if (s.kind === 'sub_plan') {
+        if (s.planId === selfId) problems.push({ code: 'CYCLE', stepId: s.id, message: `step '${s.id}' runs its own plan` });
+        else if (!(await prisma.plan.findUnique({ where: { id: s.planId }, select: { id: true } }))) {
+          problems.push({ code: 'UNKNOWN_PLAN', stepId: s.id, message: `step '${s.id}' runs plan '${s.planId}', which does not exist` });
+        }
+      }
+    }
+    if (definition.inputSchema) {
+      try {
+        z.fromJSONSchema(definition.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+      } catch (error) {
+        problems.push({ code: 'BAD_INPUT_SCHEMA', message: `inputSchema is not a usable JSON Schema: ${(error as Error).message}` });
+      }
+    }
+    if (problems.length > 0) {
+      throw new AppError('UNPROCESSABLE', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`, { problems, unknownTools: unknownUses.length ? unknownUses : undefined });
+    }
+  };
+
+  const stepRows = (steps: PlanStep[]) =>
+    steps.map((s, position) => {
+      const { id, name, kind, dependsOn, ...config } = s;
+      return { stepId: id, position, name: name ?? null, kind, config: asJson(config), dependsOn };
+    });
+
+  const view = <P extends { definition: unknown }>(plan: P) => ({ ...plan, definition: plan.definition as PlanDefinition });
+
+  const handleOf = (runId: string): WorkflowHandle => temporal.workflow.getHandle(runId);
+
+  const runRow = async (runId: string) => {
+    const run = await prisma.planRun.findUnique({ where: { id: runId } });
+    if (!run) throw notFound('plan run', runId);
+    return run;
+  };
+
+  const requireActive = async (runId: string, action: string) => {
+    const run = await runRow(runId);
+    if ((TERMINAL_RUN_STATUSES as readonly string[]).includes(run.status)) {
+      throw new AppError('INVALID_STATE', `run ${runId} is ${run.status}: cannot ${action}`, { runId, status: run.status });
+    }
+    return run;
+  };
+
+  /** Runs a workflow update, turning a rejection by its validator into the matching AppError. */
+  const update = async <R>(runId: string, action: string, call: (h: WorkflowHandle) => Promise<R>): Promise<R> => {
+    await requireActive(runId, action);
+    try {
+      return await call(handleOf(runId));
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+        const type = error.cause.type ?? '';
+        const code: ErrorCode = type in ErrorCodes ? (type as ErrorCode) : 'INVALID_STATE';
+        throw new AppError(code, error.cause.message, { runId });
+      }
+      throw closedRun(error, runId, action);
+    }
+  };
+
+  return {
+    /** Stores a plan as version 1 with its steps; 422 naming each problem of the definition. */
+    async createPlan(body: CreatePlanBody, createdBy: string) {
+      const { name, description, goal, maxConcurrentRuns, ...definition } = body;
+      await validateDefinition(definition);
       const id = newId();
-      const definition = asJson({ steps: body.steps });
-      return prisma.plan.create({
+      const json = asJson(definition);
+      const plan = await prisma.plan.create({
         data: {
-          id,
-          name: body.name,
-          description: body.description ?? null,
-          goal: body.goal ?? null,
-          definition,
-          createdBy,
-          versions: { create: { version: 1, definition } },
-          steps: {
-            create: body.steps.map((s, position) => ({
-              stepId: s.id, position, name: s.name ?? null, kind: s.kind, config: asJson({ tool: s.tool, args: s.args }), dependsOn: [],
-            })),
-          },
+          id, name, description: description ?? null, goal: goal ?? null, definition: json, maxConcurrentRuns, createdBy,
+          versions: { create: { version: 1, definition: json } },
+          steps: { create: stepRows(definition.steps) },
         },
       });
+      return view(plan);
     },
 
-    /** A plan with its latest runs; NOT_FOUND when absent. */
+    /** Applies changes; a change to steps or run settings stores a new version (running runs keep theirs). */
+    async updatePlan(id: string, body: UpdatePlanBody) {
+      const current = await prisma.plan.findUnique({ where: { id } });
+      if (!current) throw notFound('plan', id);
+      const touchesDefinition = DEFINITION_FIELDS.some((f) => body[f] !== undefined);
+      const base = current.definition as PlanDefinition;
+      const definition = touchesDefinition
+        ? PlanDefinition.parse({
+            ...base,
+            ...Object.fromEntries(DEFINITION_FIELDS.filter((f) => body[f] !== undefined).map((f) => [f, body[f] ?? undefined])),
+          })
+        : base;
+      if (touchesDefinition) await validateDefinition(definition, id);
+      const plan = await prisma.$transaction(async (tx) => {
+        const version = touchesDefinition ? current.version + 1 : current.version;
+        if (touchesDefinition) {
+          await tx.planVersion.create({ data: { planId: id, version, definition: asJson(definition) } });
+          await tx.planStep.deleteMany({ where: { planId: id } });
+          await tx.planStep.createMany({ data: stepRows(definition.steps).map((r) => ({ ...r, planId: id })) });
+        }
+        return tx.plan.update({
+          where: { id },
+          data: {
+            version,
+            definition: asJson(definition),
+            updatedAt: new Date(),
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.description !== undefined ? { description: body.description } : {}),
+            ...(body.goal !== undefined ? { goal: body.goal } : {}),
+            ...(body.maxConcurrentRuns !== undefined ? { maxConcurrentRuns: body.maxConcurrentRuns } : {}),
+          },
+        });
+      });
+      return view(plan);
+    },
+
+    /** Appends a step (a new version); 422 when the result is not a valid plan. */
+    async addStep(id: string, step: PlanStep) {
+      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true } });
+      if (!current) throw notFound('plan', id);
+      return this.updatePlan(id, { steps: [...(current.definition as PlanDefinition).steps, step] });
+    },
+
+    /** Removes a step (a new version); NOT_FOUND for an unknown step, 422 when others still depend on it. */
+    async removeStep(id: string, stepId: string) {
+      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true } });
+      if (!current) throw notFound('plan', id);
+      const steps = (current.definition as PlanDefinition).steps;
+      if (!steps.some((s) => s.id === stepId)) throw notFound('step', stepId);
+      return this.updatePlan(id, { steps: steps.filter((s) => s.id !== stepId) });
+    },
+
+    /** Deletes a plan with its versions, runs and history; INVALID_STATE while a run is active. */
+    async deletePlan(id: string): Promise<void> {
+      const active = await prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+      if (active > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${active} active runs; cancel them first`, { active });
+      const { count } = await prisma.plan.deleteMany({ where: { id } });
+      if (count === 0) throw notFound('plan', id);
+    },
+
+    /** A plan with its steps and latest runs; NOT_FOUND when absent. */
     async getPlan(id: string) {
       const plan = await prisma.plan.findUnique({
         where: { id },
-        include: { runs: { orderBy: { runNumber: 'desc' }, take: 20 } },
+        include: { steps: { orderBy: { position: 'asc' } }, runs: { orderBy: { runNumber: 'desc' }, take: 20, omit: { state: true } } },
       });
       if (!plan) throw notFound('plan', id);
-      return plan;
+      return view(plan);
+    },
+
+    /** Plans, newest first, optionally filtered by name/description text or creator. */
+    async listPlans(filters: ListPlansQuery) {
+      const plans = await prisma.plan.findMany({
+        where: {
+          ...(filters.search ? { OR: [{ name: { contains: filters.search, mode: 'insensitive' } }, { description: { contains: filters.search, mode: 'insensitive' } }] } : {}),
+          ...(filters.createdBy ? { createdBy: filters.createdBy } : {}),
+        },
+        orderBy: { createdAt: 'desc' },
+        take: filters.limit,
+        skip: filters.offset,
+      });
+      return plans.map(view);
     },
 
     /**
-     * Starts run n+1 as workflow `plan-<id>-<n>` and returns at once. The run row is written
-     * first and removed again if Temporal refuses the start, so no half-started run remains.
+     * Starts the next run as workflow `plan-<id>-<n>` and returns at once. A reused start key
+     * returns the earlier run; a plan at maxConcurrentRuns is refused with CONFLICT (409); the
+     * run row is removed again if Temporal refuses the start.
      */
-    async executePlan(id: string, input: Record<string, unknown>, startedBy: string) {
-      const run = await prisma.$transaction(async (tx) => {
-        const plan = await tx.plan.update({ where: { id }, data: { runCount: { increment: 1 } } }).catch(() => null);
-        if (!plan) throw notFound('plan', id);
-        const runId = planRunWorkflowId(id, plan.runCount);
-        await tx.planRun.create({
-          data: { id: runId, planId: id, runNumber: plan.runCount, version: plan.version, status: 'pending', input: asJson(input), startedBy },
-        });
-        return { runId, plan };
-      });
-      const workflowInput: PlanWorkflowInput = {
-        planId: id,
-        runId: run.runId,
-        planName: run.plan.name,
-        version: run.plan.version,
-        steps: (run.plan.definition as unknown as { steps: PlanToolStep[] }).steps,
-        input,
-        startedBy,
-      };
+    async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
+      const { workflowInput, existing } = await allocateRun(prisma, { planId: id, input, startedBy, startKey: options.startKey, enforceLimit: true });
+      const runId = workflowInput.runId;
+      if (existing) {
+        const run = await runRow(runId);
+        if (run.status !== 'pending') return { runId, workflowId: runId, status: run.status as PlanRunStatus, existing: true };
+      }
       try {
         await temporal.workflow.start('planWorkflow', {
           taskQueue,
-          workflowId: run.runId,
+          workflowId: runId,
           args: [workflowInput],
-          staticSummary: `Plan: ${run.plan.name}`,
+          staticSummary: `Plan: ${workflowInput.planName}`,
+          staticDetails: `run ${runId}, version ${workflowInput.version}, started by ${startedBy}`,
+          typedSearchAttributes: [
+            { key: OwnPilotPlanId, value: id },
+            { key: OwnPilotKind, value: 'plan' },
+            { key: OwnPilotStartedBy, value: startedBy },
+          ],
         });
       } catch (error) {
-        await prisma.planRun.delete({ where: { id: run.runId } });
-        if (error instanceof WorkflowExecutionAlreadyStartedError) {
-          throw new AppError('CONFLICT', `run ${run.runId} already exists`, { runId: run.runId });
-        }
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return { runId, workflowId: runId, status: 'pending' as const, existing: true };
+        await prisma.planRun.delete({ where: { id: runId } });
         throw error;
       }
-      return { runId: run.runId, workflowId: run.runId, status: 'pending' as const };
+      return { runId, workflowId: runId, status: 'pending' as const, existing };
     },
 
-    /** A run with its history, oldest transition first; NOT_FOUND when absent. */
+    /** Runs of a plan, newest first. */
+    async listRuns(planId: string, limit = 50) {
+      if (!(await prisma.plan.findUnique({ where: { id: planId }, select: { id: true } }))) throw notFound('plan', planId);
+      return prisma.planRun.findMany({ where: { planId }, orderBy: { runNumber: 'desc' }, take: limit, omit: { state: true } });
+    },
+
+    /**
+     * A run with status, per-step state, outputs, errors and progress: live from the workflow
+     * query while it runs (the database snapshot if the query cannot answer), from the database once closed.
+     */
     async getRun(runId: string) {
-      const run = await prisma.planRun.findUnique({
-        where: { id: runId },
-        include: { history: { orderBy: { createdAt: 'asc' } } },
+      const row = await runRow(runId);
+      let state = row.state as PlanRunState | null;
+      let source: 'workflow' | 'database' = 'database';
+      if (!(TERMINAL_RUN_STATUSES as readonly string[]).includes(row.status)) {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          state = await Promise.race([
+            handleOf(runId).query(planStatusQuery),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error('query timed out')), QUERY_TIMEOUT_MS);
+            }),
+          ]);
+          source = 'workflow';
+        } catch {
+          // No worker answering (or not started yet): the last snapshot stands.
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      const [checkpoints, history] = await Promise.all([
+        prisma.planCheckpoint.findMany({ where: { runId }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, position: true, createdAt: true } }),
+        prisma.planHistory.findMany({ where: { runId }, orderBy: [{ sequence: 'asc' }, { id: 'asc' }] }),
+      ]);
+      const { state: _omit, ...run } = row;
+      const live = source === 'workflow' && state;
+      return {
+        ...run,
+        status: (live ? state!.status : row.status) as PlanRunStatus,
+        error: (live ? state!.error : undefined) ?? row.error,
+        progress: state?.progress ?? 0,
+        steps: state?.steps ?? {},
+        state,
+        source,
+        checkpoints,
+        history,
+      };
+    },
+
+    /** Pauses a running run: the step in flight finishes, no new step starts. INVALID_STATE otherwise. */
+    async pausePlan(runId: string, by: string) {
+      return update(runId, 'pause', (h) => h.executeUpdate(pauseUpdate, { args: [{ by }] }));
+    },
+
+    /** Resumes a paused run where it stopped. INVALID_STATE unless paused. */
+    async resumePlan(runId: string, by: string) {
+      return update(runId, 'resume', (h) => h.executeUpdate(resumeUpdate, { args: [{ by }] }));
+    },
+
+    /** Cancels a run: the step in flight is cancelled, then compensations run newest-first. */
+    async cancelPlan(runId: string): Promise<void> {
+      await requireActive(runId, 'cancel');
+      const handle = handleOf(runId);
+      // Temporal accepts a cancel request for a closed workflow, so ask it first.
+      const { status } = await handle.describe().catch((error: unknown) => {
+        throw closedRun(error, runId, 'cancel');
       });
-      if (!run) throw notFound('plan run', runId);
-      return run;
+      if (status.name !== 'RUNNING') throw new AppError('INVALID_STATE', `run ${runId} has finished: cannot cancel`, { runId });
+      await handle.cancel();
+    },
+
+    /** Marks a named checkpoint at the run's current position and returns it. */
+    async createCheckpoint(runId: string, name: string | undefined, by: string) {
+      return update(runId, 'take a checkpoint', (h) => h.executeUpdate(checkpointUpdate, { args: [{ name, by }] }));
+    },
+
+    /**
+     * With a checkpoint: compensates the steps finished after it, newest first, and leaves the run
+     * paused there (resume re-runs them). Without: rolls the whole run back; it ends rolled_back.
+     */
+    async rollbackToCheckpoint(runId: string, checkpointId: string | undefined, by: string) {
+      return update(runId, 'roll back', (h) => h.executeUpdate(rollbackUpdate, { args: [{ checkpointId, by }] }));
+    },
+
+    /** Approves or rejects a waiting approval step; FORBIDDEN for a principal not among its approvers. */
+    async decideStep(runId: string, stepId: string, approve: boolean, by: string, comment?: string) {
+      return update(runId, approve ? 'approve' : 'reject', (h) => h.executeUpdate(decideUpdate, { args: [{ stepId, approve, by, comment }] }));
+    },
+
+    /** The plan's executions, newest first, each with its transitions in order. */
+    async getPlanHistory(planId: string, limit = 20) {
+      if (!(await prisma.plan.findUnique({ where: { id: planId }, select: { id: true } }))) throw notFound('plan', planId);
+      return prisma.planRun.findMany({
+        where: { planId },
+        orderBy: { runNumber: 'desc' },
+        take: limit,
+        omit: { state: true },
+        include: { history: { orderBy: [{ sequence: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }] } },
+      });
     },
   };
 }

@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+
+// Recorded histories of representative plan runs, replayed against the current workflow code so
+// a change that breaks determinism fails `npm test`. Re-record (after an intended, versioned
+// change) with: RECORD_PLAN_HISTORIES=1 npx jest test/plan-replay.test.ts
+const DIR = path.join(__dirname, 'replay-histories');
+const RECORD = process.env.RECORD_PLAN_HISTORIES === '1';
+
+async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> {
+  const post = (p: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${p}`).send(body);
+  const runs: Record<string, string> = {};
+  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
+
+  const child = await h.createPlan({ name: 'child', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { v: '{{ input.v }}' } }] });
+  const graph = await h.createPlan({
+    name: 'graph',
+    concurrency: 2,
+    steps: [
+      { id: 'fetch', kind: 'tool', tool: 'core.echo', args: { n: '{{ input.n }}' } },
+      { id: 'p1', kind: 'tool', tool: 'core.echo', args: {} },
+      { id: 'p2', kind: 'tool', tool: 'core.echo', args: {} },
+      { id: 'check', kind: 'condition', expression: 'steps.fetch.output.n > 5', then: ['big'], else: ['small'], dependsOn: ['fetch'] },
+      { id: 'big', kind: 'wait', duration: '50ms', dependsOn: ['check'] },
+      { id: 'small', kind: 'tool', tool: 'core.echo', args: {}, dependsOn: ['check'] },
+      { id: 'sub', kind: 'sub_plan', planId: child, input: { v: '{{ steps.fetch.output.n }}' }, dependsOn: ['fetch'] },
+      { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, onFailure: 'continue' },
+    ],
+  });
+  runs.graph = await h.execute(graph, { input: { n: 9 } });
+  await h.waitFor(runs.graph, (r) => r.status === 'completed' && r.source === 'database');
+
+  const control = await h.createPlan({
+    name: 'control',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 500 }, dependsOn: ['b'] },
+      { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['slow'] },
+      { id: 'late', kind: 'approval', approvalTimeout: '200ms', onTimeout: 'approve', dependsOn: ['gate'] },
+    ],
+  });
+  runs.control = await h.execute(control);
+  await h.waitFor(runs.control, (r) => r.steps.slow?.status === 'running');
+  await post(`${runs.control}/pause`).expect(200);
+  await h.waitFor(runs.control, (r) => r.steps.slow.status === 'completed');
+  await post(`${runs.control}/checkpoint`, { name: 'here' }).expect(201);
+  const first = (await h.run(runs.control)).state.checkpoints[0].id;
+  await post(`${runs.control}/rollback`, { checkpointId: first }).expect(200);
+  await post(`${runs.control}/resume`).expect(200);
+  await h.waitFor(runs.control, (r) => r.steps.gate?.status === 'waiting_approval');
+  await post(`${runs.control}/steps/gate/approve`, { comment: 'ok' }).expect(200);
+  await h.waitFor(runs.control, (r) => r.status === 'completed' && r.source === 'database');
+
+  const saga = await h.createPlan({
+    name: 'saga',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: { tool: 'core.test.fail', args: {} }, dependsOn: ['a'] },
+      { id: 'd', kind: 'tool', tool: 'core.test.fail', args: {}, onFailure: 'rollback', dependsOn: ['b'] },
+    ],
+  });
+  runs.saga = await h.execute(saga);
+  await h.waitFor(runs.saga, (r) => r.status === 'rolled_back' && r.source === 'database');
+
+  const cancel = await h.createPlan({
+    name: 'cancel',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['a'] },
+    ],
+  });
+  runs.cancel = await h.execute(cancel);
+  await h.waitFor(runs.cancel, (r) => r.steps.slow?.status === 'running');
+  await post(`${runs.cancel}/cancel`).expect(202);
+  await h.waitFor(runs.cancel, (r) => r.status === 'cancelled' && r.source === 'database');
+
+  const long = await h.createPlan({
+    name: 'long',
+    continueAsNewAfter: 2,
+    steps: Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, kind: 'tool', tool: 'core.echo', args: { i }, ...(i > 0 ? { dependsOn: [`s${i - 1}`] } : {}) })),
+  });
+  runs.long = await h.execute(long);
+  await h.waitFor(runs.long, (r) => r.status === 'completed' && r.source === 'database');
+  return runs;
+}
+
+describe('plan workflow determinism', () => {
+  (RECORD ? test : test.skip)('records representative histories', async () => {
+    const h = await openPlanHarness();
+    try {
+      const runs = await recordScenarios(h);
+      fs.mkdirSync(DIR, { recursive: true });
+      for (const [name, workflowId] of Object.entries(runs)) {
+        const history = await h.stack.client.workflow.getHandle(workflowId).fetchHistory();
+        fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify({ workflowId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
+      }
+    } finally {
+      await h.close();
+    }
+  }, 180_000);
+
+  test('every recorded history replays without a determinism error', async () => {
+    const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json']));
+    const histories = files.map((f) => {
+      const { workflowId, history } = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as { workflowId: string; history: unknown };
+      return { workflowId, history: temporal.api.history.v1.History.fromObject(history as Record<string, unknown>) };
+    });
+    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../workflows/index.ts'), replayName: 'plan-replay' }, histories);
+    let replayed = 0;
+    for await (const result of results) {
+      expect({ workflowId: result.workflowId, error: result.error?.message }).toEqual({ workflowId: result.workflowId, error: undefined });
+      replayed++;
+    }
+    expect(replayed).toBe(files.length);
+  }, 120_000);
+});

@@ -1,0 +1,180 @@
+import { createPlanService, type PlanService } from '../activities/plans/plan-service';
+import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { eventually } from './support/wait';
+
+describe('plan run control: pause/resume, cancel, rollback, checkpoints, approvals', () => {
+  let h: PlanHarness;
+  let service: PlanService;
+  beforeAll(async () => {
+    h = await openPlanHarness();
+    service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
+  });
+  afterAll(() => h.close());
+  const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
+  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
+  const undone = (runId: string) => h.calls.filter((c) => c.idempotencyKey?.startsWith(`${runId}/`) && c.idempotencyKey.endsWith('/compensate')).map((c) => c.args.undo ?? c.args.reason);
+
+  test('pause lets the step in flight finish and starts no new one; resume continues; wrong state is 409', async () => {
+    const id = await h.createPlan({
+      name: 'pausable',
+      steps: [
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 800 } },
+        { id: 'next', kind: 'tool', tool: 'core.test.log', args: { n: 1 }, dependsOn: ['slow'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    expect((await post(`${runId}/resume`).expect(409)).body.error.code).toBe('INVALID_STATE');
+    expect((await post(`${runId}/pause`).expect(200)).body.status).toBe('paused');
+    const paused = await h.waitFor(runId, (r) => r.steps.slow.status === 'completed');
+    expect(paused).toMatchObject({ status: 'paused', steps: { next: { status: 'pending' } } });
+    expect(h.calls.some((c) => c.idempotencyKey === `${runId}/next/0`)).toBe(false);
+    await post(`${runId}/pause`).expect(409);
+    await post(`${runId}/resume`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.history.map((r: { event: string }) => r.event)).toEqual(expect.arrayContaining(['plan.paused', 'plan.resumed']));
+    await h.waitFor(runId, (r) => r.source === 'database');
+    await post(`${runId}/pause`).expect(409);
+    // The workflow closed but the row still looks active (the race between the two): still 409.
+    await h.stack.prisma.planRun.update({ where: { id: runId }, data: { status: 'running' } });
+    expect((await post(`${runId}/pause`).expect(409)).body.error.code).toBe('INVALID_STATE');
+    await post(`${runId}/cancel`).expect(409);
+    const types = () => h.events.filter((e) => (e.data as { runId: string }).runId === runId).map((e) => e.type);
+    await eventually(async () => types(), (t) => ['plan.paused', 'plan.resumed', 'plan.completed'].every((x) => t.includes(x)));
+  });
+
+  test('cancel stops the step in flight, then compensates the completed steps newest-first', async () => {
+    const id = await h.createPlan({
+      name: 'cancellable',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, compensation: undo('slow'), dependsOn: ['b'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    await post(`${runId}/cancel`).expect(202);
+    const run = await h.waitFor(runId, (r) => r.status === 'cancelled');
+    expect(run.steps).toMatchObject({ a: { status: 'compensated' }, b: { status: 'compensated' }, slow: { status: 'cancelled' } });
+    expect(undone(runId)).toEqual(['B', 'A']);
+    await eventually(() => h.stack.client.workflow.getHandle(runId).describe(), (d) => d.status.name === 'CANCELLED');
+    await post(`${runId}/cancel`).expect(409);
+  });
+
+  test('a failing step with onFailure rollback compensates newest-first; a failing compensation is recorded and the rest still run', async () => {
+    const id = await h.createPlan({
+      name: 'saga',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: { tool: 'core.test.fail', args: { reason: 'undo-B-broken' } }, dependsOn: ['a'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: { id: 'C' }, compensation: undo('c'), dependsOn: ['b'] },
+        { id: 'd', kind: 'tool', tool: 'core.test.fail', args: { reason: 'd' }, onFailure: 'rollback', dependsOn: ['c'] },
+        { id: 'e', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['d'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const run = await h.waitFor(runId, (r) => r.status === 'rolled_back' && r.source === 'database');
+    expect(undone(runId)).toEqual(['C', 'undo-B-broken', 'A']);
+    expect(run.state.compensations).toEqual([
+      { stepId: 'c', status: 'completed' },
+      { stepId: 'b', status: 'failed', error: expect.stringMatching(/undo-B-broken/) },
+      { stepId: 'a', status: 'completed' },
+    ]);
+    expect(run.steps).toMatchObject({ a: { status: 'compensated' }, b: { status: 'compensation_failed' }, d: { status: 'failed' }, e: { status: 'pending' } });
+    expect(run.error).toMatch(/step d failed/);
+    const events = run.history.map((r: { event: string }) => r.event);
+    expect(events).toEqual(expect.arrayContaining(['plan.step_failed', 'plan.compensation_failed', 'plan.rolled_back']));
+  });
+
+  test('onFailure continue skips the dependents; default fail fails the run', async () => {
+    const id = await h.createPlan({
+      name: 'continue',
+      steps: [
+        { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, onFailure: 'continue' },
+        { id: 'dep', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['bad'] },
+        { id: 'other', kind: 'tool', tool: 'core.test.log', args: {} },
+      ],
+    });
+    const run = await h.waitFor(await h.execute(id), (r) => r.status === 'completed');
+    expect(run.steps).toMatchObject({ bad: { status: 'failed' }, dep: { status: 'skipped' }, other: { status: 'completed' } });
+    const failing = await h.createPlan({ name: 'fails', steps: [{ id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {} }] });
+    const failedRunId = await h.execute(failing);
+    expect(await h.waitFor(failedRunId, (r) => r.status === 'failed' && r.source === 'database')).toMatchObject({ error: expect.stringMatching(/test.fail/) });
+    await eventually(async () => h.events.some((e) => e.type === 'plan.failed' && (e.data as { runId: string }).runId === failedRunId), Boolean);
+  });
+
+  test('rollback to a checkpoint compensates what came after it and pauses there; resume re-runs with new idempotency keys', async () => {
+    const id = await h.createPlan({
+      name: 'checkpointed',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 600 }, dependsOn: ['b'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: { id: 'C' }, dependsOn: ['slow'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    await post(`${runId}/pause`).expect(200);
+    await h.waitFor(runId, (r) => r.steps.slow.status === 'completed');
+    const named = await post(`${runId}/checkpoint`, { name: 'before-c' }).expect(201);
+    expect(named.body).toMatchObject({ name: 'before-c', position: 3 });
+    const afterA = (await h.run(runId)).state.checkpoints.find((c: { position: number }) => c.position === 1);
+    expect((await post(`${runId}/rollback`, { checkpointId: 'nope' }).expect(404)).body.error.code).toBe('NOT_FOUND');
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterA.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['a'], steps: { a: { status: 'completed' }, b: { status: 'pending', generation: 1 }, slow: { status: 'pending' } } });
+    expect(undone(runId)).toEqual(['B']);
+    expect(await h.stack.prisma.planCheckpoint.findFirst({ where: { runId, name: 'before-c' } })).not.toBeNull();
+    await post(`${runId}/resume`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps.b).toMatchObject({ status: 'completed', generation: 1 });
+    expect(h.calls.filter((c) => c.args.id === 'B' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey)).toEqual([`${runId}/b/0`, `${runId}/b/1`]);
+  });
+
+  test('rollback without a checkpoint interrupts a waiting approval, compensates everything and ends rolled_back', async () => {
+    const id = await h.createPlan({
+      name: 'full-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['a'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    const rolled = (await post(`${runId}/rollback`).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, gate: { status: 'failed' } } });
+    expect(undone(runId)).toEqual(['A']);
+    await post(`${runId}/resume`).expect(409);
+  });
+
+  test('approval: only a listed approver decides; reject fails the step; a timeout applies onTimeout', async () => {
+    const id = await h.createPlan({
+      name: 'approvals',
+      steps: [
+        { id: 'gate', kind: 'approval', approvers: ['user:alice'], message: 'ship it?' },
+        { id: 'ship', kind: 'tool', tool: 'core.test.log', args: { shipped: true }, dependsOn: ['gate'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    await eventually(async () => h.events.some((e) => e.type === 'plan.approval_required' && (e.data as { runId: string }).runId === runId), Boolean);
+    await post(`${runId}/steps/ship/approve`).expect(404);
+    await expect(service.decideStep(runId, 'gate', true, 'user:mallory')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(service.decideStep(runId, 'gate', false, 'user:alice', 'not today')).resolves.toMatchObject({ status: 'failed', decidedBy: 'user:alice' });
+    const rejected = await h.waitFor(runId, (r) => r.status === 'failed');
+    expect(rejected.steps.gate.error).toMatch(/rejected by user:alice/);
+    await post(`${runId}/steps/gate/approve`).expect(409);
+
+    const timed = await h.createPlan({
+      name: 'approval-timeout',
+      steps: [
+        { id: 'gate', kind: 'approval', approvalTimeout: '1s', onTimeout: 'approve' },
+        { id: 'ship', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['gate'] },
+        { id: 'gate2', kind: 'approval', approvalTimeout: '1s', dependsOn: ['ship'], onFailure: 'continue' },
+      ],
+    });
+    const timedRun = await h.waitFor(await h.execute(timed), (r) => r.status === 'completed');
+    expect(timedRun.steps).toMatchObject({ gate: { status: 'completed', decidedBy: 'timeout' }, ship: { status: 'completed' }, gate2: { status: 'failed', error: 'approval timed out' } });
+  });
+});

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { createPlanService } from '../../activities/plans/plan-service';
+import { createPluginService } from '../../activities/plugins/plugin-service';
+import { defineTool, type BuiltinTool } from '../../activities/tools/tool-types';
+import type { CollectedEvent } from './collecting-publisher';
+import { createApp } from '../../api/app';
+import { AppError } from '../../platform/errors';
+import { createLogger } from '../../platform/logger';
+import { authed, createTestKey, testKeyService } from './api-auth';
+import { openTestStack, type TestStack } from './test-stack';
+import { eventually } from './wait';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON response bodies are read loosely in tests
+export type RunBody = Record<string, any>;
+
+export interface ToolCallRecord {
+  tool: string;
+  args: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+/** A stack with the API app, a worker whose tools include test tools, and every event collected. */
+export interface PlanHarness {
+  stack: TestStack;
+  app: ReturnType<typeof createApp>;
+  /** Requests as `admin` (a real API key). */
+  api: ReturnType<typeof authed>;
+  /** Requests as another principal. */
+  as(principal: string): Promise<ReturnType<typeof authed>>;
+  calls: ToolCallRecord[];
+  events: CollectedEvent[];
+  createPlan(body: Record<string, unknown>): Promise<string>;
+  execute(planId: string, body?: Record<string, unknown>): Promise<string>;
+  run(runId: string): Promise<RunBody>;
+  waitFor(runId: string, done: (run: RunBody) => boolean, timeoutMs?: number): Promise<RunBody>;
+  close(): Promise<void>;
+}
+
+/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently. */
+export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
+  const log = defineTool({
+    definition: { name: 'core.test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
+    args: z.record(z.string(), z.unknown()),
+    execute: async (args, context) => {
+      calls.push({ tool: 'core.test.log', args, idempotencyKey: context.idempotencyKey });
+      return args;
+    },
+  });
+  const fail = defineTool({
+    definition: { name: 'core.test.fail', description: 'always fails', category: 'test', parameters: {}, tags: [] },
+    args: z.record(z.string(), z.unknown()),
+    execute: async (args, context) => {
+      calls.push({ tool: 'core.test.fail', args, idempotencyKey: context.idempotencyKey });
+      throw new AppError('UNPROCESSABLE', `core.test.fail: ${String(args.reason ?? 'boom')}`);
+    },
+  });
+  return [log, fail] as BuiltinTool[];
+}
+
+/** Opens the test stack, starts a worker with the test tools and builds the API over it. */
+export async function openPlanHarness(): Promise<PlanHarness> {
+  const stack = await openTestStack();
+  const calls: ToolCallRecord[] = [];
+  await stack.tools.registerBuiltinTools(testTools(calls));
+  // The worker publishes on the stack's bus; every plan.* event it carries is collected here.
+  const events: CollectedEvent[] = [];
+  stack.bus.subscribe('plan-harness', 'plan.**', (e) => void events.push({ type: e.type, data: e.data, source: e.source }));
+  await stack.startWorker();
+  const app = createApp({
+    logger: createLogger('test', 'silent'),
+    health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
+    plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
+    tools: stack.tools,
+    resources: stack.resources,
+    events: stack.bus,
+    plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
+    keys: testKeyService(stack.prisma),
+    acl: stack.acl,
+  });
+  const as = async (principal: string) => authed(app, await createTestKey(testKeyService(stack.prisma), principal));
+  const api = await as('admin');
+  const run = async (runId: string) => (await api.get(`/api/v1/plans/runs/${runId}`).expect(200)).body as RunBody;
+  return {
+    stack,
+    app,
+    api,
+    as,
+    calls,
+    events,
+    async createPlan(body) {
+      const res = await api.post('/api/v1/plans').send(body);
+      if (res.status !== 201) throw new Error(`create failed ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.id as string;
+    },
+    async execute(planId, body = {}) {
+      const res = await api.post(`/api/v1/plans/${planId}/execute`).send(body);
+      if (res.status !== 202) throw new Error(`execute failed ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.runId as string;
+    },
+    run,
+    waitFor: (runId, done, timeoutMs = 30_000) => eventually(() => run(runId), done, timeoutMs),
+    close: () => stack.close(),
+  };
+}
