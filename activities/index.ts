@@ -6,12 +6,15 @@ import { createPlanActivities } from './plans/plan-activities';
 import { createPluginActivities } from './plugins/plugin-activities';
 import { createToolActivities } from './tools/tool-activities';
 import type { ToolRegistry } from './tools/tool-registry';
+import type { PlanService } from './plans/plan-service';
+import { createTriggerActivities } from './triggers/trigger-activities';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
   tools: ToolRegistry;
   events: EventBus;
   acl: AclActivityDeps['acl'];
+  plans: Pick<PlanService, 'executePlan'>;
 }
 
 /** Every activity the worker registers, built from injected dependencies. */
@@ -22,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps),
     ...createAclActivities(deps),
     ...createPluginActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
+    ...createTriggerActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

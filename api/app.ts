@@ -7,6 +7,8 @@ import type { PlanService } from '../activities/plans/plan-service';
 import type { PluginService } from '../activities/plugins/plugin-service';
 import type { ResourceService } from '../activities/resources/resource-service';
 import type { ToolRegistry } from '../activities/tools/tool-registry';
+import type { TriggerService } from '../activities/triggers/trigger-service';
+import type { WebhookReceiver } from '../activities/triggers/webhook-receiver';
 import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/observability/metrics';
 import { httpObservability, metricsHandler } from './http-observability';
@@ -24,6 +26,8 @@ import { pluginsRouter } from './routes/plugins-router';
 import { customToolsRouter } from './routes/custom-tools-router';
 import { resourcesRouter } from './routes/resources-router';
 import { toolsRouter } from './routes/tools-router';
+import { triggersRouter } from './routes/triggers-router';
+import { webhooksRouter } from './routes/webhooks-router';
 
 export interface AppDeps {
   logger: Logger;
@@ -38,6 +42,9 @@ export interface AppDeps {
   /** The process's metrics: served at GET /metrics (Bearer `metricsToken` when set) and fed by every request. */
   metrics?: Metrics;
   metricsToken?: string;
+  /** Optional so tests of other services can build the app without them. */
+  triggers?: TriggerService;
+  webhooks?: WebhookReceiver;
 }
 
 /** The Express application; all state lives in the injected services, so tests build it directly. */
@@ -52,6 +59,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(httpObservability(deps.logger, deps.metrics));
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics, deps.metricsToken));
   app.use(docsRouter(apiDocument()));
+  // Webhooks: raw body, signature auth; before the JSON parser and before API-key auth.
+  if (deps.webhooks) app.use('/api/v1/webhooks', webhooksRouter(deps.webhooks));
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)
@@ -64,6 +73,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/tools', toolsRouter(deps.tools));
   app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
   app.use('/api/v1/resources', resourcesRouter(deps.resources));
+  if (deps.triggers) app.use('/api/v1/triggers', triggersRouter(deps.triggers));
   app.use(notFoundHandler);
   app.use(errorMiddleware(deps.logger));
   return app;

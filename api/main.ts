@@ -7,11 +7,17 @@ import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
+import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
+import { createTriggerService } from '../activities/triggers/trigger-service';
+import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
+import { createRateLimiter } from '../activities/triggers/webhook-rate-limiter';
+import { createWebhookReceiver } from '../activities/triggers/webhook-receiver';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
 import { createMetrics } from '../platform/observability/metrics';
+import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
 import { connectClient } from '../platform/temporal-connection';
 import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { createApp } from './app';
@@ -39,13 +45,21 @@ async function main(): Promise<void> {
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
   });
   registerToolMetrics(metrics, tools.metrics);
+  const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));
+  const starter = createTriggerRunStarter({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
+  const triggers = createTriggerService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, starter, secrets, plans, tools });
+  // Startup reconcile: Temporal schedules follow the triggers table (missing recreated, orphans removed).
+  logger.info(await triggers.reconcile(), 'trigger schedules reconciled');
+  // Event triggers: every event on the bus is matched here; run ids make several API processes safe.
+  createEventTriggerDispatcher({ prisma, starter, logger }).attach(events);
   const app = createApp({
     logger,
     health: {
       postgres: () => prisma.$queryRaw`SELECT 1`,
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
     },
-    plans: createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools }),
+    plans,
     plugins: createPluginService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, pluginTools: tools }),
     events,
     tools,
@@ -54,6 +68,8 @@ async function main(): Promise<void> {
     acl: database.acl,
     metrics,
     metricsToken: config.METRICS_TOKEN,
+    triggers,
+    webhooks: createWebhookReceiver({ prisma, secrets, starter, rateLimiter: createRateLimiter() }),
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.API_PORT, config.API_HOST, () => resolve(s));

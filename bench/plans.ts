@@ -93,8 +93,8 @@ export const planBench: Benchmark = {
       );
 
       // OwnPilot: POST /execute through the API, then wait for the workflow's result.
-      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, acl, events: bus }), tuning: TUNING });
       const service = createPlanService({ prisma, temporal: client, taskQueue: 'bench-plans', tools });
+      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, acl, events: bus, plans: service }), tuning: TUNING });
       const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service, keys, acl, tools, resources, events: bus,
         plugins: createPluginService({ prisma, temporal: client, taskQueue: 'bench-plans', events: bus, pluginTools: tools }),
       });

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { createPlanService } from '../activities/plans/plan-service';
 import { openEventBus } from '../activities/events/open-event-bus';
 import type { PluginManifestInput } from '../activities/plugins/plugin-manifest';
 import { createPluginService } from '../activities/plugins/plugin-service';
@@ -51,7 +52,7 @@ export const pluginInstall: Benchmark = {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = 'bench-plugins';
-    const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, tools, events: bus, acl: database.acl }) });
+    const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, tools, events: bus, acl: database.acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }) }) });
     const running = worker.run();
     try {
       const plugins = createPluginService({ prisma, temporal: client, taskQueue, events: bus, pluginTools: tools });

@@ -34,6 +34,7 @@ export const ConfigSchema = z.object({
   TOOLS_HTTP_ALLOWED_HOSTS: z.string().default('').transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   TOOLS_HTTP_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1).default(5 * 1024 * 1024),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  OWNPILOT_SECRETS_KEY: optionalString,
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
 

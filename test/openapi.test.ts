@@ -7,6 +7,8 @@ import { listExpressRoutes } from './support/express-routes';
 import { createResponseChecker } from './support/openapi-check';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackApp } from './support/tool-test-app';
+import { buildTriggerApp } from './support/trigger-app';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../activities/triggers/webhook-signature';
 import { eventually } from './support/wait';
 
 describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
@@ -18,7 +20,8 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    app = stackApp(stack, { metrics: createMetrics('api') });
+    const t = await buildTriggerApp(stack);
+    app = stackApp(stack, { metrics: createMetrics('api'), plans: t.plans, triggers: t.triggers, webhooks: t.webhooks });
     adminKey = await createTestKey(testKeyService(stack.prisma), 'admin');
     userKey = await createTestKey(testKeyService(stack.prisma), 'user:openapi');
   });
@@ -98,7 +101,18 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     expect(note.status).toBe(201);
     await call('get', '/api/v1/resources/notes', '/api/v1/resources/{resource}', userKey);
     await call('get', `/api/v1/resources/notes/${note.body.id}`, '/api/v1/resources/{resource}/{id}', userKey);
-    expect(checker.checked().length).toBeGreaterThanOrEqual(20);
+    const hook = await call('post', '/api/v1/triggers', '/api/v1/triggers', adminKey, { name: 'doc', type: 'webhook', config: {}, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    expect(hook.status).toBe(201);
+    await call('get', '/api/v1/triggers', '/api/v1/triggers', adminKey);
+    await call('get', `/api/v1/triggers/${hook.body.id}`, '/api/v1/triggers/{id}', adminKey);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const delivered = await request(app).post(`/api/v1/webhooks/${hook.body.id}`).set('content-type', 'application/json')
+      .set(TIMESTAMP_HEADER, timestamp).set(DELIVERY_HEADER, 'doc-1').set(SIGNATURE_HEADER, signWebhook(hook.body.webhookSecret, timestamp, Buffer.from('{"a":1}'))).send('{"a":1}');
+    expect({ status: delivered.status, errors: checker.check('post', '/api/v1/webhooks/{id}', delivered.status, delivered.body) }).toEqual({ status: 202, errors: null });
+    const unsigned = await request(app).post(`/api/v1/webhooks/${hook.body.id}`).send('{}');
+    expect({ status: unsigned.status, errors: checker.check('post', '/api/v1/webhooks/{id}', unsigned.status, unsigned.body) }).toEqual({ status: 401, errors: null });
+    await call('get', `/api/v1/triggers/${hook.body.id}/history`, '/api/v1/triggers/{id}/history', adminKey);
+    expect(checker.checked().length).toBeGreaterThanOrEqual(25);
     // the checker bites: a body missing documented fields is reported
     expect(checker.check('get', '/api/v1/tools', 200, { tools: [{ name: 'x' }] })).not.toBeNull();
   });

@@ -81,9 +81,11 @@ describe('plans survive process crashes and restarts', () => {
     let server: RunningTemporal | undefined = await startTemporalDevServer(serverOptions);
     const startWorker = async () => {
       const connection = await NativeConnection.connect({ address: server!.address });
-      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools: stack.tools, acl: stack.acl, events: stack.bus }) });
+      const client = await connect();
+      const plans = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools: stack.tools });
+      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools: stack.tools, acl: stack.acl, events: stack.bus, plans }) });
       const done = worker.run();
-      return { stop: async () => { worker.shutdown(); await done; await connection.close(); } };
+      return { stop: async () => { worker.shutdown(); await done; await connection.close(); await client.connection.close(); } };
     };
     const connect = async () => new Client({ connection: await Connection.connect({ address: server!.address }), namespace: 'default' });
     try {

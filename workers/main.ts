@@ -5,15 +5,16 @@ import { openEventBus } from '../activities/events/open-event-bus';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
+import { createPlanService } from '../activities/plans/plan-service';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
 import { startMetricsServer } from '../platform/observability/metrics-endpoint';
-import { connectWorker } from '../platform/temporal-connection';
 import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { activityObservability } from './activity-observability';
 import { installTemporalRuntimeLog } from './temporal-runtime-log';
+import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
 
 /** Worker process: connects to PostgreSQL and Temporal, polls until SIGINT/SIGTERM, then drains. */
@@ -35,13 +36,15 @@ async function main(): Promise<void> {
   registerToolMetrics(metrics, tools.metrics);
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
   await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
+  const temporal = await connectClient(config);
+  const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
   const worker = await createOwnPilotWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     interceptors: { activity: [activityObservability(metrics, logger)] },
     shutdownGraceMs: config.SHUTDOWN_TIMEOUT_MS / 2,
-    activities: createActivities({ prisma, tools, events, acl: database.acl }),
+    activities: createActivities({ prisma, tools, events, acl: database.acl, plans }),
   });
   const exporter = config.WORKER_METRICS_PORT === 0
     ? undefined
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   await exporter?.close();
   await connection.close();
   await tools.close();
+  await temporal.connection.close();
   await database.close();
   await events.close(); // last: flushes what the services above emitted while stopping
   await prisma.$disconnect();

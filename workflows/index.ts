@@ -2,3 +2,5 @@
 export { planWorkflow } from './plan-workflow';
 export { pluginInstallWorkflow } from './plugin-install-workflow';
 export { pluginUninstallWorkflow } from './plugin-uninstall-workflow';
+export { triggerRunWorkflow } from './trigger-run-workflow';
+export { conditionCheckWorkflow } from './condition-check-workflow';

@@ -6,6 +6,7 @@ import { plansRoutes } from '../routes/plans-routes';
 import { pluginsRoutes } from '../routes/plugins-routes';
 import { resourcesRoutes } from '../routes/resources-routes';
 import { customToolsRoutes, toolsRoutes } from '../routes/tools-routes';
+import { triggersRoutes, webhooksRoutes } from '../routes/triggers-routes';
 import { systemRoutes } from './docs-router';
 import type { RouteGroup } from './route-spec';
 
@@ -22,4 +23,6 @@ export const API_ROUTE_GROUPS: readonly RouteGroup[] = [
   toolsRoutes,
   customToolsRoutes,
   resourcesRoutes,
+  triggersRoutes,
+  webhooksRoutes,
 ];

@@ -11,6 +11,7 @@ import type { ResourceService } from '../../activities/resources/resource-servic
 import type { HttpToolConfig } from '../../activities/tools/builtin/http-tools';
 import type { ToolRegistry } from '../../activities/tools/tool-registry';
 import { startToolRegistry } from '../../activities/tools/tool-setup';
+import { createPlanService } from '../../activities/plans/plan-service';
 import { createPrisma, type PrismaClient } from '../../platform/database';
 import { newId } from '../../platform/ids';
 import { createLogger } from '../../platform/logger';
@@ -85,7 +86,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools, events: bus, acl, ...overrides }),
+        activities: createActivities({ prisma, tools, events: bus, acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }), ...overrides }),
         ...(interceptors ? { interceptors } : {}),
       });
       running.push({ worker, done: worker.run() });

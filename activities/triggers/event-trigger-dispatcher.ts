@@ -1,0 +1,62 @@
+import type { PrismaClient } from '../../platform/database';
+import type { Logger } from '../../platform/logger';
+import type { OwnPilotEvent } from '../events/event-types';
+import { compilePattern } from '../events/event-pattern';
+import { matchesFilter } from './payload-filter';
+import type { TriggerRunStarter } from './trigger-run-starter';
+import { EventConfig } from './trigger-schemas';
+
+/** The slice of the event bus the dispatcher needs. */
+export interface EventSubscriber {
+  subscribe(subscriberId: string, pattern: string, handler: (event: OwnPilotEvent) => unknown): string;
+  unsubscribe(subscriptionId: string): unknown;
+}
+
+/** The subscriber id the dispatcher uses on the bus. */
+export const EVENT_TRIGGER_SUBSCRIBER = 'trigger-service';
+
+export interface EventTriggerDispatcherDeps {
+  prisma: PrismaClient;
+  starter: Pick<TriggerRunStarter, 'start'>;
+  logger: Pick<Logger, 'warn'>;
+}
+
+/**
+ * Starts a trigger run for every enabled event trigger whose pattern and filter match an event.
+ * The run id is `trigger-<triggerId>-ev-<eventId>` and starts at most once, so every process
+ * that receives the same event may dispatch it: exactly one firing results. A trigger never
+ * fires on its own trigger.* events (no self-loops).
+ */
+export function createEventTriggerDispatcher({ prisma, starter, logger }: EventTriggerDispatcherDeps) {
+  async function dispatch(event: OwnPilotEvent): Promise<string[]> {
+    const triggers = await prisma.trigger.findMany({ where: { type: 'event', isEnabled: true } });
+    const started: string[] = [];
+    for (const trigger of triggers) {
+      const parsed = EventConfig.safeParse(trigger.config);
+      if (!parsed.success || !compilePattern(parsed.data.pattern)(event.type)) continue;
+      if (event.category === 'trigger' && (event.data as { triggerId?: unknown } | null)?.triggerId === trigger.id) continue;
+      if (parsed.data.filter && !matchesFilter(parsed.data.filter, event)) continue;
+      const { runId } = await starter.start(`ev-${event.id}`, { triggerId: trigger.id, source: 'event', payload: event });
+      started.push(runId);
+    }
+    return started;
+  }
+
+  return {
+    /** Matches one event against every event trigger and starts the runs; returns their ids. */
+    dispatch,
+
+    /** Subscribes to every event on `bus`; returns the unsubscribe function. Failures are logged, never thrown into the bus. */
+    attach(bus: EventSubscriber): () => void {
+      const id = bus.subscribe(EVENT_TRIGGER_SUBSCRIBER, '**', async (event) => {
+        try {
+          await dispatch(event);
+        } catch (error) {
+          logger.warn({ err: error, eventId: event.id }, 'event trigger dispatch failed');
+        }
+      });
+      return () => void bus.unsubscribe(id);
+    },
+  };
+}
+export type EventTriggerDispatcher = ReturnType<typeof createEventTriggerDispatcher>;

@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PrismaClient } from '../../platform/database';
+import { AppError } from '../../platform/errors';
+import type { BegunTriggerRun, ResolvedTriggerAction, TriggerRunInput } from '../../workflows/trigger-types';
+import type { EventPublisher } from '../events/event-types';
+import type { PlanService } from '../plans/plan-service';
+import type { ToolExecutor } from '../tools/tool-executor';
+import { matchesFilter } from './payload-filter';
+import { renderTemplate } from './payload-template';
+import { ConditionConfig, TriggerAction } from './trigger-schemas';
+
+export interface TriggerActivityDeps {
+  prisma: PrismaClient;
+  tools: Pick<ToolExecutor, 'execute'>;
+  events: EventPublisher;
+  plans: Pick<PlanService, 'executePlan'>;
+}
+
+const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'INVALID_STATE', 'CONFLICT']);
+
+/** A permanent AppError becomes a non-retryable failure of the same type; anything else is retried. */
+function permanent(error: unknown): unknown {
+  if (error instanceof AppError && PERMANENT.has(error.code)) {
+    return ApplicationFailure.create({ type: error.code, message: error.message, details: [error.details], nonRetryable: true });
+  }
+  return error;
+}
+
+/** sha256 of the payload's JSON (keys in insertion order), or null when there is none. */
+export function payloadDigest(payload: unknown): string | null {
+  if (payload === undefined) return null;
+  return createHash('sha256').update(JSON.stringify(payload) ?? 'undefined').digest('hex');
+}
+
+/** The principal trigger firings act as. */
+export function triggerPrincipal(triggerId: string): string {
+  return `trigger:${triggerId}`;
+}
+
+/** Activities of the trigger-run and condition-check workflows. */
+export function createTriggerActivities({ prisma, tools, events, plans }: TriggerActivityDeps) {
+  return {
+    /**
+     * Writes the run's trigger_history row (id = workflow id, so a retry writes it once) and
+     * returns the action with its templates filled; null when the trigger no longer exists.
+     */
+    async beginTriggerRun(input: TriggerRunInput & { workflowId: string }): Promise<BegunTriggerRun | null> {
+      const trigger = await prisma.trigger.findUnique({ where: { id: input.triggerId } });
+      if (!trigger) return null;
+      const firedAt = new Date();
+      await prisma.triggerHistory.createMany({
+        data: [{ id: input.workflowId, triggerId: trigger.id, firedAt, triggerType: trigger.type, payloadDigest: payloadDigest(input.payload), status: 'running', workflowId: input.workflowId }],
+        skipDuplicates: true,
+      });
+      const action = TriggerAction.parse(trigger.action);
+      const context = { payload: input.payload ?? null, trigger: { id: trigger.id, name: trigger.name, type: trigger.type }, source: input.source, firedAt: firedAt.toISOString() };
+      const resolved: ResolvedTriggerAction =
+        action.kind === 'plan'
+          ? { kind: 'plan', planId: action.planId, input: renderTemplate(action.input, context) as Record<string, unknown> }
+          : { kind: 'tool', tool: action.tool, args: renderTemplate(action.args, context) as Record<string, unknown> };
+      return { historyId: input.workflowId, triggerType: trigger.type, action: resolved };
+    },
+
+    /** Starts the plan run (a workflow of its own) and records its workflow id on the history row. */
+    async startTriggerPlan(input: { historyId: string; triggerId: string; planId: string; input: Record<string, unknown> }): Promise<string> {
+      try {
+        const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId));
+        await prisma.triggerHistory.update({ where: { id: input.historyId }, data: { planWorkflowId: run.workflowId } });
+        return run.workflowId;
+      } catch (error) {
+        throw permanent(error);
+      }
+    },
+
+    /** Calls the trigger's tool as the trigger's principal. */
+    async callTriggerTool(input: { triggerId: string; tool: string; args: Record<string, unknown>; idempotencyKey: string }): Promise<unknown> {
+      try {
+        return await tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey });
+      } catch (error) {
+        throw permanent(error);
+      }
+    },
+
+    /** Completes the history row (status, error, duration since firing) and emits trigger.executed / trigger.failed. */
+    async finishTriggerRun(input: { historyId: string; triggerId: string; status: 'succeeded' | 'failed'; error?: string; planWorkflowId?: string }): Promise<void> {
+      const row = await prisma.triggerHistory.findUnique({ where: { id: input.historyId } });
+      if (!row) return; // the trigger was deleted meanwhile (history cascades)
+      const durationMs = Math.max(0, Date.now() - row.firedAt.getTime());
+      await prisma.triggerHistory.update({
+        where: { id: input.historyId },
+        data: { status: input.status, error: input.error ?? null, durationMs, planWorkflowId: input.planWorkflowId ?? row.planWorkflowId },
+      });
+      const data = { triggerId: input.triggerId, runId: input.historyId, triggerType: row.triggerType, durationMs, planWorkflowId: input.planWorkflowId ?? row.planWorkflowId, error: input.error };
+      events.emit(input.status === 'succeeded' ? 'trigger.executed' : 'trigger.failed', data, 'trigger-service');
+    },
+
+    /**
+     * Calls the condition's tool, tests its expression against `{ result }` and persists the edge
+     * state under a row lock: fires only on false→true outside the cooldown. A retried check
+     * (same checkId) that already fired answers fire again; a tool failure keeps the old state.
+     */
+    async checkTriggerCondition(input: { triggerId: string; checkId: string }): Promise<{ fire: boolean; value: boolean; payload?: unknown }> {
+      const trigger = await prisma.trigger.findUnique({ where: { id: input.triggerId } });
+      if (!trigger || trigger.type !== 'condition' || !trigger.isEnabled) return { fire: false, value: false };
+      const config = ConditionConfig.parse(trigger.config);
+      let result: unknown;
+      try {
+        result = await tools.execute(config.tool, config.args, { requesterId: triggerPrincipal(trigger.id), idempotencyKey: input.checkId });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        await prisma.triggerConditionState.upsert({
+          where: { triggerId: trigger.id },
+          create: { triggerId: trigger.id, lastCheckedAt: new Date(), lastError: message },
+          update: { lastCheckedAt: new Date(), lastError: message },
+        });
+        return { fire: false, value: false };
+      }
+      const value = matchesFilter(config.expression, { result });
+      return prisma.$transaction(async (tx) => {
+        await tx.triggerConditionState.createMany({ data: [{ triggerId: trigger.id }], skipDuplicates: true });
+        const [state] = await tx.$queryRaw<{ last_value: boolean; last_fired_at: Date | null; last_fired_check: string | null }[]>`
+          SELECT last_value, last_fired_at, last_fired_check FROM trigger_condition_state WHERE trigger_id = ${trigger.id} FOR UPDATE`;
+        if (state?.last_fired_check === input.checkId) return { fire: true, value: true, payload: { result } };
+        const now = new Date();
+        const cooledDown = !state?.last_fired_at || now.getTime() - state.last_fired_at.getTime() >= config.cooldownSeconds * 1000;
+        const fire = value && !state?.last_value && cooledDown;
+        await tx.triggerConditionState.update({
+          where: { triggerId: trigger.id },
+          data: { lastValue: value, lastCheckedAt: now, lastError: null, ...(fire ? { lastFiredAt: now, lastFiredCheck: input.checkId } : {}) },
+        });
+        return { fire, value, payload: fire ? { result } : undefined };
+      });
+    },
+  };
+}
+export type TriggerActivities = ReturnType<typeof createTriggerActivities>;

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Prisma } from '../../prisma/generated/client';
+import type { PrismaClient } from '../../platform/database';
+import { AppError, notFound } from '../../platform/errors';
+import { newId } from '../../platform/ids';
+import { asJson } from '../../platform/json';
+import type { SecretBox } from '../../platform/secret-box';
+import type { PlanService } from '../plans/plan-service';
+import type { ToolExecutor } from '../tools/tool-executor';
+import type { TriggerRunStarter } from './trigger-run-starter';
+import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
+import { type BackfillBody, CONFIG_SCHEMAS, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
+
+export interface TriggerServiceDeps {
+  prisma: PrismaClient;
+  temporal: Pick<Client, 'schedule'>;
+  taskQueue: string;
+  starter: Pick<TriggerRunStarter, 'start'>;
+  secrets: SecretBox;
+  /** Used to reject actions and conditions that name an unknown plan or tool (422). */
+  plans: Pick<PlanService, 'getPlan'>;
+  tools: Pick<ToolExecutor, 'exists'>;
+  /** Reconcile leaves schedules younger than this alone (their trigger row may not be committed yet). */
+  orphanGraceMs?: number;
+}
+
+type TriggerRow = Prisma.TriggerGetPayload<object>;
+
+/** The public shape of a trigger (secrets never included). */
+function view(row: TriggerRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    type: row.type as TriggerType,
+    config: row.config,
+    action: row.action,
+    isEnabled: row.isEnabled,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** A fresh webhook secret: 32 random bytes, prefixed so it is recognisable in a vault. */
+function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Trigger CRUD, firing, history and Temporal Schedule consistency (seed §5 ITriggerService). */
+export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
+  const schedules = createTriggerSchedules({ temporal, taskQueue });
+
+  /** UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist. */
+  async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string): Promise<void> {
+    const missing: { plan?: string; tool?: string }[] = [];
+    if (action?.kind === 'plan') await plans.getPlan(action.planId).catch(() => missing.push({ plan: action.planId }));
+    if (action?.kind === 'tool' && !(await tools.exists(action.tool))) missing.push({ tool: action.tool });
+    if (type === 'condition' && config !== undefined) {
+      const tool = (config as ConditionConfig).tool;
+      if (!(await tools.exists(tool))) missing.push({ tool });
+    }
+    if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'trigger references what does not exist', { missing });
+  }
+
+  async function load(id: string): Promise<TriggerRow> {
+    const row = await prisma.trigger.findUnique({ where: { id } });
+    if (!row) throw notFound('trigger', id);
+    return row;
+  }
+
+  /** Flips the flag and pauses/unpauses the schedule (recreating it if missing) in one transaction. */
+  async function setEnabled(id: string, enabled: boolean) {
+    const row = await prisma.$transaction(async (tx) => {
+      const updated = await tx.trigger.update({ where: { id }, data: { isEnabled: enabled, updatedAt: new Date() } }).catch(() => null);
+      if (!updated) throw notFound('trigger', id);
+      if (SCHEDULED_TYPES.has(updated.type)) await schedules.setPaused(id, !enabled).catch(() => schedules.put(updated));
+      return updated;
+    });
+    return view(row);
+  }
+
+  async function scheduleInfo(row: TriggerRow) {
+    if (!SCHEDULED_TYPES.has(row.type)) return undefined;
+    try {
+      const d = await temporal.schedule.getHandle(scheduleIdOf(row.id)).describe();
+      return {
+        scheduleId: d.scheduleId,
+        paused: d.state.paused,
+        nextFireTimes: d.info.nextActionTimes,
+        recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt, takenAt: a.takenAt, workflowId: a.action.workflow.workflowId })),
+      };
+    } catch {
+      return { scheduleId: scheduleIdOf(row.id), missing: true as const };
+    }
+  }
+
+  return {
+    /**
+     * Stores the trigger and, for schedule/condition triggers, creates its Temporal Schedule inside
+     * the same database transaction: a schedule Temporal rejects (bad cron → UNPROCESSABLE) rolls
+     * the row back, and a failed commit deletes the schedule again. Webhook triggers get a secret,
+     * returned here once and stored only encrypted.
+     */
+    async createTrigger(body: CreateTriggerBody, createdBy: string) {
+      await checkReferences(body.action, body.config, body.type);
+      const id = newId();
+      const webhookSecret = body.type === 'webhook' ? newWebhookSecret() : undefined;
+      let scheduled = false;
+      try {
+        const row = await prisma.$transaction(async (tx) => {
+          const created = await tx.trigger.create({
+            data: { id, name: body.name, description: body.description ?? null, type: body.type, config: asJson(body.config), action: asJson(body.action), isEnabled: body.enabled, createdBy },
+          });
+          if (webhookSecret) await tx.triggerWebhookSecret.create({ data: { triggerId: id, secretCiphertext: secrets.seal(webhookSecret, id) } });
+          if (SCHEDULED_TYPES.has(body.type)) {
+            await schedules.put(created);
+            scheduled = true;
+          }
+          return created;
+        });
+        return { ...view(row), ...(webhookSecret ? { webhookSecret } : {}) };
+      } catch (error) {
+        if (scheduled) await schedules.remove(id).catch(() => undefined); // reconcile removes it if this fails too
+        throw error;
+      }
+    },
+
+    /** Changes name, description, config (checked against the trigger's type) or action; the schedule follows in the same transaction. */
+    async updateTrigger(id: string, body: UpdateTriggerBody) {
+      const before = await load(id);
+      const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(body.config);
+      await checkReferences(body.action, config, before.type);
+      let scheduled = false;
+      try {
+        const row = await prisma.$transaction(async (tx) => {
+          const updated = await tx.trigger.update({
+            where: { id },
+            data: {
+              ...(body.name !== undefined ? { name: body.name } : {}),
+              ...(body.description !== undefined ? { description: body.description } : {}),
+              ...(config !== undefined ? { config: asJson(config) } : {}),
+              ...(body.action !== undefined ? { action: asJson(body.action) } : {}),
+              updatedAt: new Date(),
+            },
+          });
+          if (SCHEDULED_TYPES.has(updated.type) && (config !== undefined || body.name !== undefined)) {
+            await schedules.put(updated);
+            scheduled = true;
+          }
+          return updated;
+        });
+        return view(row);
+      } catch (error) {
+        if (scheduled) await schedules.put(before).catch(() => undefined); // put the old schedule back
+        throw error;
+      }
+    },
+
+    /** Deletes the trigger, its history and its schedule; the schedule goes first inside the transaction, so a failure keeps both. */
+    async deleteTrigger(id: string): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        const row = await tx.trigger.delete({ where: { id } }).catch(() => null);
+        if (!row) throw notFound('trigger', id);
+        if (SCHEDULED_TYPES.has(row.type)) await schedules.remove(id);
+      });
+    },
+
+    /** One trigger; schedule/condition triggers include their schedule's state and next fire times. */
+    async getTrigger(id: string) {
+      const row = await load(id);
+      return { ...view(row), schedule: await scheduleInfo(row) };
+    },
+
+    /** Triggers, newest first, optionally filtered by type and enabled flag. */
+    async listTriggers(filters: ListTriggersQuery) {
+      const rows = await prisma.trigger.findMany({
+        where: { ...(filters.type ? { type: filters.type } : {}), ...(filters.enabled !== undefined ? { isEnabled: filters.enabled } : {}) },
+        orderBy: { createdAt: 'desc' },
+        take: 1000,
+      });
+      return rows.map(view);
+    },
+
+    /** Enables (unpauses the schedule of) a trigger; idempotent. */
+    enableTrigger: (id: string) => setEnabled(id, true),
+
+    /** Disables (pauses the schedule of) a trigger; idempotent. */
+    disableTrigger: (id: string) => setEnabled(id, false),
+
+    /**
+     * Fires now. A schedule trigger without payload is fired through its schedule (ALLOW_ALL,
+     * so it fires even while a run is going); everything else starts `trigger-<id>-manual-<n>`
+     * with the payload. A disabled trigger is INVALID_STATE.
+     */
+    async executeTrigger(id: string, payload: unknown) {
+      const row = await load(id);
+      if (!row.isEnabled) throw new AppError('INVALID_STATE', `trigger '${id}' is disabled`, { id });
+      if (row.type === 'schedule' && payload === undefined) {
+        await temporal.schedule.getHandle(scheduleIdOf(id)).trigger('ALLOW_ALL');
+        return { triggerId: id, via: 'schedule' as const, scheduleId: scheduleIdOf(id) };
+      }
+      const { runId } = await starter.start(`manual-${newId()}`, { triggerId: id, source: 'manual', payload });
+      return { triggerId: id, via: 'workflow' as const, runId };
+    },
+
+    /** Runs the schedule over a past time range (schedule triggers only). */
+    async backfill(id: string, body: BackfillBody) {
+      const row = await load(id);
+      if (row.type !== 'schedule') throw new AppError('UNPROCESSABLE', 'only schedule triggers can be backfilled', { type: row.type });
+      await temporal.schedule.getHandle(scheduleIdOf(id)).backfill({ start: body.start, end: body.end, overlap: temporalOverlap(body.overlap) });
+      return { triggerId: id, start: body.start, end: body.end };
+    },
+
+    /** History rows newest first; `nextCursor` fetches the following page (null at the end). */
+    async getTriggerHistory(id: string, query: HistoryQuery) {
+      await load(id);
+      let cursor: { firedAt: Date; id: string } | undefined;
+      if (query.before) {
+        const [at, historyId] = query.before.split('|');
+        const firedAt = new Date(at ?? '');
+        if (!historyId || Number.isNaN(firedAt.getTime())) throw new AppError('VALIDATION_FAILED', 'malformed history cursor');
+        cursor = { firedAt, id: historyId };
+      }
+      const items = await prisma.triggerHistory.findMany({
+        where: { triggerId: id, ...(cursor ? { OR: [{ firedAt: { lt: cursor.firedAt } }, { firedAt: cursor.firedAt, id: { lt: cursor.id } }] } : {}) },
+        orderBy: [{ firedAt: 'desc' }, { id: 'desc' }],
+        take: query.limit,
+      });
+      const last = items.at(-1);
+      return { items, nextCursor: items.length === query.limit && last ? `${last.firedAt.toISOString()}|${last.id}` : null };
+    },
+
+    /** Replaces a webhook trigger's secret; the new one is returned once, the old one stops working at once. */
+    async rotateWebhookSecret(id: string) {
+      const row = await load(id);
+      if (row.type !== 'webhook') throw new AppError('UNPROCESSABLE', 'only webhook triggers have a secret', { type: row.type });
+      const webhookSecret = newWebhookSecret();
+      await prisma.triggerWebhookSecret.upsert({
+        where: { triggerId: id },
+        create: { triggerId: id, secretCiphertext: secrets.seal(webhookSecret, id) },
+        update: { secretCiphertext: secrets.seal(webhookSecret, id), rotatedAt: new Date() },
+      });
+      return { triggerId: id, webhookSecret };
+    },
+
+    /**
+     * Makes Temporal match the database: recreates missing schedules (paused iff the trigger is
+     * disabled), fixes a wrong paused state, and deletes `trigger-*` schedules without a trigger
+     * row (older than the grace period).
+     */
+    async reconcile() {
+      const rows = await prisma.trigger.findMany({ where: { type: { in: [...SCHEDULED_TYPES] } } });
+      const wanted = new Map(rows.map((r) => [scheduleIdOf(r.id), r]));
+      const result = { recreated: [] as string[], repaired: [] as string[], removed: [] as string[], failed: [] as { scheduleId: string; error: string }[] };
+      for await (const summary of temporal.schedule.list()) {
+        if (!summary.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+        if (wanted.has(summary.scheduleId)) continue;
+        const handle = temporal.schedule.getHandle(summary.scheduleId);
+        const described = await handle.describe().catch(() => null);
+        if (!described || Date.now() - described.info.createdAt.getTime() < orphanGraceMs) continue;
+        await handle.delete().catch(() => undefined);
+        result.removed.push(summary.scheduleId);
+      }
+      for (const [scheduleId, row] of wanted) {
+        try {
+          const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
+          if (!described) {
+            await schedules.put(row);
+            result.recreated.push(scheduleId);
+          } else if (described.state.paused === row.isEnabled) {
+            await schedules.setPaused(row.id, !row.isEnabled);
+            result.repaired.push(scheduleId);
+          }
+        } catch (error) {
+          // One bad row (e.g. a config that no longer validates) must not stop the others.
+          result.failed.push({ scheduleId, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      return result;
+    },
+  };
+}
+export type TriggerService = ReturnType<typeof createTriggerService>;

@@ -1,0 +1,92 @@
+import type { OwnPilotEvent } from '../activities/events/event-types';
+import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
+import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { createLogger } from '../platform/logger';
+import { newId } from '../platform/ids';
+import { buildTriggerApp } from './support/trigger-app';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { stackInfo } from './support/stack-info';
+import { eventually } from './support/wait';
+
+const event = (type: string, data: unknown): OwnPilotEvent => ({ id: newId(), type, category: type.split('.')[0] as OwnPilotEvent['category'], source: 'test', data, timestamp: new Date().toISOString() });
+
+describe('event triggers: pattern + payload filter, one firing per event', () => {
+  let stack: TestStack;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    t = await buildTriggerApp(stack);
+  });
+  afterAll(() => stack.close());
+
+  const create = async (config: Record<string, unknown>) =>
+    (await t.api.post('/api/v1/triggers').send({ name: 'on event', type: 'event', config, action: { kind: 'tool', tool: 'core.echo', args: { id: '{{payload.data.id}}' } } }).expect(201)).body.id as string;
+  const firings = (id: string) => stack.prisma.triggerHistory.findMany({ where: { triggerId: id } });
+
+  test('two processes receiving the same event start exactly one run', async () => {
+    const id = await create({ pattern: 'resource.created', filter: { all: [{ path: 'data.resourceType', op: 'eq', value: 'note' }, { path: 'data.size', op: 'gt', value: 10 }] } });
+    // A second process: its own Temporal client and dispatcher, same database.
+    const other = createEventTriggerDispatcher({
+      prisma: stack.prisma,
+      starter: createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue }),
+      logger: createLogger('other', 'silent'),
+    });
+    const e = event('resource.created', { resourceType: 'note', id: 'n1', size: 11 });
+    const [a, b] = await Promise.all([t.dispatcher.dispatch(e), other.dispatch(e)]);
+    expect(a).toEqual([`trigger-${id}-ev-${e.id}`]);
+    expect(b).toEqual(a);
+    // Even after the run finished, a late third delivery starts nothing new.
+    const result = await stack.client.workflow.getHandle(a[0]!).result();
+    expect(result.output).toEqual({ id: 'n1' });
+    await t.dispatcher.dispatch(e);
+    const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
+    expect(rows).toHaveLength(1);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  });
+
+  test('one event on the real bus, received by two bus instances (LISTEN/NOTIFY), fires once', async () => {
+    const id = await create({ pattern: 'resource.created', filter: { path: 'data.resourceType', op: 'eq', value: 'bus-note' } });
+    const logger = createLogger('other', 'silent');
+    const otherBus = await openEventBus(stackInfo().databaseUrl, logger);
+    const detachA = t.dispatcher.attach(stack.bus);
+    const detachB = createEventTriggerDispatcher({ prisma: stack.prisma, starter: createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue }), logger }).attach(otherBus);
+    try {
+      const emitted = stack.bus.emit('resource.created', { resourceType: 'bus-note', id: 'n2' }, 'test');
+      const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
+      expect(rows[0]!.workflowId).toBe(`trigger-${id}-ev-${emitted.id}`);
+      // The second process has received it too (its start was a no-op): wait for a later event to pass through both.
+      const marker = stack.bus.emit('resource.created', { resourceType: 'other', id: 'n3' }, 'test');
+      await eventually(() => stack.prisma.eventLog.findUnique({ where: { id: marker.id } }), (row) => row !== null);
+      expect(await firings(id)).toHaveLength(1);
+    } finally {
+      detachA();
+      detachB();
+      await otherBus.close();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  });
+
+  test('pattern and filter decide; disabled triggers and a trigger’s own events never fire', async () => {
+    const id = await create({ pattern: 'plugin.*.done', filter: { any: [{ path: 'data.status', op: 'in', value: ['ok', 'partial'] }, { path: 'data.tags', op: 'contains', value: 'urgent' }] } });
+    expect(await t.dispatcher.dispatch(event('plugin.digest.done', { status: 'failed' }))).toEqual([]);
+    expect(await t.dispatcher.dispatch(event('plugin.digest.started', { status: 'ok' }))).toEqual([]);
+    expect(await t.dispatcher.dispatch(event('plugin.digest.x.done', { status: 'ok' }))).toEqual([]);
+    expect(await t.dispatcher.dispatch(event('plugin.digest.done', { status: 'ok' }))).toHaveLength(1);
+    expect(await t.dispatcher.dispatch(event('plugin.mail.done', { status: 'no', tags: ['urgent'] }))).toHaveLength(1);
+
+    const loop = await create({ pattern: 'trigger.**' });
+    expect(await t.dispatcher.dispatch(event('trigger.executed', { triggerId: loop }))).toEqual([]);
+    const fromOther = await t.dispatcher.dispatch(event('trigger.executed', { triggerId: id }));
+    expect(fromOther).toEqual([expect.stringMatching(new RegExp(`^trigger-${loop}-ev-`))]);
+
+    await t.api.post(`/api/v1/triggers/${id}/disable`).expect(200);
+    expect(await t.dispatcher.dispatch(event('plugin.digest.done', { status: 'ok' }))).toEqual([]);
+    await eventually(() => firings(id), (r) => r.length === 2 && r.every((x) => x.status === 'succeeded'));
+    await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'event', config: { pattern: 'Resource..x', filter: { path: 'a', op: 'gt', value: [1] } }, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(400);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${loop}`).expect(204);
+  });
+});

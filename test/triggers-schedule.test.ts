@@ -1,0 +1,175 @@
+import { ScheduleNotFoundError } from '@temporalio/client';
+import { scheduleIdOf } from '../activities/triggers/trigger-schedules';
+import { buildTriggerApp } from './support/trigger-app';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+describe('schedule triggers on Temporal Schedules', () => {
+  let stack: TestStack;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
+  let planId: string;
+
+  const history = async (id: string) => (await t.api.get(`/api/v1/triggers/${id}/history?limit=500`).expect(200)).body.items as { status: string; workflowId: string; planWorkflowId: string | null; error: string | null }[];
+  const describe_ = (id: string) => stack.client.schedule.getHandle(scheduleIdOf(id)).describe();
+  const createTrigger = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send(body).expect(201)).body as { id: string };
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    t = await buildTriggerApp(stack);
+    const plan = await t.api
+      .post('/api/v1/plans')
+      .send({ name: 'echo payload', steps: [{ id: 'echo', kind: 'tool', tool: 'core.echo', args: { from: 'trigger' } }] })
+      .expect(201);
+    planId = plan.body.id;
+  });
+  afterAll(() => stack.close());
+
+  test('a seconds-level interval fires, starts the plan, and disable (pause) stops it', async () => {
+    const trigger = await createTrigger({ name: 'every second', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'plan', planId } });
+    const fired = await eventually(() => history(trigger.id), (rows) => rows.some((r) => r.status === 'succeeded' && r.planWorkflowId !== null));
+    const row = fired.find((r) => r.status === 'succeeded')!;
+    expect(row.workflowId).toMatch(new RegExp(`^trigger-${trigger.id}-`));
+    const planRun = await eventually(() => stack.prisma.planRun.findUnique({ where: { id: row.planWorkflowId! } }), (r) => r?.status === 'completed');
+    expect(planRun?.startedBy).toBe(`trigger:${trigger.id}`);
+    const run = await stack.client.workflow.getHandle(row.workflowId).describe();
+    expect(run.searchAttributes).toMatchObject({ OwnPilotTriggerId: [trigger.id], OwnPilotKind: ['trigger'] });
+    await eventually(() => stack.prisma.eventLog.findMany({ where: { eventType: 'trigger.executed' } }), (rows) => rows.some((e) => (e.data as { triggerId?: string } | null)?.triggerId === trigger.id));
+
+    const shown = await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200);
+    expect(shown.body.schedule.paused).toBe(false);
+    expect(shown.body.schedule.nextFireTimes.length).toBeGreaterThan(0);
+
+    await t.api.post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
+    const paused = await describe_(trigger.id);
+    expect(paused.state.paused).toBe(true);
+    // Let the actions already taken finish recording, then use a second schedule as the clock.
+    const actionsAtPause = paused.info.recentActions.length;
+    await eventually(() => history(trigger.id), (rows) => rows.length >= actionsAtPause && rows.every((r) => r.status !== 'running'));
+    const rowsAtPause = (await history(trigger.id)).length;
+    const witness = await createTrigger({ name: 'witness', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    await eventually(() => history(witness.id), (rows) => rows.filter((r) => r.status === 'succeeded').length >= 3);
+    expect((await describe_(trigger.id)).info.recentActions.length).toBe(actionsAtPause);
+    expect((await history(trigger.id)).length).toBe(rowsAtPause);
+    expect((await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200)).body).toMatchObject({ isEnabled: false, schedule: { paused: true } });
+    await t.api.post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(409);
+
+    await t.api.post(`/api/v1/triggers/${trigger.id}/enable`).expect(200);
+    expect((await describe_(trigger.id)).state.paused).toBe(false);
+    await eventually(() => history(trigger.id), (rows) => rows.length > rowsAtPause);
+    await t.api.delete(`/api/v1/triggers/${witness.id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+    await expect(describe_(trigger.id)).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  });
+
+  test('fire now and backfill start runs through the schedule; history pages', async () => {
+    const trigger = await createTrigger({
+      name: 'yearly',
+      type: 'schedule',
+      config: { cron: '0 0 1 1 *', timezone: 'Europe/Berlin', overlap: 'allow_all', catchupWindowSeconds: 600, jitterSeconds: 0 },
+      action: { kind: 'tool', tool: 'core.echo', args: { fired: '{{source}}' } },
+    });
+    const d = await describe_(trigger.id);
+    expect(d.spec.timezone).toBe('Europe/Berlin');
+    expect(d.policies).toMatchObject({ overlap: 'ALLOW_ALL', catchupWindow: 600_000 });
+
+    const now = await t.api.post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(202);
+    expect(now.body.via).toBe('schedule');
+    await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length === 1);
+
+    // Every 10 minutes over the last hour: six more firings.
+    await t.api.patch(`/api/v1/triggers/${trigger.id}`).send({ config: { cron: '*/10 * * * *', overlap: 'allow_all' } }).expect(200);
+    const end = new Date(Math.floor(Date.now() / 600_000) * 600_000 - 1000);
+    const start = new Date(end.getTime() - 3_600_000);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/backfill`).send({ start, end }).expect(202);
+    const rows = await eventually(() => history(trigger.id), (r) => r.filter((x) => x.status === 'succeeded').length >= 7);
+    expect(rows.filter((x) => x.status === 'succeeded')).toHaveLength(7);
+
+    const page1 = await t.api.get(`/api/v1/triggers/${trigger.id}/history?limit=4`).expect(200);
+    expect(page1.body.items).toHaveLength(4);
+    const page2 = await t.api.get(`/api/v1/triggers/${trigger.id}/history`).query({ limit: 4, before: page1.body.nextCursor }).expect(200);
+    expect(page2.body.items).toHaveLength(3);
+    expect(page2.body.nextCursor).toBeNull();
+    const ids = [...page1.body.items, ...page2.body.items].map((r: { id: string }) => r.id);
+    expect(new Set(ids).size).toBe(7);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
+  test('a failing action is recorded once per firing and the schedule keeps its pace', async () => {
+    const trigger = await createTrigger({ name: 'fails', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: 'not numbers' } } });
+    const rows = await eventually(() => history(trigger.id), (r) => r.filter((x) => x.status === 'failed').length >= 3);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
+    const d = await describe_(trigger.id);
+    // One history row per schedule action: no retries of the run, no extra firings.
+    const taken = new Set(d.info.recentActions.map((a) => a.action.workflow.workflowId));
+    expect(rows.every((r) => taken.has(r.workflowId))).toBe(true);
+    expect(rows.find((r) => r.status === 'failed')?.error).toMatch(/invalid arguments/);
+    const failedRun = await stack.client.workflow.getHandle(rows.find((r) => r.status === 'failed')!.workflowId).describe();
+    expect(failedRun.status.name).toBe('FAILED');
+    await eventually(() => stack.prisma.eventLog.findMany({ where: { eventType: 'trigger.failed' } }), (rows) => rows.some((e) => (e.data as { triggerId?: string } | null)?.triggerId === trigger.id));
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
+  test('bad cron is a 422 with Temporal’s reason; bad time zone a 400; nothing is written', async () => {
+    const before = await stack.prisma.trigger.count();
+    const bad = await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '61 * * * *' }, action: { kind: 'plan', planId } }).expect(422);
+    expect(bad.body.error.code).toBe('UNPROCESSABLE');
+    expect(bad.body.error.message).toMatch(/61|range|invalid/i);
+    const tz = await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '0 9 * * *', timezone: 'Mars/Olympus' }, action: { kind: 'plan', planId } }).expect(400);
+    expect(JSON.stringify(tz.body.error.details)).toMatch(/time zone/);
+    await t.api.post('/api/v1/triggers').send({ name: 'both', type: 'schedule', config: { cron: '0 9 * * *', intervalSeconds: 5 }, action: { kind: 'plan', planId } }).expect(400);
+    const missing = await t.api.post('/api/v1/triggers').send({ name: 'ghost', type: 'schedule', config: { intervalSeconds: 5 }, action: { kind: 'plan', planId: 'nope' } }).expect(422);
+    expect(missing.body.error.details.missing).toEqual([{ plan: 'nope' }]);
+    await t.api.post('/api/v1/triggers').send({ name: 'ghost', type: 'webhook', action: { kind: 'tool', tool: 'core.nope' } }).expect(422);
+    expect(await stack.prisma.trigger.count()).toBe(before);
+  });
+
+  test('a Temporal failure half-way through create or delete leaves database and Temporal agreeing', async () => {
+    const failing = await buildTriggerApp(stack, {
+      temporal: {
+        schedule: new Proxy(stack.client.schedule, {
+          get(target, prop, receiver) {
+            if (prop === 'create') return () => Promise.reject(new Error('temporal unavailable'));
+            if (prop === 'getHandle') {
+              return (id: string) => ({ ...target.getHandle(id), delete: () => Promise.reject(new Error('temporal unavailable')) });
+            }
+            return Reflect.get(target, prop, receiver) as unknown;
+          },
+        }),
+      },
+    });
+    const before = await stack.prisma.trigger.count();
+    await failing.api.post('/api/v1/triggers').send({ name: 'half', type: 'schedule', config: { intervalSeconds: 60 }, action: { kind: 'plan', planId } }).expect(500);
+    expect(await stack.prisma.trigger.count()).toBe(before);
+
+    const kept = await createTrigger({ name: 'kept', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
+    await failing.api.patch(`/api/v1/triggers/${kept.id}`).send({ name: 'renamed', config: { intervalSeconds: 60 } }).expect(500);
+    expect(await stack.prisma.trigger.findUnique({ where: { id: kept.id } })).toMatchObject({ name: 'kept', config: expect.objectContaining({ intervalSeconds: 3600 }) });
+    await failing.api.delete(`/api/v1/triggers/${kept.id}`).expect(500);
+    expect(await stack.prisma.trigger.findUnique({ where: { id: kept.id } })).not.toBeNull();
+    expect((await describe_(kept.id)).scheduleId).toBe(scheduleIdOf(kept.id));
+    await t.api.delete(`/api/v1/triggers/${kept.id}`).expect(204);
+  });
+
+  test('reconcile recreates a schedule deleted behind our back and removes an orphan', async () => {
+    const eager = await buildTriggerApp(stack, { orphanGraceMs: 0 });
+    const trigger = await createTrigger({ name: 'recreate me', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId }, enabled: false });
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
+    const orphanId = `trigger-orphan${Date.now()}`;
+    await stack.client.schedule.create({
+      scheduleId: orphanId,
+      spec: { intervals: [{ every: '1h' }] },
+      action: { type: 'startWorkflow', workflowType: 'triggerRunWorkflow', taskQueue: stack.taskQueue, args: [{ triggerId: 'orphan', source: 'schedule' }] },
+    });
+    const broken = await stack.prisma.trigger.create({ data: { id: `broken${Date.now()}`, name: 'broken', type: 'schedule', config: { cron: 5 }, action: {} } });
+    const recreated = await eager.api.post('/api/v1/triggers/reconcile').expect(200);
+    expect(recreated.body.recreated).toContain(scheduleIdOf(trigger.id));
+    expect(recreated.body.failed).toEqual([{ scheduleId: scheduleIdOf(broken.id), error: expect.any(String) }]);
+    await stack.prisma.trigger.delete({ where: { id: broken.id } });
+    expect((await describe_(trigger.id)).state.paused).toBe(true);
+    // Schedule listing is eventually consistent: the orphan shows up in a later pass.
+    await eventually(async () => [...(await eager.triggers.reconcile()).removed, ...recreated.body.removed], (removed) => removed.includes(orphanId));
+    await expect(stack.client.schedule.getHandle(orphanId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+});
