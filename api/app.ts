@@ -10,6 +10,10 @@ import type { ToolRegistry } from '../activities/tools/tool-registry';
 import type { TriggerService } from '../activities/triggers/trigger-service';
 import type { WebhookReceiver } from '../activities/triggers/webhook-receiver';
 import type { Logger } from '../platform/logger';
+import type { Metrics } from '../platform/observability/metrics';
+import { httpObservability, metricsHandler } from './http-observability';
+import { apiDocument } from './openapi/api-document';
+import { docsRouter } from './openapi/docs-router';
 import { authMiddleware } from './auth-middleware';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { eventsRouter } from './routes/events-router';
@@ -35,6 +39,9 @@ export interface AppDeps {
   resources: ResourceService;
   keys: ApiKeyService;
   acl: DatabaseAcl;
+  /** The process's metrics: served at GET /metrics (Bearer `metricsToken` when set) and fed by every request. */
+  metrics?: Metrics;
+  metricsToken?: string;
   /** Optional so tests of other services can build the app without them. */
   triggers?: TriggerService;
   webhooks?: WebhookReceiver;
@@ -45,9 +52,13 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res, next) => {
-    res.setHeader('x-request-id', req.header('x-request-id') ?? randomUUID());
+    const given = req.header('x-request-id');
+    res.setHeader('x-request-id', given !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID());
     next();
   });
+  app.use(httpObservability(deps.logger, deps.metrics));
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics, deps.metricsToken));
+  app.use(docsRouter(apiDocument()));
   // Webhooks: raw body, signature auth; before the JSON parser and before API-key auth.
   if (deps.webhooks) app.use('/api/v1/webhooks', webhooksRouter(deps.webhooks));
   app.use(express.json({ limit: '1mb' }));

@@ -16,8 +16,10 @@ import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
 import { listenForNotifications } from '../platform/pg-notify-listener';
+import { createMetrics } from '../platform/observability/metrics';
 import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
 import { connectClient } from '../platform/temporal-connection';
+import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { createApp } from './app';
 
 /** API process: Express on API_HOST:API_PORT; SIGINT/SIGTERM stops accepting and lets requests finish. */
@@ -26,9 +28,12 @@ async function main(): Promise<void> {
   const logger = createLogger('api', config.LOG_LEVEL);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the API (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
+  const metrics = createMetrics('api');
   const temporal = await connectClient(config);
-  const events = await openEventBus(config.DATABASE_URL, logger);
-  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const eventMetrics = createEventMetrics(metrics);
+  const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
+  registerEventBusMetrics(metrics, events);
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
   const keys = createApiKeyService({ prisma });
   const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
   const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);
@@ -39,6 +44,7 @@ async function main(): Promise<void> {
   const { registry: tools, resources } = await startToolRegistry({
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
   });
+  registerToolMetrics(metrics, tools.metrics);
   const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));
   const starter = createTriggerRunStarter({ temporal, taskQueue: config.TEMPORAL_TASK_QUEUE });
   const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
@@ -60,6 +66,8 @@ async function main(): Promise<void> {
     resources,
     keys,
     acl: database.acl,
+    metrics,
+    metricsToken: config.METRICS_TOKEN,
     triggers,
     webhooks: createWebhookReceiver({ prisma, secrets, starter, rateLimiter: createRateLimiter() }),
   });
@@ -72,7 +80,13 @@ async function main(): Promise<void> {
   logger.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api ready');
 
   const shutdown = () => {
-    logger.info('api stopping');
+    logger.info({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'api stopping: draining in-flight requests');
+    // In-flight requests get SHUTDOWN_TIMEOUT_MS; then their connections are cut so close() can finish.
+    setTimeout(() => {
+      logger.warn('api drain timed out: closing remaining connections');
+      server.closeAllConnections();
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
+    setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
     server.close(async () => {
       await temporal.connection.close();
       await tools.close();

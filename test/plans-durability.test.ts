@@ -20,7 +20,7 @@ function spawnWorker(taskQueue: string): ChildProcess {
   const info = stackInfo();
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: info.databaseUrl, TEMPORAL_ADDRESS: info.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: info.databaseUrl, TEMPORAL_ADDRESS: info.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0' },
     stdio: 'ignore',
   });
   return child;

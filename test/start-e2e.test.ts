@@ -21,6 +21,7 @@ describe('npm start', () => {
         TEMPORAL_ADDRESS: info.temporalAddress,
         TEMPORAL_TASK_QUEUE: `start-e2e-${newId(6)}`,
         API_PORT: String(port),
+        WORKER_METRICS_PORT: '0',
         LOG_LEVEL: 'warn',
         OWNPILOT_ADMIN_KEY: adminKey,
       },

@@ -9,6 +9,11 @@ import { createPlanService } from '../activities/plans/plan-service';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
+import { createMetrics } from '../platform/observability/metrics';
+import { startMetricsServer } from '../platform/observability/metrics-endpoint';
+import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
+import { activityObservability } from './activity-observability';
+import { installTemporalRuntimeLog } from './temporal-runtime-log';
 import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
 
@@ -16,14 +21,19 @@ import { createOwnPilotWorker } from './create-worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
+  installTemporalRuntimeLog(logger);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
-  const events = await openEventBus(config.DATABASE_URL, logger);
+  const metrics = createMetrics('worker');
+  const eventMetrics = createEventMetrics(metrics);
+  const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
+  registerEventBusMetrics(metrics, events);
   const connection = await connectWorker(config);
-  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS });
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
   const { registry: tools } = await startToolRegistry({
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
   });
+  registerToolMetrics(metrics, tools.metrics);
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
   await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
   const temporal = await connectClient(config);
@@ -32,11 +42,17 @@ async function main(): Promise<void> {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    interceptors: { activity: [activityObservability(metrics, logger)] },
+    shutdownGraceMs: config.SHUTDOWN_TIMEOUT_MS / 2,
     activities: createActivities({ prisma, tools, events, acl: database.acl, plans }),
   });
+  const exporter = config.WORKER_METRICS_PORT === 0
+    ? undefined
+    : await startMetricsServer(metrics, { host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT, token: config.METRICS_TOKEN });
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker ready');
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metricsPort: exporter?.port }, 'worker ready');
   await worker.run();
+  await exporter?.close();
   await connection.close();
   await tools.close();
   await temporal.connection.close();

@@ -44,6 +44,14 @@ export interface DatabaseAclDeps {
   /** Backstop expiry of cached metadata; changes in any process also clear caches through NOTIFY. */
   cacheTtlMs?: number;
   now?: () => number;
+  /** Counts statements and denials for the metrics exporter (optional). */
+  metrics?: AclMetricsSink;
+}
+
+/** The narrow slice of a metrics exporter the ACL reports to. */
+export interface AclMetricsSink {
+  query(requesterId: string, outcome: 'ok' | 'denied' | 'error'): void;
+  denied(requesterId: string, action: string): void;
 }
 
 interface CachedTable {
@@ -55,7 +63,7 @@ interface CachedTable {
 type Action = 'query' | 'create_table' | 'drop_table' | 'grant' | 'revoke';
 
 /** The database ACL (seed §2): table metadata, access decisions, query validation and execution, plugin tables. */
-export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, cacheTtlMs = 30_000, now = Date.now }: DatabaseAclDeps) {
+export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, cacheTtlMs = 30_000, now = Date.now, metrics }: DatabaseAclDeps) {
   const cache = new Map<string, CachedTable>();
   const parserReady = loadSqlParser();
   const ensuredRoles = new Set<string>([ADMIN_QUERY_ROLE]);
@@ -109,6 +117,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       data: { id: newId(), requesterId, action, outcome: 'denied', tableNames: tables, statement: statement?.slice(0, 4000) ?? null, reason: reason.slice(0, 1000) },
     });
     events.emit('database.access_denied', { requesterId, action, reason, tables }, SOURCE);
+    metrics?.denied(requesterId, action);
     throw error ?? new AppError('FORBIDDEN', reason, { tables });
   }
 
@@ -166,6 +175,30 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     return { table, dropped };
   }
 
+  /** executeQuery without the metrics: validate, run under the requester's role, bound the rows. */
+  async function runQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
+    const analysis = await acl.validateQuery(query, requesterId);
+    const tables = [...new Set(analysis.access.map((a) => a.table))];
+    // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows instead of streaming a huge result here.
+    // The text parsed as exactly one SELECT, so it is a valid subquery; the newlines end any trailing comment.
+    const sql = analysis.readOnly ? `SELECT * FROM (\n${analysis.statement}\n) AS ownpilot_query LIMIT ${maxRows + 1}` : query;
+    let result: QueryResult;
+    try {
+      result = await runStatement(pool, {
+        sql,
+        role: await ensureRole(requesterId),
+        params: [...params],
+        readOnly: analysis.readOnly,
+        statementTimeoutMs,
+        ...(analysis.readOnly ? {} : { audit: { requesterId, tables } }),
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'FORBIDDEN') return deny(requesterId, 'query', error.message, tables, query, error);
+      throw error;
+    }
+    return { kind: analysis.kind, ...result, rows: result.rows.slice(0, maxRows), truncated: result.rows.length > maxRows };
+  }
+
   const acl = {
     /** The metadata of one table (cached); null when the ACL does not know it. */
     async getTableMetadata(tableName: string): Promise<TableMetadata | null> {
@@ -218,26 +251,15 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
      * transaction. At most `maxRows` rows are returned (`truncated` says when more matched).
      */
     async executeQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
-      const analysis = await acl.validateQuery(query, requesterId);
-      const tables = [...new Set(analysis.access.map((a) => a.table))];
-      // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows instead of streaming a huge result here.
-      // The text parsed as exactly one SELECT, so it is a valid subquery; the newlines end any trailing comment.
-      const sql = analysis.readOnly ? `SELECT * FROM (\n${analysis.statement}\n) AS ownpilot_query LIMIT ${maxRows + 1}` : query;
-      let result: QueryResult;
+      if (!metrics) return runQuery(query, params, requesterId);
       try {
-        result = await runStatement(pool, {
-          sql,
-          role: await ensureRole(requesterId),
-          params: [...params],
-          readOnly: analysis.readOnly,
-          statementTimeoutMs,
-          ...(analysis.readOnly ? {} : { audit: { requesterId, tables } }),
-        });
+        const result = await runQuery(query, params, requesterId);
+        metrics.query(requesterId, 'ok');
+        return result;
       } catch (error) {
-        if (error instanceof AppError && error.code === 'FORBIDDEN') return deny(requesterId, 'query', error.message, tables, query, error);
+        metrics.query(requesterId, error instanceof AppError && error.code === 'FORBIDDEN' ? 'denied' : 'error');
         throw error;
       }
-      return { kind: analysis.kind, ...result, rows: result.rows.slice(0, maxRows), truncated: result.rows.length > maxRows };
     },
 
     /**

@@ -16,6 +16,8 @@ export interface EventBusOptions {
   defaultLimits?: Partial<SubscriberLimits>;
   /** How many recent event ids are remembered to drop duplicates (own events echoed back, retried emits). */
   dedupeWindow?: number;
+  /** Sees every event this process emits (once, after validation): the metrics exporter counts them here. */
+  observe?: (event: OwnPilotEvent) => void;
 }
 
 /** What `emitAsync` waits for: local handlers too (`handled`), or only the commit to event_log (`committed`). */
@@ -124,6 +126,7 @@ export function createEventBus(options: EventBusOptions) {
       return;
     }
     counters.emitted++;
+    options.observe?.(event);
     if (!store) {
       deliver(event, until === 'handled' ? done : undefined);
       if (until === 'committed') done?.(); // nothing to commit to

@@ -6,10 +6,10 @@ import { createPgEventStore, type PgEventStoreOptions } from './pg-event-store';
 export async function openEventBus(
   databaseUrl: string,
   logger: Logger,
-  options: Partial<Omit<PgEventStoreOptions, 'databaseUrl' | 'logger'>> & Pick<EventBusOptions, 'defaultLimits'> = {},
+  options: Partial<Omit<PgEventStoreOptions, 'databaseUrl' | 'logger'>> & Pick<EventBusOptions, 'defaultLimits' | 'observe'> = {},
 ) {
-  const { defaultLimits, ...storeOptions } = options;
-  const bus = createEventBus({ logger, defaultLimits, store: createPgEventStore({ databaseUrl, logger, ...storeOptions }) });
+  const { defaultLimits, observe, ...storeOptions } = options;
+  const bus = createEventBus({ logger, defaultLimits, observe, store: createPgEventStore({ databaseUrl, logger, ...storeOptions }) });
   await bus.start();
   return bus;
 }

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkerInterceptors } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { createDatabaseAcl, type DatabaseAcl } from '../../activities/acl/acl-service';
@@ -41,7 +41,7 @@ export interface TestStack {
   /** The database ACL over `prisma`/`pool`, publishing to `events`. */
   acl: DatabaseAcl;
   /** Starts a worker with the real activities on `taskQueue`; stopped by `close()`. */
-  startWorker(overrides?: Partial<ActivityDeps>): Promise<Worker>;
+  startWorker(overrides?: Partial<ActivityDeps>, interceptors?: WorkerInterceptors): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -79,7 +79,7 @@ export async function openTestStack(): Promise<TestStack> {
     resources,
     pool,
     acl,
-    async startWorker(overrides = {}) {
+    async startWorker(overrides = {}, interceptors) {
       const native = await NativeConnection.connect({ address: info.temporalAddress });
       nativeConnections.push(native);
       const worker = await createOwnPilotWorker({
@@ -87,6 +87,7 @@ export async function openTestStack(): Promise<TestStack> {
         namespace: 'default',
         taskQueue,
         activities: createActivities({ prisma, tools, events: bus, acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }), ...overrides }),
+        ...(interceptors ? { interceptors } : {}),
       });
       running.push({ worker, done: worker.run() });
       return worker;

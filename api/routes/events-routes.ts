@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { EmitEventBody, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
+import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
+import { EventCategory } from '../../activities/events/event-types';
+import { Timestamp, type RouteGroup } from '../openapi/route-spec';
+
+const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown(), timestamp: Timestamp });
+
+/** OpenAPI description of events-router.ts. */
+export const eventsRoutes: RouteGroup = {
+  prefix: '/api/v1/events',
+  tag: 'events',
+  description: 'Event bus: history, emit, subscriptions, delivery metrics',
+  routes: [
+    {
+      method: 'get', path: '/', summary: 'Event history (event_log), newest first; plugins read only their namespace', query: EventHistoryQuery, errors: [403],
+      responses: { 200: { description: 'A page; nextOffset is null on the last page', schema: z.object({ items: z.array(Event), nextOffset: z.number().int().nullable() }) } },
+    },
+    { method: 'post', path: '/', summary: 'Emit an event (the caller becomes its source)', body: EmitEventBody, errors: [403], responses: { 201: { description: 'Committed to event_log', schema: Event } } },
+    {
+      method: 'get', path: '/subscriptions', summary: 'Active subscriptions on this process', query: ListSubscriptionsQuery,
+      responses: { 200: { description: 'Subscriptions', schema: z.object({ subscriptions: z.array(z.looseObject({ id: z.string(), subscriberId: z.string(), pattern: z.string() })) }) } },
+    },
+    {
+      method: 'get', path: '/metrics', summary: 'Bus counters and per-subscriber delivery metrics of this process (not for plugins)', errors: [403],
+      responses: { 200: { description: 'Counters', schema: z.looseObject({ emitted: z.number(), received: z.number(), subscribers: z.record(z.string(), z.looseObject({ delivered: z.number() })) }) } },
+    },
+  ],
+};
