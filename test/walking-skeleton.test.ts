@@ -47,7 +47,9 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
 
     const run = await eventually(
       async () => (await api.get(`/api/v1/plans/runs/${started.body.runId}`).expect(200)).body,
-      (body) => body.status === 'completed' || body.status === 'failed',
+      // The status can come from the workflow query a moment before the final history row lands.
+      (body) => (body.status === 'completed' || body.status === 'failed') &&
+        body.history.some((h: { event: string }) => h.event === 'plan.completed' || h.event === 'plan.failed'),
     );
     expect(run.status).toBe('completed');
     // History is ordered by the workflow's own sequence, not by text id or clock.
