@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
+import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
@@ -104,18 +104,10 @@ describe('plan workflow determinism', () => {
   }, 180_000);
 
   test('every recorded history replays without a determinism error', async () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+    const files = recordedHistoryFiles(DIR);
     expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json']));
-    const histories = files.map((f) => {
-      const { workflowId, history } = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as { workflowId: string; history: unknown };
-      return { workflowId, history: temporal.api.history.v1.History.fromObject(history as Record<string, unknown>) };
-    });
-    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../workflows/index.ts'), replayName: 'plan-replay' }, histories);
-    let replayed = 0;
-    for await (const result of results) {
-      expect({ workflowId: result.workflowId, error: result.error?.message }).toEqual({ workflowId: result.workflowId, error: undefined });
-      replayed++;
-    }
-    expect(replayed).toBe(files.length);
+    const results = await replayRecordedHistories(DIR, 'plan-replay');
+    expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
+    expect(results).toHaveLength(files.length);
   }, 120_000);
 });

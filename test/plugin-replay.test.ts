@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
 import { pluginInstallWorkflowId, pluginUninstallWorkflowId } from '../workflows/plugin-types';
+import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
 import { openTestStack } from './support/test-stack';
 
 // Recorded histories of plugin installs (success, and failure with compensation) and an
@@ -44,18 +44,10 @@ describe('plugin workflow determinism', () => {
   }, 180_000);
 
   test('every recorded plugin history replays without a determinism error', async () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+    const files = recordedHistoryFiles(DIR);
     expect(files).toEqual(['install-compensated.json', 'install-ok.json', 'uninstall.json']);
-    const histories = files.map((f) => {
-      const { workflowId, history } = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as { workflowId: string; history: unknown };
-      return { workflowId, history: temporal.api.history.v1.History.fromObject(history as Record<string, unknown>) };
-    });
-    const results = Worker.runReplayHistories({ workflowsPath: require.resolve('../workflows/index.ts'), replayName: 'plugin-replay' }, histories);
-    let replayed = 0;
-    for await (const result of results) {
-      expect({ workflowId: result.workflowId, error: result.error?.message }).toEqual({ workflowId: result.workflowId, error: undefined });
-      replayed++;
-    }
-    expect(replayed).toBe(files.length);
+    const results = await replayRecordedHistories(DIR, 'plugin-replay');
+    expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
+    expect(results).toHaveLength(files.length);
   }, 120_000);
 });
