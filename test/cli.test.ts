@@ -3,12 +3,9 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp } from '../api/app';
-import { createPlanService } from '../activities/plans/plan-service';
-import { createPluginService } from '../activities/plugins/plugin-service';
-import { createLogger } from '../platform/logger';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 
 const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
 
@@ -32,17 +29,7 @@ describe('ownpilot CLI', () => {
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    const app = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: async () => undefined, temporal: async () => undefined },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
-      events: stack.bus,
-      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
-      tools: stack.tools,
-      resources: stack.resources,
-      keys: testKeyService(stack.prisma),
-      acl: stack.acl,
-    });
+    const app = stackApp(stack, { health: { postgres: async () => undefined, temporal: async () => undefined } });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });

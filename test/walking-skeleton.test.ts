@@ -1,10 +1,8 @@
 import request from 'supertest';
-import { createApp } from '../api/app';
-import { createPlanService } from '../activities/plans/plan-service';
-import { createPluginService } from '../activities/plugins/plugin-service';
-import { createLogger } from '../platform/logger';
+import { type createApp } from '../api/app';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { stackApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
 
 describe('walking skeleton: API → plan workflow → tool activities → plan_history', () => {
@@ -15,17 +13,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    app = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
-      tools: stack.tools,
-      resources: stack.resources,
-      events: stack.bus,
-      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
-      keys: testKeyService(stack.prisma),
-      acl: stack.acl,
-    });
+    app = stackApp(stack);
     api = authed(app, await createTestKey(testKeyService(stack.prisma), 'user:skeleton'));
   });
   afterAll(() => stack.close());
@@ -102,17 +90,7 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
   test('/health is 200 when both answer and 503 naming the one that does not', async () => {
     const ok = await request(app).get('/health').expect(200);
     expect(ok.body).toMatchObject({ postgres: { ok: true }, temporal: { ok: true } });
-    const broken = createApp({
-      logger: createLogger('test', 'silent'),
-      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) },
-      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
-      tools: stack.tools,
-      resources: stack.resources,
-      events: stack.bus,
-      plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
-      keys: testKeyService(stack.prisma),
-      acl: stack.acl,
-    });
+    const broken = stackApp(stack, { health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) } });
     const down = await request(broken).get('/health').expect(503);
     expect(down.body).toMatchObject({ status: 'degraded', postgres: { ok: true }, temporal: { ok: false, error: 'connection refused' } });
   });

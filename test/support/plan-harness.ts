@@ -1,11 +1,9 @@
+import { stackApp } from './tool-test-app';
 import { z } from 'zod';
-import { createPlanService } from '../../activities/plans/plan-service';
-import { createPluginService } from '../../activities/plugins/plugin-service';
 import { defineTool, type BuiltinTool } from '../../activities/tools/tool-types';
 import type { CollectedEvent } from './collecting-publisher';
-import { createApp } from '../../api/app';
+import { type createApp } from '../../api/app';
 import { AppError } from '../../platform/errors';
-import { createLogger } from '../../platform/logger';
 import { authed, createTestKey, testKeyService } from './api-auth';
 import { openTestStack, type TestStack } from './test-stack';
 import { eventually } from './wait';
@@ -66,17 +64,7 @@ export async function openPlanHarness(): Promise<PlanHarness> {
   const events: CollectedEvent[] = [];
   stack.bus.subscribe('plan-harness', 'plan.**', (e) => void events.push({ type: e.type, data: e.data, source: e.source }));
   await stack.startWorker();
-  const app = createApp({
-    logger: createLogger('test', 'silent'),
-    health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-    plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools }),
-    tools: stack.tools,
-    resources: stack.resources,
-    events: stack.bus,
-    plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: stack.tools }),
-    keys: testKeyService(stack.prisma),
-    acl: stack.acl,
-  });
+  const app = stackApp(stack);
   const as = async (principal: string) => authed(app, await createTestKey(testKeyService(stack.prisma), principal));
   const api = await as('admin');
   const run = async (runId: string) => (await api.get(`/api/v1/plans/runs/${runId}`).expect(200)).body as RunBody;

@@ -1,13 +1,12 @@
+import { stackApp } from './tool-test-app';
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createPlanService } from '../../activities/plans/plan-service';
-import { createPluginService } from '../../activities/plugins/plugin-service';
 import { createEventTriggerDispatcher } from '../../activities/triggers/event-trigger-dispatcher';
 import { createTriggerRunStarter } from '../../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../../activities/triggers/trigger-service';
 import { createRateLimiter } from '../../activities/triggers/webhook-rate-limiter';
 import { createWebhookReceiver } from '../../activities/triggers/webhook-receiver';
-import { createApp } from '../../api/app';
 import { createLogger } from '../../platform/logger';
 import { authed, createTestKey, testKeyService } from './api-auth';
 import { createSecretBox } from '../../platform/secret-box';
@@ -31,19 +30,7 @@ export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pi
     orphanGraceMs: options.orphanGraceMs,
   });
   const webhooks = createWebhookReceiver({ prisma: stack.prisma, secrets, starter, rateLimiter: createRateLimiter() });
-  const app = createApp({
-    logger,
-    health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => stack.client.connection.workflowService.getSystemInfo({}) },
-    plans,
-    tools,
-    resources: stack.resources,
-    events: stack.bus,
-    plugins: createPluginService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, events: stack.bus, pluginTools: tools }),
-    keys: testKeyService(stack.prisma),
-    acl: stack.acl,
-    triggers,
-    webhooks,
-  });
+  const app = stackApp(stack, { logger, plans, triggers, webhooks });
   const api = authed(app, await createTestKey(testKeyService(stack.prisma), 'admin'));
   const dispatcher = createEventTriggerDispatcher({ prisma: stack.prisma, starter, logger });
   return { app, api, plans, triggers, webhooks, starter, dispatcher, secrets };
