@@ -15,6 +15,8 @@ export interface ActivityDeps {
   events: EventBus;
   acl: AclActivityDeps['acl'];
   plans: Pick<PlanService, 'executePlan'>;
+  /** Config TRIGGER_MAX_CHAIN_DEPTH (trigger cycle guard); the trigger activities' default when unset. */
+  triggerMaxChainDepth?: number;
 }
 
 /** Every activity the worker registers, built from injected dependencies. */
@@ -25,7 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps),
     ...createAclActivities(deps),
     ...createPluginActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
-    ...createTriggerActivities(deps),
+    ...createTriggerActivities({ ...deps, maxChainDepth: deps.triggerMaxChainDepth }),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -10,6 +10,7 @@ import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setu
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../activities/triggers/trigger-service';
 import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
+import { createTriggerReconciler } from '../activities/triggers/trigger-reconciler';
 import { createRateLimiter } from '../activities/triggers/webhook-rate-limiter';
 import { createWebhookReceiver } from '../activities/triggers/webhook-receiver';
 import { loadConfig } from '../platform/config';
@@ -51,6 +52,9 @@ async function main(): Promise<void> {
   const triggers = createTriggerService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, starter, secrets, plans, tools });
   // Startup reconcile: Temporal schedules follow the triggers table (missing recreated, orphans removed).
   logger.info(await triggers.reconcile(), 'trigger schedules reconciled');
+  // ... and again every TRIGGER_RECONCILE_INTERVAL_MS, so drift is repaired without a restart.
+  const reconciler = createTriggerReconciler({ triggers, logger, intervalMs: config.TRIGGER_RECONCILE_INTERVAL_MS });
+  if (config.TRIGGER_RECONCILE_INTERVAL_MS > 0) reconciler.start();
   // Event triggers: every event on the bus is matched here; run ids make several API processes safe.
   createEventTriggerDispatcher({ prisma, starter, logger }).attach(events);
   const app = createApp({
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
     server.close(async () => {
+      await reconciler.stop();
       await temporal.connection.close();
       await tools.close();
       await keyListener.close();

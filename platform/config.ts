@@ -35,6 +35,10 @@ export const ConfigSchema = z.object({
   TOOLS_HTTP_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1).default(5 * 1024 * 1024),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   OWNPILOT_SECRETS_KEY: optionalString,
+  /** How often the API makes Temporal schedules match the triggers table again (0 = only at start and on the endpoint). */
+  TRIGGER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  /** The most trigger firings one causal chain may hold (trigger → event → trigger ...); deeper firings are skipped. */
+  TRIGGER_MAX_CHAIN_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
 

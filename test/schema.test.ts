@@ -35,7 +35,7 @@ describe('schema.prisma agrees with the migrated database', () => {
     expect(await prisma.pluginStorage.findUniqueOrThrow({ where: { pluginId_key: { pluginId: plugin.id, key: 'k' } } })).toEqual(stored);
 
     const trigger = await prisma.trigger.create({
-      data: { id: `tr${suffix}`, name: 'daily', type: 'schedule', config: { cron: '0 9 * * *' }, action: { kind: 'plan' }, createdBy: 'admin', history: { create: { id: `h${suffix}`, firedAt: now, triggerType: 'schedule', payloadDigest: 'abc', status: 'succeeded', durationMs: 12, workflowId: 'trigger-x-1', planWorkflowId: 'plan-x-1' } } },
+      data: { id: `tr${suffix}`, name: 'daily', type: 'schedule', config: { cron: '0 9 * * *' }, action: { kind: 'plan' }, createdBy: 'admin', history: { create: { id: `h${suffix}`, firedAt: now, triggerType: 'schedule', payloadDigest: 'abc', status: 'succeeded', durationMs: 12, workflowId: 'trigger-x-1', planWorkflowId: 'plan-x-1', causationChain: ['tr-a', 'tr-b'] } } },
       include: { history: true },
     });
     expect(await prisma.trigger.findUniqueOrThrow({ where: { id: trigger.id }, include: { history: true } })).toEqual(trigger);

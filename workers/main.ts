@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     interceptors: { activity: [activityObservability(metrics, logger)] },
     shutdownGraceMs: config.SHUTDOWN_TIMEOUT_MS / 2,
-    activities: createActivities({ prisma, tools, events, acl: database.acl, plans }),
+    activities: createActivities({ prisma, tools, events, acl: database.acl, plans, triggerMaxChainDepth: config.TRIGGER_MAX_CHAIN_DEPTH }),
   });
   const exporter = config.WORKER_METRICS_PORT === 0
     ? undefined

@@ -9,6 +9,8 @@ export interface TriggerRunInput {
   source: TriggerSource;
   /** The firing's payload (event envelope, verified webhook body, condition result, manual payload). */
   payload?: unknown;
+  /** The triggers whose firings caused this one, oldest first (event firings only); guards against cycles. */
+  chain?: string[];
 }
 
 /** The action of a trigger with its templates already filled from the payload. */

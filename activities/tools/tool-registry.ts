@@ -158,7 +158,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     metrics.record(record.source, outcome, durationMs);
     events.emit(
       'tool.executed',
-      { tool: record.name, source: record.source, requesterId: context.requesterId, outcome, durationMs, ...(error ? { error: { code: error.code, message: error.message } } : {}) },
+      { tool: record.name, source: record.source, requesterId: context.requesterId, ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}), outcome, durationMs, ...(error ? { error: { code: error.code, message: error.message } } : {}) },
       EVENT_SOURCE,
     );
   };

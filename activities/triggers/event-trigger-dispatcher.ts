@@ -3,6 +3,7 @@ import type { Logger } from '../../platform/logger';
 import type { OwnPilotEvent } from '../events/event-types';
 import { compilePattern } from '../events/event-pattern';
 import { matchesFilter } from './payload-filter';
+import { createCausationResolver } from './trigger-causation';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { EventConfig } from './trigger-schemas';
 
@@ -25,18 +26,24 @@ export interface EventTriggerDispatcherDeps {
  * Starts a trigger run for every enabled event trigger whose pattern and filter match an event.
  * The run id is `trigger-<triggerId>-ev-<eventId>` and starts at most once, so every process
  * that receives the same event may dispatch it: exactly one firing results. A trigger never
- * fires on its own trigger.* events (no self-loops).
+ * fires on its own trigger.* events (no self-loops), and every run carries the event's causal
+ * chain of trigger firings, so a longer cycle (A → B → A) is recorded as skipped (see
+ * trigger-causation.ts) instead of looping.
  */
 export function createEventTriggerDispatcher({ prisma, starter, logger }: EventTriggerDispatcherDeps) {
+  const causes = createCausationResolver({ prisma });
+
   async function dispatch(event: OwnPilotEvent): Promise<string[]> {
     const triggers = await prisma.trigger.findMany({ where: { type: 'event', isEnabled: true } });
     const started: string[] = [];
+    let chain: string[] | undefined; // looked up once, and only when some trigger matches
     for (const trigger of triggers) {
       const parsed = EventConfig.safeParse(trigger.config);
       if (!parsed.success || !compilePattern(parsed.data.pattern)(event.type)) continue;
       if (event.category === 'trigger' && (event.data as { triggerId?: unknown } | null)?.triggerId === trigger.id) continue;
       if (parsed.data.filter && !matchesFilter(parsed.data.filter, event)) continue;
-      const { runId } = await starter.start(`ev-${event.id}`, { triggerId: trigger.id, source: 'event', payload: event });
+      chain ??= await causes.chainOf(event);
+      const { runId } = await starter.start(`ev-${event.id}`, { triggerId: trigger.id, source: 'event', payload: event, chain });
       started.push(runId);
     }
     return started;

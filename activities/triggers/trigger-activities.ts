@@ -8,6 +8,7 @@ import type { PlanService } from '../plans/plan-service';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { matchesFilter } from './payload-filter';
 import { renderTemplate } from './payload-template';
+import { causationRefusal, TRIGGER_START_KEY_PREFIX } from './trigger-causation';
 import { ConditionConfig, TriggerAction } from './trigger-schemas';
 
 export interface TriggerActivityDeps {
@@ -15,6 +16,8 @@ export interface TriggerActivityDeps {
   tools: Pick<ToolExecutor, 'execute'>;
   events: EventPublisher;
   plans: Pick<PlanService, 'executePlan'>;
+  /** The most firings one causal chain may hold (config TRIGGER_MAX_CHAIN_DEPTH); default 8. */
+  maxChainDepth?: number;
 }
 
 const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'INVALID_STATE', 'CONFLICT']);
@@ -39,20 +42,28 @@ export function triggerPrincipal(triggerId: string): string {
 }
 
 /** Activities of the trigger-run and condition-check workflows. */
-export function createTriggerActivities({ prisma, tools, events, plans }: TriggerActivityDeps) {
+export function createTriggerActivities({ prisma, tools, events, plans, maxChainDepth = 8 }: TriggerActivityDeps) {
   return {
     /**
      * Writes the run's trigger_history row (id = workflow id, so a retry writes it once) and
-     * returns the action with its templates filled; null when the trigger no longer exists.
+     * returns the action with its templates filled; null when the trigger no longer exists, or
+     * when the firing would close a cycle or exceed the chain depth: then the row is 'skipped'
+     * with the reason and no action is taken.
      */
     async beginTriggerRun(input: TriggerRunInput & { workflowId: string }): Promise<BegunTriggerRun | null> {
       const trigger = await prisma.trigger.findUnique({ where: { id: input.triggerId } });
       if (!trigger) return null;
       const firedAt = new Date();
+      const chain = input.chain ?? [];
+      const refusal = causationRefusal(trigger.id, chain, maxChainDepth);
       await prisma.triggerHistory.createMany({
-        data: [{ id: input.workflowId, triggerId: trigger.id, firedAt, triggerType: trigger.type, payloadDigest: payloadDigest(input.payload), status: 'running', workflowId: input.workflowId }],
+        data: [{
+          id: input.workflowId, triggerId: trigger.id, firedAt, triggerType: trigger.type, payloadDigest: payloadDigest(input.payload), workflowId: input.workflowId, causationChain: chain,
+          ...(refusal === null ? { status: 'running' } : { status: 'skipped', error: refusal, durationMs: 0 }),
+        }],
         skipDuplicates: true,
       });
+      if (refusal !== null) return null;
       const action = TriggerAction.parse(trigger.action);
       const context = { payload: input.payload ?? null, trigger: { id: trigger.id, name: trigger.name, type: trigger.type }, source: input.source, firedAt: firedAt.toISOString() };
       const resolved: ResolvedTriggerAction =
@@ -68,7 +79,7 @@ export function createTriggerActivities({ prisma, tools, events, plans }: Trigge
      */
     async startTriggerPlan(input: { historyId: string; triggerId: string; planId: string; input: Record<string, unknown> }): Promise<string> {
       try {
-        const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId), { startKey: `trigger:${input.historyId}` });
+        const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId), { startKey: `${TRIGGER_START_KEY_PREFIX}${input.historyId}` });
         await prisma.triggerHistory.update({ where: { id: input.historyId }, data: { planWorkflowId: run.workflowId } });
         return run.workflowId;
       } catch (error) {
@@ -94,7 +105,11 @@ export function createTriggerActivities({ prisma, tools, events, plans }: Trigge
         where: { id: input.historyId },
         data: { status: input.status, error: input.error ?? null, durationMs, planWorkflowId: input.planWorkflowId ?? row.planWorkflowId },
       });
-      const data = { triggerId: input.triggerId, runId: input.historyId, triggerType: row.triggerType, durationMs, planWorkflowId: input.planWorkflowId ?? row.planWorkflowId, error: input.error };
+      const data = {
+        triggerId: input.triggerId, runId: input.historyId, triggerType: row.triggerType, durationMs, planWorkflowId: input.planWorkflowId ?? row.planWorkflowId, error: input.error,
+        // Event triggers fired by this event inherit the chain (the cycle guard reads it).
+        triggerChain: [...row.causationChain, input.triggerId],
+      };
       events.emit(input.status === 'succeeded' ? 'trigger.executed' : 'trigger.failed', data, 'trigger-service');
     },
 

@@ -1,0 +1,60 @@
+import type { PrismaClient } from '../../platform/database';
+import type { OwnPilotEvent } from '../events/event-types';
+
+/** The plan start key prefix of a trigger's firing (`trigger:<historyId>`). */
+export const TRIGGER_START_KEY_PREFIX = 'trigger:';
+
+/** How far up a sub-plan chain the resolver looks for the root run. */
+const MAX_PLAN_NESTING = 32;
+
+/**
+ * Why a firing of `triggerId` caused by `chain` (oldest first) must not run: the trigger is
+ * already in its own causal chain (a cycle), or the chain already holds `maxDepth` firings.
+ * Null when it may run.
+ */
+export function causationRefusal(triggerId: string, chain: readonly string[], maxDepth: number): string | null {
+  if (chain.includes(triggerId)) return `cycle: ${[...chain.slice(chain.indexOf(triggerId)), triggerId].join(' → ')}`;
+  if (chain.length >= maxDepth) return `causation chain of ${chain.length} firings reaches the limit of ${maxDepth}`;
+  return null;
+}
+
+const stringArray = (value: unknown): string[] | undefined =>
+  Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+
+/**
+ * Finds the trigger firings that caused an event (oldest first), so a firing it starts can carry
+ * them: `trigger.*` events carry `triggerChain`; `plan.*` events of a run a trigger started (or of
+ * its sub-plans) lead to that firing through the run's start key; `tool.executed` of a trigger's
+ * own tool call leads to it through the idempotency key. Any other event has no known cause ([]).
+ */
+export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
+  const chainOfFiring = async (historyId: string): Promise<string[]> => {
+    const row = await prisma.triggerHistory.findUnique({ where: { id: historyId }, select: { triggerId: true, causationChain: true } });
+    return row ? [...row.causationChain, row.triggerId] : [];
+  };
+
+  const chainOfPlanRun = async (runId: string): Promise<string[]> => {
+    let id: string | null = runId;
+    for (let depth = 0; id !== null && depth < MAX_PLAN_NESTING; depth++) {
+      const run: { startKey: string | null; parentRunId: string | null } | null = await prisma.planRun.findUnique({ where: { id }, select: { startKey: true, parentRunId: true } });
+      if (!run) return [];
+      if (run.startKey?.startsWith(TRIGGER_START_KEY_PREFIX)) return chainOfFiring(run.startKey.slice(TRIGGER_START_KEY_PREFIX.length));
+      id = run.parentRunId;
+    }
+    return [];
+  };
+
+  return {
+    /** The causal chain of trigger ids behind `event`, oldest first; [] when none is known. */
+    async chainOf(event: OwnPilotEvent): Promise<string[]> {
+      const data = (event.data ?? {}) as Record<string, unknown>;
+      if (event.category === 'trigger') return stringArray(data.triggerChain) ?? [];
+      if (event.category === 'plan' && typeof data.runId === 'string') return chainOfPlanRun(data.runId);
+      if (event.type === 'tool.executed' && typeof data.requesterId === 'string' && data.requesterId.startsWith(TRIGGER_START_KEY_PREFIX) && typeof data.idempotencyKey === 'string') {
+        return chainOfFiring(data.idempotencyKey);
+      }
+      return [];
+    },
+  };
+}
+export type CausationResolver = ReturnType<typeof createCausationResolver>;
