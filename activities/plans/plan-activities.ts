@@ -14,6 +14,8 @@ export interface PlanActivityDeps {
 }
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
+const RUN_END_EVENTS: ReadonlySet<string> = new Set(['plan.completed', 'plan.failed', 'plan.cancelled', 'plan.rolled_back']);
+const STEP_END_EVENTS: ReadonlySet<string> = new Set(['plan.step_completed', 'plan.step_failed']);
 const SOURCE = 'plan-service';
 const HEARTBEAT_EVERY_MS = 1000;
 
@@ -44,6 +46,30 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
     } finally {
       clearInterval(beat);
     }
+  };
+
+  /**
+   * Durations (ms) of the run-end and step-end rows among `rows`: a run from its allocation
+   * (plan_runs.started_at), a step from its latest `plan.step_started` row before the end row.
+   * Rows of other events, and steps without a recorded start, get none.
+   */
+  const durationsOf = async (runId: string, rows: { id: string; event: string; stepId: string | null; createdAt: Date }[]): Promise<Map<string, number>> => {
+    const durations = new Map<string, number>();
+    const runEnds = rows.filter((r) => RUN_END_EVENTS.has(r.event));
+    const stepEnds = rows.filter((r) => STEP_END_EVENTS.has(r.event) && r.stepId !== null);
+    if (runEnds.length === 0 && stepEnds.length === 0) return durations;
+    const [run, starts] = await Promise.all([
+      runEnds.length > 0 ? prisma.planRun.findUnique({ where: { id: runId }, select: { startedAt: true } }) : null,
+      stepEnds.length > 0
+        ? prisma.planHistory.findMany({ where: { runId, event: 'plan.step_started', stepId: { in: stepEnds.map((r) => r.stepId!) } }, select: { stepId: true, createdAt: true }, orderBy: { createdAt: 'desc' } })
+        : [],
+    ]);
+    for (const end of runEnds) if (run) durations.set(end.id, Math.max(0, end.createdAt.getTime() - run.startedAt.getTime()));
+    for (const end of stepEnds) {
+      const start = starts.find((s) => s.stepId === end.stepId && s.createdAt <= end.createdAt);
+      if (start) durations.set(end.id, end.createdAt.getTime() - start.createdAt.getTime());
+    }
+    return durations;
   };
 
   /**
@@ -84,8 +110,12 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
           ]
         : []),
     ]);
+    // Run and step ends carry durationMs, which the metrics exporter turns into duration histograms.
+    // A failed lookup must not fail the activity: its retry would find the rows written and emit nothing.
+    const durations = await durationsOf(batch.runId, created).catch(() => new Map<string, number>());
     for (const row of created) {
-      events.emit(row.event, { planId: row.planId, runId: row.runId, stepId: row.stepId, status: row.status, details: row.details }, SOURCE);
+      const durationMs = durations.get(row.id);
+      events.emit(row.event, { planId: row.planId, runId: row.runId, stepId: row.stepId, status: row.status, details: row.details, ...(durationMs === undefined ? {} : { durationMs }) }, SOURCE);
     }
   };
 
