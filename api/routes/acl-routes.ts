@@ -1,12 +1,16 @@
 import { z } from 'zod';
-import { AuditQuery, CreateUserTableBody, GrantBody, QueryBody, TableNameParams } from '../../activities/acl/acl-schemas';
+import { AuditQuery, ColumnDefinition, CreateUserTableBody, GrantBody, QueryBody, TableNameParams } from '../../activities/acl/acl-schemas';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
 const TableMetadata = z.object({
   name: z.string(), accessLevel: z.enum(['locked', 'protected', 'user']), ownerId: z.string().optional(),
-  schema: z.unknown(), createdAt: z.string(), isSystem: z.boolean(),
+  schema: z.array(ColumnDefinition).describe('Column spec of a plugin/user table (empty for system tables)'), createdAt: Timestamp, isSystem: z.boolean(),
 });
-const AuditEntry = z.looseObject({ id: z.string(), requesterId: z.string(), action: z.string(), outcome: z.string(), createdAt: Timestamp });
+/** An acl_audit row. */
+const AuditEntry = z.object({
+  id: z.string(), requesterId: z.string(), action: z.enum(['query', 'create_table', 'drop_table', 'grant', 'revoke']), outcome: z.enum(['allowed', 'denied']),
+  tableNames: z.array(z.string()), statement: z.string().nullable(), reason: z.string().nullable(), createdAt: Timestamp,
+});
 
 /** OpenAPI description of acl-router.ts. */
 export const aclRoutes: RouteGroup = {

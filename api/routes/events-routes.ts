@@ -4,7 +4,21 @@ import { EventHistoryQuery } from '../../activities/events/event-history-schemas
 import { EventCategory } from '../../activities/events/event-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
-const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown(), timestamp: Timestamp });
+const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown().describe('The event payload (JSON)'), timestamp: Timestamp });
+const Subscription = z.object({ id: z.string(), subscriberId: z.string(), pattern: z.string(), createdAt: Timestamp });
+const SubscriberMetrics = z.object({
+  delivered: z.number().int(), failed: z.number().int(), timedOut: z.number().int(), rateDropped: z.number().int(), deferred: z.number().int(), overflowed: z.number().int(),
+  queued: z.number().int(), ratePerSecond: z.number().nullable(), policy: z.enum(['drop', 'defer']),
+});
+const BusMetrics = z.object({
+  instanceId: z.string(), emitted: z.number().int(), received: z.number().int(), ownEchoes: z.number().int(), duplicatesIgnored: z.number().int(), rejected: z.number().int(),
+  subscriptions: z.number().int(),
+  store: z.object({
+    log: z.object({ written: z.number().int(), batches: z.number().int(), dropped: z.number().int(), failedAttempts: z.number().int(), buffered: z.number().int() }),
+    oversized: z.number().int(), received: z.number().int(), listenerReconnects: z.number().int(), droppedAfterClose: z.number().int(), listening: z.boolean(),
+  }).optional().describe('event_log writer and cross-process listener (absent on an in-process bus)'),
+  subscribers: z.record(z.string(), SubscriberMetrics),
+});
 
 /** OpenAPI description of events-router.ts. */
 export const eventsRoutes: RouteGroup = {
@@ -19,11 +33,11 @@ export const eventsRoutes: RouteGroup = {
     { method: 'post', path: '/', summary: 'Emit an event (the caller becomes its source)', body: EmitEventBody, errors: [403], responses: { 201: { description: 'Committed to event_log', schema: Event } } },
     {
       method: 'get', path: '/subscriptions', summary: 'Active subscriptions on this process', query: ListSubscriptionsQuery,
-      responses: { 200: { description: 'Subscriptions', schema: z.object({ subscriptions: z.array(z.looseObject({ id: z.string(), subscriberId: z.string(), pattern: z.string() })) }) } },
+      responses: { 200: { description: 'Subscriptions', schema: z.object({ subscriptions: z.array(Subscription) }) } },
     },
     {
       method: 'get', path: '/metrics', summary: 'Bus counters and per-subscriber delivery metrics of this process (not for plugins)', errors: [403],
-      responses: { 200: { description: 'Counters', schema: z.looseObject({ emitted: z.number(), received: z.number(), subscribers: z.record(z.string(), z.looseObject({ delivered: z.number() })) }) } },
+      responses: { 200: { description: 'Counters', schema: BusMetrics } },
     },
   ],
 };

@@ -1,22 +1,49 @@
 import { z } from 'zod';
 import {
-  CheckpointBody, CreatePlanBody, DecisionBody, ExecutePlanBody, LimitQuery, ListPlansQuery, PlanIdParams, PlanStep, PlanStepParams,
+  CheckpointBody, CreatePlanBody, DecisionBody, ExecutePlanBody, LimitQuery, ListPlansQuery, PlanDefinition, PlanIdParams, PlanStep, PlanStepParams,
   RollbackBody, RunIdParams, RunStepParams, UpdatePlanBody,
 } from '../../activities/plans/plan-schemas';
+import type { PlanRunStatus, StepStatus } from '../../workflows/plan-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
-const PlanRun = z.looseObject({
-  id: z.string(), planId: z.string(), runNumber: z.number().int(), version: z.number().int(), status: z.string(),
-  input: z.unknown(), output: z.unknown(), error: z.string().nullable(), startedAt: Timestamp, finishedAt: Timestamp.nullable(),
+const RUN_STATUSES = ['pending', 'running', 'paused', 'rolling_back', 'completed', 'failed', 'cancelled', 'rolled_back'] as const satisfies readonly PlanRunStatus[];
+const STEP_STATUSES = ['pending', 'running', 'waiting_approval', 'completed', 'failed', 'skipped', 'cancelled', 'compensated', 'compensation_failed'] as const satisfies readonly StepStatus[];
+
+/** A plan_runs row (without its state snapshot). */
+const PlanRun = z.object({
+  id: z.string().describe('The workflow id plan-<planId>-<n>'), planId: z.string(), runNumber: z.number().int(), version: z.number().int(), status: z.enum(RUN_STATUSES),
+  input: z.unknown(), output: z.unknown(), error: z.string().nullable(), startedBy: z.string().nullable(), startKey: z.string().nullable(),
+  startedAt: Timestamp, finishedAt: Timestamp.nullable(), parentRunId: z.string().nullable().describe('Set on sub-plan runs'),
 });
-const Plan = z.looseObject({ id: z.string(), name: z.string(), version: z.number().int(), definition: z.unknown(), createdAt: Timestamp, updatedAt: Timestamp });
-const HistoryEntry = z.looseObject({ id: z.string(), runId: z.string(), stepId: z.string().nullable(), event: z.string(), status: z.string(), details: z.unknown(), createdAt: Timestamp });
+/** A plan as stored: its current definition and bookkeeping. */
+const Plan = z.object({
+  id: z.string(), name: z.string(), description: z.string().nullable(), goal: z.string().nullable(), version: z.number().int(), definition: PlanDefinition,
+  maxConcurrentRuns: z.number().int(), runCount: z.number().int(), createdBy: z.string().nullable(), createdAt: Timestamp, updatedAt: Timestamp,
+});
+const PlanStepRow = z.object({
+  planId: z.string(), stepId: z.string(), position: z.number().int(), name: z.string().nullable(), kind: z.enum(['tool', 'approval', 'wait', 'condition', 'sub_plan']),
+  config: z.record(z.string(), z.unknown()).describe('The step\'s kind-specific fields'), dependsOn: z.array(z.string()),
+});
+const PlanDetail = Plan.extend({ steps: z.array(PlanStepRow), runs: z.array(PlanRun).describe('The latest 20 runs') });
+const HistoryEntry = z.object({
+  id: z.string(), planId: z.string(), runId: z.string(), stepId: z.string().nullable(), event: z.string(), status: z.string(), details: z.unknown(), sequence: z.number().int(), createdAt: Timestamp,
+});
+const StepState = z.object({
+  status: z.enum(STEP_STATUSES), output: z.unknown().optional(), error: z.string().optional(), generation: z.number().int(), decidedBy: z.string().optional(),
+});
+const CheckpointRef = z.object({ id: z.string(), name: z.string().optional(), position: z.number().int().describe('Finished steps when it was taken') });
+/** The workflow's own view of a run (its status query and update results). */
+const RunState = z.object({
+  planId: z.string(), runId: z.string(), version: z.number().int(), status: z.enum(RUN_STATUSES), steps: z.record(z.string(), StepState),
+  order: z.array(z.string()).describe('Step ids in the order they finished'), completedSteps: z.number().int(), totalSteps: z.number().int(), progress: z.number(),
+  checkpoints: z.array(CheckpointRef), compensations: z.array(z.object({ stepId: z.string(), status: z.enum(['completed', 'failed']), error: z.string().optional() })),
+  error: z.string().optional(),
+});
 const RunView = PlanRun.extend({
-  progress: z.number(), steps: z.record(z.string(), z.unknown()), state: z.unknown(), source: z.enum(['workflow', 'database']),
-  checkpoints: z.array(z.looseObject({ id: z.string(), name: z.string().nullable(), createdAt: Timestamp })), history: z.array(HistoryEntry),
+  progress: z.number(), steps: z.record(z.string(), StepState), state: RunState.nullable(), source: z.enum(['workflow', 'database']),
+  checkpoints: z.array(z.object({ id: z.string(), name: z.string().nullable(), position: z.number().int(), createdAt: Timestamp })), history: z.array(HistoryEntry),
 });
-const Started = z.object({ runId: z.string(), workflowId: z.string(), status: z.string(), existing: z.boolean().optional() });
-const RunState = z.looseObject({}).describe('The run\'s state after the update (status, steps, progress)');
+const Started = z.object({ runId: z.string(), workflowId: z.string(), status: z.enum(RUN_STATUSES), existing: z.boolean() });
 
 /** OpenAPI description of plans-router.ts. */
 export const plansRoutes: RouteGroup = {
@@ -30,14 +57,14 @@ export const plansRoutes: RouteGroup = {
     { method: 'post', path: '/runs/:runId/pause', summary: 'Pause a running run', params: RunIdParams, errors: [404, 409], responses: { 200: { description: 'Paused', schema: RunState } } },
     { method: 'post', path: '/runs/:runId/resume', summary: 'Resume a paused run', params: RunIdParams, errors: [404, 409], responses: { 200: { description: 'Resumed', schema: RunState } } },
     { method: 'post', path: '/runs/:runId/cancel', summary: 'Cancel a run (compensations run newest-first)', params: RunIdParams, errors: [404, 409], responses: { 202: { description: 'Cancelling', schema: z.object({ status: z.literal('cancelling') }) } } },
-    { method: 'post', path: '/runs/:runId/checkpoint', summary: 'Mark a named checkpoint', params: RunIdParams, body: CheckpointBody, errors: [404, 409], responses: { 201: { description: 'The checkpoint', schema: RunState } } },
+    { method: 'post', path: '/runs/:runId/checkpoint', summary: 'Mark a named checkpoint', params: RunIdParams, body: CheckpointBody, errors: [404, 409], responses: { 201: { description: 'The checkpoint', schema: CheckpointRef } } },
     { method: 'post', path: '/runs/:runId/rollback', summary: 'Roll back to a checkpoint, or the whole run', params: RunIdParams, body: RollbackBody, errors: [404, 409], responses: { 200: { description: 'Rolled back', schema: RunState } } },
-    { method: 'post', path: '/runs/:runId/steps/:stepId/approve', summary: 'Approve a waiting approval step', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'Decided', schema: RunState } } },
-    { method: 'post', path: '/runs/:runId/steps/:stepId/reject', summary: 'Reject a waiting approval step', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'Decided', schema: RunState } } },
-    { method: 'get', path: '/:id', summary: 'A plan with its steps and latest runs', params: PlanIdParams, errors: [404], responses: { 200: { description: 'The plan', schema: Plan } } },
+    { method: 'post', path: '/runs/:runId/steps/:stepId/approve', summary: 'Approve a waiting approval step', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'The step after the decision', schema: StepState } } },
+    { method: 'post', path: '/runs/:runId/steps/:stepId/reject', summary: 'Reject a waiting approval step', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'The step after the decision', schema: StepState } } },
+    { method: 'get', path: '/:id', summary: 'A plan with its steps and latest runs', params: PlanIdParams, errors: [404], responses: { 200: { description: 'The plan', schema: PlanDetail } } },
     { method: 'patch', path: '/:id', summary: 'Change a plan (a new version when steps or run settings change)', params: PlanIdParams, body: UpdatePlanBody, errors: [404, 422], responses: { 200: { description: 'The plan', schema: Plan } } },
     { method: 'delete', path: '/:id', summary: 'Delete a plan with its runs and history', params: PlanIdParams, errors: [404, 409], responses: { 204: { description: 'Deleted' } } },
-    { method: 'get', path: '/:id/steps', summary: 'The plan\'s steps', params: PlanIdParams, errors: [404], responses: { 200: { description: 'Steps', schema: z.array(z.looseObject({ id: z.string(), kind: z.string() })) } } },
+    { method: 'get', path: '/:id/steps', summary: 'The plan\'s steps', params: PlanIdParams, errors: [404], responses: { 200: { description: 'Steps', schema: z.array(PlanStep) } } },
     { method: 'put', path: '/:id/steps', summary: 'Replace the steps (a new version)', params: PlanIdParams, body: UpdatePlanBody.shape.steps.unwrap(), errors: [404, 422], responses: { 200: { description: 'The plan', schema: Plan } } },
     { method: 'post', path: '/:id/steps', summary: 'Append a step (a new version)', params: PlanIdParams, body: PlanStep, errors: [404, 422], responses: { 201: { description: 'The plan', schema: Plan } } },
     { method: 'delete', path: '/:id/steps/:stepId', summary: 'Remove a step (a new version)', params: PlanStepParams, errors: [404, 422], responses: { 200: { description: 'The plan', schema: Plan } } },

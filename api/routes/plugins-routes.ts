@@ -2,11 +2,17 @@ import { z } from 'zod';
 import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
 import { PluginManifest } from '../../activities/plugins/plugin-manifest';
 import { StorageListQuery } from '../../activities/plugins/plugin-storage';
-import type { RouteGroup } from '../openapi/route-spec';
+import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
-const Plugin = z.looseObject({
-  id: z.string(), manifest: z.record(z.string(), z.unknown()), status: z.enum(['installing', 'installed', 'enabled', 'disabled', 'uninstalling', 'error']),
-  config: z.record(z.string(), z.unknown()), errorMessage: z.string().nullable(),
+const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled', 'uninstalling', 'error'] as const;
+/** A plugins row. */
+const Plugin = z.object({
+  id: z.string(), manifest: PluginManifest, status: z.enum(PLUGIN_STATUSES), config: z.record(z.string(), z.unknown()).describe('Validated by the manifest\'s config schema'),
+  errorMessage: z.string().nullable(), workflowId: z.string().nullable().describe('The last install/uninstall workflow'), installedAt: Timestamp, updatedAt: Timestamp,
+});
+/** One plugin with its event subscriptions. */
+const PluginDetail = Plugin.extend({
+  subscriptions: z.array(z.object({ id: z.string(), pluginId: z.string(), eventPattern: z.string(), toolName: z.string().nullable(), createdAt: Timestamp })),
 });
 const Started = z.object({ pluginId: z.string(), workflowId: z.string() });
 
@@ -18,11 +24,11 @@ export const pluginsRoutes: RouteGroup = {
   routes: [
     { method: 'post', path: '/', summary: 'Install a plugin from its manifest (a workflow; compensated on failure)', body: PluginManifest, errors: [403, 409, 422], responses: { 202: { description: 'Install started', schema: Started } } },
     { method: 'get', path: '/', summary: 'Installed plugins (a plugin sees only itself)', query: ListPluginsQuery, responses: { 200: { description: 'Plugins', schema: z.array(Plugin) } } },
-    { method: 'get', path: '/:id', summary: 'One plugin', params: PluginIdParams, errors: [403, 404], responses: { 200: { description: 'The plugin', schema: Plugin } } },
+    { method: 'get', path: '/:id', summary: 'One plugin', params: PluginIdParams, errors: [403, 404], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
     { method: 'delete', path: '/:id', summary: 'Uninstall (a workflow)', params: PluginIdParams, errors: [403, 404, 409], responses: { 202: { description: 'Uninstall started', schema: Started } } },
-    { method: 'post', path: '/:id/enable', summary: 'Enable', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: Plugin } } },
-    { method: 'post', path: '/:id/disable', summary: 'Disable', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: Plugin } } },
-    { method: 'put', path: '/:id/config', summary: 'Replace the plugin\'s config (validated by its manifest)', params: PluginIdParams, body: UpdateConfigBody, errors: [403, 404, 422], responses: { 200: { description: 'The plugin', schema: Plugin } } },
+    { method: 'post', path: '/:id/enable', summary: 'Enable', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
+    { method: 'post', path: '/:id/disable', summary: 'Disable', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
+    { method: 'put', path: '/:id/config', summary: 'Replace the plugin\'s config (validated by its manifest)', params: PluginIdParams, body: UpdateConfigBody, errors: [403, 404, 422], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
     { method: 'get', path: '/:id/storage', summary: 'List stored keys and values', params: PluginIdParams, query: StorageListQuery, errors: [403, 404], responses: { 200: { description: 'Entries', schema: z.array(z.object({ key: z.string(), value: z.unknown() })) } } },
     { method: 'delete', path: '/:id/storage', summary: 'Clear the plugin\'s storage', params: PluginIdParams, errors: [403, 404], responses: { 200: { description: 'How many were removed', schema: z.object({ cleared: z.number().int() }) } } },
     { method: 'get', path: '/:id/storage/:key', summary: 'One stored value', params: PluginStorageKeyParams, errors: [403, 404], responses: { 200: { description: 'The value', schema: z.object({ key: z.string(), value: z.unknown() }) } } },

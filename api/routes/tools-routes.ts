@@ -1,20 +1,24 @@
 import { z } from 'zod';
 import { CreateCustomToolBody, CustomToolIdParams, ExecuteToolBody, ListToolsQuery, ToolNameParams } from '../../activities/tools/tool-api-schemas';
 import { CustomToolPatch } from '../../activities/tools/tool-schemas';
-import { ToolSource } from '../../activities/tools/tool-types';
+import { ToolDefinition, ToolSource } from '../../activities/tools/tool-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
 const IdempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(200).optional().describe('Makes a retried call return the first result') });
-const ToolInfo = z.looseObject({
-  id: z.string(), name: z.string(), source: ToolSource, sourceId: z.string().nullable(),
-  definition: z.looseObject({ name: z.string(), description: z.string(), category: z.string(), parameters: z.record(z.string(), z.unknown()), tags: z.array(z.string()) }),
-  isEnabled: z.boolean(), isLocked: z.boolean(), requiresApproval: z.boolean(), allowedTools: z.array(z.string()), createdAt: Timestamp, updatedAt: Timestamp,
+/** A registry entry as callers see it (tool-types.ts ToolInfo: the record without its code). */
+const ToolInfo = z.object({
+  id: z.string(), name: z.string(), source: ToolSource, sourceId: z.string().nullable().describe('Owning user id (custom) or plugin id (plugin); null for built-ins'),
+  definition: ToolDefinition, isEnabled: z.boolean(), isLocked: z.boolean(), requiresApproval: z.boolean(), allowedTools: z.array(z.string()), createdAt: Timestamp, updatedAt: Timestamp,
 });
 const ExecutionResult = z.union([
-  z.object({ status: z.literal('completed'), tool: z.string(), output: z.unknown(), durationMs: z.number() }),
-  z.object({ status: z.literal('approval_required'), tool: z.string(), args: z.unknown(), reason: z.string() }),
+  z.object({ status: z.literal('completed'), tool: z.string(), output: z.unknown().describe('Whatever the tool returned'), durationMs: z.number() }),
+  z.object({ status: z.literal('approval_required'), tool: z.string(), args: z.unknown().describe('The arguments as given'), reason: z.string() }),
 ]);
-const CustomTool = z.looseObject({ id: z.string(), name: z.string(), userId: z.string(), code: z.string(), isEnabled: z.boolean(), createdAt: Timestamp.optional() });
+/** A custom_tools row (the owner sees the code). */
+const CustomTool = z.object({
+  id: z.string(), userId: z.string(), name: z.string(), description: z.string().nullable(), code: z.string(), parameters: z.record(z.string(), z.unknown()).nullable().describe('JSON Schema of the arguments'),
+  requiresApproval: z.boolean(), isEnabled: z.boolean(), category: z.string(), tags: z.array(z.string()), allowedTools: z.array(z.string()), createdAt: Timestamp, updatedAt: Timestamp,
+});
 
 /** OpenAPI description of tools-router.ts. */
 export const toolsRoutes: RouteGroup = {

@@ -1,11 +1,40 @@
 import { z } from 'zod';
 import {
-  BackfillBody, CreateTriggerBody, ExecuteTriggerBody, HistoryQuery, ListTriggersQuery, TriggerIdParams, UpdateTriggerBody,
+  BackfillBody, ConditionConfig, CreateTriggerBody, EventConfig, ExecuteTriggerBody, HistoryQuery, ListTriggersQuery, ScheduleConfig,
+  TRIGGER_TYPES, TriggerAction, TriggerIdParams, UpdateTriggerBody, WebhookConfig,
 } from '../../activities/triggers/trigger-schemas';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../activities/triggers/webhook-signature';
-import type { RouteGroup } from '../openapi/route-spec';
+import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
-const Trigger = z.looseObject({ id: z.string(), name: z.string(), type: z.enum(['schedule', 'event', 'condition', 'webhook']), isEnabled: z.boolean(), config: z.unknown() });
+/** A trigger as the service shows it (trigger-service.ts `view`): never its secret. */
+const Trigger = z.object({
+  id: z.string(), name: z.string(), description: z.string().nullable(), type: z.enum(TRIGGER_TYPES),
+  config: z.union([ScheduleConfig, EventConfig, ConditionConfig, WebhookConfig]).describe('The stored config of the trigger\'s type'),
+  action: TriggerAction, isEnabled: z.boolean(), createdBy: z.string().nullable(), createdAt: Timestamp, updatedAt: Timestamp,
+});
+const CreatedTrigger = Trigger.extend({ webhookSecret: z.string().optional().describe('Webhook triggers only: the signing secret, shown this once') });
+const ScheduleState = z.union([
+  z.object({
+    scheduleId: z.string(), paused: z.boolean(), nextFireTimes: z.array(Timestamp),
+    recentActions: z.array(z.object({ scheduledAt: Timestamp, takenAt: Timestamp, workflowId: z.string() })),
+  }),
+  z.object({ scheduleId: z.string(), missing: z.literal(true) }).describe('The schedule is missing in Temporal (reconcile recreates it)'),
+]);
+const TriggerWithSchedule = Trigger.extend({ schedule: ScheduleState.optional().describe('Schedule and condition triggers: their Temporal Schedule') });
+const ReconcileResult = z.object({
+  recreated: z.array(z.string()), repaired: z.array(z.string()), removed: z.array(z.string()),
+  failed: z.array(z.object({ scheduleId: z.string(), error: z.string() })),
+});
+const Fired = z.union([
+  z.object({ triggerId: z.string(), via: z.literal('schedule'), scheduleId: z.string() }),
+  z.object({ triggerId: z.string(), via: z.literal('workflow'), runId: z.string() }),
+]);
+const HistoryRow = z.object({
+  id: z.string(), triggerId: z.string(), firedAt: Timestamp, triggerType: z.enum(TRIGGER_TYPES), payloadDigest: z.string().nullable(),
+  status: z.enum(['running', 'succeeded', 'failed', 'skipped']), error: z.string().nullable().describe('The failure, or why the firing was skipped'),
+  durationMs: z.number().int().nullable(), workflowId: z.string(), planWorkflowId: z.string().nullable(),
+  causationChain: z.array(z.string()).describe('Triggers whose firings caused this one, oldest first'),
+});
 
 /** OpenAPI description of triggers-router.ts. */
 export const triggersRoutes: RouteGroup = {
@@ -13,23 +42,23 @@ export const triggersRoutes: RouteGroup = {
   tag: 'triggers',
   description: 'Schedule, event, condition and webhook triggers; each firing is a trigger-run workflow',
   routes: [
-    { method: 'post', path: '/', summary: 'Create a trigger (webhook triggers return their secret once)', body: CreateTriggerBody, errors: [409, 422], responses: { 201: { description: 'Created', schema: Trigger } } },
+    { method: 'post', path: '/', summary: 'Create a trigger (webhook triggers return their secret once)', body: CreateTriggerBody, errors: [409, 422], responses: { 201: { description: 'Created', schema: CreatedTrigger } } },
     { method: 'get', path: '/', summary: 'List triggers', query: ListTriggersQuery, responses: { 200: { description: 'Triggers', schema: z.array(Trigger) } } },
-    { method: 'post', path: '/reconcile', summary: 'Recreate missing Temporal Schedules from the table', responses: { 200: { description: 'What was fixed', schema: z.looseObject({}) } } },
-    { method: 'get', path: '/:id', summary: 'One trigger with its schedule state', params: TriggerIdParams, errors: [404], responses: { 200: { description: 'The trigger', schema: Trigger } } },
+    { method: 'post', path: '/reconcile', summary: 'Recreate missing Temporal Schedules from the table', responses: { 200: { description: 'What was fixed', schema: ReconcileResult } } },
+    { method: 'get', path: '/:id', summary: 'One trigger with its schedule state', params: TriggerIdParams, errors: [404], responses: { 200: { description: 'The trigger', schema: TriggerWithSchedule } } },
     { method: 'patch', path: '/:id', summary: 'Change a trigger', params: TriggerIdParams, body: UpdateTriggerBody, errors: [404, 422], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     { method: 'delete', path: '/:id', summary: 'Delete a trigger and its schedule', params: TriggerIdParams, errors: [404], responses: { 204: { description: 'Deleted' } } },
     { method: 'post', path: '/:id/enable', summary: 'Enable (unpause the schedule)', params: TriggerIdParams, errors: [404], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     { method: 'post', path: '/:id/disable', summary: 'Disable (pause the schedule)', params: TriggerIdParams, errors: [404], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     {
       method: 'post', path: '/:id/execute', summary: 'Fire now', params: TriggerIdParams, body: ExecuteTriggerBody, errors: [404, 409],
-      responses: { 202: { description: 'Fired', schema: z.looseObject({ triggerId: z.string(), via: z.enum(['schedule', 'workflow']) }) } },
+      responses: { 202: { description: 'Fired', schema: Fired } },
     },
-    { method: 'post', path: '/:id/backfill', summary: 'Run a schedule over a past window', params: TriggerIdParams, body: BackfillBody, errors: [404, 422], responses: { 202: { description: 'Backfill started', schema: z.looseObject({ triggerId: z.string() }) } } },
+    { method: 'post', path: '/:id/backfill', summary: 'Run a schedule over a past window', params: TriggerIdParams, body: BackfillBody, errors: [404, 422], responses: { 202: { description: 'Backfill started', schema: z.object({ triggerId: z.string(), start: Timestamp, end: Timestamp }) } } },
     { method: 'post', path: '/:id/rotate-secret', summary: 'Replace a webhook trigger\'s secret (returned once)', params: TriggerIdParams, errors: [404, 422], responses: { 200: { description: 'The new secret', schema: z.object({ triggerId: z.string(), webhookSecret: z.string() }) } } },
     {
       method: 'get', path: '/:id/history', summary: 'Firings, newest first', params: TriggerIdParams, query: HistoryQuery, errors: [404],
-      responses: { 200: { description: 'A page', schema: z.object({ items: z.array(z.looseObject({ id: z.string() })), nextCursor: z.string().nullable() }) } },
+      responses: { 200: { description: 'A page', schema: z.object({ items: z.array(HistoryRow), nextCursor: z.string().nullable() }) } },
     },
   ],
 };
