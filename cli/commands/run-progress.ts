@@ -18,13 +18,22 @@ export function isFinal(status: string): boolean {
   return FINAL.has(status);
 }
 
-/** Per-step lines from a run body: its `steps` state when present, else replayed from `history`. */
+/**
+ * Per-step lines from a run body: its `steps` state when present, else replayed from `history`.
+ * Steps that have started come in the order they started (a stored snapshot's keys are not in
+ * definition order: PostgreSQL JSONB sorts them), steps not started yet after them.
+ */
 export function stepLines(run: RunBody): StepLine[] {
   if (Array.isArray(run.steps)) {
     return run.steps.map((s) => ({ id: s.id ?? s.stepId ?? '?', status: s.status, detail: s.error }));
   }
   if (run.steps) {
-    return Object.entries(run.steps).map(([id, s]) => ({ id, status: s.status, detail: s.error }));
+    const started = new Map<string, number>();
+    for (const row of run.history ?? []) if (row.stepId !== null && !started.has(row.stepId)) started.set(row.stepId, started.size);
+    const rank = (id: string) => started.get(id) ?? Number.MAX_SAFE_INTEGER;
+    return Object.entries(run.steps)
+      .map(([id, s]) => ({ id, status: s.status, detail: s.error }))
+      .sort((a, b) => rank(a.id) - rank(b.id));
   }
   const lines = new Map<string, StepLine>();
   for (const row of run.history ?? []) {

@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from '../cli/main';
+import { createTestKey, testKeyService } from './support/api-auth';
+import { buildTriggerApp } from './support/trigger-app';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
+
+/** Runs `ownpilot ...` as a user would; resolves with its exit code and output. */
+function ownpilot(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+// The CLI's trigger, plugin and event commands, its config file, and the live run view on a terminal.
+describe('ownpilot CLI: triggers, plugins, events tail, config file, live progress', () => {
+  let stack: TestStack;
+  let server: Server;
+  let env: Record<string, string>;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-ops-'));
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    await stack.startWorker();
+    t = await buildTriggerApp(stack);
+    server = await new Promise<Server>((resolve) => {
+      const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    // Only a config file says where the API is and which key to use (no OWNPILOT_URL / OWNPILOT_API_KEY).
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ url: `http://127.0.0.1:${port}`, apiKey: await createTestKey(testKeyService(stack.prisma), 'admin'), webUiUrl: 'http://temporal-ui.example:8080' }));
+    env = { OWNPILOT_CONFIG: config };
+    delete process.env.OWNPILOT_URL;
+    delete process.env.OWNPILOT_API_KEY;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await stack.close();
+  });
+
+  const fileOnly = () => env;
+
+  test('triggers: create from a file, list as a table, disable/enable, fire with a payload, history as JSON', async () => {
+    const file = path.join(dir, 'trigger.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'cli hook', type: 'webhook', action: { kind: 'tool', tool: 'core.echo', args: { got: '{{payload.n}}' } } }));
+    const created = await ownpilot(['triggers', 'create', file, '--json'], fileOnly());
+    expect(created.stderr).toBe('');
+    const { id, webhookSecret } = JSON.parse(created.stdout) as { id: string; webhookSecret: string };
+    expect(webhookSecret).toMatch(/^whsec_/);
+
+    const listed = await ownpilot(['triggers', 'list'], fileOnly());
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+TYPE\s+ISENABLED\s+UPDATEDAT$/);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+cli hook\\s+webhook\\s+true`));
+
+    expect((await ownpilot(['triggers', 'disable', id], fileOnly())).stdout).toMatch(/isEnabled\s+false/);
+    const refused = await ownpilot(['triggers', 'fire', id], fileOnly());
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^ownpilot: INVALID_STATE: .*disabled\n$/);
+    expect((await ownpilot(['triggers', 'enable', id], fileOnly())).stdout).toMatch(/isEnabled\s+true/);
+
+    const fired = await ownpilot(['triggers', 'fire', id, '--payload', '{"n":7}', '--json'], fileOnly());
+    const { runId } = JSON.parse(fired.stdout) as { runId: string };
+    expect(await stack.client.workflow.getHandle(runId).result()).toMatchObject({ status: 'succeeded', output: { got: 7 } });
+    const history = await ownpilot(['triggers', 'history', id, '--json'], fileOnly());
+    expect((JSON.parse(history.stdout) as { items: { workflowId: string; status: string }[] }).items).toEqual([expect.objectContaining({ workflowId: runId, status: 'succeeded' })]);
+
+    const badPayload = await ownpilot(['triggers', 'fire', id, '--payload', '{nope'], fileOnly());
+    expect(badPayload.code).not.toBe(0);
+    expect(badPayload.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('plugins list and get answer JSON and one-line errors', async () => {
+    const listed = await ownpilot(['plugins', 'list', '--json'], fileOnly());
+    expect(listed.code).toBe(0);
+    expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
+    const missing = await ownpilot(['plugins', 'get', 'nosuchplugin'], fileOnly());
+    expect(missing.stderr).toBe("ownpilot: NOT_FOUND: plugin 'nosuchplugin' does not exist\n");
+  });
+
+  test('events tail follows new events as they are emitted, filtered by type', async () => {
+    const child = spawn(process.execPath, [bin, 'events', 'tail', '--type', 'agent.*'], { env: { ...process.env, ...fileOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    try {
+      const marker = `tail-${Date.now()}`;
+      // Emitted until the running tail prints one (it only shows events after it started).
+      await eventually(async () => {
+        stack.bus.emit('agent.started', { agentId: marker }, 'cli-test');
+        stack.bus.emit('plugin.x.done', { agentId: marker }, 'cli-test');
+        await stack.bus.flush();
+        return stdout;
+      }, (out) => out.includes(marker));
+      const lines = stdout.trim().split('\n');
+      expect(lines.every((l) => /^\S+\s+agent\.started\s+cli-test\s+\{/.test(l))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  test('on a terminal, following a run redraws its step lines in place, with the Web UI link', async () => {
+    const plan = await t.api.post('/api/v1/plans').send({ name: 'gated', steps: [{ id: 'first', kind: 'tool', tool: 'core.echo', args: {} }, { id: 'gate', kind: 'approval', approvers: ['admin'], dependsOn: ['first'] }] }).expect(201);
+    const { runId } = (await t.api.post(`/api/v1/plans/${plan.body.id}/execute`).send({}).expect(202)).body as { runId: string };
+    let out = '';
+    const following = runCli(['runs', 'follow', runId], fileOnly(), (text) => void (out += text), true);
+    await eventually(async () => out, (o) => o.includes('waiting_approval'));
+    await t.api.post(`/api/v1/plans/runs/${runId}/steps/gate/approve`).send({}).expect(200);
+    expect(await following).toBe(0);
+    expect(out.split('\n')[0]).toBe(`following ${runId} — http://temporal-ui.example:8080/namespaces/default/workflows/${runId}`);
+    // A redraw moves the cursor up over the previous block (3 lines: status + 2 steps) and clears it.
+    expect(out).toContain('\x1b[3A\x1b[J');
+    expect(out.slice(out.lastIndexOf('\x1b[J'))).toMatch(/run completed \(2\/2 steps\)\n {2}✔ first\s+completed\n {2}✔ gate\s+completed\n$/);
+  });
+});
