@@ -91,6 +91,8 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
     expect(moved('ownpilot_tool_executions_total', { source: 'builtin', outcome: 'success' })).toBe(1);
     expect(moved('ownpilot_tool_executions_total', { source: 'builtin' })).toBe(2);
     expect(moved('ownpilot_tool_execution_seconds_total', { source: 'builtin' })).toBeGreaterThanOrEqual(0);
+    // Duration by source and outcome: one series per outcome the registry counts.
+    for (const outcome of ['success', 'error', 'rejected', 'approval_required']) expect(after).toMatch(new RegExp(`ownpilot_tool_execution_seconds_total\\{[^}]*source="builtin"[^}]*outcome="${outcome}"|ownpilot_tool_execution_seconds_total\\{[^}]*outcome="${outcome}"[^}]*source="builtin"`));
   });
 
   test('events: emitted per namespace, delivered and rate-limit drops per subscriber, lifecycle/plan/trigger counters', async () => {

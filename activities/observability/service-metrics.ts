@@ -20,14 +20,16 @@ interface ToolSourceCounters {
   count: number;
   byOutcome: Record<string, number>;
   totalMs: number;
+  msByOutcome?: Record<string, number>;
 }
 
 /** Exports the tool registry's own per-source counters (read at scrape time). */
 export function registerToolMetrics(metrics: Pick<Metrics, 'readCounter'>, tools: { snapshot(): Record<string, ToolSourceCounters> }): void {
   metrics.readCounter('ownpilot_tool_executions_total', 'Tool executions by source and outcome', ['source', 'outcome'], () =>
     Object.entries(tools.snapshot()).flatMap(([source, m]) => Object.entries(m.byOutcome).map(([outcome, n]): Sample => [{ source, outcome }, n])));
-  metrics.readCounter('ownpilot_tool_execution_seconds_total', 'Total tool execution time by source (divide by ownpilot_tool_executions_total for the mean)', ['source'], () =>
-    Object.entries(tools.snapshot()).map(([source, m]): Sample => [{ source }, m.totalMs / 1000]));
+  metrics.readCounter('ownpilot_tool_execution_seconds_total', 'Total tool execution time by source and outcome (divide by ownpilot_tool_executions_total for the mean)', ['source', 'outcome'], () =>
+    Object.entries(tools.snapshot()).flatMap(([source, m]): Sample[] =>
+      m.msByOutcome ? Object.entries(m.msByOutcome).map(([outcome, ms]): Sample => [{ source, outcome }, ms / 1000]) : [[{ source }, m.totalMs / 1000]]));
 }
 
 /** What the event bus keeps per subscriber (its `metrics().subscribers`). */
