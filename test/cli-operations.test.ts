@@ -111,6 +111,32 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     }
   });
 
+  test('run control: pause, resume, reject an approval, roll a run back, all as one command each', async () => {
+    const plan = await t.api.post('/api/v1/plans').send({ name: 'controlled', steps: [
+      { id: 'first', kind: 'tool', tool: 'core.echo', args: {}, compensation: { tool: 'core.echo', args: { undo: true } } },
+      { id: 'gate', kind: 'approval', approvers: ['admin'], dependsOn: ['first'] },
+    ] }).expect(201);
+    const runOf = async () => {
+      const { runId } = (await t.api.post(`/api/v1/plans/${plan.body.id}/execute`).send({}).expect(202)).body as { runId: string };
+      await eventually(async () => (await t.api.get(`/api/v1/plans/runs/${runId}`)).body.steps?.gate?.status, (s) => s === 'waiting_approval');
+      return runId;
+    };
+    const status = async (runId: string) => (await t.api.get(`/api/v1/plans/runs/${runId}`)).body.status as string;
+
+    const a = await runOf();
+    expect((await ownpilot(['runs', 'pause', a, '--json'], fileOnly())).stdout).toContain('"status": "paused"');
+    expect((await ownpilot(['runs', 'resume', a], fileOnly())).stdout).toMatch(/^status\s+running$/m);
+    expect((await ownpilot(['runs', 'reject', a, 'gate', '--json'], fileOnly())).stdout).toContain('"status": "failed"');
+    await eventually(() => status(a), (s) => s === 'failed');
+
+    const b = await runOf();
+    expect((await ownpilot(['runs', 'rollback', b], fileOnly())).code).toBe(0);
+    await eventually(() => status(b), (s) => s === 'rolled_back');
+    const wrong = await ownpilot(['runs', 'approve', b, 'gate'], fileOnly());
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^ownpilot: INVALID_STATE: .+\n$/);
+  });
+
   test('on a terminal, following a run redraws its step lines in place, with the Web UI link', async () => {
     const plan = await t.api.post('/api/v1/plans').send({ name: 'gated', steps: [{ id: 'first', kind: 'tool', tool: 'core.echo', args: {} }, { id: 'gate', kind: 'approval', approvers: ['admin'], dependsOn: ['first'] }] }).expect(201);
     const { runId } = (await t.api.post(`/api/v1/plans/${plan.body.id}/execute`).send({}).expect(202)).body as { runId: string };

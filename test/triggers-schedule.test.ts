@@ -110,6 +110,22 @@ describe('schedule triggers on Temporal Schedules', () => {
     await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 
+  test('every schedule option of the API reaches the Temporal Schedule (overlap, catch-up, jitter, pause-on-failure, time zone)', async () => {
+    const expected = { skip: 'SKIP', buffer_one: 'BUFFER_ONE', buffer_all: 'BUFFER_ALL', cancel_other: 'CANCEL_OTHER', terminate_other: 'TERMINATE_OTHER', allow_all: 'ALLOW_ALL' } as const;
+    for (const [overlap, temporalName] of Object.entries(expected)) {
+      const trigger = await createTrigger({
+        name: `options ${overlap}`, type: 'schedule', enabled: false,
+        config: { cron: '30 6 * * 1-5', timezone: 'America/New_York', overlap, catchupWindowSeconds: 900, jitterSeconds: 45, pauseOnFailure: true },
+        action: { kind: 'plan', planId },
+      });
+      const d = await describe_(trigger.id);
+      expect(d.policies).toEqual({ overlap: temporalName, catchupWindow: 900_000, pauseOnFailure: true });
+      expect(d.spec).toMatchObject({ timezone: 'America/New_York', jitter: 45_000 });
+      expect(d.state.paused).toBe(true);
+      await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+    }
+  });
+
   test('bad cron is a 422 with Temporal’s reason; bad time zone a 400; nothing is written', async () => {
     const before = await stack.prisma.trigger.count();
     const bad = await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'schedule', config: { cron: '61 * * * *' }, action: { kind: 'plan', planId } }).expect(422);
