@@ -107,7 +107,12 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     await call('get', '/api/v1/events?category=agent&limit=5', '/api/v1/events', userKey);
     await call('get', '/api/v1/events/metrics', '/api/v1/events/metrics', adminKey);
     await call('get', '/api/v1/events/subscriptions', '/api/v1/events/subscriptions', adminKey);
+    // A plugin row as an install stores it: the manifest as submitted (defaults not filled in).
+    const pluginId = `docplugin${Date.now()}`;
+    await stack.prisma.plugin.create({ data: { id: pluginId, manifest: { id: pluginId, name: 'Doc', version: '1.0.0', tools: [{ name: 'x', description: 'y' }] }, status: 'installed', installedAt: new Date(), updatedAt: new Date() } });
     await call('get', '/api/v1/plugins', '/api/v1/plugins', adminKey);
+    await call('get', `/api/v1/plugins/${pluginId}`, '/api/v1/plugins/{id}', adminKey);
+    await stack.prisma.plugin.delete({ where: { id: pluginId } });
     const note = await call('post', '/api/v1/resources/notes', '/api/v1/resources/{resource}', userKey, { title: 'doc' });
     expect(note.status).toBe(201);
     await call('get', '/api/v1/resources/notes', '/api/v1/resources/{resource}', userKey);

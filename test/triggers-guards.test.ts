@@ -144,7 +144,7 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
     expect(failed!.error).toMatch(/connection reset/);
     // A transient failure is retried by the action's bounded policy (3 attempts), then recorded once.
     expect(flakyCalls.filter((k) => k === failed!.workflowId)).toHaveLength(3);
-    expect((await stack.client.workflow.getHandle(failed!.workflowId).describe()).status.name).toBe('FAILED');
+    await eventually(async () => (await stack.client.workflow.getHandle(failed!.workflowId).describe()).status.name, (s) => s === 'FAILED');
     // pauseOnFailure on a one-second schedule: its first failed run pauses it (Temporal watches the
     // results of scheduled actions; trigger-now runs with ALLOW_ALL and is not watched).
     await eventually(() => stack.client.schedule.getHandle(scheduleIdOf(pausing)).describe(), (d) => d.state.paused);

@@ -5,9 +5,11 @@ import { StorageListQuery } from '../../activities/plugins/plugin-storage';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
 const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled', 'uninstalling', 'error'] as const;
+/** The manifest as it was submitted (the install body's schema; fields left to their defaults may be absent). */
+const StoredManifest = z.looseObject({ id: z.string(), name: z.string(), version: z.string() }).describe('The manifest as submitted: see the body of POST /api/v1/plugins');
 /** A plugins row. */
 const Plugin = z.object({
-  id: z.string(), manifest: PluginManifest, status: z.enum(PLUGIN_STATUSES), config: z.record(z.string(), z.unknown()).describe('Validated by the manifest\'s config schema'),
+  id: z.string(), manifest: StoredManifest, status: z.enum(PLUGIN_STATUSES), config: z.record(z.string(), z.unknown()).describe('Validated by the manifest\'s config schema'),
   errorMessage: z.string().nullable(), workflowId: z.string().nullable().describe('The last install/uninstall workflow'), installedAt: Timestamp, updatedAt: Timestamp,
 });
 /** One plugin with its event subscriptions. */
