@@ -158,8 +158,9 @@ describe('event bus (in process)', () => {
     await eventually(async () => bus.metrics().subscribers.stuck!.delivered, (n) => n === 1);
   });
 
-  test('a plugin may emit only plugin.<id>.* and subscribe only to declared patterns', async () => {
-    const digest = bus.forPlugin('digest', ['resource.*']);
+  test('a plugin may emit only plugin.<id>.* and only with the emit grant, and subscribe only to declared patterns', async () => {
+    expect(() => bus.forPlugin('digest', ['resource.*']).emit('plugin.digest.ready', {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' })); // no events.emit grant
+    const digest = bus.forPlugin('digest', ['resource.*'], { emit: true });
     expect(() => digest.emit('plugin.other.hello', {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
     expect(() => digest.emit('plugin.installed', { pluginId: 'digest' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
     expect(() => digest.emit('system.started', { process: 'x' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
