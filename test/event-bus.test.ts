@@ -4,6 +4,8 @@ import type { OwnPilotEvent } from '../activities/events/event-types';
 import { AppError } from '../platform/errors';
 import { createLogger } from '../platform/logger';
 import { eventually } from './support/wait';
+import { KNOWN_EVENT_PAYLOADS } from '../activities/events/event-payloads';
+import { PLAN_RUN_EVENTS, PLAN_STEP_EVENTS } from '../workflows/plan-types';
 
 const logger = createLogger('test', 'silent');
 const collect = () => {
@@ -28,6 +30,15 @@ describe('event bus (in process)', () => {
     expect(event).toMatchObject({ type: 'tool.registered', category: 'tool', source: 'tools', data: { tool: 'core.echo', extra: true } });
     expect(Date.parse(event.timestamp)).not.toBeNaN();
     expect(bus.metrics().rejected).toBe(5);
+  });
+
+  test('every plan_history event the plan workflow records has a payload schema; step events need their stepId', () => {
+    for (const type of [...PLAN_RUN_EVENTS, ...PLAN_STEP_EVENTS]) expect(KNOWN_EVENT_PAYLOADS[type]).toBeDefined();
+    expect(() => bus.emit('plan.paused', { runId: 'plan-p-1' }, 'test')).toThrow(/invalid payload/);
+    expect(() => bus.emit('plan.step_compensated', { planId: 'p', runId: 'plan-p-1' }, 'test')).toThrow(/invalid payload/);
+    expect(() => bus.emit('plan.approval_required', { planId: 'p', runId: 'plan-p-1', stepId: null }, 'test')).toThrow(/invalid payload/);
+    expect(bus.emit('plan.step_compensated', { planId: 'p', runId: 'plan-p-1', stepId: 'a', status: 'compensated' }, 'test')).toMatchObject({ category: 'plan' });
+    expect(bus.emit('plan.paused', { planId: 'p', runId: 'plan-p-1', stepId: null }, 'test')).toMatchObject({ category: 'plan' });
   });
 
   test('`*` matches one segment and `**` any depth', () => {
