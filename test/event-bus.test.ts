@@ -3,6 +3,7 @@ import { compilePattern } from '../activities/events/event-pattern';
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { AppError } from '../platform/errors';
 import { createLogger } from '../platform/logger';
+import { createLogCapture } from './support/log-capture';
 import { eventually } from './support/wait';
 import { KNOWN_EVENT_PAYLOADS } from '../activities/events/event-payloads';
 import { PLAN_RUN_EVENTS, PLAN_STEP_EVENTS } from '../workflows/plan-types';
@@ -39,6 +40,22 @@ describe('event bus (in process)', () => {
     expect(() => bus.emit('plan.approval_required', { planId: 'p', runId: 'plan-p-1', stepId: null }, 'test')).toThrow(/invalid payload/);
     expect(bus.emit('plan.step_compensated', { planId: 'p', runId: 'plan-p-1', stepId: 'a', status: 'compensated' }, 'test')).toMatchObject({ category: 'plan' });
     expect(bus.emit('plan.paused', { planId: 'p', runId: 'plan-p-1', stepId: null }, 'test')).toMatchObject({ category: 'plan' });
+  });
+
+  test('a failing and a timed-out handler are logged with their subscriber id', async () => {
+    const capture = createLogCapture();
+    const logged = createEventBus({ logger: createLogger('test', 'warn', capture.stream) });
+    logged.subscribe('breaks', 'system.*', () => {
+      throw new Error('handler broke');
+    });
+    logged.subscribe('stalls', 'system.*', () => new Promise(() => undefined), { handlerTimeoutMs: 50 });
+    const event = logged.emit('system.started', { process: 'x' }, 'test');
+    const lines = await eventually(async () => capture.lines(), (l) => l.length >= 2);
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.objectContaining({ msg: 'event handler failed', subscriberId: 'breaks', eventId: event.id, err: expect.objectContaining({ message: 'handler broke' }) }),
+      expect.objectContaining({ msg: 'event handler timed out', subscriberId: 'stalls', eventId: event.id, timeoutMs: 50 }),
+    ]));
+    await logged.close();
   });
 
   test('`*` matches one segment and `**` any depth', () => {

@@ -239,8 +239,57 @@ describe('plan runs: sub-plan cancel and failure, approval timeouts and decision
     const laterDone = run.history.find((r: { stepId?: string; event: string }) => r.stepId === 'later' && r.event === 'plan.step_completed');
     expect(Date.parse(laterDone.createdAt)).toBeGreaterThanOrEqual(Date.parse(until));
     expect(run.history.filter((r: { stepId?: string; event: string }) => r.stepId === 'stuck' && r.event === 'plan.step_attempt')).toHaveLength(2);
+    // a checkpoint per finished step, in the database too, each with the outputs so far
+    const checkpoints = await h.stack.prisma.planCheckpoint.findMany({ where: { runId }, orderBy: { position: 'asc' } });
+    expect(checkpoints.map((c) => c.position)).toEqual([1, 2, 3]);
+    expect(checkpoints.map((c) => c.id)).toEqual(run.state.checkpoints.map((c: { id: string }) => c.id));
+    expect(Object.keys(checkpoints[2]!.outputs as object).sort()).toEqual(['later', 'past']);
     const runs = (await h.api.get(`/api/v1/plans/${id}/runs`).expect(200)).body;
     expect(runs.map((r: { id: string }) => r.id)).toEqual([runId]);
+  });
+
+  test('maxConcurrentRuns holds under concurrent starts; a finished run frees its slot; one start key races to one run', async () => {
+    const id = await h.createPlan({ name: 'limited', maxConcurrentRuns: 2, steps: [{ id: 'gate', kind: 'approval', approvers: ['*'] }] });
+    const starts = await Promise.all(Array.from({ length: 6 }, () => h.api.post(`/api/v1/plans/${id}/execute`).send({})));
+    expect(starts.map((r) => r.status).sort()).toEqual([202, 202, 409, 409, 409, 409]);
+    expect(starts.filter((r) => r.status === 409).every((r) => r.body.error.details.reason === 'RUN_LIMIT')).toBe(true);
+    const [first] = starts.filter((r) => r.status === 202).map((r) => r.body.runId as string);
+    await h.waitFor(first!, (r) => r.steps.gate?.status === 'waiting_approval');
+    await post(`${first}/steps/gate/approve`).expect(200);
+    await ended(first!, 'completed');
+    const keyed = await Promise.all(Array.from({ length: 3 }, () => h.api.post(`/api/v1/plans/${id}/execute`).send({ startKey: `race-${id}` })));
+    expect(keyed.map((r) => r.status)).toEqual([202, 202, 202]);
+    expect(new Set(keyed.map((r) => r.body.runId)).size).toBe(1);
+    await h.api.post(`/api/v1/plans/${id}/execute`).send({}).expect(409);
+    expect(await h.stack.prisma.planRun.count({ where: { planId: id } })).toBe(3);
+  });
+
+  test('after continue-as-new, a rollback to a checkpoint taken before it compensates and resume re-runs from there', async () => {
+    const id = await h.createPlan({
+      name: 'long-rollback',
+      continueAsNewAfter: 2,
+      steps: [
+        { id: 's0', kind: 'tool', tool: 'core.test.log', args: { id: 'S0' }, compensation: undo('s0') },
+        { id: 's1', kind: 'tool', tool: 'core.test.log', args: { id: 'S1' }, compensation: undo('s1'), dependsOn: ['s0'] },
+        { id: 's2', kind: 'tool', tool: 'core.wait', args: { ms: 1500 }, dependsOn: ['s1'] },
+        { id: 's3', kind: 'tool', tool: 'core.test.log', args: { id: 'S3' }, dependsOn: ['s2'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.s2?.status === 'running');
+    const history = await h.stack.client.workflow.getHandle(runId).fetchHistory();
+    expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy(); // s2 runs in the continued execution
+    await post(`${runId}/pause`).expect(200);
+    const paused = await h.waitFor(runId, (r) => r.steps.s2.status === 'completed');
+    const afterS0 = paused.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterS0.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['s0'], steps: { s1: { status: 'pending', generation: 1 }, s2: { status: 'pending', generation: 1 } } });
+    expect(undone(runId)).toEqual(['S1']);
+    await post(`${runId}/resume`).expect(200);
+    const done = await ended(runId, 'completed');
+    expect(done.state.completedSteps).toBe(4);
+    expect(h.calls.filter((c) => c.args.id === 'S1' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey)).toEqual([`${runId}/s1/0`, `${runId}/s1/1`]);
+    expect(h.calls.filter((c) => c.args.id === 'S0' && c.idempotencyKey?.startsWith(`${runId}/`))).toHaveLength(1);
   });
 
   test('a retried tool step receives the same idempotency key on every attempt', async () => {
