@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   });
   registerToolMetrics(metrics, tools.metrics);
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
-  await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
+  const pluginHost = createPluginSubscriptionHost({ prisma, bus: events, tools, logger });
+  await pluginHost.start();
   const temporal = await connectClient(config);
   const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
   const worker = await createOwnPilotWorker({
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metricsPort: exporter?.port }, 'worker ready');
   await worker.run();
+  pluginHost.stop();
   await exporter?.close();
   await connection.close();
   await tools.close();

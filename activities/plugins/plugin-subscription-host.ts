@@ -144,9 +144,6 @@ export function createPluginSubscriptionHost({
       stopReconnect = undefined;
       bus.clearSubscriptions('plugin-subscription-host');
     },
-
-    /** The plugins whose subscriptions are active here. */
-    activePlugins: (): string[] => [...active.keys()].sort(),
   };
   return host;
 }
