@@ -16,6 +16,7 @@ const BusMetrics = z.object({
   store: z.object({
     log: z.object({ written: z.number().int(), batches: z.number().int(), dropped: z.number().int(), failedAttempts: z.number().int(), buffered: z.number().int() }),
     oversized: z.number().int(), received: z.number().int(), listenerReconnects: z.number().int(), droppedAfterClose: z.number().int(), listening: z.boolean(),
+    listenerPid: z.number().int().optional().describe('Backend pid of the listening connection (absent while disconnected)'),
   }).optional().describe('event_log writer and cross-process listener (absent on an in-process bus)'),
   subscribers: z.record(z.string(), SubscriberMetrics),
 });
