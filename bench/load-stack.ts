@@ -31,9 +31,11 @@ export const LOAD_ENV = {
 
 function spawnProcess(name: string, entry: string, env: Record<string, string>, metricsUrl: string): StackProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Warnings, errors and anything not a pino line; info lines would bury them.
   let tail = '';
   const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-4000);
+    const lines = chunk.toString().split('\n').filter((line) => line !== '' && !/"level":(10|20|30),/.test(line));
+    if (lines.length > 0) tail = `${tail}${lines.join('\n')}\n`.slice(-4000);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -95,6 +97,11 @@ export async function startLoadStack() {
       const res = await fetch(p.metricsUrl, { headers: { authorization: `Bearer ${metricsToken}` } });
       if (!res.ok) throw new Error(`${p.name} /metrics answered ${res.status}`);
       return res.text();
+    },
+    /** The error with the last output of every process appended (why a request failed). */
+    explain(error: unknown): Error {
+      const message = error instanceof Error ? error.message : String(error);
+      return new Error(`${message}\n${processes.map((p) => `--- ${p.name} (last output) ---\n${p.tail().slice(-1500)}`).join('\n')}`);
     },
     async stop() {
       await prisma.$disconnect();

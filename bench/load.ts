@@ -13,7 +13,7 @@ const SIZES = {
   apiConnections: num('BENCH_LOAD_API_CONNECTIONS', 10, 10),
   /** Requests/s over all connections; 0 = as fast as the API answers. */
   apiRate: num('BENCH_LOAD_API_RATE', 0, 0),
-  memoryRuns: num('BENCH_LOAD_MEMORY_RUNS', 10_000, 1000),
+  memoryRuns: num('BENCH_LOAD_MEMORY_RUNS', 10_000, 300),
   memoryInFlight: num('BENCH_LOAD_MEMORY_IN_FLIGHT', 50, 50),
   /** Heap growth (MB) between the 20 % and the last sample that fails the memory benchmark. */
   heapBoundMb: num('BENCH_LOAD_HEAP_BOUND_MB', 40, 40),
@@ -96,6 +96,8 @@ export const loadBurst: Benchmark = {
         { name: 'plan latency (started_at → finished_at): p99', value: p99, unit: 'ms' },
         { name: 'throughput over the drain', value: SIZES.burst / (drainMs / 1000), unit: 'plans/s', target: 50, higherIsBetter: true },
       ];
+    } catch (error) {
+      throw stack.explain(error);
     } finally {
       await stack.stop();
     }
@@ -137,10 +139,13 @@ export const loadApi: Benchmark = {
           { name: `${s.label}: p50`, value: result.latency.p50, unit: 'ms' },
           { name: `${s.label}: p99`, value: result.latency.p99, unit: 'ms' },
           { name: `${s.label}: requests/s (${SIZES.apiConnections} connections, ${SIZES.apiSeconds} s)`, value: result.requests.average, unit: 'req/s' },
-          { name: `${s.label}: errors (non-2xx + socket) / requests`, value: total === 0 ? 1 : (result.non2xx + result.errors) / total, unit: 'ratio', target: 0 },
+          { name: `${s.label}: requests`, value: total, unit: 'requests' },
+          { name: `${s.label}: errors (non-2xx answers + socket errors)`, value: result.non2xx + result.errors, unit: `of ${total}` },
         );
       }
       return figures;
+    } catch (error) {
+      throw stack.explain(error);
     } finally {
       await stack.stop();
     }
@@ -207,7 +212,7 @@ export const loadMemory: Benchmark = {
           { name: `${name}: heap used at ${to.runs} runs`, value: b.heapMb, unit: 'MB' },
           { name: `${name}: heap growth ${from.runs} → ${to.runs} runs`, value: heap, unit: 'MB', target: SIZES.heapBoundMb },
           { name: `${name}: RSS growth ${from.runs} → ${to.runs} runs`, value: rss, unit: 'MB', target: SIZES.rssBoundMb },
-          { name: `${name}: metric series ${from.runs} → ${to.runs} runs (growth)`, value: b.series - a.series, unit: 'series', target: 0 },
+          { name: `${name}: metric series ${from.runs} → ${to.runs} runs (growth; must be 0)`, value: b.series - a.series, unit: 'series' },
         );
         if (heap > SIZES.heapBoundMb) failures.push(`${name} heap grew ${heap.toFixed(1)} MB (bound ${SIZES.heapBoundMb} MB)`);
         if (rss > SIZES.rssBoundMb) failures.push(`${name} RSS grew ${rss.toFixed(1)} MB (bound ${SIZES.rssBoundMb} MB)`);
@@ -218,6 +223,8 @@ export const loadMemory: Benchmark = {
         throw new Error(`load-memory FAILED: ${failures.join('; ')}`);
       }
       return figures;
+    } catch (error) {
+      throw stack.explain(error);
     } finally {
       await stack.stop();
     }

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { parse } from 'yaml';
 import { loadConfig } from '../platform/config';
 import { freePort } from '../platform/local/ports';
-import { startTemporalDevServer, type RunningTemporal } from '../platform/local/temporal-dev-server';
+import { DEV_SERVER_DYNAMIC_CONFIG, startTemporalDevServer, type RunningTemporal } from '../platform/local/temporal-dev-server';
 import { stackInfo } from './support/stack-info';
 
 async function withClient<T>(server: RunningTemporal, fn: (client: Client) => Promise<T>): Promise<T> {
@@ -47,5 +48,15 @@ describe('local Temporal dev server durability (SQLite WAL)', () => {
     expect(loadConfig({}).TEMPORAL_DEV_SYNC).toBe('full');
     expect(loadConfig({ TEMPORAL_DEV_SYNC: 'normal' }).TEMPORAL_DEV_SYNC).toBe('normal');
     expect(() => loadConfig({ TEMPORAL_DEV_SYNC: 'off' })).toThrow(/TEMPORAL_DEV_SYNC/);
+  });
+});
+
+describe('Temporal latency settings', () => {
+  test('the compose stack gets the dev server\'s history queue and eager-activity settings', () => {
+    const file = path.join(__dirname, '..', 'temporal-docker', 'dynamicconfig', 'ownpilot.yaml');
+    const yaml = parse(fs.readFileSync(file, 'utf8')) as Record<string, { value: unknown }[]>;
+    for (const key of ['history.transferProcessorMaxPollRPS', 'history.timerProcessorMaxPollRPS', 'system.enableActivityEagerExecution']) {
+      expect(yaml[key]?.[0]?.value).toEqual(DEV_SERVER_DYNAMIC_CONFIG[key]);
+    }
   });
 });
