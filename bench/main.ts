@@ -1,15 +1,17 @@
 import { aclBench } from './acl';
 import type { Benchmark, BenchFigure } from './bench-types';
 import { eventBus } from './events';
+import { loadApi, loadBurst, loadMemory } from './load';
 import { observabilityBench } from './observability';
 import { pluginInstall } from './plugins';
 import { planBench } from './plans';
 import { stackStartup } from './stack-startup';
+import { temporalProfile } from './temporal-profile';
 import { toolsBench } from './tools';
 import { triggersBench } from './triggers';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>` runs the matching ones. */
-const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, planBench, triggersBench, observabilityBench];
+const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, planBench, triggersBench, observabilityBench, temporalProfile, loadBurst, loadApi, loadMemory];
 
 function format(figure: BenchFigure): string {
   const value = figure.value >= 100 ? figure.value.toFixed(0) : figure.value.toFixed(2);

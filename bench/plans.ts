@@ -68,7 +68,7 @@ export const planBench: Benchmark = {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ownpilot-bench-plans-'));
     fs.chmodSync(dir, 0o755);
-    const temporal = await startTemporalDevServer({ cliPath: ensureTemporalCli(undefined), port: await freePort(), uiPort: 0, headless: true, dbFile: process.argv.includes('--memory') ? ':memory:' : path.join(dir, 't.db'), namespace: 'default' });
+    const temporal = await startTemporalDevServer({ cliPath: ensureTemporalCli(undefined), port: await freePort(), uiPort: 0, headless: true, dbFile: process.argv.includes('--memory') ? undefined : path.join(dir, 't.db'), namespace: 'default' });
     const postgres = await startEmbeddedPostgres(path.join(dir, 'pg'), await freePort());
     await migrate(postgres.databaseUrl);
     const prisma = createPrisma(postgres.databaseUrl, 20);

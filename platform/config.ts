@@ -22,6 +22,7 @@ export const ConfigSchema = z.object({
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('ownpilot'),
+  TEMPORAL_DEV_SYNC: z.enum(['full', 'normal']).default('full'),
   API_PORT: port(3000),
   API_HOST: z.string().default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

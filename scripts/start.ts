@@ -42,6 +42,7 @@ async function main(): Promise<void> {
         port: config.TEMPORAL_PORT,
         uiPort: config.TEMPORAL_UI_PORT,
         dbFile: path.join(config.dataDir, 'temporal.db'),
+        sync: config.TEMPORAL_DEV_SYNC,
         namespace: config.TEMPORAL_NAMESPACE,
       });
       stops.push(temporal.stop);

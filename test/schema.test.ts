@@ -14,6 +14,8 @@ describe('schema.prisma agrees with the migrated database', () => {
       data: { id: `t${suffix}`, name: `custom.t${suffix}`, source: 'custom', sourceId: 'u1', category: 'misc', definition: { a: 1 }, isLocked: true, requiresApproval: true, code: 'return 1', allowedTools: ['core.echo'] },
     });
     expect(await prisma.toolRegistry.findUniqueOrThrow({ where: { name: tool.name } })).toEqual(tool);
+    // Its definition is not a real tool's: registry searches in later test files must not see it.
+    await prisma.toolRegistry.delete({ where: { id: tool.id } });
 
     const custom = await prisma.customTool.create({ data: { id: `c${suffix}`, userId: 'u1', name: 'n', description: 'd', code: 'x', parameters: { type: 'object' }, category: 'c', tags: ['t'], allowedTools: ['core.math'] } });
     expect(await prisma.customTool.findUniqueOrThrow({ where: { userId_name: { userId: 'u1', name: 'n' } } })).toEqual(custom);

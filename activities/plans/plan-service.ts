@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
 import { AppError, ErrorCodes, notFound, type ErrorCode } from '../../platform/errors';
 import { newId } from '../../platform/ids';
+import { createKeyedSerializer } from '../../platform/keyed-serializer';
 import { asJson } from '../../platform/json';
 import { validatePlanGraph } from '../../workflows/plan-graph';
 import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from '../../workflows/plan-messages';
@@ -39,6 +40,9 @@ function closedRun(error: unknown, runId: string, action: string): unknown {
 
 /** Plan CRUD, execution and run control; runs are Temporal workflows, the tables are their durable index. */
 export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanServiceDeps) {
+  // Starts of one plan queue here, not on its row lock: a burst of starts would otherwise hold
+  // every pool connection waiting for that lock, and the rest fail to get one (P2028 → 500).
+  const startsByPlan = createKeyedSerializer();
   /** 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema. */
   const validateDefinition = async (definition: PlanDefinition, selfId?: string) => {
     const problems: { code: string; stepId?: string; message: string }[] = [...validatePlanGraph(definition.steps)];
@@ -223,7 +227,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * run row is removed again if Temporal refuses the start.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
-      const { workflowInput, existing } = await allocateRun(prisma, { planId: id, input, startedBy, startKey: options.startKey, enforceLimit: true });
+      const { workflowInput, existing } = await startsByPlan.run(id, () => allocateRun(prisma, { planId: id, input, startedBy, startKey: options.startKey, enforceLimit: true }));
       const runId = workflowInput.runId;
       if (existing) {
         const run = await runRow(runId);

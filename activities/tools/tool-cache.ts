@@ -7,9 +7,10 @@ export const INVALIDATE_ALL = '*';
 
 /**
  * A per-name read-through cache (misses cached too). A load that started before an
- * invalidation never stores its (possibly stale) result.
+ * invalidation never stores its (possibly stale) result. Past `maxEntries` names (lookups of
+ * made-up names are misses too) it starts over, so it never grows without bound.
  */
-export function createToolCache<T>(load: (name: string) => Promise<T | null>) {
+export function createToolCache<T>(load: (name: string) => Promise<T | null>, maxEntries = 10_000) {
   const entries = new Map<string, T | null>();
   let generation = 0;
   let enabled = true;
@@ -21,7 +22,10 @@ export function createToolCache<T>(load: (name: string) => Promise<T | null>) {
       if (hit !== undefined) return hit;
       const started = generation;
       const value = await load(name);
-      if (enabled && started === generation) entries.set(name, value);
+      if (enabled && started === generation) {
+        if (entries.size >= maxEntries) entries.clear();
+        entries.set(name, value);
+      }
       return value;
     },
     /** Drops one name, or everything for INVALIDATE_ALL. */

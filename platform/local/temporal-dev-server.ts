@@ -10,8 +10,19 @@ export interface TemporalDevServerOptions {
   cliPath: string;
   port: number;
   uiPort: number;
-  /** SQLite file that keeps the server's state across restarts. */
-  dbFile: string;
+  /** SQLite file that keeps the server's state across restarts; omitted = in-memory (lost on exit). */
+  dbFile?: string;
+  /**
+   * SQLite `synchronous` mode of the file (WAL journal either way). 'full' (default): a commit
+   * is on disk when acknowledged, surviving power loss. 'normal': survives a crash of the server
+   * process, but an OS crash or power cut can lose the last commits; several times faster on
+   * disks with slow fsync.
+   */
+  sync?: 'full' | 'normal';
+  /** SQLite pragmas over the WAL/`sync` defaults (benchmarks compare journal modes with it). */
+  sqlitePragmas?: Record<string, string>;
+  /** Extra `--dynamic-config-value` entries (values are JSON-encoded), over DEV_SERVER_DYNAMIC_CONFIG. */
+  dynamicConfig?: Record<string, unknown>;
   namespace: string;
   headless?: boolean;
   log?: (line: string) => void;
@@ -24,6 +35,23 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
+/**
+ * Dynamic config of the single-host dev server (none of it changes what is persisted):
+ * - history queue reads per second per shard: Temporal's default of 20 suits clusters of
+ *   hundreds of shards; the dev server has one, so every task waited up to 50 ms to be read
+ *   (≈ 40 ms per workflow/activity hop, the whole of the old ~350 ms floor of a 3-step plan);
+ * - eager activity dispatch: an activity scheduled by a workflow task goes back to the worker
+ *   in that task's reply instead of through a task queue round trip;
+ * - one task-queue partition: a single host gains nothing from four.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, unknown> = {
+  'history.transferProcessorMaxPollRPS': 1000,
+  'history.timerProcessorMaxPollRPS': 1000,
+  'system.enableActivityEagerExecution': true,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+};
+
 /** Dev-server flag value for a search attribute type (`--search-attribute Name=Type`). */
 const CLI_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', BOOL: 'Bool', DATETIME: 'Datetime', DOUBLE: 'Double', KEYWORD_LIST: 'KeywordList' };
 
@@ -34,12 +62,17 @@ const CLI_TYPE: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<RunningTemporal> {
   await assertPortFree(options.port);
   if (!options.headless) await assertPortFree(options.uiPort);
-  fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  if (options.dbFile) fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
+  const dynamicConfig = { ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig };
+  const pragmas = { journal_mode: 'wal', synchronous: options.sync ?? 'full', ...options.sqlitePragmas };
   const args = [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
     '--port', String(options.port),
-    '--db-filename', options.dbFile,
+    ...(options.dbFile
+      ? ['--db-filename', options.dbFile, ...Object.entries(pragmas).flatMap(([key, value]) => ['--sqlite-pragma', `${key}=${value}`])]
+      : []),
+    ...Object.entries(dynamicConfig).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
     '--namespace', options.namespace,
     '--log-level', 'error',
     ...(options.headless ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
