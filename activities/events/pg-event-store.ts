@@ -130,8 +130,17 @@ export function createPgEventStore(options: PgEventStoreOptions) {
         onEvent(parsed.data, wire.o);
       })().catch((error: unknown) => logger.error({ err: error }, 'failed to receive an event notification'));
     });
-    await client.connect();
-    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    } catch (error) {
+      await client.end().catch(() => undefined); // a half-open attempt must not linger beside the next one
+      throw error;
+    }
+    if (closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     listener = client;
   };
 
