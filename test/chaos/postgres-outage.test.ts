@@ -135,6 +135,16 @@ describe('chaos: PostgreSQL stops for a few seconds mid-run', () => {
       expect(await historyOf(runId)).toEqual(baseline);
     }
 
+    // event_log lost nothing either: each completed step's tool call (some finished while
+    // PostgreSQL was down) and each step's plan event is logged, once.
+    const completedSteps = await prisma.planHistory.count({ where: { event: 'plan.step_completed' } });
+    const logged = async () => ({
+      toolCalls: await prisma.eventLog.count({ where: { eventType: 'tool.executed', data: { path: ['outcome'], equals: 'success' } } }),
+      stepEvents: await prisma.eventLog.count({ where: { eventType: 'plan.step_completed' } }),
+    });
+    const settled = await eventually(logged, (l) => l.toolCalls >= completedSteps && l.stepEvents >= completedSteps, 30_000).catch(logged);
+    expect(settled).toEqual({ toolCalls: completedSteps, stepEvents: completedSteps });
+
     // Both processes work again by themselves: a new run goes through the API and the worker.
     const after = await execute();
     await temporal.workflow.getHandle(after).result();
