@@ -1,16 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../../activities/triggers/webhook-signature';
 import { createPrisma, type PrismaClient } from '../../platform/database';
-import { newId } from '../../platform/ids';
-import { freePort } from '../../platform/local/ports';
 import { startAppProcess, type AppProcess } from '../support/app-process';
 import { migratedScratchDatabase } from '../support/scratch-database';
 import { stackInfo } from '../support/stack-info';
-import { scratchNamespace } from '../support/temporal-namespace';
+import { isolatedAppEnv } from '../support/isolated-app-env';
 import { eventually } from '../support/wait';
 
 /** Deliveries per burst and bursts (each ended by a SIGKILL of the API); CHAOS_WEBHOOK_* raise them by hand. */
@@ -31,7 +28,7 @@ describe('chaos: the API is killed (SIGKILL) during webhook bursts', () => {
   let worker: AppProcess;
   let api: AppProcess;
   let apiUrl: string;
-  const adminKey = `chaos-admin-${newId(20)}`;
+  let adminKey: string;
 
   const startApi = async () => {
     api = await startAppProcess('api/main.ts', env, 'api ready');
@@ -40,23 +37,10 @@ describe('chaos: the API is killed (SIGKILL) during webhook bursts', () => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ownpilot-chaos-api-'));
     const databaseUrl = await migratedScratchDatabase('chaos_webhooks');
-    const namespace = await scratchNamespace(stackInfo().temporalAddress, 'chaos-webhooks');
+    const isolated = await isolatedAppEnv(databaseUrl, dir, 'chaos-webhooks');
+    ({ env, apiUrl, adminKey } = isolated); // the restarted API reuses env, so it opens the same webhook secrets
     prisma = createPrisma(databaseUrl, 3);
-    temporal = new Client({ connection: await Connection.connect({ address: stackInfo().temporalAddress }), namespace });
-    const apiPort = await freePort();
-    env = {
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: stackInfo().temporalAddress,
-      TEMPORAL_NAMESPACE: namespace,
-      TEMPORAL_TASK_QUEUE: `chaos-webhooks-${newId(8)}`,
-      API_PORT: String(apiPort),
-      WORKER_METRICS_PORT: String(await freePort()),
-      OWNPILOT_ADMIN_KEY: adminKey,
-      OWNPILOT_SECRETS_KEY: randomBytes(32).toString('hex'), // the restarted API must open the same webhook secret
-      OWNPILOT_DATA_DIR: path.join(dir, 'data'),
-      SHUTDOWN_TIMEOUT_MS: '5000',
-    };
-    apiUrl = `http://127.0.0.1:${apiPort}`;
+    temporal = new Client({ connection: await Connection.connect({ address: stackInfo().temporalAddress }), namespace: isolated.namespace });
     [worker] = await Promise.all([startAppProcess('workers/main.ts', env, 'worker ready'), startApi()]);
   });
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { migrate } from '../../prisma/migrate';
 import { startAppProcess, type AppProcess } from '../support/app-process';
 import { startPostgresProcess, type PostgresProcess } from '../support/postgres-process';
 import { stackInfo } from '../support/stack-info';
-import { scratchNamespace } from '../support/temporal-namespace';
+import { isolatedAppEnv } from '../support/isolated-app-env';
 import { eventually } from '../support/wait';
 
 /** Plans run through the outage (CHAOS_PG_PLANS raises it for a longer run by hand). */
@@ -35,13 +35,13 @@ describe('chaos: PostgreSQL stops for a few seconds mid-run', () => {
   let api: AppProcess;
   let worker: AppProcess;
   let apiUrl: string;
-  const adminKey = `chaos-admin-${newId(20)}`;
-  const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+  let adminKey: string;
+  const auth = () => ({ authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' });
   const startPg = async () => {
     pgProc = await startPostgresProcess(path.join(dir, 'pg'), port);
   };
-  const get = (p: string) => fetch(`${apiUrl}${p}`, { headers: auth });
-  const post = (p: string, body: unknown) => fetch(`${apiUrl}${p}`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+  const get = (p: string) => fetch(`${apiUrl}${p}`, { headers: auth() });
+  const post = (p: string, body: unknown) => fetch(`${apiUrl}${p}`, { method: 'POST', headers: auth(), body: JSON.stringify(body) });
   /** LISTEN connections on the database, by statement (one per process and channel when healthy). */
   const listeners = async () => {
     const rows = await prisma.$queryRaw<{ query: string; n: bigint }[]>`
@@ -57,23 +57,11 @@ describe('chaos: PostgreSQL stops for a few seconds mid-run', () => {
     databaseUrl = pgProc.databaseUrl;
     await migrate(databaseUrl);
     prisma = createPrisma(databaseUrl, 3);
-    // A namespace of its own: the API's startup reconcile must not see other files' schedules.
-    const namespace = await scratchNamespace(stackInfo().temporalAddress, 'chaos-pg');
-    temporal = new Client({ connection: await Connection.connect({ address: stackInfo().temporalAddress }), namespace });
-    const apiPort = await freePort();
-    const env = {
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: stackInfo().temporalAddress,
-      TEMPORAL_NAMESPACE: namespace,
-      TEMPORAL_TASK_QUEUE: `chaos-pg-${newId(8)}`,
-      API_PORT: String(apiPort),
-      WORKER_METRICS_PORT: String(await freePort()),
-      OWNPILOT_ADMIN_KEY: adminKey,
-      OWNPILOT_DATA_DIR: path.join(dir, 'data'),
-      SHUTDOWN_TIMEOUT_MS: '5000',
-    };
+    const isolated = await isolatedAppEnv(databaseUrl, dir, 'chaos-pg');
+    ({ apiUrl, adminKey } = isolated);
+    temporal = new Client({ connection: await Connection.connect({ address: stackInfo().temporalAddress }), namespace: isolated.namespace });
+    const { env } = isolated;
     [worker, api] = await Promise.all([startAppProcess('workers/main.ts', env, 'worker ready'), startAppProcess('api/main.ts', env, 'api ready')]);
-    apiUrl = `http://127.0.0.1:${apiPort}`;
   });
   afterAll(async () => {
     for (const p of [api, worker]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
