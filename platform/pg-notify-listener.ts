@@ -25,10 +25,10 @@ export async function listenForNotifications(
     if (closed || retry) return;
     retry = setTimeout(() => {
       retry = undefined;
-      connect()
+      connect().then(() => {
         // Messages sent while disconnected are gone: callers drop what they cached meanwhile.
-        .then(() => { for (const channel of channels) onNotify(channel, undefined); })
-        .catch(reconnectLater);
+        if (!closed) for (const channel of channels) onNotify(channel, undefined);
+      }, reconnectLater);
     }, retryMs);
   }
 
