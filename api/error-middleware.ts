@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
+import { isDatabaseUnavailable } from '../platform/database-errors';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 
@@ -8,7 +9,13 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
 
-/** Maps AppError and ZodError to their status; anything else is a 500 with a request id only. */
+/** Seconds a client is told to wait before retrying while PostgreSQL is unreachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Maps AppError and ZodError to their status; a lost or refused PostgreSQL connection to 503
+ * DATABASE_UNAVAILABLE with Retry-After; anything else is a 500 with a request id only.
+ */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     if (error instanceof AppError) {
@@ -27,6 +34,12 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     const requestId = String(res.getHeader('x-request-id') ?? '');
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ requestId, path: req.path, error: error instanceof Error ? error.message : String(error) }, 'database unavailable');
+      res.setHeader('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      res.status(503).json({ error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is unavailable; retry shortly', details: { requestId } } } satisfies ErrorBody);
+      return;
+    }
     logger.error({ err: error, requestId, path: req.path }, 'unhandled error');
     res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', details: { requestId } } } satisfies ErrorBody);
   };

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { spawn } from 'node:child_process';
 import { assertPortFree, freePort } from '../platform/local/ports';
 import { ensureTemporalCli, TemporalCliUnavailableError } from '../platform/local/temporal-cli';
 import { startTemporalDevServer } from '../platform/local/temporal-dev-server';
 import pg from 'pg';
+import { startPostgresProcess } from './support/postgres-process';
 import { stackInfo } from './support/stack-info';
 
 function scratchDir(): string {
@@ -72,22 +72,6 @@ describe('local Temporal dev server', () => {
     ).rejects.toThrow(/already in use/);
   });
 });
-
-/** Starts the launcher in a child process; resolves with its URL and a stop that waits for exit. */
-function startPostgresProcess(dataDir: string, port: number): Promise<{ databaseUrl: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'embedded-postgres-process.ts'), dataDir, String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`postgres process exited (${code}): ${stderr}`)));
-    child.stdout.once('data', (chunk: Buffer) => {
-      const { databaseUrl } = JSON.parse(chunk.toString()) as { databaseUrl: string };
-      resolve({ databaseUrl, stop: () => new Promise<void>((done) => { child.once('exit', () => done()); child.kill('SIGTERM'); }) });
-    });
-  });
-}
 
 describe('embedded PostgreSQL', () => {
   test('keeps its data across a restart', async () => {

@@ -1,4 +1,5 @@
 import { Client, Pool, type Notification } from 'pg';
+import { isDatabaseUnavailable } from '../../platform/database-errors';
 import type { Logger } from '../../platform/logger';
 import type { EventHistoryFilters } from './event-history-schemas';
 import { patternRegexSource } from './event-pattern';
@@ -16,6 +17,8 @@ export interface PgEventStoreOptions {
   maxBatchSize?: number;
   flushDelayMs?: number;
   maxBuffered?: number;
+  /** How long a batch waits out an unreachable PostgreSQL before it is dropped (default 60 s). */
+  outageMs?: number;
 }
 
 /** What crosses processes: the origin bus instance and the event, or only its id when too large. */
@@ -74,6 +77,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     flushDelayMs: options.flushDelayMs ?? 0,
     maxBuffered: options.maxBuffered ?? 100_000,
     retries: 3,
+    isOutage: isDatabaseUnavailable,
+    outageMs: options.outageMs ?? 60_000,
     onDropped: (count, error) => logger.error({ err: error, count }, 'events dropped from event_log'),
     async write(batch) {
       const cols: [string[], string[], string[], string[], (string | null)[], string[], string[]] = [[], [], [], [], [], [], []];
@@ -137,9 +142,18 @@ export function createPgEventStore(options: PgEventStoreOptions) {
         onEvent(parsed.data, wire.o);
       })().catch((error: unknown) => logger.error({ err: error }, 'failed to receive an event notification'));
     });
-    await client.connect();
-    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
-    listenerPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      listenerPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    } catch (error) {
+      await client.end().catch(() => undefined); // a half-open attempt must not linger beside the next one
+      throw error;
+    }
+    if (closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     listener = client;
   };
 

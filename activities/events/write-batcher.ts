@@ -8,12 +8,20 @@ export interface WriteBatcherOptions<T> {
   /** Items beyond this many buffered are dropped (and counted) instead of blocking the caller. */
   maxBuffered: number;
   retries: number;
+  /** Errors that mean the store is away for now (not that the batch is bad): retried without counting against `retries`, for up to `outageMs`. */
+  isOutage?(error: unknown): boolean;
+  /** How long one batch waits out an outage before it is dropped (0 = outages count like any error). */
+  outageMs?: number;
   onDropped(count: number, error: unknown): void;
 }
+
+const MAX_RETRY_DELAY_MS = 2000;
 
 /**
  * Group-commit buffer: `add` never blocks; one write is in flight at a time and takes everything
  * buffered meanwhile (up to `maxBatchSize`), so batches grow with load and latency stays low.
+ * While the store is away (`isOutage`), items keep buffering (up to `maxBuffered`) and are
+ * written once it is back, if that is within `outageMs`.
  */
 export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
   let buffer: { item: T; done?: () => void }[] = [];
@@ -24,7 +32,8 @@ export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
 
   const writeWithRetry = async (batch: { item: T; done?: () => void }[]) => {
     let lastError: unknown;
-    for (let attempt = 0; attempt <= options.retries; attempt++) {
+    const outageUntil = Date.now() + (options.outageMs ?? 0);
+    for (let attempt = 0, tries = 0; ; tries++) {
       try {
         await options.write(batch.map((b) => b.item));
         stats.written += batch.length;
@@ -34,7 +43,9 @@ export function createWriteBatcher<T>(options: WriteBatcherOptions<T>) {
       } catch (error) {
         stats.failedAttempts++;
         lastError = error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const waitingOutOutage = options.isOutage?.(error) === true && Date.now() < outageUntil;
+        if (!waitingOutOutage && attempt++ >= options.retries) break;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** tries, MAX_RETRY_DELAY_MS)));
       }
     }
     if (lastError !== undefined) {

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../platform/database';
 import { asJson } from '../../platform/json';
 import type { CompensationRequest, PlanEventType, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
 import { toActivityFailure } from '../activity-failure';
+import { retryWhileDatabaseUnavailable } from '../database-outage';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { allocateRun } from './plan-runs';
@@ -40,7 +41,7 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      return await Promise.race([tools.execute(tool, args, { requesterId, idempotencyKey, signal: ctx.cancellationSignal }), ctx.cancelled]);
+      return await Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, idempotencyKey, signal: ctx.cancellationSignal })), ctx.cancelled]);
     } catch (error) {
       throw toActivityFailure(error);
     } finally {
@@ -123,12 +124,14 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
     /**
      * Runs one tool step after writing the bookkeeping it carries. Every attempt leaves a
      * `plan.step_attempt` row with the idempotency key, so retries are visible in plan_history.
+     * While PostgreSQL is unreachable it waits (heartbeating) rather than failing the attempt.
      */
     async runToolStep(request: ToolStepRequest): Promise<unknown> {
       const { attempt } = Context.current().info;
       const started: HistoryRow = { id: historyId(request.runId, request.sequence), stepId: request.stepId, event: 'plan.step_started', status: 'running', sequence: request.sequence, details: { tool: request.tool } };
       const attemptRow: HistoryRow = { ...started, id: historyId(request.runId, request.sequence, `.attempt-${attempt}`), event: 'plan.step_attempt', details: { attempt, idempotencyKey: request.idempotencyKey } };
-      await writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, transitions: [], checkpoints: [] }, [started, attemptRow]);
+      // A PostgreSQL outage waits here instead of spending the step's retry attempts.
+      await retryWhileDatabaseUnavailable(() => writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, transitions: [], checkpoints: [] }, [started, attemptRow]));
       return callTool(request.tool, request.args, request.requesterId, request.idempotencyKey);
     },
 

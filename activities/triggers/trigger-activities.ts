@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
 import { AppError } from '../../platform/errors';
+import { retryWhileDatabaseUnavailable } from '../database-outage';
 import type { BegunTriggerRun, ResolvedTriggerAction, TriggerRunInput } from '../../workflows/trigger-types';
 import type { EventPublisher } from '../events/event-types';
 import type { PlanService } from '../plans/plan-service';
@@ -79,9 +80,12 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
      */
     async startTriggerPlan(input: { historyId: string; triggerId: string; planId: string; input: Record<string, unknown> }): Promise<string> {
       try {
-        const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId), { startKey: `${TRIGGER_START_KEY_PREFIX}${input.historyId}` });
-        await prisma.triggerHistory.update({ where: { id: input.historyId }, data: { planWorkflowId: run.workflowId } });
-        return run.workflowId;
+        // Idempotent (start key, same update), so a PostgreSQL outage is waited out rather than spending attempts.
+        return await retryWhileDatabaseUnavailable(async () => {
+          const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId), { startKey: `${TRIGGER_START_KEY_PREFIX}${input.historyId}` });
+          await prisma.triggerHistory.update({ where: { id: input.historyId }, data: { planWorkflowId: run.workflowId } });
+          return run.workflowId;
+        });
       } catch (error) {
         throw permanent(error);
       }
@@ -90,7 +94,7 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
     /** Calls the trigger's tool as the trigger's principal. */
     async callTriggerTool(input: { triggerId: string; tool: string; args: Record<string, unknown>; idempotencyKey: string }): Promise<unknown> {
       try {
-        return await tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey });
+        return await retryWhileDatabaseUnavailable(() => tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey }));
       } catch (error) {
         throw permanent(error);
       }

@@ -41,8 +41,10 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
 /**
  * Accepts one webhook delivery. Order: trigger exists and is a webhook (404), rate limit (429),
  * body size (413), timestamp + HMAC signature (401), enabled (409), delivery id recorded under
- * a unique key (a replay is 409), then the trigger run `trigger-<id>-wh-<deliveryId>` starts.
- * If the start fails the delivery id is released so the sender's retry can succeed.
+ * a unique key, then the trigger run `trigger-<id>-wh-<deliveryId>` starts at most once (its
+ * workflow id): a replay of a started delivery is 409, while a retry of one whose first attempt
+ * died between recording and starting (API killed) starts it. If the start fails the delivery
+ * id is released.
  */
 export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, clock = Date.now }: WebhookReceiverDeps) {
   return {
@@ -77,10 +79,9 @@ export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, c
       try {
         await prisma.triggerWebhookDelivery.create({ data: { triggerId: trigger.id, deliveryId: delivery.deliveryId, receivedAt: new Date(now) } });
       } catch (error) {
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-          throw new AppError('CONFLICT', `delivery '${delivery.deliveryId}' was already received`, { deliveryId: delivery.deliveryId });
-        }
-        throw error;
+        // Already recorded: by a delivery that started its run (the start below says so: 409),
+        // or by one whose process died before starting it (the start below runs it now).
+        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
       }
       try {
         const { runId, started } = await starter.start(`wh-${delivery.deliveryId}`, { triggerId: trigger.id, source: 'webhook', payload });

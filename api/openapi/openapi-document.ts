@@ -13,6 +13,7 @@ const ERROR_TEXT: Record<number, string> = {
   422: 'Well-formed but not processable (`UNPROCESSABLE`)',
   429: 'Rate limited (`RATE_LIMITED`)',
   500: 'Internal error: details carry only the request id (`INTERNAL`)',
+  503: 'PostgreSQL is unreachable for now; retry after the Retry-After seconds (`DATABASE_UNAVAILABLE`)',
 };
 
 /** The JSON Schema (2020-12, as OpenAPI 3.1 uses) of what a client sends (`input`) or receives (`output`). */
@@ -59,7 +60,7 @@ function operation(group: RouteGroup, route: RouteSpec): JsonSchema {
         : {}),
     };
   }
-  const errorStatuses = new Set([500, ...(route.errors ?? [])]);
+  const errorStatuses = new Set([500, 503, ...(route.errors ?? [])]);
   if (route.params || route.query || route.body) errorStatuses.add(400);
   if (auth === 'bearer' || auth === 'admin' || auth === 'metrics-token' || auth === 'webhook-signature') errorStatuses.add(401);
   if (auth === 'admin') errorStatuses.add(403);
