@@ -1,0 +1,127 @@
+import type { ChildProcess } from 'node:child_process';
+import { createPlanService, type PlanService } from '../../activities/plans/plan-service';
+import { newId } from '../../platform/ids';
+import { stopChild } from '../../platform/local/temporal-dev-server';
+import { chaosKnob, seededRandom } from '../support/chaos-knobs';
+import { openTestStack, type TestStack } from '../support/test-stack';
+import { eventually } from '../support/wait';
+import { killHard, spawnWorker } from '../support/worker-process';
+
+const PLANS = chaosKnob('CHAOS_PLANS', 50);
+const KILLS = chaosKnob('CHAOS_KILLS', 3);
+const STEPS = ['note', 'task', 'memo'] as const;
+/** Generous bounds: a kill costs a heartbeat timeout (5 s) plus a worker start on a busy machine. */
+const DRAIN_MS = 120_000 + PLANS * 2_000 + KILLS * 60_000;
+
+/**
+ * `KILLS` distinct progress marks (counts of step attempts started), spread over the middle of
+ * the run, at which the worker is killed.
+ */
+function killMarks(next: () => number, totalSteps: number): number[] {
+  const marks = Array.from({ length: KILLS }, () => Math.floor(totalSteps * (0.1 + 0.75 * next())));
+  marks.sort((a, b) => a - b);
+  for (let i = 1; i < marks.length; i++) marks[i] = Math.max(marks[i]!, marks[i - 1]! + 1);
+  return marks;
+}
+
+describe('chaos: workers killed with SIGKILL while plans with side effects run', () => {
+  let stack: TestStack;
+  let plans: PlanService;
+  const workers: ChildProcess[] = [];
+  beforeAll(async () => {
+    stack = await openTestStack();
+    plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: stack.tools });
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => stopChild(w, 5000)));
+    await stack.close();
+  });
+
+  test(`${PLANS} plans complete across ${KILLS} worker kills; every side effect happens exactly once and every run is recorded`, async () => {
+    const random = seededRandom('worker-kill');
+    const tag = `chaos-${newId(6)}`;
+    // A custom tool (QuickJS sandbox) whose side effect lands before its slow part: a kill in
+    // that window leaves the task row written but the activity unfinished, so its retry
+    // repeats the create with the same idempotency key.
+    const owner = `chaos${newId(5)}`;
+    await stack.tools.registerCustomTool(owner, {
+      name: `${tag.replace('-', '_')}_task`,
+      description: 'creates a task, then takes a while',
+      requiresApproval: false,
+      allowedTools: ['core.tasks.create', 'core.wait'],
+      parameters: { type: 'object' },
+      code: "const task = await tools.call('core.tasks.create', { title: args.title }); await tools.call('core.wait', { ms: args.ms }); return task;",
+    });
+    const planIds: string[] = [];
+    for (let i = 0; i < PLANS; i++) {
+      const plan = await plans.createPlan(
+        {
+          name: `${tag} ${i}`,
+          concurrency: 4, onFailure: 'fail', continueAsNewAfter: 500, maxConcurrentRuns: 10,
+          steps: [
+            { id: 'note', kind: 'tool', tool: 'core.notes.create', args: { title: `${tag} ${i} note` }, dependsOn: [] },
+            { id: 'task', kind: 'tool', tool: `custom.${tag.replace('-', '_')}_task`, args: { title: `${tag} ${i} task`, ms: 200 + Math.floor(random.next() * 800) }, dependsOn: ['note'] },
+            { id: 'memo', kind: 'tool', tool: 'core.notes.create', args: { title: `${tag} ${i} memo`, content: '{{ steps.task.output.id }}' }, dependsOn: ['task'] },
+          ],
+        },
+        'admin',
+      );
+      planIds.push(plan.id);
+    }
+    const marks = killMarks(random.next, PLANS * STEPS.length);
+    console.log(`[chaos] worker-kill: ${PLANS} plans, kills after ${marks.join(', ')} of ${PLANS * STEPS.length} step attempts`);
+
+    workers.push(spawnWorker(stack.taskQueue));
+    const started = Date.now();
+    const runIds = await Promise.all(planIds.map(async (id) => (await plans.executePlan(id, {}, 'admin')).runId));
+    const attemptsStarted = () => stack.prisma.planHistory.count({ where: { planId: { in: planIds }, event: 'plan.step_attempt' } });
+    for (const mark of marks) {
+      await eventually(attemptsStarted, (n) => n >= mark, DRAIN_MS);
+      await killHard(workers.at(-1)!);
+      workers.push(spawnWorker(stack.taskQueue));
+    }
+    const runs = await eventually(
+      () => stack.prisma.planRun.findMany({ where: { id: { in: runIds } } }),
+      (rows) => rows.length === PLANS && rows.every((r) => ['completed', 'failed', 'cancelled', 'rolled_back'].includes(r.status)),
+      DRAIN_MS,
+    );
+    const elapsedMs = Date.now() - started;
+
+    // No run lost: every run finished, and finished well.
+    expect(runs.filter((r) => r.status !== 'completed').map((r) => ({ id: r.id, status: r.status, error: r.error }))).toEqual([]);
+    for (const runId of runIds) expect((await plans.getRun(runId)).status).toBe('completed');
+
+    // Every side effect exactly once: one row per (plan, step) in PostgreSQL.
+    const notes = await stack.prisma.note.findMany({ where: { title: { startsWith: `${tag} ` } } });
+    const tasks = await stack.prisma.task.findMany({ where: { title: { startsWith: `${tag} ` } } });
+    const countBy = (titles: string[]) => titles.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<string, number>());
+    const expected = new Map(planIds.flatMap((_, i) => STEPS.map((s) => [`${tag} ${i} ${s}`, 1] as const)));
+    expect(countBy([...notes, ...tasks].map((r) => r.title))).toEqual(expected);
+    // The output a retried step returned is the row written first (the memo names that task).
+    const taskIdByPlan = new Map(tasks.map((t) => [t.title.split(' ')[1], t.id]));
+    for (const memo of notes.filter((n) => n.title.endsWith(' memo'))) expect(memo.content).toBe(taskIdByPlan.get(memo.title.split(' ')[1]));
+
+    // History: each step started and completed once per run, the run completed once.
+    const history = await stack.prisma.planHistory.findMany({ where: { runId: { in: runIds } } });
+    for (const runId of runIds) {
+      const rows = history.filter((h) => h.runId === runId);
+      for (const step of STEPS) {
+        expect(rows.filter((h) => h.stepId === step && h.event === 'plan.step_started')).toHaveLength(1);
+        expect(rows.filter((h) => h.stepId === step && h.event === 'plan.step_completed')).toHaveLength(1);
+      }
+      expect(rows.filter((h) => h.stepId === null && h.event === 'plan.completed')).toHaveLength(1);
+    }
+    const attempts = history.filter((h) => h.event === 'plan.step_attempt');
+    const retried = attempts.filter((h) => (h.details as { attempt: number }).attempt > 1);
+    // Every attempt of a step (an attempt killed before it wrote its row leaves none) carries the step's one idempotency key.
+    for (const a of attempts) expect((a.details as { idempotencyKey: string }).idempotencyKey).toBe(`${a.runId}/${a.stepId}/0`);
+    // Retries that repeated a side effect already done (its row is older than the attempt): the key made each a no-op.
+    const rowOf = new Map([...notes, ...tasks].map((r) => [r.title, r]));
+    const planIndex = new Map(planIds.map((id, i) => [id, i]));
+    const repeated = retried.filter((a) => rowOf.get(`${tag} ${planIndex.get(a.planId)} ${a.stepId}`)!.createdAt < a.createdAt);
+    console.log(
+      `[chaos] worker-kill: ${PLANS} plans (${PLANS * STEPS.length} side-effecting steps) finished in ${(elapsedMs / 1000).toFixed(1)} s across ${KILLS} SIGKILLs; ` +
+        `${retried.length} step attempts were retries (${attempts.length} attempts in all), ${repeated.length} of them repeated a side effect already written`,
+    );
+  }, DRAIN_MS + 60_000);
+});
