@@ -6,7 +6,8 @@ import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
 // a change that breaks determinism fails `npm test`. Re-record (after an intended, versioned
-// change) with: RECORD_PLAN_HISTORIES=1 npx jest test/plan-replay.test.ts
+// change) with: RECORD_PLAN_HISTORIES=1 npx jest test/plan-replay.test.ts (worker-lost.json, a step
+// dispatched again after its worker was SIGKILLed, is recorded by test/chaos/worker-kill.test.ts).
 const DIR = path.join(__dirname, 'replay-histories');
 const RECORD = process.env.RECORD_PLAN_HISTORIES === '1';
 
@@ -105,7 +106,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'worker-lost.json']));
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

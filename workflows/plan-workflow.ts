@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
@@ -8,10 +9,12 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PlanActivities } from '../activities/plans/plan-activities';
@@ -38,6 +41,19 @@ const { prepareSubPlan } = proxyActivities<PlanActivities>({ startToCloseTimeout
 
 const MAX_SUB_PLAN_DEPTH = 5;
 const HEARTBEAT_TIMEOUT_MS = 5000;
+
+/**
+ * A tool step whose last attempt timed out on its heartbeat lost its worker (the activity
+ * heartbeats every second whatever the tool does), not its tool: it is dispatched again with
+ * the same idempotency key and a fresh retry budget, at most this many times.
+ */
+const MAX_WORKER_LOSS_REDISPATCHES = 5;
+const WORKER_LOSS_PATCH = 'redispatch-on-worker-loss';
+
+/** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
+function lostWithItsWorker(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'HEARTBEAT';
+}
 
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
 
@@ -276,7 +292,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         });
         const batch = takePending();
         try {
-          return await runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch });
+          for (let redispatch = 0; ; redispatch++) {
+            try {
+              return await runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch, ...(redispatch > 0 ? { redispatch } : {}) });
+            } catch (error) {
+              // patched() last: histories from before this behaviour never reach it, so they replay unchanged.
+              if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(WORKER_LOSS_PATCH)) throw error;
+            }
+          }
         } catch (error) {
           restore(batch);
           throw error;
