@@ -48,10 +48,11 @@ describe('chaos: workers killed with SIGKILL while plans with side effects run',
       code: "const task = await tools.call('core.tasks.create', { title: args.title }); await tools.call('core.wait', { ms: args.ms }); return task;",
     });
   });
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => stopChild(w, 5000)));
-    await stack.close();
+  // Each test kills the worker it started, so none may outlive its test.
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => stopChild(w, 5000)));
   });
+  afterAll(() => stack.close());
 
   test(`${PLANS} plans complete across ${KILLS} worker kills; every side effect happens exactly once and every run is recorded`, async () => {
     const random = seededRandom('worker-kill');
@@ -166,5 +167,31 @@ describe('chaos: workers killed with SIGKILL while plans with side effects run',
       const history = await stack.client.workflow.getHandle(runId).fetchHistory();
       fs.writeFileSync(path.join(__dirname, '..', 'replay-histories', 'worker-lost.json'), JSON.stringify({ workflowId: runId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
     }
+  }, 180_000);
+
+  test('a worker killed during a rollback\'s compensation: the next worker finishes it at once, and the undo happens exactly once', async () => {
+    const plan = await plans.createPlan(
+      {
+        name: `${tag} undo`,
+        concurrency: 1, onFailure: 'rollback', continueAsNewAfter: 500, maxConcurrentRuns: 1,
+        steps: [
+          { id: 'a', kind: 'tool', tool: 'core.notes.create', args: { title: `${tag} undo source` }, compensation: { tool: slowTaskTool, args: { title: `${tag} undo`, ms: 3000 } }, dependsOn: [] },
+          { id: 'boom', kind: 'tool', tool: 'core.tasks.get', args: { id: 'does-not-exist' }, dependsOn: ['a'] },
+        ],
+      },
+      'admin',
+    );
+    workers.push(spawnWorker(stack.taskQueue));
+    const { runId } = await plans.executePlan(plan.id, {}, 'admin');
+    // Kill once the compensation's side effect is written and it is still running.
+    await eventually(() => stack.prisma.task.count({ where: { title: `${tag} undo` } }), (n) => n === 1, 60_000);
+    await killHard(workers.at(-1)!);
+    workers.push(spawnWorker(stack.taskQueue));
+
+    // Well inside the compensation's 5-minute start-to-close timeout: the heartbeat showed the loss.
+    const run = await eventually(() => plans.getRun(runId), (r) => ['rolled_back', 'failed', 'completed'].includes(r.status) && r.source === 'database', 90_000);
+    expect(run.status).toBe('rolled_back');
+    expect(run.steps.a?.status).toBe('compensated');
+    expect(await stack.prisma.task.count({ where: { title: `${tag} undo` } })).toBe(1);
   }, 180_000);
 });
