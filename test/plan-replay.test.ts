@@ -8,6 +8,8 @@ import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 // a change that breaks determinism fails `npm test`. Record the scenarios that have no file yet
 // with: RECORD_PLAN_HISTORIES=1 npx jest test/plan-replay.test.ts (existing files are kept: they
 // are the histories older code wrote, which today's code must still replay; =overwrite replaces them).
+// worker-lost.json (a step dispatched again after its worker was SIGKILLed) is recorded by
+// test/chaos/worker-kill.test.ts.
 const DIR = path.join(__dirname, 'replay-histories');
 const RECORD = process.env.RECORD_PLAN_HISTORIES === '1' || process.env.RECORD_PLAN_HISTORIES === 'overwrite';
 const OVERWRITE = process.env.RECORD_PLAN_HISTORIES === 'overwrite';
@@ -173,7 +175,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'worker-lost.json']));
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

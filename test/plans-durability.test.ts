@@ -1,30 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createPlanService } from '../activities/plans/plan-service';
-import { freePort } from '../platform/local/ports';
-import { startTemporalDevServer, stopChild, type RunningTemporal } from '../platform/local/temporal-dev-server';
+import { stopChild } from '../platform/local/temporal-dev-server';
 import { createOwnPilotWorker } from '../workers/create-worker';
-import { stackInfo } from './support/stack-info';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { startOwnTemporal } from './support/own-temporal';
 import { eventually } from './support/wait';
-
-const ROOT = path.join(__dirname, '..');
-
-/** The real worker entry point as a child process on the test stack's task queue. */
-function spawnWorker(taskQueue: string): ChildProcess {
-  const info = stackInfo();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: info.databaseUrl, TEMPORAL_ADDRESS: info.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn', WORKER_METRICS_PORT: '0' },
-    stdio: 'ignore',
-  });
-  return child;
-}
+import { killHard, spawnWorker } from './support/worker-process';
 
 describe('plans survive process crashes and restarts', () => {
   let stack: TestStack;
@@ -58,8 +42,7 @@ describe('plans survive process crashes and restarts', () => {
     const attempts = (stepId: string) =>
       stack.prisma.planHistory.findMany({ where: { runId, stepId, event: 'plan.step_attempt' }, orderBy: { id: 'asc' } });
     await eventually(() => attempts('slow'), (rows) => rows.length === 1, 60_000);
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
+    await killHard(first);
 
     children.push(spawnWorker(stack.taskQueue));
     const run = await eventually(() => service.getRun(runId), (r) => r.status === 'completed' && r.source === 'database', 90_000);
@@ -75,19 +58,16 @@ describe('plans survive process crashes and restarts', () => {
   });
 
   test('a paused run survives a restart of the (file-backed) Temporal server and of its worker, then resumes', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ownpilot-restart-'));
-    const port = await freePort();
-    const serverOptions = { cliPath: stackInfo().cliPath, port, uiPort: 0, headless: true, dbFile: path.join(dir, 'temporal.db'), namespace: 'default' };
-    let server: RunningTemporal | undefined = await startTemporalDevServer(serverOptions);
+    const server = await startOwnTemporal();
     const startWorker = async () => {
-      const connection = await NativeConnection.connect({ address: server!.address });
+      const connection = await NativeConnection.connect({ address: server.address });
       const client = await connect();
       const plans = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools: stack.tools });
       const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools: stack.tools, acl: stack.acl, events: stack.bus, plans }) });
       const done = worker.run();
       return { stop: async () => { worker.shutdown(); await done; await connection.close(); await client.connection.close(); } };
     };
-    const connect = async () => new Client({ connection: await Connection.connect({ address: server!.address }), namespace: 'default' });
+    const connect = async () => new Client({ connection: await Connection.connect({ address: server.address }), namespace: 'default' });
     try {
       let worker = await startWorker();
       let client = await connect();
@@ -110,8 +90,7 @@ describe('plans survive process crashes and restarts', () => {
       await worker.stop();
       await client.connection.close();
       await server.stop();
-      server = undefined;
-      server = await startTemporalDevServer(serverOptions);
+      await server.start();
       worker = await startWorker();
       client = await connect();
       service = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools: stack.tools });
@@ -124,8 +103,7 @@ describe('plans survive process crashes and restarts', () => {
       await worker.stop();
       await client.connection.close();
     } finally {
-      await server?.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await server.close();
     }
   });
 });

@@ -116,6 +116,8 @@ export interface ToolStepRequest {
   sequence: number;
   /** Bookkeeping the workflow had pending, written (idempotently) before the tool runs. */
   batch?: PlanRecordBatch;
+  /** How many times the step was dispatched again after losing its worker (absent on the first dispatch). */
+  redispatch?: number;
 }
 
 export interface CompensationRequest {

@@ -1,5 +1,6 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
@@ -13,6 +14,7 @@ import {
   proxyLocalActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PlanActivities } from '../activities/plans/plan-activities';
@@ -39,6 +41,31 @@ const { prepareSubPlan } = proxyActivities<PlanActivities>({ startToCloseTimeout
 
 const MAX_SUB_PLAN_DEPTH = 5;
 const HEARTBEAT_TIMEOUT_MS = 5000;
+
+/**
+ * A tool step or compensation whose last attempt timed out on its heartbeat lost its worker (the
+ * activity heartbeats every second whatever the tool does), not its tool: it is dispatched again
+ * with the same idempotency key and a fresh retry budget, at most this many times.
+ */
+const MAX_WORKER_LOSS_REDISPATCHES = 5;
+const WORKER_LOSS_PATCH = 'redispatch-on-worker-loss';
+
+/** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
+function lostWithItsWorker(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'HEARTBEAT';
+}
+
+/** Runs `dispatch(0)`, and again with 1, 2, ... while it failed by losing its worker (at most MAX_WORKER_LOSS_REDISPATCHES times). */
+async function redispatchOnWorkerLoss<T>(dispatch: (redispatch: number) => Promise<T>): Promise<T> {
+  for (let redispatch = 0; ; redispatch++) {
+    try {
+      return await dispatch(redispatch);
+    } catch (error) {
+      // patched() last: histories from before this behaviour never reach it, so they replay unchanged.
+      if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(WORKER_LOSS_PATCH)) throw error;
+    }
+  }
+}
 
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
 
@@ -277,7 +304,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         });
         const batch = takePending();
         try {
-          return await runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch });
+          return await redispatchOnWorkerLoss((redispatch) =>
+            runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch, ...(redispatch > 0 ? { redispatch } : {}) }),
+          );
         } catch (error) {
           restore(batch);
           throw error;
@@ -350,12 +379,15 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         if (st.status !== 'completed' || !step.compensation) continue;
         const { runCompensation } = proxyActivities<PlanActivities>({
           startToCloseTimeout: '5 minutes',
+          // runCompensation heartbeats every second: a lost worker shows within 5 s, not 5 minutes.
+          heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
           retry: { maximumAttempts: 3, initialInterval: '1 second' },
           summary: `undo ${step.name ?? step.id}: ${step.compensation.tool}`,
         });
         try {
           const args = resolveTemplates(step.compensation.args, scope()) as Record<string, unknown>;
-          await runCompensation({ runId, stepId: id, call: { tool: step.compensation.tool, args }, requesterId: input.startedBy, idempotencyKey: `${info.workflowId}/${id}/${st.generation}/compensate` });
+          const request = { runId, stepId: id, call: { tool: step.compensation.tool, args }, requesterId: input.startedBy, idempotencyKey: `${info.workflowId}/${id}/${st.generation}/compensate` };
+          await redispatchOnWorkerLoss(() => runCompensation(request));
           st.status = 'compensated';
           state.compensations.push({ stepId: id, status: 'completed' });
           record({ stepId: id, event: 'plan.step_compensated', status: 'compensated' });

@@ -123,13 +123,20 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
   return {
     /**
      * Runs one tool step after writing the bookkeeping it carries. Every attempt leaves a
-     * `plan.step_attempt` row with the idempotency key, so retries are visible in plan_history.
-     * While PostgreSQL is unreachable it waits (heartbeating) rather than failing the attempt.
+     * `plan.step_attempt` row with the idempotency key (and the redispatch count after a lost
+     * worker), so retries are visible in plan_history. While PostgreSQL is unreachable it waits
+     * (heartbeating) rather than failing the attempt.
      */
     async runToolStep(request: ToolStepRequest): Promise<unknown> {
       const { attempt } = Context.current().info;
       const started: HistoryRow = { id: historyId(request.runId, request.sequence), stepId: request.stepId, event: 'plan.step_started', status: 'running', sequence: request.sequence, details: { tool: request.tool } };
-      const attemptRow: HistoryRow = { ...started, id: historyId(request.runId, request.sequence, `.attempt-${attempt}`), event: 'plan.step_attempt', details: { attempt, idempotencyKey: request.idempotencyKey } };
+      const redispatch = request.redispatch ?? 0;
+      const attemptRow: HistoryRow = {
+        ...started,
+        id: historyId(request.runId, request.sequence, `${redispatch > 0 ? `.r${redispatch}` : ''}.attempt-${attempt}`),
+        event: 'plan.step_attempt',
+        details: { attempt, idempotencyKey: request.idempotencyKey, ...(redispatch > 0 ? { redispatch } : {}) },
+      };
       // A PostgreSQL outage waits here instead of spending the step's retry attempts.
       await retryWhileDatabaseUnavailable(() => writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, transitions: [], checkpoints: [] }, [started, attemptRow]));
       return callTool(request.tool, request.args, request.requesterId, request.idempotencyKey);

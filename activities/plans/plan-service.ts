@@ -269,19 +269,13 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       let state = row.state as PlanRunState | null;
       let source: 'workflow' | 'database' = 'database';
       if (!(TERMINAL_RUN_STATUSES as readonly string[]).includes(row.status)) {
-        let timer: NodeJS.Timeout | undefined;
         try {
-          state = await Promise.race([
-            handleOf(runId).query(planStatusQuery),
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error('query timed out')), QUERY_TIMEOUT_MS);
-            }),
-          ]);
+          // A gRPC deadline, not a race: an unanswered query ends with it instead of lingering
+          // (and throwing from a timer once the connection is closed).
+          state = await temporal.workflow.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handleOf(runId).query(planStatusQuery));
           source = 'workflow';
         } catch {
           // No worker answering (or not started yet): the last snapshot stands.
-        } finally {
-          clearTimeout(timer);
         }
       }
       const [checkpoints, history] = await Promise.all([

@@ -12,17 +12,23 @@ import { authed, createTestKey, testKeyService } from './api-auth';
 import { createSecretBox } from '../../platform/secret-box';
 import type { TestStack } from './test-stack';
 
-/** The API app with the real plan and trigger services over a test stack, an admin-authenticated agent (`api`), and the pieces tests poke. */
-export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number } = {}) {
+/**
+ * The API app with the real plan and trigger services over a test stack, an admin-authenticated
+ * agent (`api`), and the pieces tests poke. `client`/`taskQueue` point the services at another
+ * Temporal server (a test's own) instead of the stack's.
+ */
+export async function buildTriggerApp(stack: TestStack, options: { temporal?: Pick<Client, 'schedule'>; orphanGraceMs?: number; client?: Client; taskQueue?: string } = {}) {
+  const client = options.client ?? stack.client;
+  const taskQueue = options.taskQueue ?? stack.taskQueue;
   const logger = createLogger('test', 'silent');
   const tools = stack.tools;
   const secrets = createSecretBox(randomBytes(32));
-  const starter = createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue });
-  const plans = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools });
+  const starter = createTriggerRunStarter({ temporal: client, taskQueue });
+  const plans = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue, tools });
   const triggers = createTriggerService({
     prisma: stack.prisma,
-    temporal: options.temporal ?? stack.client,
-    taskQueue: stack.taskQueue,
+    temporal: options.temporal ?? client,
+    taskQueue,
     starter,
     secrets,
     plans,
