@@ -1,3 +1,4 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import type { OwnPilotEvent } from '../activities/events/event-types';
@@ -123,9 +124,11 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
     await stack.prisma.triggerHistory.create({ data: { id: historyId, triggerId: trigger, firedAt: new Date(), triggerType: 'webhook', status: 'running', workflowId: historyId } });
     const activities = createTriggerActivities({ prisma: stack.prisma, tools: stack.tools, events: stack.bus, plans: t.plans });
     const request = { historyId, triggerId: trigger, planId, input: {} };
+    // Each call is an attempt of the activity, in an activity context of its own.
+    const attempt = () => new MockActivityEnvironment().run(activities.startTriggerPlan, request);
     // Two attempts racing (a retry after a lost answer), then a third after both finished.
-    const [first, second] = await Promise.all([activities.startTriggerPlan(request), activities.startTriggerPlan(request)]);
-    const third = await activities.startTriggerPlan(request);
+    const [first, second] = await Promise.all([attempt(), attempt()]);
+    const third = await attempt();
     expect(second).toBe(first);
     expect(third).toBe(first);
     const runs = await stack.prisma.planRun.findMany({ where: { planId, startedBy: `trigger:${trigger}` } });
