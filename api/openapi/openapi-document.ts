@@ -60,7 +60,8 @@ function operation(group: RouteGroup, route: RouteSpec): JsonSchema {
     };
   }
   const errorStatuses = new Set([500, ...(route.errors ?? [])]);
-  if (route.params || route.query || route.body) errorStatuses.add(400);
+  // 400 also for any method that may carry a body: the JSON parser refuses malformed ones before the route runs.
+  if (route.params || route.query || route.body || route.method !== 'get') errorStatuses.add(400);
   if (auth === 'bearer' || auth === 'admin' || auth === 'metrics-token' || auth === 'webhook-signature') errorStatuses.add(401);
   if (auth === 'admin') errorStatuses.add(403);
   for (const status of [...errorStatuses].sort()) {
