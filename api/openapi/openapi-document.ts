@@ -80,6 +80,7 @@ function operation(group: RouteGroup, route: RouteSpec): JsonSchema {
     operationId: `${route.method}${openApiPath(group.prefix, route.path).replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     ...(notes ? { description: notes } : {}),
     security: security(auth),
+    'x-ownpilot-auth': auth,
     parameters: [...parameters('path', route.params), ...parameters('query', route.query), ...parameters('header', route.headers)],
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
     responses,
