@@ -8,6 +8,7 @@ import { authed, createTestKey, testKeyService } from '../support/api-auth';
 import { openTestStack, type TestStack } from '../support/test-stack';
 import { stackApp } from '../support/tool-test-app';
 import { buildTriggerApp } from '../support/trigger-app';
+import { eventually } from '../support/wait';
 
 type Operation = { security: object[]; 'x-ownpilot-auth': string; responses: Record<string, unknown> };
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -50,6 +51,7 @@ describe('authentication and authorization on every route (enumerated from the O
 
   beforeAll(async () => {
     stack = await openTestStack();
+    await stack.startWorker();
     const t = await buildTriggerApp(stack);
     app = stackApp(stack, { metrics: createMetrics('api'), metricsToken: METRICS_TOKEN, plans: t.plans, triggers: t.triggers, webhooks: t.webhooks });
     const service = testKeyService(stack.prisma);
@@ -148,6 +150,44 @@ describe('authentication and authorization on every route (enumerated from the O
       expect((await alice.get(`/api/v1/custom-tools/${tool.id}`)).status).toBe(200);
       expect((await alice.get(`/api/v1/resources/notes/${note.id}`)).status).toBe(200);
       expect((await alice.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${table}` })).status).toBe(200);
+    });
+
+    test('plans: only the creator (and admin) reads, edits, runs or deletes a plan; runs are the creator’s, the starter’s and the approvers’', async () => {
+      const alice = authed(app, keys.alice);
+      const bob = authed(app, keys.bob);
+      const plugin = authed(app, keys.plugin);
+      const plan = (await alice.post('/api/v1/plans').send({
+        name: 'alice plan',
+        steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: { secret: 'alice data' } }, { id: 'gate', kind: 'approval', approvers: ['user:authbob'], dependsOn: ['a'] }],
+      }).expect(201)).body;
+      const attempts: [Method, string, object?][] = [
+        ['get', `/api/v1/plans/${plan.id}`], ['patch', `/api/v1/plans/${plan.id}`, { name: 'bob was here' }], ['delete', `/api/v1/plans/${plan.id}`],
+        ['get', `/api/v1/plans/${plan.id}/steps`], ['put', `/api/v1/plans/${plan.id}/steps`, [{ id: 'x', kind: 'tool', tool: 'core.echo', args: {} }]],
+        ['post', `/api/v1/plans/${plan.id}/steps`, { id: 'x', kind: 'tool', tool: 'core.echo', args: {} }], ['delete', `/api/v1/plans/${plan.id}/steps/a`],
+        ['post', `/api/v1/plans/${plan.id}/execute`, {}], ['get', `/api/v1/plans/${plan.id}/runs`], ['get', `/api/v1/plans/${plan.id}/history`],
+      ];
+      for (const who of [bob, plugin]) {
+        for (const [method, url, body] of attempts) {
+          const res = await (body === undefined ? who[method](url) : who[method](url).send(body));
+          expect({ method, url, status: res.status, leaked: JSON.stringify(res.body).includes('alice data') }).toEqual({ method, url, status: 403, leaked: false });
+        }
+        expect((await who.get('/api/v1/plans?limit=200')).body.map((p: { id: string }) => p.id)).not.toContain(plan.id);
+        expect((await who.get(`/api/v1/plans?createdBy=user:authalice`)).body).toEqual([]);
+      }
+      expect((await alice.get(`/api/v1/plans/${plan.id}`)).body.name).toBe('alice plan');
+      expect((await authed(app, keys.admin).get(`/api/v1/plans/${plan.id}`)).status).toBe(200);
+
+      const run = (await alice.post(`/api/v1/plans/${plan.id}/execute`).send({}).expect(202)).body;
+      await eventually(async () => (await alice.get(`/api/v1/plans/runs/${run.runId}`)).body.steps?.gate?.status, (s) => s === 'waiting_approval');
+      // bob is an approver: he may read the run he is asked to decide, and decide it, but not control it
+      expect((await bob.get(`/api/v1/plans/runs/${run.runId}`)).status).toBe(200);
+      for (const action of ['pause', 'cancel', 'checkpoint', 'rollback']) expect({ action, status: (await bob.post(`/api/v1/plans/runs/${run.runId}/${action}`).send({})).status }).toEqual({ action, status: 403 });
+      // the plugin is nobody here
+      expect((await plugin.get(`/api/v1/plans/runs/${run.runId}`)).status).toBe(403);
+      expect((await plugin.post(`/api/v1/plans/runs/${run.runId}/cancel`)).status).toBe(403);
+      expect((await plugin.post(`/api/v1/plans/runs/${run.runId}/steps/gate/approve`).send({})).status).toBe(403);
+      await bob.post(`/api/v1/plans/runs/${run.runId}/steps/gate/approve`).send({ comment: 'ok' }).expect(200);
+      await eventually(async () => (await alice.get(`/api/v1/plans/runs/${run.runId}`)).body.status, (s) => s === 'completed');
     });
 
     test('plugins: no plugin lifecycle, no user tables, no bus metrics, only their own event namespace', async () => {
