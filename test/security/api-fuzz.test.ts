@@ -84,6 +84,7 @@ describe('API fuzzing from the OpenAPI document (every operation: params, query,
     ['a default the column type cannot hold', 'post', '/api/v1/acl/tables', '{"name":"fz_bad_default","columns":[{"name":"a","type":"double","default":{"literal":""}}]}', 422],
     ['a JSON string as the body of a route without one', 'post', '/api/v1/triggers/reconcile', '""', 400],
     ['granting write on a locked table', 'post', '/api/v1/acl/tables/plans/grants', '{"grantee":"admin","privilege":"write"}', 422],
+    ['a calendar event that ends before it starts', 'post', '/api/v1/resources/calendar_events', '{"title":"!","startsAt":"0036-02-29T10:00:00+20:00","endsAt":"0000-02-29T20:00:00-10:00"}', 422],
   ] as const)('fuzzer finding stays fixed: %s', async (_label, method, url, body, status) => {
     const op = OPERATIONS.find((o) => o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(url.split('?')[0]!))!;
     const res = await send(op, { url, rerouted: false, ...(body === undefined ? {} : { body }) }, keys.admin);
