@@ -190,6 +190,38 @@ describe('authentication and authorization on every route (enumerated from the O
       await eventually(async () => (await alice.get(`/api/v1/plans/runs/${run.runId}`)).body.status, (s) => s === 'completed');
     });
 
+    test('triggers: only the creator (and admin) reads, changes, fires, rotates or deletes a trigger, and a trigger starts only the creator’s plans', async () => {
+      const alice = authed(app, keys.alice);
+      const bob = authed(app, keys.bob);
+      const plugin = authed(app, keys.plugin);
+      const hook = (await alice.post('/api/v1/triggers').send({ name: 'alice hook', type: 'webhook', config: {}, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201)).body;
+      const attempts: [Method, string, object?][] = [
+        ['get', `/api/v1/triggers/${hook.id}`], ['patch', `/api/v1/triggers/${hook.id}`, { name: 'bob was here' }], ['delete', `/api/v1/triggers/${hook.id}`],
+        ['post', `/api/v1/triggers/${hook.id}/enable`], ['post', `/api/v1/triggers/${hook.id}/disable`], ['post', `/api/v1/triggers/${hook.id}/execute`, {}],
+        ['post', `/api/v1/triggers/${hook.id}/backfill`, { start: '2026-01-01T00:00:00Z', end: '2026-01-02T00:00:00Z' }], ['post', `/api/v1/triggers/${hook.id}/rotate-secret`],
+        ['get', `/api/v1/triggers/${hook.id}/history`],
+      ];
+      for (const who of [bob, plugin]) {
+        for (const [method, url, body] of attempts) {
+          const res = await (body === undefined ? who[method](url) : who[method](url).send(body));
+          expect({ method, url, status: res.status, secret: 'webhookSecret' in res.body }).toEqual({ method, url, status: 403, secret: false });
+        }
+        expect((await who.get('/api/v1/triggers')).body.map((t: { id: string }) => t.id)).not.toContain(hook.id);
+      }
+      // the secret did not change: alice's signed delivery still gets in
+      const now = String(Math.floor(Date.now() / 1000));
+      const delivered = await request(app).post(`/api/v1/webhooks/${hook.id}`).set('content-type', 'application/json').set(TIMESTAMP_HEADER, now).set(DELIVERY_HEADER, 'alice-1')
+        .set(SIGNATURE_HEADER, signWebhook(hook.webhookSecret, now, Buffer.from('{}'))).send('{}');
+      expect(delivered.status).toBe(202);
+      expect((await alice.get(`/api/v1/triggers/${hook.id}`)).status).toBe(200);
+      // bob cannot aim a trigger at alice's plan, nor re-aim his own at it
+      const plan = (await alice.post('/api/v1/plans').send({ name: 'alice target', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201)).body;
+      expect((await bob.post('/api/v1/triggers').send({ name: 'hijack', type: 'webhook', config: {}, action: { kind: 'plan', planId: plan.id } })).status).toBe(403);
+      const own = (await bob.post('/api/v1/triggers').send({ name: 'bob hook', type: 'webhook', config: {}, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201)).body;
+      expect((await bob.patch(`/api/v1/triggers/${own.id}`).send({ action: { kind: 'plan', planId: plan.id } })).status).toBe(403);
+      expect((await alice.post('/api/v1/triggers').send({ name: 'alice runs her plan', type: 'webhook', config: {}, action: { kind: 'plan', planId: plan.id } })).status).toBe(201);
+    });
+
     test('plugins: no plugin lifecycle, no user tables, no bus metrics, only their own event namespace', async () => {
       const plugin = authed(app, keys.plugin);
       expect((await plugin.post('/api/v1/plugins').send({ id: 'authx', name: 'x', version: '1.0.0' })).status).toBe(403);
