@@ -141,6 +141,14 @@ describe('authentication and authorization on every route (enumerated from the O
       expect((await bob.patch(`/api/v1/resources/notes/${note.id}`).send({ title: 'bob was here' })).status).toBe(404);
       expect((await bob.delete(`/api/v1/resources/notes/${note.id}`)).status).toBe(404);
       expect((await bob.get('/api/v1/resources/notes')).body.items.map((n: { id: string }) => n.id)).not.toContain(note.id);
+      // nor through the event history: resource events carry the row, so they are their owner's
+      const aliceSees = await eventually(async () => JSON.stringify((await alice.get('/api/v1/events?type=resource.created&limit=500')).body), (t) => t.includes('alice only'));
+      expect(aliceSees).toContain('alice only');
+      for (const url of ['/api/v1/events?limit=500', '/api/v1/events?type=resource.*&limit=500', '/api/v1/events?category=resource&limit=500', '/api/v1/events?type=*.created&limit=500']) {
+        const res = await bob.get(url);
+        expect({ url, status: res.status, leaked: JSON.stringify(res.body).includes('alice only') }).toEqual({ url, status: 200, leaked: false });
+      }
+      expect((await bob.get('/api/v1/events?category=resource&source=user:authalice')).status).toBe(403);
       const table = (await alice.post('/api/v1/acl/tables').send({ name: `authnotes${Date.now()}`, columns: [{ name: 'body', type: 'text' }] }).expect(201)).body.table;
       expect((await bob.get(`/api/v1/acl/tables/${table}`)).status).toBe(403);
       expect((await bob.delete(`/api/v1/acl/tables/${table}`)).status).toBe(403);
