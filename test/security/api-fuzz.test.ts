@@ -22,6 +22,41 @@ const COMPONENTS = { schemas: apiDocument().components.schemas } as Record<strin
 /** Text that must never appear in a response: stack frames, source paths, internal module names. */
 const LEAKS = [/\n\s+at .+\(?.*:\d+:\d+\)?/, new RegExp(process.cwd().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), /node_modules/, /\.ts:\d+/, /PrismaClient|prisma\.\w+\.\w+\(\)/, /\/work\//];
 
+/** Known-valid bodies (from the README and the route tests): the fuzzer also sends them and their mutants. */
+const EXAMPLES: Record<string, unknown> = {
+  'POST /api/v1/keys': { name: 'fuzz key', principal: 'user:fuzzed' },
+  'POST /api/v1/acl/tables': { name: 'fuzz_t', columns: [{ name: 'id', type: 'serial', primaryKey: true }, { name: 'title', type: 'text', nullable: false, default: { literal: 'x' } }], indexes: [['title']] },
+  'POST /api/v1/acl/tables/{name}/grants': { grantee: 'user:fuzzed', privilege: 'read' },
+  'POST /api/v1/db/query': { sql: 'SELECT id, name FROM plans WHERE name = $1', params: ['fuzz'] },
+  'POST /api/v1/plans': {
+    name: 'fuzz', steps: [
+      { id: 'a', kind: 'tool', tool: 'core.echo', args: { x: '{{input.x}}' }, retry: { maximumAttempts: 2 } },
+      { id: 'b', kind: 'tool', tool: 'core.math', args: { op: 'add', values: [1, 2] }, dependsOn: ['a'], compensation: { tool: 'core.echo', args: {} } },
+      { id: 'gate', kind: 'approval', approvers: ['admin'], dependsOn: ['b'] },
+    ],
+  },
+  'POST /api/v1/plans/{id}/steps': { id: 'z', kind: 'tool', tool: 'core.echo', args: {} },
+  'PUT /api/v1/plans/{id}/steps': [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }],
+  'PATCH /api/v1/plans/{id}': { name: 'renamed', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] },
+  'POST /api/v1/plans/{id}/execute': { input: { x: 1 }, startKey: 'fuzz-start' },
+  'POST /api/v1/events': { type: 'agent.fuzz', data: { agentId: 'fuzz', n: 1 } },
+  'POST /api/v1/tools/{name}/execute': { args: { op: 'add', values: [1, 2] } },
+  'POST /api/v1/custom-tools': { name: 'fuzz_tool', description: 'fuzz', code: 'return args', parameters: { type: 'object' }, allowedTools: ['core.echo'] },
+  'PATCH /api/v1/custom-tools/{id}': { code: 'return 1', description: 'changed' },
+  'POST /api/v1/resources/{resource}': { title: 'fuzz note', body: 'text', tags: ['a'] },
+  'PATCH /api/v1/resources/{resource}/{id}': { title: 'changed' },
+  'POST /api/v1/triggers': { name: 'fuzz', type: 'schedule', config: { cron: '0 9 * * *', timezone: 'Europe/Paris' }, action: { kind: 'tool', tool: 'core.echo', args: { at: '{{firedAt}}' } } },
+  'PATCH /api/v1/triggers/{id}': { name: 'renamed', config: {} },
+  'POST /api/v1/triggers/{id}/backfill': { start: '2026-01-01T00:00:00Z', end: '2026-01-01T06:00:00Z' },
+  'POST /api/v1/plugins': {
+    id: 'fuzz_plugin', name: 'fuzz', version: '1.0.0', permissions: ['tools', 'tables', 'storage'],
+    tables: [{ name: 'items', columns: [{ name: 'k', type: 'text', primaryKey: true }] }],
+    tools: [{ name: 'double', description: 'doubles', parameters: { type: 'object', properties: { n: { type: 'number' } } }, code: 'return { n: args.n * 2 };' }],
+  },
+  'PUT /api/v1/plugins/{id}/config': { config: { level: 2 } },
+  'PUT /api/v1/plugins/{id}/storage/{key}': { value: { deep: [1, 2, { x: null }] } },
+};
+
 /** Statuses any route may answer whatever it documents: no such route (404) and body too large (413). */
 function genericStatus(status: number, body: unknown): boolean {
   const message = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
@@ -97,7 +132,7 @@ describe('API fuzzing from the OpenAPI document (every operation: params, query,
     tally.set(label, counts);
     const principal = fc.oneof({ weight: 4, arbitrary: fc.constant(keys.admin) }, { weight: 2, arbitrary: fc.constant(keys.user) }, { weight: 1, arbitrary: fc.constant(keys.plugin) });
     await fc.assert(
-      fc.asyncProperty(requestsFor(op, COMPONENTS, known), principal, async (req, key) => {
+      fc.asyncProperty(requestsFor(op, COMPONENTS, known, EXAMPLES[label]), principal, async (req, key) => {
         const res = await send(op, req, key);
         counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
         const where = { request: { method: op.method, url: req.url.slice(0, 300), body: req.body?.slice(0, 300) }, status: res.status };

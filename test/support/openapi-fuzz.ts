@@ -203,8 +203,8 @@ const rawBody: fc.Arbitrary<{ body: string; contentType: string }> = fc.oneof(
   fc.constant({ body: 'a=1&__proto__[x]=1', contentType: 'application/x-www-form-urlencoded' }),
 );
 
-/** Requests for one operation: shaped-but-hostile params (or `known` real ids), query and body, plus malformed bodies. */
-export function requestsFor(op: FuzzOperation, components: JsonSchema, known: readonly string[] = []): fc.Arbitrary<FuzzRequest> {
+/** Requests for one operation: shaped-but-hostile params (or `known` real ids), query and body, malformed bodies, and a known-valid `example` body with its mutants. */
+export function requestsFor(op: FuzzOperation, components: JsonSchema, known: readonly string[] = [], example?: unknown): fc.Arbitrary<FuzzRequest> {
   const path = op.pathParams.length === 0
     ? fc.constant({ path: op.template, rerouted: false })
     : fc.tuple(...op.pathParams.map((p) => segment(p.schema, components, known))).map((values) => ({
@@ -225,7 +225,58 @@ export function requestsFor(op: FuzzOperation, components: JsonSchema, known: re
         { weight: 5, arbitrary: valueFor(op.body ?? {}, components, 12).map((v) => ({ body: toJsonText(v), contentType: 'application/json' })) },
         { weight: 1, arbitrary: hostileValue.map((v) => ({ body: toJsonText(v), contentType: 'application/json' })) },
         { weight: 1, arbitrary: rawBody },
+        { weight: example === undefined ? 0 : 3, arbitrary: example === undefined ? fc.constant({}) : fc.constant(toJsonText(example)).map((body) => ({ body, contentType: 'application/json' })) },
+        { weight: example === undefined ? 0 : 8, arbitrary: example === undefined ? fc.constant({}) : mutantsOf(example).map((body) => ({ body, contentType: 'application/json' })) },
       )
     : fc.constant({});
   return fc.tuple(path, query, body).map(([p, q, b]) => ({ url: `${p.path}${q}`, rerouted: p.rerouted, ...b }));
+}
+
+/** Marks a node `withNode` removes. */
+const DELETE = Symbol('delete');
+
+/** Every path to a leaf or branch of a JSON value (arrays by index). */
+function pathsOf(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(prefix);
+  if (value !== null && typeof value === 'object' && prefix.length < 8) {
+    for (const [key, child] of Object.entries(value)) pathsOf(child, [...prefix, Array.isArray(value) ? Number(key) : key], out);
+  }
+  return out;
+}
+
+/** A deep copy of `value` with the node at `path` replaced (or deleted when `replacement` is the DELETE marker). */
+function withNode(value: unknown, path: (string | number)[], replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const copy = JSON.parse(JSON.stringify(value)) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  const last = path[path.length - 1]!;
+  if (replacement === DELETE) {
+    if (Array.isArray(node)) node.splice(Number(last), 1);
+    else delete node[last];
+  } else {
+    Object.defineProperty(node, last, { value: replacement, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
+ * Mutants of a known-valid body: one to three nodes replaced by hostile values, deleted, or
+ * given a prototype-pollution sibling. They pass most of validation and fail (or succeed) deep
+ * inside, where hand-written schemas and services meet.
+ */
+export function mutantsOf(example: unknown): fc.Arbitrary<string> {
+  const paths = pathsOf(example);
+  const mutation = fc.tuple(fc.constantFrom(...paths), fc.oneof({ weight: 6, arbitrary: hostileValue }, { weight: 1, arbitrary: fc.constant<unknown>(DELETE) }));
+  return fc.array(mutation, { minLength: 1, maxLength: 3 }).map((mutations) => {
+    let value = example;
+    for (const [path, replacement] of mutations) {
+      try {
+        value = withNode(value, path, replacement);
+      } catch {
+        // an earlier mutation removed this path: skip it
+      }
+    }
+    return toJsonText(value);
+  });
 }
