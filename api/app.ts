@@ -71,7 +71,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/db', dbRouter(deps.acl));
   app.use('/api/v1/plans', plansRouter(deps.plans));
   app.use('/api/v1/plugins', pluginsRouter(deps.plugins));
-  app.use('/api/v1/events', eventsRouter(deps.events));
+  app.use('/api/v1/events', eventsRouter(deps.events, deps.plugins.mayEmit));
   app.use('/api/v1/tools', toolsRouter(deps.tools));
   app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
   app.use('/api/v1/resources', resourcesRouter(deps.resources));

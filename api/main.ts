@@ -6,6 +6,7 @@ import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-se
 import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { createPluginEmitGrant } from '../activities/plugins/plugin-emit-grant';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../activities/triggers/trigger-service';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   }
   const { registry: tools, resources } = await startToolRegistry({
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+    pluginMayEmit: createPluginEmitGrant(prisma),
   });
   registerToolMetrics(metrics, tools.metrics);
   const secrets = createSecretBox(loadSecretsKey(config.OWNPILOT_SECRETS_KEY, config.dataDir));

@@ -11,6 +11,7 @@ import { openEventBus } from '../activities/events/open-event-bus';
 import type { PluginManifestInput } from '../activities/plugins/plugin-manifest';
 import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { createPluginEmitGrant } from '../activities/plugins/plugin-emit-grant';
 import { startToolRegistry } from '../activities/tools/tool-setup';
 import { createPrisma } from '../platform/database';
 import { freePort } from '../platform/local/ports';
@@ -46,6 +47,7 @@ export const pluginInstall: Benchmark = {
     const database = await startDatabaseAcl({ prisma, databaseUrl: pg.databaseUrl, events: bus, statementTimeoutMs: 5000 });
     const { registry: tools } = await startToolRegistry({
       prisma, events: bus, databaseUrl: pg.databaseUrl, extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+      pluginMayEmit: createPluginEmitGrant(prisma),
       http: { allowPrivate: false, allowedHosts: [], maxResponseBytes: 1024, defaultTimeoutMs: 1000 },
     });
     const native = await NativeConnection.connect({ address: temporal.address });

@@ -67,10 +67,17 @@ describe('built-in tools', () => {
     await expect(exec('core.wait', { ms: 10 * 60_000 })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
   });
 
-  test('core.events.emit publishes only under the caller’s namespaces', async () => {
+  test('core.events.emit publishes only under the caller’s namespaces (a plugin also needs its events.emit grant)', async () => {
+    // p1 is an enabled plugin granted events.emit; p0 exists without the grant
+    const now = new Date();
+    const plugin = (id: string, permissions: string[]) => ({ id, manifest: { id, name: id, version: '1.0.0', permissions }, status: 'enabled', installedAt: now, updatedAt: now });
+    await stack.prisma.plugin.deleteMany({ where: { id: { in: ['p0', 'p1'] } } });
+    await stack.prisma.plugin.createMany({ data: [plugin('p1', ['events.emit']), plugin('p0', [])] });
     stack.events.clear();
     await expect(exec('core.events.emit', { type: 'agent.thought', data: { t: 1 } }, { requesterId: 'user:u1' })).resolves.toEqual({ emitted: 'agent.thought' });
     await expect(exec('core.events.emit', { type: 'plugin.p1.ping' }, { requesterId: 'plugin:p1' })).resolves.toEqual({ emitted: 'plugin.p1.ping' });
+    await expect(exec('core.events.emit', { type: 'plugin.p0.ping' }, { requesterId: 'plugin:p0' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(exec('core.events.emit', { type: 'plugin.p9.ping' }, { requesterId: 'plugin:p9' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(exec('core.events.emit', { type: 'system.maintenance' }, { requesterId: 'admin' })).resolves.toEqual({ emitted: 'system.maintenance' });
     const denied: [string, string][] = [['user:u1', 'system.shutdown'], ['plugin:p1', 'plugin.p2.ping'], ['plugin:p1', 'agent.x'], ['admin', 'tool.executed'], ['admin', 'resource.created'], ['anonymous', 'agent.x']];
     for (const [requesterId, type] of denied) {
@@ -82,6 +89,7 @@ describe('built-in tools', () => {
       ['plugin.p1.ping', 'plugin:p1'],
       ['system.maintenance', 'admin'],
     ]);
+    await stack.prisma.plugin.deleteMany({ where: { id: { in: ['p0', 'p1'] } } });
   });
 
   test('core.http.request blocks loopback, private, link-local and names resolving to them', async () => {

@@ -9,6 +9,7 @@ import { errorMiddleware } from '../api/error-middleware';
 import { eventsRouter } from '../api/routes/events-router';
 import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
+import { createDeafenableRole } from './support/deafenable-role';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
@@ -93,6 +94,38 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(worker.metrics().subscribers[`fail-${tag}`]).toMatchObject({ failed: 2, delivered: 0 });
   });
 
+  test('at-most-once across a lost connection: an event committed while the other process’s listener is down never reaches it there, and event_log has it', async () => {
+    const tag = newId(6);
+    const role = await createDeafenableRole();
+    const other = await openEventBus(role.url, logger); // the other process, with a connection the test can cut
+    try {
+      const got: OwnPilotEvent[] = [];
+      other.subscribe(`down-${tag}`, `plugin.${tag}.*`, (e) => void got.push(e));
+      const before = api.emit(`plugin.${tag}.before`, {}, 'api');
+      await eventually(async () => got.map((e) => e.id), (ids) => ids.includes(before.id));
+
+      await role.deafen(other.metrics().store!.listenerPid!);
+      await eventually(async () => other.metrics().store!.listening, (l) => !l);
+      const missed = await api.emitAsync(`plugin.${tag}.missed`, { n: 1 }, 'api', { until: 'committed' });
+      await role.restore();
+      await eventually(async () => other.metrics().store!.listening, Boolean, 60_000);
+      const after = api.emit(`plugin.${tag}.after`, {}, 'api');
+      await eventually(async () => got.map((e) => e.id), (ids) => ids.includes(after.id));
+
+      // delivered before and after, never the one committed while it was down (not even late)
+      expect(got.map((e) => e.type)).toEqual([`plugin.${tag}.before`, `plugin.${tag}.after`]);
+      expect(other.metrics().store!.listenerReconnects).toBe(1);
+      // ... while event_log holds all three, the missed one included
+      const logged = await other.getEventHistory({ type: `plugin.${tag}.*`, limit: 10 });
+      expect(logged.map((e) => e.id).sort()).toEqual([before.id, missed.id, after.id].sort());
+      expect(logged.find((e) => e.id === missed.id)).toEqual(missed);
+    } finally {
+      await role.restore();
+      await other.close();
+      await role.drop();
+    }
+  }, 90_000);
+
   test('every event lands in event_log in batches, also the ones emitted in a burst', async () => {
     const tag = newId(6);
     const batchesBefore = api.metrics().store!.log.batches;
@@ -161,7 +194,7 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     await request(app).get('/api/v1/events').query({ type: 'a.(b|c)' }).expect(400);
   });
 
-  test('POST /api/v1/events keeps a plugin principal inside plugin.<id>.*', async () => {
+  test('POST /api/v1/events keeps a plugin principal inside plugin.<id>.* and needs its emit grant', async () => {
     const tag = newId(6);
     const as = (principal: string) =>
       express()
@@ -170,13 +203,14 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
           (req as typeof req & { principal: string }).principal = principal;
           next();
         })
-        .use('/api/v1/events', eventsRouter(api))
+        .use('/api/v1/events', eventsRouter(api, async (pluginId) => pluginId === tag)) // only this plugin holds the emit grant
         .use(errorMiddleware(logger));
     const plugin = as(`plugin:${tag}`);
     const ok = await request(plugin).post('/api/v1/events').send({ type: `plugin.${tag}.hello`, data: { x: 1 } }).expect(201);
     expect(ok.body).toMatchObject({ source: `plugin:${tag}`, category: 'plugin' });
     await request(plugin).post('/api/v1/events').send({ type: 'plugin.other.hello' }).expect(403);
     await request(plugin).post('/api/v1/events').send({ type: 'system.started', data: { process: 'x' } }).expect(403);
+    await request(as('plugin:ungranted')).post('/api/v1/events').send({ type: 'plugin.ungranted.hello' }).expect(403);
     await request(plugin).get('/api/v1/events').query({ type: `plugin.${tag}.*` }).expect(200);
     await request(plugin).get('/api/v1/events').query({ type: 'resource.*' }).expect(403);
     await request(plugin).get('/api/v1/events').expect(403);

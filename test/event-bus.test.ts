@@ -3,7 +3,10 @@ import { compilePattern } from '../activities/events/event-pattern';
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { AppError } from '../platform/errors';
 import { createLogger } from '../platform/logger';
+import { createLogCapture } from './support/log-capture';
 import { eventually } from './support/wait';
+import { KNOWN_EVENT_PAYLOADS } from '../activities/events/event-payloads';
+import { PLAN_RUN_EVENTS, PLAN_STEP_EVENTS } from '../workflows/plan-types';
 
 const logger = createLogger('test', 'silent');
 const collect = () => {
@@ -28,6 +31,31 @@ describe('event bus (in process)', () => {
     expect(event).toMatchObject({ type: 'tool.registered', category: 'tool', source: 'tools', data: { tool: 'core.echo', extra: true } });
     expect(Date.parse(event.timestamp)).not.toBeNaN();
     expect(bus.metrics().rejected).toBe(5);
+  });
+
+  test('every plan_history event the plan workflow records has a payload schema; step events need their stepId', () => {
+    for (const type of [...PLAN_RUN_EVENTS, ...PLAN_STEP_EVENTS]) expect(KNOWN_EVENT_PAYLOADS[type]).toBeDefined();
+    expect(() => bus.emit('plan.paused', { runId: 'plan-p-1' }, 'test')).toThrow(/invalid payload/);
+    expect(() => bus.emit('plan.step_compensated', { planId: 'p', runId: 'plan-p-1' }, 'test')).toThrow(/invalid payload/);
+    expect(() => bus.emit('plan.approval_required', { planId: 'p', runId: 'plan-p-1', stepId: null }, 'test')).toThrow(/invalid payload/);
+    expect(bus.emit('plan.step_compensated', { planId: 'p', runId: 'plan-p-1', stepId: 'a', status: 'compensated' }, 'test')).toMatchObject({ category: 'plan' });
+    expect(bus.emit('plan.paused', { planId: 'p', runId: 'plan-p-1', stepId: null }, 'test')).toMatchObject({ category: 'plan' });
+  });
+
+  test('a failing and a timed-out handler are logged with their subscriber id', async () => {
+    const capture = createLogCapture();
+    const logged = createEventBus({ logger: createLogger('test', 'warn', capture.stream) });
+    logged.subscribe('breaks', 'system.*', () => {
+      throw new Error('handler broke');
+    });
+    logged.subscribe('stalls', 'system.*', () => new Promise(() => undefined), { handlerTimeoutMs: 50 });
+    const event = logged.emit('system.started', { process: 'x' }, 'test');
+    const lines = await eventually(async () => capture.lines(), (l) => l.length >= 2);
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.objectContaining({ msg: 'event handler failed', subscriberId: 'breaks', eventId: event.id, err: expect.objectContaining({ message: 'handler broke' }) }),
+      expect.objectContaining({ msg: 'event handler timed out', subscriberId: 'stalls', eventId: event.id, timeoutMs: 50 }),
+    ]));
+    await logged.close();
   });
 
   test('`*` matches one segment and `**` any depth', () => {
@@ -158,8 +186,9 @@ describe('event bus (in process)', () => {
     await eventually(async () => bus.metrics().subscribers.stuck!.delivered, (n) => n === 1);
   });
 
-  test('a plugin may emit only plugin.<id>.* and subscribe only to declared patterns', async () => {
-    const digest = bus.forPlugin('digest', ['resource.*']);
+  test('a plugin may emit only plugin.<id>.* and only with the emit grant, and subscribe only to declared patterns', async () => {
+    expect(() => bus.forPlugin('digest', ['resource.*']).emit('plugin.digest.ready', {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' })); // no events.emit grant
+    const digest = bus.forPlugin('digest', ['resource.*'], { emit: true });
     expect(() => digest.emit('plugin.other.hello', {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
     expect(() => digest.emit('plugin.installed', { pluginId: 'digest' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
     expect(() => digest.emit('system.started', { process: 'x' })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));

@@ -107,7 +107,7 @@ describe('Prometheus metrics: API /metrics and the worker exporter move with rea
       bus.emit('trigger.fired', { triggerId: 't1' }, 'test');
       bus.emit('trigger.failed', { triggerId: 't1', durationMs: 250 }, 'test');
       bus.emit('plan.completed', { planId: 'x', runId: 'x-1', durationMs: 1500 }, 'test');
-      bus.emit('plan.step_failed', { planId: 'x', runId: 'x-1' }, 'test');
+      bus.emit('plan.step_failed', { planId: 'x', runId: 'x-1', stepId: 's' }, 'test');
       const text = (await eventually(() => metrics.scrape(), (r) => sampleValue(r.body, 'ownpilot_events_delivered_total', { subscriber: 'metrics-probe' }) === 2)).body;
       expect(handled).toBe(2);
       expect(sampleValue(text, 'ownpilot_events_emitted_total', { namespace: 'agent' })).toBe(5);

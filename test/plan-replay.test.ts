@@ -5,10 +5,12 @@ import { recordedHistoryFiles, replayRecordedHistories } from './support/replay'
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
-// a change that breaks determinism fails `npm test`. Re-record (after an intended, versioned
-// change) with: RECORD_PLAN_HISTORIES=1 npx jest test/plan-replay.test.ts
+// a change that breaks determinism fails `npm test`. Record the scenarios that have no file yet
+// with: RECORD_PLAN_HISTORIES=1 npx jest test/plan-replay.test.ts (existing files are kept: they
+// are the histories older code wrote, which today's code must still replay; =overwrite replaces them).
 const DIR = path.join(__dirname, 'replay-histories');
-const RECORD = process.env.RECORD_PLAN_HISTORIES === '1';
+const RECORD = process.env.RECORD_PLAN_HISTORIES === '1' || process.env.RECORD_PLAN_HISTORIES === 'overwrite';
+const OVERWRITE = process.env.RECORD_PLAN_HISTORIES === 'overwrite';
 
 async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> {
   const post = (p: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${p}`).send(body);
@@ -85,6 +87,71 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   });
   runs.long = await h.execute(long);
   await h.waitFor(runs.long, (r) => r.status === 'completed' && r.source === 'database');
+
+  // a parent cancelled while its sub-plan runs: both histories (the child's compensation runs first)
+  const cancelledChild = await h.createPlan({
+    name: 'child-cancelled',
+    steps: [
+      { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'C1' }, compensation: undo('c1') },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['c1'] },
+    ],
+  });
+  const cancelledParent = await h.createPlan({
+    name: 'parent-cancelled',
+    steps: [
+      { id: 'p1', kind: 'tool', tool: 'core.test.log', args: { id: 'P1' }, compensation: undo('p1') },
+      { id: 'sub', kind: 'sub_plan', planId: cancelledChild, dependsOn: ['p1'] },
+    ],
+  });
+  runs['sub-plan-cancel-parent'] = await h.execute(cancelledParent);
+  runs['sub-plan-cancel-child'] = `plan-${cancelledChild}-1`;
+  await h.waitFor(runs['sub-plan-cancel-child'], (r) => r.steps.slow?.status === 'running');
+  await post(`${runs['sub-plan-cancel-parent']}/cancel`).expect(202);
+  await h.waitFor(runs['sub-plan-cancel-parent'], (r) => r.status === 'cancelled' && r.source === 'database');
+
+  // a sub-plan that rolls itself back fails its step; the parent (plan-level onFailure rollback) rolls back;
+  // approvals time out both ways, the rejecting one inside a run that rolls back
+  const rollingChild = await h.createPlan({
+    name: 'child-rolls-back',
+    onFailure: 'rollback',
+    steps: [
+      { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'RC1' }, compensation: undo('c1') },
+      { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, dependsOn: ['c1'] },
+    ],
+  });
+  const failingSub = await h.createPlan({
+    name: 'sub-plan-fails',
+    onFailure: 'rollback',
+    steps: [
+      { id: 'p1', kind: 'tool', tool: 'core.test.log', args: { id: 'P1' }, compensation: undo('p1') },
+      { id: 'late', kind: 'approval', approvalTimeout: '100ms', onTimeout: 'approve', dependsOn: ['p1'] },
+      { id: 'flaky', kind: 'tool', tool: 'core.test.flaky', args: {}, retry: { maximumAttempts: 3, initialInterval: '100ms' }, dependsOn: ['late'] },
+      { id: 'sub', kind: 'sub_plan', planId: rollingChild, dependsOn: ['flaky'] },
+    ],
+  });
+  runs['sub-plan-fails'] = await h.execute(failingSub);
+  await h.waitFor(runs['sub-plan-fails'], (r) => r.status === 'rolled_back' && r.source === 'database');
+  const timeoutRejects = await h.createPlan({
+    name: 'approval-timeout-rejects',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'gate', kind: 'approval', approvalTimeout: '100ms', dependsOn: ['a'], onFailure: 'rollback' },
+    ],
+  });
+  runs['approval-timeout-rejects'] = await h.execute(timeoutRejects);
+  await h.waitFor(runs['approval-timeout-rejects'], (r) => r.status === 'rolled_back' && r.source === 'database');
+
+  // a sub_plan step's timeout cancels the child and fails the step (patch 'sub-plan-timeout')
+  const slowChild = await h.createPlan({
+    name: 'child-too-slow',
+    steps: [
+      { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'TC1' }, compensation: undo('c1') },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['c1'] },
+    ],
+  });
+  const timedSub = await h.createPlan({ name: 'sub-plan-timeout', steps: [{ id: 'sub', kind: 'sub_plan', planId: slowChild, timeout: '1s', onFailure: 'continue' }] });
+  runs['sub-plan-timeout'] = await h.execute(timedSub);
+  await h.waitFor(runs['sub-plan-timeout'], (r) => r.status === 'completed' && r.source === 'database');
   return runs;
 }
 
@@ -95,17 +162,18 @@ describe('plan workflow determinism', () => {
       const runs = await recordScenarios(h);
       fs.mkdirSync(DIR, { recursive: true });
       for (const [name, workflowId] of Object.entries(runs)) {
+        if (!OVERWRITE && fs.existsSync(path.join(DIR, `${name}.json`))) continue;
         const history = await h.stack.client.workflow.getHandle(workflowId).fetchHistory();
         fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify({ workflowId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
       }
     } finally {
       await h.close();
     }
-  }, 180_000);
+  }, 300_000);
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json']));
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

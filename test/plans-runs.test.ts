@@ -123,7 +123,8 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
     await h.api.post(`/api/v1/plans/runs/${first.body.runId}/steps/gate/approve`).send({}).expect(403); // admin is not among the approvers
     const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
     await service.decideStep(first.body.runId, 'gate', true, 'user:alice', 'ok');
-    const done = await h.waitFor(first.body.runId, (r) => r.status === 'completed');
+    // the run's slot is free once its row says so (the workflow query can answer `completed` a moment earlier)
+    const done = await h.waitFor(first.body.runId, (r) => r.status === 'completed' && r.source === 'database');
     expect(done.version).toBe(1);
     expect(done.steps.v1.output).toEqual({ version: 1 });
     const second = await h.execute(id);

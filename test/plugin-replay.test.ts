@@ -5,12 +5,14 @@ import { pluginInstallWorkflowId, pluginUninstallWorkflowId } from '../workflows
 import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
 import { openTestStack } from './support/test-stack';
 
-// Recorded histories of plugin installs (success, and failure with compensation) and an
-// uninstall, replayed against the current workflow code so a change that breaks determinism
-// fails `npm test`. Re-record (after an intended, versioned change) with:
-//   RECORD_PLUGIN_HISTORIES=1 npx jest test/plugin-replay.test.ts
+// Recorded histories of plugin installs (success, and failures with compensation: at the tables
+// step and at the final activate step) and an uninstall, replayed against the current workflow
+// code so a change that breaks determinism fails `npm test`. Record the histories that have no
+// file yet with: RECORD_PLUGIN_HISTORIES=1 npx jest test/plugin-replay.test.ts (existing files are
+// kept; =overwrite replaces them).
 const DIR = path.join(__dirname, 'replay-histories', 'plugins');
-const RECORD = process.env.RECORD_PLUGIN_HISTORIES === '1';
+const RECORD = process.env.RECORD_PLUGIN_HISTORIES === '1' || process.env.RECORD_PLUGIN_HISTORIES === 'overwrite';
+const OVERWRITE = process.env.RECORD_PLUGIN_HISTORIES === 'overwrite';
 
 const manifest = (id: string, tables: { name: string }[]) => ({
   id,
@@ -33,8 +35,21 @@ describe('plugin workflow determinism', () => {
       await stack.prisma.$executeRawUnsafe('CREATE TABLE IF NOT EXISTS plugin_replay_bad_t2 (x int)');
       await run('pluginInstallWorkflow', pluginInstallWorkflowId('replay_bad'), { manifest: manifest('replay_bad', [{ name: 't1' }, { name: 't2' }]), requestedBy: 'admin' });
       await run('pluginUninstallWorkflow', pluginUninstallWorkflowId('replay_ok'), { pluginId: 'replay_ok', requestedBy: 'admin' });
+      // the last step fails: the database refuses this plugin's switch to `enabled`
+      await stack.prisma.$executeRawUnsafe("CREATE OR REPLACE FUNCTION refuse_replay_act() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'activation refused'; END $$");
+      await stack.prisma.$executeRawUnsafe("CREATE TRIGGER refuse_replay_act BEFORE UPDATE ON plugins FOR EACH ROW WHEN (NEW.id = 'replay_act' AND NEW.status = 'enabled') EXECUTE FUNCTION refuse_replay_act()");
+      await run('pluginInstallWorkflow', pluginInstallWorkflowId('replay_act'), { manifest: manifest('replay_act', [{ name: 't1' }]), requestedBy: 'admin' });
+      await stack.prisma.$executeRawUnsafe('DROP TRIGGER refuse_replay_act ON plugins');
+      await stack.prisma.$executeRawUnsafe('DROP FUNCTION refuse_replay_act()');
       fs.mkdirSync(DIR, { recursive: true });
-      for (const [name, workflowId] of [['install-ok', pluginInstallWorkflowId('replay_ok')], ['install-compensated', pluginInstallWorkflowId('replay_bad')], ['uninstall', pluginUninstallWorkflowId('replay_ok')]]) {
+      const recorded = [
+        ['install-ok', pluginInstallWorkflowId('replay_ok')],
+        ['install-compensated', pluginInstallWorkflowId('replay_bad')],
+        ['uninstall', pluginUninstallWorkflowId('replay_ok')],
+        ['install-activate-failed', pluginInstallWorkflowId('replay_act')],
+      ];
+      for (const [name, workflowId] of recorded) {
+        if (!OVERWRITE && fs.existsSync(path.join(DIR, `${name}.json`))) continue;
         const history = await stack.client.workflow.getHandle(workflowId!).fetchHistory();
         fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify({ workflowId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
       }
@@ -45,7 +60,7 @@ describe('plugin workflow determinism', () => {
 
   test('every recorded plugin history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(['install-compensated.json', 'install-ok.json', 'uninstall.json']);
+    expect(files).toEqual(['install-activate-failed.json', 'install-compensated.json', 'install-ok.json', 'uninstall.json']);
     const results = await replayRecordedHistories(DIR, 'plugin-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

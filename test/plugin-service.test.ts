@@ -6,10 +6,11 @@ import request from 'supertest';
 import type { EventBus } from '../activities/events/event-bus';
 import { openEventBus } from '../activities/events/open-event-bus';
 import type { PluginManifestInput } from '../activities/plugins/plugin-manifest';
-import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
+import { createPluginSubscriptionHost, type PluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
-import { pluginInstallWorkflowId } from '../workflows/plugin-types';
+import { PLUGIN_INSTALL_STEPS, pluginInstallWorkflowId } from '../workflows/plugin-types';
+import { createDeafenableRole } from './support/deafenable-role';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { pluginFootprint, testPluginManifest as manifest } from './support/plugin-fixtures';
 import { PRINCIPAL_HEADER, toolTestApp } from './support/tool-test-app';
@@ -29,6 +30,14 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
   });
   const admin = () => as('admin');
   const extraBuses: EventBus[] = [];
+  const hosts: PluginSubscriptionHost[] = [];
+  /** A host (a worker process's) on `bus`, stopped after the file. */
+  const startHost = async (bus: EventBus, resyncIntervalMs?: number) => {
+    const host = createPluginSubscriptionHost({ prisma: stack.prisma, bus, tools: stack.tools, logger, resyncIntervalMs });
+    hosts.push(host);
+    await host.start();
+    return host;
+  };
 
   /** Installs through the API (one request) and waits for the workflow; returns its result. */
   const install = async (m: PluginManifestInput) => {
@@ -51,10 +60,11 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
-    await createPluginSubscriptionHost({ prisma: stack.prisma, bus: stack.bus, tools: stack.tools, logger }).start();
+    await startHost(stack.bus);
     app = toolTestApp(stack);
   });
   afterAll(async () => {
+    for (const host of hosts) host.stop();
     for (const bus of extraBuses) await bus.close();
     await stack.close();
   });
@@ -93,10 +103,18 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
   });
 
   describe('a failed install undoes every completed step and leaves the plugin in `error`', () => {
+    const failedSteps = new Set<string>();
+    /** The step a failed install names (`failed at <step>:`), remembered for the coverage check below. */
+    const failedAt = (failure: WorkflowFailedError) => {
+      const step = /failed at (\w+)/.exec(failure.cause?.message ?? '')?.[1];
+      if (step) failedSteps.add(step);
+      return step;
+    };
+
     test('validate: an inconsistent manifest started directly', async () => {
       const id = `fv_${newId(6)}`;
       const failure = await installFailing(manifest(id, { subscriptions: [{ pattern: 'agent.x', tool: 'missing' }] }), id);
-      expect(failure.cause?.message).toMatch(/failed at validate/);
+      expect(failedAt(failure)).toBe('validate');
       expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^validate: /) });
       expect(await footprint(id)).toEqual(nothing);
     });
@@ -107,6 +125,7 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
       const before = await footprint(id);
       const failure = await installFailing(manifest(id, { version: '2.0.0' }), id);
       expect(failure.cause?.message).toMatch(/failed at record: plugin '.*' is already installed/);
+      expect(failedAt(failure)).toBe('record');
       expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'enabled', errorMessage: null, manifest: expect.objectContaining({ version: '1.0.0' }) });
       expect(await footprint(id)).toEqual(before);
     });
@@ -116,7 +135,7 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
       await stack.prisma.$executeRawUnsafe(`CREATE TABLE plugin_${id}_second (x int)`);
       const m = manifest(id, { tables: [{ name: 'first', columns: [{ name: 'a', type: 'text' }] }, { name: 'second', columns: [{ name: 'b', type: 'text' }] }] });
       const failure = await installFailing(m, id);
-      expect(failure.cause?.message).toMatch(/failed at tables/);
+      expect(failedAt(failure)).toBe('tables');
       expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^tables: /) });
       expect(await footprint(id)).toEqual({ ...nothing, tables: [`plugin_${id}_second`] });
       await stack.prisma.$executeRawUnsafe(`DROP TABLE plugin_${id}_second`);
@@ -127,7 +146,7 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
       const base = manifest(id);
       const m = { ...base, tools: [base.tools![1]!, { name: 'broken', description: 'bad schema', parameters: { type: 'object', properties: { x: { type: 'nonsense' } } }, code: 'return 1;' }], subscriptions: [] };
       const failure = await installFailing(m, id);
-      expect(failure.cause?.message).toMatch(/failed at tools/);
+      expect(failedAt(failure)).toBe('tools');
       expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^tools: /) });
       expect(await footprint(id)).toEqual(nothing);
     });
@@ -137,9 +156,35 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
       const m = manifest(id, { subscriptions: [{ pattern: 'agent.x', tool: 'on_event' }, { pattern: 'agent.x', tool: 'on_event' }] });
       const failure = await installFailing(m, id);
       expect(failure.cause?.message).toMatch(/failed at subscriptions: .*twice/);
+      expect(failedAt(failure)).toBe('subscriptions');
+      expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(/^subscriptions: .*twice/) });
       expect(await footprint(id)).toEqual(nothing);
       // a fixed manifest installs over the `error` row
       expect(await install(manifest(id))).toMatchObject({ status: 'enabled' });
+    });
+
+    test('activate: the database refuses the final status change; subscriptions, tools and table are removed', async () => {
+      const id = `fa_${newId(6)}`;
+      // a real PostgreSQL trigger makes exactly this plugin's switch to `enabled` fail (every retry too)
+      await stack.prisma.$executeRawUnsafe(`CREATE FUNCTION refuse_${id}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'activation of ${id} refused'; END $$`);
+      await stack.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_${id} BEFORE UPDATE ON plugins FOR EACH ROW WHEN (NEW.id = '${id}' AND NEW.status = 'enabled') EXECUTE FUNCTION refuse_${id}()`);
+      try {
+        const failure = await installFailing(manifest(id), id);
+        expect(failedAt(failure)).toBe('activate');
+        expect(failure.cause?.message).toMatch(new RegExp(`failed at activate: [\\s\\S]*activation of ${id} refused`));
+        expect(await stack.prisma.plugin.findUnique({ where: { id } })).toMatchObject({ status: 'error', errorMessage: expect.stringMatching(new RegExp(`^activate: [\\s\\S]*activation of ${id} refused`)) });
+        expect(await footprint(id)).toEqual(nothing);
+        await eventually(() => stack.bus.getEventHistory({ type: 'plugin.install_failed', limit: 50 }), (events) => events.some((e) => (e.data as { pluginId: string }).pluginId === id));
+        expect(stack.bus.listSubscriptions(`plugin:${id}`)).toEqual([]);
+        await expect(stack.tools.executeTool(`plugin.${id}.double`, { n: 1 }, { requesterId: 'admin' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      } finally {
+        await stack.prisma.$executeRawUnsafe(`DROP TRIGGER refuse_${id} ON plugins`);
+        await stack.prisma.$executeRawUnsafe(`DROP FUNCTION refuse_${id}()`);
+      }
+    }, 60_000);
+
+    test('every install step has been made to fail above', () => {
+      expect([...failedSteps].sort()).toEqual([...PLUGIN_INSTALL_STEPS].sort());
     });
   });
 
@@ -230,13 +275,86 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
 
   // Cross-plugin isolation (storage, tables, tools, subscriptions) is proven in test/security/cross-plugin.test.ts.
 
+  test('a plugin emits only under plugin.<its id>.* and only while enabled with the events.emit permission', async () => {
+    const loud = `em_${newId(6)}`;
+    const mute = `mu_${newId(6)}`;
+    const shout = { name: 'shout', description: 'emits an event of the given type', parameters: { type: 'object', properties: { type: { type: 'string' } }, required: ['type'] }, allowedTools: ['core.events.emit'], code: "return await tools.call('core.events.emit', { type: args.type, data: { n: 1 } });" };
+    // a manifest whose code may call core.events.emit must ask for the permission
+    const refused = await admin().post('/api/v1/plugins').send({ ...manifest(mute), tools: [...manifest(mute).tools!, shout] }).expect(422);
+    expect(JSON.stringify(refused.body.error.details.issues)).toMatch(/'events.emit' permission/);
+    await install({ ...manifest(loud), permissions: ['tools', 'tables', 'events.subscribe', 'events.emit'], tools: [...manifest(loud).tools!, shout] });
+    await install(manifest(mute)); // no events.emit
+
+    const run = (type: string) => stack.tools.executeTool(`plugin.${loud}.shout`, { type }, { requesterId: 'admin' });
+    expect(await run(`plugin.${loud}.ping`)).toMatchObject({ output: { emitted: `plugin.${loud}.ping` } });
+    const logged = await eventually(() => stack.bus.getEventHistory({ type: `plugin.${loud}.ping`, limit: 5 }), (e) => e.length === 1);
+    expect(logged[0]).toMatchObject({ source: `plugin:${loud}`, data: { n: 1 } });
+    // other namespaces, another plugin's (also one whose id extends this one's), and no sub-type at all
+    for (const type of [`plugin.${mute}.ping`, `plugin.${loud}x.ping`, `plugin.${loud}_2.ping`, 'agent.ping', 'system.started', 'plugin.installed', 'resource.created', 'tool.executed']) {
+      await expect(run(type)).rejects.toMatchObject({ message: expect.stringMatching(/may not emit/) });
+    }
+    await expect(run(`plugin.${loud}`)).rejects.toThrow();
+    // the grant is checked at the tool, whoever calls it: a plugin without the permission gets FORBIDDEN, also at the API
+    await expect(stack.tools.executeTool('core.events.emit', { type: `plugin.${mute}.ping` }, { requesterId: `plugin:${mute}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await as(`plugin:${mute}`).post('/api/v1/events').send({ type: `plugin.${mute}.ping`, data: {} }).expect(403);
+    await as(`plugin:${loud}`).post('/api/v1/events').send({ type: `plugin.${loud}.api`, data: {} }).expect(201);
+    await as(`plugin:${loud}`).post('/api/v1/events').send({ type: `plugin.${mute}.api`, data: {} }).expect(403);
+    // a disabled plugin emits nothing, through either door
+    await admin().post(`/api/v1/plugins/${loud}/disable`).expect(200);
+    await expect(stack.tools.executeTool('core.events.emit', { type: `plugin.${loud}.ping` }, { requesterId: `plugin:${loud}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await as(`plugin:${loud}`).post('/api/v1/events').send({ type: `plugin.${loud}.api`, data: {} }).expect(403);
+    await stack.bus.flush();
+    const mine = await stack.bus.getEventHistory({ source: `plugin:${loud}`, limit: 50 });
+    const theirs = await stack.bus.getEventHistory({ source: `plugin:${mute}`, limit: 50 });
+    expect(mine.map((e) => e.type).sort()).toEqual([`plugin.${loud}.api`, `plugin.${loud}.ping`]);
+    expect(theirs).toEqual([]);
+  });
+
+  test('a host that missed lifecycle events converges: on its periodic re-sync, and when its listener reconnects', async () => {
+    const id = `cv_${newId(6)}`;
+    await install(manifest(id));
+    const role = await createDeafenableRole(); // two more worker processes whose connection can be cut
+    const busB = await openEventBus(role.url, logger);
+    const busC = await openEventBus(role.url, logger);
+    try {
+      await startHost(busB, 0); // re-syncs only when its listener reconnects
+      await startHost(busC, 200); // re-syncs every 200 ms
+      const subs = (bus: EventBus) => bus.listSubscriptions(`plugin:${id}`).length;
+      expect([subs(stack.bus), subs(busB), subs(busC)]).toEqual([1, 1, 1]);
+
+      // B and C lose their connection and cannot get it back while the plugin is disabled
+      await role.deafen(busB.metrics().store!.listenerPid!);
+      await role.deafen(busC.metrics().store!.listenerPid!);
+      await eventually(async () => [busB.metrics().store!.listening, busC.metrics().store!.listening], (l) => l.every((x) => !x));
+      await admin().post(`/api/v1/plugins/${id}/disable`).expect(200);
+      await eventually(async () => subs(stack.bus), (n) => n === 0); // A heard plugin.disabled
+      await eventually(async () => subs(busC), (n) => n === 0); // C, still deaf, converged on its own
+      expect(busC.metrics().store!.listening).toBe(false);
+      expect(subs(busB)).toBe(1); // B missed the event and has no timer
+
+      await role.restore();
+      await eventually(async () => subs(busB), (n) => n === 0, 60_000); // B re-synced once its listener was back
+      expect(busB.metrics().store!.listenerReconnects).toBeGreaterThanOrEqual(1);
+
+      // and with everyone listening again, the next lifecycle event reaches all three
+      await admin().post(`/api/v1/plugins/${id}/enable`).expect(200);
+      await eventually(async () => [subs(stack.bus), subs(busB), subs(busC)], (n) => n.every((x) => x === 1), 60_000);
+    } finally {
+      await role.restore();
+      for (const host of hosts.splice(1)) host.stop();
+      await busB.close();
+      await busC.close();
+      await role.drop();
+    }
+  }, 120_000);
+
   test('subscriptions survive a restart: a new process restores them, and two hosts run the tool once per event', async () => {
     const id = `rs_${newId(6)}`;
     await install(manifest(id));
     const restarted = await openEventBus(stack.info.databaseUrl, logger); // a freshly started worker process
     extraBuses.push(restarted);
     expect(restarted.listSubscriptions(`plugin:${id}`)).toHaveLength(0);
-    await createPluginSubscriptionHost({ prisma: stack.prisma, bus: restarted, tools: stack.tools, logger }).start();
+    await startHost(restarted);
     expect(restarted.listSubscriptions(`plugin:${id}`)).toEqual([expect.objectContaining({ pattern: `agent.${id}` })]);
 
     const events = [restarted.emit(`agent.${id}`, { agentId: '1' }, 'test'), stack.bus.emit(`agent.${id}`, { agentId: '2' }, 'test')];

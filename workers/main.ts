@@ -1,5 +1,6 @@
 import { createActivities } from '../activities';
 import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
+import { createPluginEmitGrant } from '../activities/plugins/plugin-emit-grant';
 import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
@@ -32,10 +33,12 @@ async function main(): Promise<void> {
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
   const { registry: tools } = await startToolRegistry({
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+    pluginMayEmit: createPluginEmitGrant(prisma),
   });
   registerToolMetrics(metrics, tools.metrics);
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
-  await createPluginSubscriptionHost({ prisma, bus: events, tools, logger }).start();
+  const pluginHost = createPluginSubscriptionHost({ prisma, bus: events, tools, logger });
+  await pluginHost.start();
   const temporal = await connectClient(config);
   const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
   const worker = await createOwnPilotWorker({
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
   // Worker.run() installs its own SIGINT/SIGTERM handling and resolves after draining.
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metricsPort: exporter?.port }, 'worker ready');
   await worker.run();
+  pluginHost.stop();
   await exporter?.close();
   await connection.close();
   await tools.close();

@@ -1,4 +1,4 @@
-// Plain types shared by the plan workflow, its activities and the service; no runtime code.
+// Plain types and constants shared by the plan workflow, its activities and the service; safe in the sandbox.
 import type { PlanDefinition, ToolCall } from '../activities/plans/plan-schemas';
 
 export type PlanRunStatus = 'pending' | 'running' | 'paused' | 'rolling_back' | 'completed' | 'failed' | 'cancelled' | 'rolled_back';
@@ -68,11 +68,29 @@ export interface PlanWorkflowInput {
   carried?: CarriedPlanState;
 }
 
+/** plan_history events about the run as a whole; each is also emitted on the bus under its name. */
+export const PLAN_RUN_EVENTS = ['plan.started', 'plan.paused', 'plan.resumed', 'plan.checkpoint', 'plan.rollback_requested', 'plan.rolled_back', 'plan.cancelled', 'plan.completed', 'plan.failed'] as const;
+/** plan_history events about one step (they carry its `stepId`). */
+export const PLAN_STEP_EVENTS = [
+  'plan.step_started',
+  'plan.step_attempt',
+  'plan.step_completed',
+  'plan.step_failed',
+  'plan.step_skipped',
+  'plan.step_cancelled',
+  'plan.step_compensated',
+  'plan.compensation_failed',
+  'plan.approval_required',
+  'plan.step_approved',
+  'plan.step_rejected',
+] as const;
+export type PlanEventType = (typeof PLAN_RUN_EVENTS)[number] | (typeof PLAN_STEP_EVENTS)[number];
+
 /** One row of plan_history; `sequence` is assigned by the workflow and orders the run's history. */
 export interface PlanTransition {
   sequence: number;
   stepId?: string;
-  event: string;
+  event: PlanEventType;
   status: string;
   details?: Record<string, unknown>;
 }

@@ -8,6 +8,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -320,7 +321,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           startedBy: input.startedBy,
           depth,
         });
-        const child = await executeChild(planWorkflow, {
+        const runChild = () => executeChild(planWorkflow, {
           workflowId: childInput.runId,
           args: [childInput],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -331,6 +332,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
             { key: OwnPilotStartedBy, value: `plan:${runId}` },
           ],
         });
+        // The step's timeout bounds the whole sub-plan: when it expires the child is cancelled (its
+        // compensations run) and the step fails. Patched: runs recorded before it had no such timer.
+        const child = timeout !== undefined && patched('sub-plan-timeout') ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
         if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
         return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
       }
@@ -458,6 +462,22 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   await condition(allHandlersFinished);
   if (state.status === 'failed') throw ApplicationFailure.create({ type: 'PlanFailed', message: state.error ?? 'plan failed', nonRetryable: true, details: [state] });
   return state;
+}
+
+/**
+ * Runs `fn` in a scope cancelled after `ms`; a cancellation caused by that timeout becomes a
+ * non-retryable TIMEOUT failure (a cancellation of the run itself is rethrown as it is).
+ */
+async function withStepTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
+  const scope = new CancellationScope({ cancellable: true, timeout: ms });
+  try {
+    return await scope.run(fn);
+  } catch (error) {
+    if (isCancellation(error) && !CancellationScope.current().consideredCancelled) {
+      throw ApplicationFailure.create({ type: 'TIMEOUT', message: `${what} timed out after ${ms} ms`, nonRetryable: true });
+    }
+    throw error;
+  }
 }
 
 function TERMINAL(status: PlanRunStatus): boolean {

@@ -1,4 +1,4 @@
-// Plain types shared by the plugin workflows and their activities; no runtime code, safe in the sandbox.
+// Plain types and constants shared by the plugin workflows and their activities; safe in the sandbox.
 
 export interface PluginInstallInput {
   /** The manifest as submitted; the first activity validates it. */
@@ -28,7 +28,8 @@ export interface PluginUninstallResult {
 }
 
 /** The install steps, in order; a failure names the step it happened in. */
-export type PluginInstallStep = 'validate' | 'record' | 'tables' | 'tools' | 'subscriptions' | 'activate';
+export const PLUGIN_INSTALL_STEPS = ['validate', 'record', 'tables', 'tools', 'subscriptions', 'activate'] as const;
+export type PluginInstallStep = (typeof PLUGIN_INSTALL_STEPS)[number];
 
 /** The readable, stable workflow ids of a plugin's install and uninstall. */
 export const pluginInstallWorkflowId = (pluginId: string) => `plugin-install-${pluginId}`;

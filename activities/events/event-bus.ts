@@ -61,6 +61,7 @@ export function createEventBus(options: EventBusOptions) {
   const dedupeWindow = options.dedupeWindow ?? 50_000;
   const seen = new Set<string>();
   const counters = { emitted: 0, received: 0, ownEchoes: 0, duplicatesIgnored: 0, rejected: 0 };
+  const reconnectListeners = new Set<() => void>();
 
   const remember = (id: string): boolean => {
     if (seen.has(id)) return false;
@@ -239,8 +240,26 @@ export function createEventBus(options: EventBusOptions) {
       };
     },
 
+    /**
+     * Calls `listener` each time the cross-process channel is back after a lost connection
+     * (events committed meanwhile were missed); returns the function that stops calling it.
+     */
+    onReconnect(listener: () => void): () => void {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
+    },
+
     /** Starts receiving events other processes emit (their own echo is ignored). */
     async start(): Promise<void> {
+      const reconnected = () => {
+        for (const listener of reconnectListeners) {
+          try {
+            listener();
+          } catch (error) {
+            logger.error({ err: error }, 'a reconnect listener failed');
+          }
+        }
+      };
       await store?.listen((event, origin) => {
         if (origin === instanceId) {
           counters.ownEchoes++; // already delivered locally when emitted
@@ -252,7 +271,7 @@ export function createEventBus(options: EventBusOptions) {
         }
         counters.received++;
         deliver(event);
-      });
+      }, reconnected);
     },
 
     /** Writes every buffered event to event_log. */
@@ -266,15 +285,17 @@ export function createEventBus(options: EventBusOptions) {
 
     /**
      * The view of the bus a plugin gets: it may emit only `plugin.<id>.*` (source `plugin:<id>`)
-     * and subscribe only to patterns its manifest declares; anything else is FORBIDDEN.
+     * and only when its manifest grants `events.emit` (`grants.emit`), and subscribe only to
+     * patterns its manifest declares; anything else is FORBIDDEN.
      */
-    forPlugin(pluginId: string, declaredPatterns: readonly string[]) {
+    forPlugin(pluginId: string, declaredPatterns: readonly string[], grants: { emit?: boolean } = {}) {
       const prefix = `plugin.${pluginId}.`;
       const subscriberId = `plugin:${pluginId}`;
       const allowed = new Set(declaredPatterns);
       return {
         emit(type: string, data: unknown): OwnPilotEvent {
           if (!type.startsWith(prefix)) throw new AppError('FORBIDDEN', `plugin '${pluginId}' may only emit ${prefix}*`, { type });
+          if (grants.emit !== true) throw new AppError('FORBIDDEN', `plugin '${pluginId}' was not granted 'events.emit'`, { type });
           return bus.emit(type, data, subscriberId);
         },
         subscribe(pattern: string, handler: EventHandler, limits?: SubscribeOptions): string {

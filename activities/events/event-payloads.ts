@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLAN_RUN_EVENTS, PLAN_STEP_EVENTS } from '../../workflows/plan-types';
 
 // Payload schemas of the events this project emits. They name the fields every emitter must
 // send and let extra fields through (loose objects), so a service may add detail freely.
@@ -7,6 +8,7 @@ const tool = z.looseObject({ tool: id });
 const table = z.looseObject({ table: id });
 const plugin = z.looseObject({ pluginId: id });
 const plan = z.looseObject({ planId: id, runId: id.optional() });
+const planStep = z.looseObject({ planId: id, runId: id, stepId: id });
 const trigger = z.looseObject({ triggerId: id });
 const resource = z.looseObject({ resourceType: id, id });
 
@@ -28,14 +30,9 @@ export const KNOWN_EVENT_PAYLOADS: Readonly<Record<string, z.ZodType>> = {
   'plugin.enabled': plugin,
   'plugin.disabled': plugin,
   'plugin.config_updated': plugin,
-  'plan.started': plan,
-  'plan.step_started': plan,
-  'plan.step_completed': plan,
-  'plan.step_failed': plan,
-  'plan.completed': plan,
-  'plan.failed': plan,
-  'plan.cancelled': plan,
-  'plan.rolled_back': plan,
+  // every plan_history event the plan workflow records is emitted under its name
+  ...Object.fromEntries(PLAN_RUN_EVENTS.map((type) => [type, plan])),
+  ...Object.fromEntries(PLAN_STEP_EVENTS.map((type) => [type, planStep])),
   'trigger.fired': trigger,
   'trigger.executed': trigger,
   'trigger.failed': trigger,

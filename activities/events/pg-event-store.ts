@@ -65,6 +65,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
   const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0 };
   let listener: Client | undefined;
+  /** Backend pid of the listening connection (lets operators and tests find it in pg_stat_activity). */
+  let listenerPid: number | undefined;
   let closed = false;
 
   const batcher = createWriteBatcher<{ event: OwnPilotEvent; origin: string }>({
@@ -98,11 +100,12 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     return rows[0] && toEvent(rows[0]);
   };
 
-  const connectListener = async (onEvent: (event: OwnPilotEvent, origin: string) => void): Promise<void> => {
+  const connectListener = async (onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> => {
     const client = new Client({ connectionString: options.databaseUrl });
     const reconnect = (error?: Error) => {
       if (closed || listener !== client) return;
       listener = undefined;
+      listenerPid = undefined;
       stats.listenerReconnects++;
       logger.warn({ err: error }, 'event listener lost its connection; reconnecting (events meanwhile are missed)');
       client.removeAllListeners();
@@ -110,7 +113,11 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       void client.end().catch(() => undefined);
       const retry = (delay: number) =>
         setTimeout(() => {
-          if (!closed) connectListener(onEvent).catch(() => retry(Math.min(delay * 2, 5000)));
+          if (closed) return;
+          connectListener(onEvent, onReconnected).then(
+            () => onReconnected?.(),
+            () => retry(Math.min(delay * 2, 5000)),
+          );
         }, delay);
       retry(100);
     };
@@ -132,6 +139,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     });
     await client.connect();
     await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    listenerPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
     listener = client;
   };
 
@@ -147,9 +155,13 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       batcher.add({ event, origin }, done);
     },
 
-    /** Starts hearing events committed by any process on this database (including this one). */
-    listen(onEvent: (event: OwnPilotEvent, origin: string) => void): Promise<void> {
-      return connectListener(onEvent);
+    /**
+     * Starts hearing events committed by any process on this database (including this one).
+     * After a lost connection it reconnects by itself and then calls `onReconnected`: what was
+     * committed meanwhile was not heard (at-most-once), so state kept in sync by events should be re-read.
+     */
+    listen(onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> {
+      return connectListener(onEvent, onReconnected);
     },
 
     /** One page of event_log, newest first, filtered by type pattern, category, source and time range. */
@@ -180,7 +192,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     flush: () => batcher.flush(),
 
     /** Write and channel counters. */
-    stats: () => ({ log: batcher.stats(), ...stats, listening: listener !== undefined }),
+    stats: () => ({ log: batcher.stats(), ...stats, listening: listener !== undefined, listenerPid }),
 
     /** Flushes the buffer, stops listening and closes the connections. */
     async close(): Promise<void> {

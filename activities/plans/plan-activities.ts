@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
 import { asJson } from '../../platform/json';
-import type { CompensationRequest, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
+import type { CompensationRequest, PlanEventType, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
 import { toActivityFailure } from '../activity-failure';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
@@ -20,7 +20,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 interface HistoryRow {
   id: string;
   stepId: string | null;
-  event: string;
+  event: PlanEventType;
   status: string;
   sequence: number;
   details?: Record<string, unknown>;

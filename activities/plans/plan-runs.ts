@@ -54,6 +54,8 @@ export async function allocateRun(prisma: PrismaClient, req: AllocateRunRequest)
         throw error.code === 'P2025' ? notFound('plan', req.planId) : error;
       });
       checkPlanInput(locked.definition as unknown as PlanDefinition, req.input);
+      // A start with the same key that committed while this one waited for the lock wins, even at the run limit.
+      if (req.startKey && (await tx.planRun.findUnique({ where: { startKey: req.startKey }, select: { id: true } }))) throw new StartKeyTaken();
       if (req.enforceLimit) {
         const active = await tx.planRun.count({ where: { planId: req.planId, status: { in: ACTIVE_RUN_STATUSES }, parentRunId: null } });
         if (active >= locked.maxConcurrentRuns) {
@@ -69,13 +71,16 @@ export async function allocateRun(prisma: PrismaClient, req: AllocateRunRequest)
     });
   } catch (error) {
     // Two starts with one key raced: the loser returns the winner's run.
-    if ((error as { code?: string }).code === 'P2002' && req.startKey) {
+    if (((error as { code?: string }).code === 'P2002' || error instanceof StartKeyTaken) && req.startKey) {
       const winner = await byKey();
       if (winner) return winner;
     }
     throw error;
   }
 }
+
+/** Thrown inside the allocation transaction when the start key turned out to be taken meanwhile. */
+class StartKeyTaken extends Error {}
 
 function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, depth?: number): PlanWorkflowInput {
   return { planId, runId, planName, version, definition, input, startedBy, depth };

@@ -134,7 +134,9 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
       permanent(async () => {
         const errorMessage = `${step}: ${reason}`.slice(0, 4000);
         const now = new Date();
-        const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: 'installing' }, data: { status: 'error', errorMessage, updatedAt: now } });
+        // a failure at activate comes after this run recorded the row, which it may already have switched to `enabled`
+        const ours = step === 'activate' ? { in: ['installing', 'enabled'] } : 'installing';
+        const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: ours }, data: { status: 'error', errorMessage, updatedAt: now } });
         // failed before it was recorded (validation): record the attempt, unless the id is someone else's
         if (count === 0 && step === 'validate' && PluginId.safeParse(pluginId).success) {
           await prisma.plugin.createMany({ data: [{ id: pluginId, manifest: asJson(manifest), status: 'error', errorMessage, workflowId, installedAt: now, updatedAt: now }], skipDuplicates: true });

@@ -94,6 +94,7 @@ export function manifestIssues(manifest: PluginManifest): { path: string; messag
   need('tools', manifest.tools.length > 0, 'tools');
   need('tables', manifest.tables.length > 0, 'tables');
   need('events.subscribe', manifest.subscriptions.length > 0, 'subscriptions');
+  need('events.emit', manifest.tools.some((t) => t.allowedTools.includes('core.events.emit')), 'tools calling core.events.emit');
   issues.push(...configIssues(manifest, manifest.config.defaults).map((i) => ({ path: `/config/defaults${i.path === '/' ? '' : i.path}`, message: i.message })));
   return issues;
 }

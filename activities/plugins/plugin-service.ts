@@ -5,6 +5,7 @@ import { asJson } from '../../platform/json';
 import { pluginInstallWorkflowId, pluginUninstallWorkflowId, type PluginInstallInput, type PluginUninstallInput } from '../../workflows/plugin-types';
 import type { EventBus } from '../events/event-bus';
 import { configIssues, manifestIssues, PluginManifest, pluginToolName } from './plugin-manifest';
+import { createPluginEmitGrant } from './plugin-emit-grant';
 import type { PluginToolRegistry } from './plugin-ports';
 import { createPluginStorage } from './plugin-storage';
 
@@ -104,6 +105,9 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     listPlugins(status?: PluginStatus) {
       return prisma.plugin.findMany({ where: status ? { status } : {}, orderBy: { id: 'asc' } });
     },
+
+    /** Whether the plugin may emit now: enabled, and its manifest grants `events.emit`. */
+    mayEmit: createPluginEmitGrant(prisma),
 
     /** The plugin's own key-value storage (every operation is bound to this id). */
     getStorage: (pluginId: string) => createPluginStorage(prisma, pluginId),

@@ -7,22 +7,42 @@ import type { PluginToolRegistry } from './plugin-ports';
 
 export interface PluginSubscriptionHostDeps {
   prisma: PrismaClient;
-  bus: Pick<EventBus, 'subscribe' | 'clearSubscriptions' | 'forPlugin'>;
+  bus: Pick<EventBus, 'subscribe' | 'clearSubscriptions' | 'forPlugin' | 'onReconnect'>;
   tools: Pick<PluginToolRegistry, 'executeTool'>;
   logger: Logger;
   /** Per-plugin delivery limits (default 50 events/s, deferred). */
   limits?: SubscribeOptions;
+  /** How often every plugin is compared with plugin_event_subscriptions, to catch lifecycle events this process missed (default 30 s; 0 = never). */
+  resyncIntervalMs?: number;
 }
 
-const LIFECYCLE = new Set(['plugin.installed', 'plugin.enabled', 'plugin.disabled', 'plugin.uninstalled']);
+const LIFECYCLE = new Set(['plugin.installed', 'plugin.enabled', 'plugin.disabled', 'plugin.uninstalled', 'plugin.install_failed']);
+
+type PluginRow = { id: string; status: string; manifest: unknown; subscriptions: { id: string; eventPattern: string; toolName: string | null }[] };
+
+/** What a plugin's row asks this process to have subscribed; undefined when nothing (not enabled). */
+const wanted = (plugin: PluginRow | null): string | undefined =>
+  plugin?.status === 'enabled'
+    ? JSON.stringify([JSON.stringify(plugin.manifest), ...plugin.subscriptions.map((s) => `${s.id}|${s.eventPattern}|${s.toolName ?? ''}`).sort()])
+    : undefined;
 
 /**
  * Activates enabled plugins' subscriptions (from plugin_event_subscriptions) on this process's
- * bus, at start and whenever a plugin lifecycle event arrives from any process. A matching event
- * runs the subscribed tool with `{ event, config }` once per (subscription, event) across all processes: the host first
+ * bus, at start and whenever a plugin lifecycle event arrives from any process. Lifecycle events
+ * are at-most-once, so the host also converges without them: every `resyncIntervalMs` and each
+ * time the bus's listener reconnects it compares every plugin with what it has subscribed and
+ * re-syncs the ones that differ. A matching event runs the subscribed tool with
+ * `{ event, config }` once per (subscription, event) across all processes: the host first
  * claims the delivery in plugin_event_deliveries, which succeeds only while the plugin is enabled.
  */
-export function createPluginSubscriptionHost({ prisma, bus, tools, logger, limits = { ratePerSecond: 50, burst: 50, policy: 'defer' } }: PluginSubscriptionHostDeps) {
+export function createPluginSubscriptionHost({
+  prisma,
+  bus,
+  tools,
+  logger,
+  limits = { ratePerSecond: 50, burst: 50, policy: 'defer' },
+  resyncIntervalMs = 30_000,
+}: PluginSubscriptionHostDeps) {
   const deliver = async (pluginId: string, subscriptionId: string, toolName: string, event: OwnPilotEvent) => {
     const claimed = await prisma.$executeRaw`
       INSERT INTO plugin_event_deliveries (subscription_id, event_id)
@@ -41,35 +61,88 @@ export function createPluginSubscriptionHost({ prisma, bus, tools, logger, limit
     }
   };
 
+  /** What is subscribed here, per plugin (the `wanted` value it was synced to). */
+  const active = new Map<string, string>();
+  /** Syncs of one plugin run one after another, so two can never both subscribe. */
+  const queues = new Map<string, Promise<unknown>>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopReconnect: (() => void) | undefined;
+  let resyncing: Promise<{ checked: number; changed: string[] }> | undefined;
+
+  const apply = async (pluginId: string): Promise<number> => {
+    const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, include: { subscriptions: true } });
+    bus.clearSubscriptions(`plugin:${pluginId}`);
+    const want = wanted(plugin);
+    if (want === undefined) {
+      active.delete(pluginId);
+      return 0;
+    }
+    active.set(pluginId, want);
+    const manifest = PluginManifest.safeParse(plugin!.manifest);
+    if (!manifest.success) {
+      logger.error({ pluginId }, 'plugin manifest in the database no longer parses; its subscriptions stay inactive');
+      return 0;
+    }
+    const scoped = bus.forPlugin(pluginId, manifest.data.subscriptions.map((s) => s.pattern), { emit: manifest.data.permissions.includes('events.emit') });
+    for (const sub of plugin!.subscriptions) {
+      if (!sub.toolName) continue;
+      const toolName = sub.toolName;
+      scoped.subscribe(sub.eventPattern, (event) => deliver(pluginId, sub.id, toolName, event), { ...limits, handlerTimeoutMs: 60_000 });
+    }
+    return plugin!.subscriptions.length;
+  };
+
   const host = {
-    /** Re-reads one plugin and (de)activates its subscriptions here to match; never throws. */
-    async sync(pluginId: string): Promise<number> {
-      bus.clearSubscriptions(`plugin:${pluginId}`);
-      const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, include: { subscriptions: true } });
-      if (!plugin || plugin.status !== 'enabled') return 0;
-      const manifest = PluginManifest.safeParse(plugin.manifest);
-      if (!manifest.success) {
-        logger.error({ pluginId }, 'plugin manifest in the database no longer parses; its subscriptions stay inactive');
-        return 0;
-      }
-      const scoped = bus.forPlugin(pluginId, manifest.data.subscriptions.map((s) => s.pattern));
-      for (const sub of plugin.subscriptions) {
-        if (!sub.toolName) continue;
-        const toolName = sub.toolName;
-        scoped.subscribe(sub.eventPattern, (event) => deliver(pluginId, sub.id, toolName, event), { ...limits, handlerTimeoutMs: 60_000 });
-      }
-      return plugin.subscriptions.length;
+    /** Re-reads one plugin and (de)activates its subscriptions here to match; syncs of one plugin never overlap. */
+    sync(pluginId: string): Promise<number> {
+      const run = (queues.get(pluginId) ?? Promise.resolve()).catch(() => undefined).then(() => apply(pluginId));
+      queues.set(pluginId, run);
+      void run.finally(() => queues.get(pluginId) === run && queues.delete(pluginId)).catch(() => undefined);
+      return run;
     },
 
-    /** Activates every enabled plugin's subscriptions and follows lifecycle events from now on. */
+    /**
+     * Compares every plugin in the database with what is subscribed here and re-syncs those that
+     * differ (missed install/enable/disable/uninstall); concurrent calls share one pass.
+     */
+    resync(): Promise<{ checked: number; changed: string[] }> {
+      resyncing ??= (async () => {
+        const plugins = await prisma.plugin.findMany({ include: { subscriptions: true } });
+        const want = new Map(plugins.map((p) => [p.id, wanted(p)]));
+        const ids = new Set([...want.keys(), ...active.keys()]);
+        const changed = [...ids].filter((id) => want.get(id) !== active.get(id));
+        for (const id of changed) await host.sync(id);
+        if (changed.length > 0) logger.info({ changed }, 'plugin subscriptions re-synced (a lifecycle event was missed)');
+        return { checked: ids.size, changed };
+      })().finally(() => {
+        resyncing = undefined;
+      });
+      return resyncing;
+    },
+
+    /** Activates every enabled plugin's subscriptions, follows lifecycle events, and re-syncs periodically and on reconnect. */
     async start(): Promise<void> {
       bus.subscribe('plugin-subscription-host', 'plugin.*', (event) => {
         if (!LIFECYCLE.has(event.type)) return;
-        return host.sync((event.data as { pluginId: string }).pluginId);
+        return host.sync((event.data as { pluginId: string }).pluginId).then(() => undefined);
       });
-      const enabled = await prisma.plugin.findMany({ where: { status: 'enabled' }, select: { id: true } });
-      for (const { id } of enabled) await host.sync(id);
-      logger.info({ plugins: enabled.length }, 'plugin subscriptions restored');
+      const resyncQuietly = () => void host.resync().catch((error: unknown) => logger.error({ err: error }, 'plugin subscription re-sync failed'));
+      stopReconnect = bus.onReconnect(resyncQuietly);
+      const { checked } = await host.resync();
+      if (resyncIntervalMs > 0) {
+        timer = setInterval(resyncQuietly, resyncIntervalMs);
+        timer.unref();
+      }
+      logger.info({ plugins: checked, active: active.size }, 'plugin subscriptions restored');
+    },
+
+    /** Stops following lifecycle events and re-syncing; the plugins' subscriptions stay as they are. */
+    stop(): void {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      stopReconnect?.();
+      stopReconnect = undefined;
+      bus.clearSubscriptions('plugin-subscription-host');
     },
   };
   return host;

@@ -18,16 +18,18 @@ export interface ToolStackDeps extends Omit<ToolRegistryDeps, 'events' | 'prisma
   http: HttpToolConfig;
   /** Built-in tools other services provide (e.g. core.db.query from the database ACL). */
   extraTools?: readonly BuiltinTool[];
+  /** Whether a plugin may emit through core.events.emit (the plugin service's grant; plugins may not when absent). */
+  pluginMayEmit?: (pluginId: string) => Promise<boolean>;
 }
 
 /**
  * Builds the resource service and the tool registry, waits for cross-process invalidation to
  * listen, and registers every built-in tool. What each process (API, worker) calls at start.
  */
-export async function startToolRegistry({ http, extraTools = [], ...deps }: ToolStackDeps) {
+export async function startToolRegistry({ http, extraTools = [], pluginMayEmit, ...deps }: ToolStackDeps) {
   const resources = createResourceService({ prisma: deps.prisma, events: deps.events });
   const registry = createToolRegistry(deps);
   await registry.ready();
-  await registry.registerBuiltinTools([...createBuiltinTools({ events: deps.events, resources, http }), ...extraTools]);
+  await registry.registerBuiltinTools([...createBuiltinTools({ events: deps.events, resources, http, pluginMayEmit }), ...extraTools]);
   return { registry, resources };
 }

@@ -6,8 +6,14 @@ import { userEventHistory } from '../../activities/events/event-visibility';
 import { AppError } from '../../platform/errors';
 import { parse, principalOf } from '../validate';
 
-/** /api/v1/events: history (event_log), emit, subscriptions and delivery metrics. */
-export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsync' | 'listSubscriptions' | 'metrics'>): Router {
+/**
+ * /api/v1/events: history (event_log), emit, subscriptions and delivery metrics. A plugin
+ * principal emits only `plugin.<id>.*`, and only while `pluginMayEmit` grants it (never without it).
+ */
+export function eventsRouter(
+  events: Pick<EventBus, 'getEventHistory' | 'emitAsync' | 'listSubscriptions' | 'metrics'>,
+  pluginMayEmit?: (pluginId: string) => Promise<boolean>,
+): Router {
   const router = Router();
   router.get('/', async (req, res) => {
     const query = parse(EventHistoryQuery, req.query);
@@ -27,6 +33,9 @@ export function eventsRouter(events: Pick<EventBus, 'getEventHistory' | 'emitAsy
     // a plugin principal speaks only in its own namespace
     if (principal.startsWith('plugin:') && !body.type.startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
       throw new AppError('FORBIDDEN', `${principal} may only emit plugin.${principal.slice('plugin:'.length)}.*`, { type: body.type });
+    }
+    if (principal.startsWith('plugin:') && !(await pluginMayEmit?.(principal.slice('plugin:'.length)))) {
+      throw new AppError('FORBIDDEN', `${principal} may not emit: it is not enabled with the 'events.emit' permission`, { type: body.type });
     }
     const event = await events.emitAsync(body.type, body.data ?? {}, principal, { until: 'committed' });
     res.status(201).json(event);

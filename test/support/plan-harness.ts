@@ -34,7 +34,7 @@ export interface PlanHarness {
   close(): Promise<void>;
 }
 
-/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently. */
+/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key. */
 export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
   const log = defineTool({
     definition: { name: 'core.test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
@@ -52,7 +52,21 @@ export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
       throw new AppError('UNPROCESSABLE', `core.test.fail: ${String(args.reason ?? 'boom')}`);
     },
   });
-  return [log, fail] as BuiltinTool[];
+  const seen = new Set<string>();
+  const flaky = defineTool({
+    definition: { name: 'core.test.flaky', description: 'fails (retryably) the first time it sees an idempotency key', category: 'test', parameters: {}, tags: [] },
+    args: z.record(z.string(), z.unknown()),
+    execute: async (args, context) => {
+      calls.push({ tool: 'core.test.flaky', args, idempotencyKey: context.idempotencyKey });
+      const key = context.idempotencyKey ?? '';
+      if (!seen.has(key)) {
+        seen.add(key);
+        throw new Error('core.test.flaky: transient failure');
+      }
+      return args;
+    },
+  });
+  return [log, fail, flaky] as BuiltinTool[];
 }
 
 /** Opens the test stack, starts a worker with the test tools and builds the API over it. */

@@ -7,6 +7,7 @@ import { createDbQueryTool } from '../../activities/acl/db-query-tool';
 import type { EventBus } from '../../activities/events/event-bus';
 import { openEventBus } from '../../activities/events/open-event-bus';
 import { createPluginStorageTools } from '../../activities/plugins/plugin-storage-tools';
+import { createPluginEmitGrant } from '../../activities/plugins/plugin-emit-grant';
 import type { ResourceService } from '../../activities/resources/resource-service';
 import type { HttpToolConfig } from '../../activities/tools/builtin/http-tools';
 import type { ToolRegistry } from '../../activities/tools/tool-registry';
@@ -65,6 +66,7 @@ export async function openTestStack(): Promise<TestStack> {
   const acl = createDatabaseAcl({ prisma, pool, events });
   const { registry: tools, resources } = await startToolRegistry({
     prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG, extraTools: [createDbQueryTool(acl), ...createPluginStorageTools(prisma)],
+    pluginMayEmit: createPluginEmitGrant(prisma),
   });
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const nativeConnections: NativeConnection[] = [];

@@ -20,8 +20,12 @@ export function allowedEventPrefixes(principal: string): string[] {
   return [];
 }
 
-/** core.events.emit: publishes an event through the injected publisher, under the caller's allowed namespaces. */
-export function createEventTools(events: EventPublisher): readonly BuiltinTool[] {
+/**
+ * core.events.emit: publishes an event through the injected publisher, under the caller's
+ * allowed namespaces. A plugin must also hold the emit grant (`pluginMayEmit`: enabled, manifest
+ * grants `events.emit`); without that check wired in, plugins may not emit at all (FORBIDDEN).
+ */
+export function createEventTools(events: EventPublisher, pluginMayEmit?: (pluginId: string) => Promise<boolean>): readonly BuiltinTool[] {
   return [
     defineTool({
       definition: {
@@ -36,6 +40,10 @@ export function createEventTools(events: EventPublisher): readonly BuiltinTool[]
         const allowed = allowedEventPrefixes(context.requesterId);
         if (!allowed.some((prefix) => type.startsWith(prefix))) {
           throw new AppError('FORBIDDEN', `${context.requesterId} may not emit '${type}'`, { type, allowed });
+        }
+        const principal = parsePrincipal(context.requesterId);
+        if (principal.kind === 'plugin' && !(await pluginMayEmit?.(principal.id))) {
+          throw new AppError('FORBIDDEN', `plugin '${principal.id}' may not emit: it is not enabled with the 'events.emit' permission`, { type });
         }
         if (Buffer.byteLength(JSON.stringify(data)) > MAX_EVENT_BYTES) throw new AppError('UNPROCESSABLE', `event data exceeds ${MAX_EVENT_BYTES} bytes`);
         events.emit(type, data, context.requesterId);

@@ -13,9 +13,11 @@ export interface BuiltinToolDeps {
   events: EventPublisher;
   resources: ResourceService;
   http: HttpToolConfig;
+  /** Whether a plugin may emit through core.events.emit (plugins may not when absent). */
+  pluginMayEmit?: (pluginId: string) => Promise<boolean>;
 }
 
 /** Every built-in tool (`core.*`) with its dependencies wired; each process registers them at start. */
 export function createBuiltinTools(deps: BuiltinToolDeps): readonly BuiltinTool[] {
-  return [...CORE_TOOLS, ...JSON_TOOLS, ...STRING_TOOLS, ...WAIT_TOOLS, ...createHttpTools(deps.http), ...createEventTools(deps.events), ...createResourceTools(deps.resources)];
+  return [...CORE_TOOLS, ...JSON_TOOLS, ...STRING_TOOLS, ...WAIT_TOOLS, ...createHttpTools(deps.http), ...createEventTools(deps.events, deps.pluginMayEmit), ...createResourceTools(deps.resources)];
 }
