@@ -45,7 +45,7 @@ describe('cross-plugin isolation corpus', () => {
     await createPluginSubscriptionHost({ prisma: stack.prisma, bus: stack.bus, tools: stack.tools, logger: createLogger('test', 'silent') }).start();
     app = toolTestApp(stack);
     await install(manifest(a));
-    await install(manifest(b));
+    await install(manifest(b, { permissions: ['tools', 'tables', 'events.subscribe', 'events.emit', 'storage'] })); // B may emit in its own namespace
     await as(`plugin:${b}`).put(`/api/v1/plugins/${b}/storage/secret`).send({ value: 42 }).expect(204);
     await stack.acl.executeQuery(`INSERT INTO ${tableB} (k, v) VALUES ('b-row', '{"secret": true}')`, [], `plugin:${b}`);
   });
