@@ -156,6 +156,13 @@ describe('API fuzzing from the OpenAPI document (every operation: params, query,
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   }, 600_000);
 
+  test('fuzzer finding stays fixed: one hand-written tool row without tags or description does not break GET /api/v1/tools (was a 500)', async () => {
+    const suffix = `${Date.now()}`;
+    await stack.prisma.toolRegistry.create({ data: { id: `fz${suffix}`, name: `custom.fz${suffix}`, source: 'custom', sourceId: 'fuzzer', category: 'misc', definition: { a: 1 }, code: 'return 1' } });
+    const res = await request(app).get('/api/v1/tools').set('authorization', `Bearer ${keys.admin}`);
+    expect({ status: res.status, errors: checker.check('get', '/api/v1/tools', res.status, res.body) }).toEqual({ status: 200, errors: null });
+  });
+
   test('requests without a key are 401 on every guarded operation even when the input is hostile', async () => {
     const guarded = OPERATIONS.filter((op) => op.security.some((s) => Object.keys(s as object).includes('apiKey')));
     for (const [i, op] of guarded.entries()) {
