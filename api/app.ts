@@ -15,6 +15,7 @@ import { httpObservability, metricsHandler } from './http-observability';
 import { apiDocument } from './openapi/api-document';
 import { docsRouter } from './openapi/docs-router';
 import { authMiddleware } from './auth-middleware';
+import { rejectNulCharacters } from './input-guard';
 import { errorMiddleware, notFoundHandler } from './error-middleware';
 import { eventsRouter } from './routes/events-router';
 import { aclRouter } from './routes/acl-router';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)
+  app.use(rejectNulCharacters); // after auth, so an unauthenticated request is a 401 whatever it carries
   app.use('/api/v1/keys', keysRouter(deps.keys));
   app.use('/api/v1/acl', aclRouter(deps.acl));
   app.use('/api/v1/db', dbRouter(deps.acl));

@@ -232,58 +232,8 @@ describe('database ACL', () => {
     });
   });
 
-  describe('validateQuery rejects everything outside the rules (4xx, nothing written)', () => {
-    const cases: [string, string, number][] = [
-      ['stacked statements', `SELECT * FROM {own}; DELETE FROM {own}`, 403],
-      ['stacked after a comment trick', `SELECT 1 /* */; DROP TABLE {own}`, 403],
-      ['pg_catalog table', 'SELECT * FROM pg_catalog.pg_authid', 403],
-      ['unqualified catalog', 'SELECT rolpassword FROM pg_authid', 403],
-      ['pg_shadow in a subquery', 'SELECT * FROM {own} WHERE label IN (SELECT passwd FROM pg_shadow)', 403],
-      ['information_schema', 'SELECT * FROM information_schema.tables', 403],
-      ['another schema', 'SELECT * FROM pg_toast.pg_toast_1', 403],
-      ['database-qualified', 'SELECT * FROM postgres.public.plans', 403],
-      ['pg_sleep', 'SELECT pg_sleep(10)', 403],
-      ['qualified pg_sleep', 'SELECT pg_catalog.pg_sleep(10)', 403],
-      ['set_config', "SELECT set_config('role', 'postgres', false)", 403],
-      ['pg_read_file', "SELECT pg_read_file('/etc/passwd')", 403],
-      ['dblink', "SELECT * FROM dblink('dbname=postgres', 'DROP TABLE plans') AS t(x text)", 403],
-      ['lo_import', "SELECT lo_import('/etc/passwd')", 403],
-      ['query_to_xml runs SQL', "SELECT query_to_xml('DELETE FROM plans', true, true, '')", 403],
-      ['nextval', "SELECT nextval('x')", 403],
-      ['function in FROM', "SELECT * FROM pg_ls_dir('/')", 403],
-      ['regclass cast', "SELECT 'api_keys'::regclass", 403],
-      ['CTE writing to a forbidden table', 'WITH gone AS (DELETE FROM plans RETURNING *) SELECT * FROM {own}', 403],
-      ['CTE writing to another plugin', `WITH x AS (INSERT INTO ${alphaNotes} (title) VALUES ('x') RETURNING id) SELECT * FROM x`, 403],
-      ['CTE shadowing in the wrong scope', `SELECT * FROM (WITH ${alphaNotes} AS (SELECT 1) SELECT * FROM ${alphaNotes}) s, ${alphaNotes}`, 403],
-      ['union with a forbidden table', `SELECT label FROM {own} UNION SELECT title FROM ${alphaNotes}`, 403],
-      ['RETURNING a forbidden subquery', `INSERT INTO {own} (label) VALUES ('x') RETURNING (SELECT max(title) FROM ${alphaNotes})`, 403],
-      ['SELECT INTO', 'SELECT * INTO stolen FROM {own}', 403],
-      ['COPY', 'COPY {own} TO STDOUT', 403],
-      ['COPY FROM PROGRAM', "COPY {own} FROM PROGRAM 'id'", 403],
-      ['DROP TABLE', 'DROP TABLE {own}', 403],
-      ['CREATE TABLE', 'CREATE TABLE x (a int)', 403],
-      ['ALTER TABLE', 'ALTER TABLE {own} ADD COLUMN x int', 403],
-      ['TRUNCATE', 'TRUNCATE {own}', 403],
-      ['GRANT', 'GRANT ALL ON plans TO PUBLIC', 403],
-      ['SET ROLE', 'SET ROLE postgres', 403],
-      ['DO block', "DO $$ BEGIN EXECUTE 'DROP TABLE plans'; END $$", 403],
-      ['EXPLAIN ANALYZE', 'EXPLAIN ANALYZE DELETE FROM {own}', 403],
-      ['locking clause', 'SELECT * FROM {own} FOR UPDATE', 403],
-      ['MERGE', 'MERGE INTO {own} t USING plans p ON true WHEN MATCHED THEN DELETE', 403],
-      ['LISTEN', 'LISTEN ownpilot_acl', 403],
-      ['unknown table', 'SELECT * FROM no_such_table', 403],
-      ['unparseable', 'SELEKT * FROM {own}', 400],
-      ['only a comment', '-- nothing', 400],
-    ];
-    test.each(cases)('%s', async (_name, template, status) => {
-      const sql = template.replaceAll('{own}', betaItems);
-      const before = { items: await count(betaItems), notes: await count(alphaNotes), plans: await count('plans'), relations: await relations() };
-      const res = await keys.beta.post('/api/v1/db/query').send({ sql });
-      expect(res.status).toBe(status);
-      expect(res.body.error.code).toBe(status === 400 ? 'VALIDATION_FAILED' : 'FORBIDDEN');
-      expect({ items: await count(betaItems), notes: await count(alphaNotes), plans: await count('plans'), relations: await relations() }).toEqual(before);
-    });
-
+  // The SQL injection / ACL bypass corpus lives in test/security/sql-injection.test.ts.
+  describe('validateQuery', () => {
     test('the owner’s own statements pass: joins, CTEs, subqueries, RETURNING, functions from the allow-list', async () => {
       const b = `plugin:${beta}`;
       await stack.acl.executeQuery(`INSERT INTO ${betaItems} (label) VALUES ($1), ($2)`, ['one', 'two'], b);

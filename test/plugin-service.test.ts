@@ -12,35 +12,12 @@ import { createLogger } from '../platform/logger';
 import { PLUGIN_INSTALL_STEPS, pluginInstallWorkflowId } from '../workflows/plugin-types';
 import { createDeafenableRole } from './support/deafenable-role';
 import { openTestStack, type TestStack } from './support/test-stack';
+import { pluginFootprint, testPluginManifest as manifest } from './support/plugin-fixtures';
 import { PRINCIPAL_HEADER, toolTestApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
 
 const logger = createLogger('test', 'silent');
 const example = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'examples', 'plugins', file), 'utf8')) as PluginManifestInput;
-
-/** A small valid manifest: one table, two tools (one subscribed to `plugin.<id>.ping`-style events), storage. */
-function manifest(id: string, overrides: Partial<PluginManifestInput> = {}): PluginManifestInput {
-  return {
-    id,
-    name: `test ${id}`,
-    version: '1.0.0',
-    permissions: ['tools', 'tables', 'events.subscribe', 'storage'],
-    tables: [{ name: 'items', columns: [{ name: 'k', type: 'text', primaryKey: true }, { name: 'v', type: 'json' }] }],
-    tools: [
-      {
-        name: 'on_event',
-        description: 'stores the event id in the plugin table',
-        parameters: { type: 'object', properties: { event: { type: 'object' }, config: { type: 'object' } }, required: ['event'] },
-        allowedTools: ['core.db.query'],
-        code: `await tools.call('core.db.query', { sql: 'INSERT INTO plugin_${id}_items (k, v) VALUES ($1, $2)', params: [args.event.id, JSON.stringify(args.event.data)] }); return { ok: true };`,
-      },
-      { name: 'double', description: 'doubles a number', parameters: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }, code: 'return { n: args.n * 2 };' },
-    ],
-    subscriptions: [{ pattern: `agent.${id}`, tool: 'on_event' }],
-    config: { schema: { type: 'object', properties: { level: { type: 'integer', minimum: 1 } }, additionalProperties: false }, defaults: { level: 1 } },
-    ...overrides,
-  };
-}
 
 describe('plugin service: install/uninstall workflows, lifecycle, storage, isolation', () => {
   let stack: TestStack;
@@ -76,14 +53,7 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     expect(error).toBeInstanceOf(WorkflowFailedError);
     return error as WorkflowFailedError;
   };
-  /** Everything a plugin can own, as found in the database. */
-  const footprint = async (id: string) => ({
-    tables: (await stack.prisma.$queryRaw<{ tablename: string }[]>`SELECT tablename FROM pg_tables WHERE tablename LIKE ${`plugin\\_${id}\\_%`}`).map((r) => r.tablename).sort(),
-    metadata: (await stack.prisma.tableMetadata.findMany({ where: { ownerId: `plugin:${id}` } })).map((r) => r.tableName),
-    tools: (await stack.prisma.toolRegistry.findMany({ where: { source: 'plugin', sourceId: id } })).map((r) => r.name).sort(),
-    subscriptions: await stack.prisma.pluginEventSubscription.count({ where: { pluginId: id } }),
-    storage: await stack.prisma.pluginStorage.count({ where: { pluginId: id } }),
-  });
+  const footprint = (id: string) => pluginFootprint(stack.prisma, id);
   const nothing = { tables: [], metadata: [], tools: [], subscriptions: 0, storage: 0 };
   const rowsOf = (table: string) => stack.prisma.$queryRawUnsafe<Record<string, unknown>[]>(`SELECT * FROM ${table}`);
 
@@ -303,55 +273,7 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     await expect(stack.tools.executeTool('core.storage.get', { key: 'n' }, { requesterId: `plugin:${noPerm}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 
-  test('one plugin can never read or change another’s storage, tables, tools or subscriptions', async () => {
-    const a = `iso_a_${newId(5)}`;
-    const b = `iso_b_${newId(5)}`;
-    await install(manifest(a));
-    await install(manifest(b));
-    const asA = as(`plugin:${a}`);
-    await as(`plugin:${b}`).put(`/api/v1/plugins/${b}/storage/secret`).send({ value: 42 }).expect(204);
-
-    // storage
-    await asA.get(`/api/v1/plugins/${b}/storage/secret`).expect(403);
-    await asA.get(`/api/v1/plugins/${b}/storage`).expect(403);
-    await asA.put(`/api/v1/plugins/${b}/storage/secret`).send({ value: 0 }).expect(403);
-    await asA.delete(`/api/v1/plugins/${b}/storage`).expect(403);
-    await asA.get(`/api/v1/plugins/${b}`).expect(403);
-    expect((await asA.get('/api/v1/plugins')).body.map((p: { id: string }) => p.id)).toEqual([a]);
-    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: b, key: 'secret' } } })).toMatchObject({ value: 42 });
-    // through tools, A's principal only ever names A's own keys
-    expect(await stack.tools.executeTool('core.storage.get', { key: 'secret' }, { requesterId: `plugin:${a}` })).toMatchObject({ output: { value: null } });
-    await stack.tools.executeTool('core.storage.set', { key: 'secret', value: 'mine' }, { requesterId: `plugin:${a}` });
-    expect(await stack.prisma.pluginStorage.findUnique({ where: { pluginId_key: { pluginId: b, key: 'secret' } } })).toMatchObject({ value: 42 });
-
-    // tables: A's sandboxed code and A's principal are refused B's table
-    const tableB = `plugin_${b}_items`;
-    await expect(stack.tools.executeTool('core.db.query', { sql: `SELECT * FROM ${tableB}` }, { requesterId: `plugin:${a}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(stack.tools.executeTool('core.db.query', { sql: `DELETE FROM ${tableB}` }, { requesterId: `plugin:${a}` })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    // the ACL prefixes every name with the plugin's own id, so A's drop can never name B's table
-    expect(await stack.acl.dropPluginTable(a, `${b}_items`)).toEqual({ table: `plugin_${a}_${b}_items`, dropped: false });
-    expect(await footprint(b)).toMatchObject({ tables: [tableB] });
-
-    // tools: A can neither remove, disable nor take over B's tools
-    await expect(stack.tools.unregisterTool(`plugin.${b}.double`, `plugin:${a}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(stack.tools.disableTool(`plugin.${b}.double`, `plugin:${a}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(
-      stack.tools.registerPluginTool(a, { name: `plugin.${b}.double`, description: 'hijack', category: 'x', parameters: { type: 'object' }, tags: [] }, 'return 0;'),
-    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    expect(await stack.tools.executeTool(`plugin.${b}.double`, { n: 5 }, { requesterId: 'admin' })).toMatchObject({ output: { n: 10 } });
-
-    // subscriptions: A subscribes only to what its manifest declares, and cannot touch B's
-    const scopedA = stack.bus.forPlugin(a, [`agent.${a}`]);
-    expect(() => scopedA.subscribe(`agent.${b}`, () => undefined)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
-    expect(() => scopedA.emit(`plugin.${b}.fake`, {})).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
-    scopedA.clearSubscriptions();
-    expect(stack.bus.listSubscriptions(`plugin:${b}`)).toHaveLength(1);
-    await admin().delete(`/api/v1/plugins/${a}`).expect(202);
-    await eventually(() => stack.prisma.plugin.count({ where: { id: a } }), (n) => n === 0);
-    expect(await footprint(b)).toMatchObject({ subscriptions: 1, storage: 1, tools: [`plugin.${b}.double`, `plugin.${b}.on_event`] });
-    stack.bus.emit(`agent.${b}`, { agentId: 'x' }, 'test');
-    await eventually(() => rowsOf(tableB), (rows) => rows.length === 1);
-  });
+  // Cross-plugin isolation (storage, tables, tools, subscriptions) is proven in test/security/cross-plugin.test.ts.
 
   test('a plugin emits only under plugin.<its id>.* and only while enabled with the events.emit permission', async () => {
     const loud = `em_${newId(6)}`;

@@ -4,6 +4,7 @@ import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
+import { postgresErrorOf } from '../../platform/sql-state';
 import { pluginPrincipal } from '../auth/principal';
 import type { EventPublisher } from '../events/event-types';
 import { PluginDatabaseTable, TablePluginId, type AuditQuery, type GrantBody, type ParsedTableDefinition, type Privilege } from './acl-schemas';
@@ -141,7 +142,14 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       const [{ relation }] = await tx.$queryRaw<[{ relation: string | null }]>`SELECT to_regclass(${quoteIdentifier(table)})::text AS relation`;
       if (relation !== null) throw new AppError('CONFLICT', `a relation named '${table}' already exists`, { table });
       await tx.$executeRawUnsafe('SET LOCAL standard_conforming_strings = on');
-      for (const sql of statements) await tx.$executeRawUnsafe(sql);
+      for (const sql of statements) {
+        await tx.$executeRawUnsafe(sql).catch((error: unknown) => {
+          // The spec passed zod but PostgreSQL refuses it (e.g. a default the column type cannot hold): the caller's fault.
+          const refused = postgresErrorOf(error);
+          if (refused && /^(22|42)/.test(refused.state)) throw new AppError('UNPROCESSABLE', `PostgreSQL refused the table definition: ${refused.message}`, { sqlstate: refused.state, table });
+          throw error;
+        });
+      }
       for (const role of new Set([ADMIN_QUERY_ROLE, ownerRole])) {
         await tx.$executeRawUnsafe(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${quoteIdentifier(table)} TO ${role}`);
       }

@@ -12,6 +12,7 @@ import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpd
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows/search-attributes';
 import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
+import { createPlanAccess } from './plan-access';
 import { ACTIVE_RUN_STATUSES, allocateRun } from './plan-runs';
 import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
 
@@ -121,6 +122,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   };
 
   return {
+    ...createPlanAccess({ prisma }),
     /** Stores a plan as version 1 with its steps; 422 naming each problem of the definition. */
     async createPlan(body: CreatePlanBody, createdBy: string) {
       const { name, description, goal, maxConcurrentRuns, ...definition } = body;

@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
+import { publicErrorText } from '../../platform/error-text';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
@@ -132,7 +133,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
      */
     markPluginFailed: ({ pluginId, workflowId, step, reason, manifest }: { pluginId: string; workflowId: string; step: PluginInstallStep; reason: string; manifest: unknown }): Promise<void> =>
       permanent(async () => {
-        const errorMessage = `${step}: ${reason}`.slice(0, 4000);
+        const errorMessage = `${step}: ${publicErrorText(reason)}`.slice(0, 4000);
         const now = new Date();
         // a failure at activate comes after this run recorded the row, which it may already have switched to `enabled`
         const ours = step === 'activate' ? { in: ['installing', 'enabled'] } : 'installing';

@@ -14,7 +14,6 @@ interface ResourceDelegate {
   delete(args: { where: { id: string } }): Promise<Row>;
 }
 
-const EVENT_SOURCE = 'resource-service';
 
 /** Maps Prisma's "record to update/delete not found" (a concurrent delete) to NOT_FOUND. */
 function orNotFound<T>(type: string, id: string, write: Promise<T>): Promise<T> {
@@ -78,7 +77,7 @@ export function createResourceService({ prisma, events }: { prisma: PrismaClient
         throw error;
       }
       const data = publicRow(row);
-      events.emit('resource.created', { resourceType: type, id: row.id, data }, EVENT_SOURCE);
+      events.emit('resource.created', { resourceType: type, id: row.id, data }, principal);
       return data;
     },
 
@@ -102,7 +101,7 @@ export function createResourceService({ prisma, events }: { prisma: PrismaClient
       const stored = toStored(type, changes);
       assertConsistent(type, { ...current, ...stored });
       const row = await orNotFound(type, id, delegate(type).update({ where: { id }, data: { ...stored, updatedAt: new Date() } }));
-      events.emit('resource.updated', { resourceType: type, id, changes }, EVENT_SOURCE);
+      events.emit('resource.updated', { resourceType: type, id, changes }, principal);
       return publicRow(row);
     },
 
@@ -110,7 +109,7 @@ export function createResourceService({ prisma, events }: { prisma: PrismaClient
     async delete(type: ResourceType, principal: string, id: string) {
       await owned(type, principal, id);
       const row = await orNotFound(type, id, delegate(type).delete({ where: { id } }));
-      events.emit('resource.deleted', { resourceType: type, id, data: publicRow(row) }, EVENT_SOURCE);
+      events.emit('resource.deleted', { resourceType: type, id, data: publicRow(row) }, principal);
       return { id, deleted: true as const };
     },
   };

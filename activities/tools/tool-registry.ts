@@ -53,13 +53,26 @@ export interface ToolRegistryDeps {
   onListenerError?: (error: Error) => void;
 }
 
+/** The stored definition with every field the registry reads present: a row written by hand or by an older version may lack some (it must not break search for everyone). */
+function definitionOf(row: ToolRegistryRow): ToolDefinition {
+  const d = (row.definition !== null && typeof row.definition === 'object' && !Array.isArray(row.definition) ? row.definition : {}) as Partial<Record<keyof ToolDefinition, unknown>>;
+  return {
+    ...(d as object),
+    name: typeof d.name === 'string' ? d.name : row.name,
+    description: typeof d.description === 'string' ? d.description : '',
+    category: typeof d.category === 'string' ? d.category : row.category,
+    parameters: d.parameters !== null && typeof d.parameters === 'object' && !Array.isArray(d.parameters) ? (d.parameters as ToolDefinition['parameters']) : { type: 'object' },
+    tags: Array.isArray(d.tags) ? d.tags.filter((t): t is string => typeof t === 'string') : [],
+  } as ToolDefinition;
+}
+
 function toRecord(row: ToolRegistryRow, code: string | null): ToolRecord {
   return {
     id: row.id,
     name: row.name,
     source: row.source as ToolSource,
     sourceId: row.sourceId,
-    definition: row.definition as unknown as ToolDefinition,
+    definition: definitionOf(row),
     isEnabled: row.isEnabled,
     isLocked: row.isLocked,
     requiresApproval: row.requiresApproval,

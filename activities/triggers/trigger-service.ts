@@ -8,6 +8,7 @@ import { asJson } from '../../platform/json';
 import type { SecretBox } from '../../platform/secret-box';
 import type { PlanService } from '../plans/plan-service';
 import type { ToolExecutor } from '../tools/tool-executor';
+import { createTriggerAccess } from './trigger-access';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
 import { type BackfillBody, CONFIG_SCHEMAS, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
@@ -19,7 +20,7 @@ export interface TriggerServiceDeps {
   starter: Pick<TriggerRunStarter, 'start'>;
   secrets: SecretBox;
   /** Used to reject actions and conditions that name an unknown plan or tool (422). */
-  plans: Pick<PlanService, 'getPlan'>;
+  plans: Pick<PlanService, 'getPlan' | 'assertMayUsePlan'>;
   tools: Pick<ToolExecutor, 'exists'>;
   /** Reconcile leaves schedules younger than this alone (their trigger row may not be committed yet). */
   orphanGraceMs?: number;
@@ -97,6 +98,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
   }
 
   return {
+    ...createTriggerAccess({ prisma, plans }),
     /**
      * Stores the trigger and, for schedule/condition triggers, creates its Temporal Schedule inside
      * the same database transaction: a schedule Temporal rejects (bad cron → UNPROCESSABLE) rolls
@@ -173,10 +175,14 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       return { ...view(row), schedule: await scheduleInfo(row) };
     },
 
-    /** Triggers, newest first, optionally filtered by type and enabled flag. */
-    async listTriggers(filters: ListTriggersQuery) {
+    /** Triggers, newest first, optionally filtered by type, enabled flag and creator. */
+    async listTriggers(filters: ListTriggersQuery, createdBy?: string) {
       const rows = await prisma.trigger.findMany({
-        where: { ...(filters.type ? { type: filters.type } : {}), ...(filters.enabled !== undefined ? { isEnabled: filters.enabled } : {}) },
+        where: {
+          ...(filters.type ? { type: filters.type } : {}),
+          ...(filters.enabled !== undefined ? { isEnabled: filters.enabled } : {}),
+          ...(createdBy !== undefined ? { createdBy } : {}),
+        },
         orderBy: { createdAt: 'desc' },
         take: 1000,
       });

@@ -61,7 +61,8 @@ function operation(group: RouteGroup, route: RouteSpec): JsonSchema {
     };
   }
   const errorStatuses = new Set([500, 503, ...(route.errors ?? [])]);
-  if (route.params || route.query || route.body) errorStatuses.add(400);
+  // 400 also for any method that may carry a body: the JSON parser refuses malformed ones before the route runs.
+  if (route.params || route.query || route.body || route.method !== 'get') errorStatuses.add(400);
   if (auth === 'bearer' || auth === 'admin' || auth === 'metrics-token' || auth === 'webhook-signature') errorStatuses.add(401);
   if (auth === 'admin') errorStatuses.add(403);
   for (const status of [...errorStatuses].sort()) {
@@ -80,6 +81,7 @@ function operation(group: RouteGroup, route: RouteSpec): JsonSchema {
     operationId: `${route.method}${openApiPath(group.prefix, route.path).replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
     ...(notes ? { description: notes } : {}),
     security: security(auth),
+    'x-ownpilot-auth': auth,
     parameters: [...parameters('path', route.params), ...parameters('query', route.query), ...parameters('header', route.headers)],
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
     responses,

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { EventBus } from '../../activities/events/event-bus';
 import { EmitEventBody, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
 import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
+import { userEventHistory } from '../../activities/events/event-visibility';
 import { AppError } from '../../platform/errors';
 import { parse, principalOf } from '../validate';
 
@@ -21,8 +22,10 @@ export function eventsRouter(
     if (principal.startsWith('plugin:') && !(query.type ?? '').startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
       throw new AppError('FORBIDDEN', `${principal} may only read plugin.${principal.slice('plugin:'.length)}.* events (pass type=)`);
     }
-    const page = await events.getEventHistory(query);
-    res.json({ items: page, nextOffset: page.length === query.limit ? query.offset + page.length : null });
+    // a user reads other principals' events, but not their resource events (they carry row contents)
+    const scope = principal.startsWith('user:') ? userEventHistory(principal, query) : { query, visible: () => true };
+    const page = await events.getEventHistory(scope.query);
+    res.json({ items: page.filter(scope.visible), nextOffset: page.length === query.limit ? query.offset + page.length : null });
   });
   router.post('/', async (req, res) => {
     const body = parse(EmitEventBody, req.body);

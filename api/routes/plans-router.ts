@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { PlanService } from '../../activities/plans/plan-service';
 import {
   CheckpointBody,
@@ -24,30 +24,38 @@ export function plansRouter(plans: PlanService): Router {
     res.status(201).json(await plans.createPlan(parse(CreatePlanBody, req.body), principalOf(req)));
   });
   router.get('/', async (req, res) => {
-    res.json(await plans.listPlans(parse(ListPlansQuery, req.query)));
+    res.json(await plans.listPlans(plans.visiblePlans(parse(ListPlansQuery, req.query), principalOf(req))));
   });
 
   // Runs first, so /runs/... never reads as a plan id.
   router.get('/runs/:runId', async (req, res) => {
-    res.json(await plans.getRun(parse(RunIdParams, req.params).runId));
+    const { runId } = parse(RunIdParams, req.params);
+    await plans.assertMayUseRun(runId, principalOf(req), 'read');
+    res.json(await plans.getRun(runId));
   });
+  /** Parses the run id and checks the caller may control that run. */
+  const controlled = async (req: Request) => {
+    const { runId } = parse(RunIdParams, req.params);
+    await plans.assertMayUseRun(runId, principalOf(req), 'control');
+    return runId;
+  };
   router.post('/runs/:runId/pause', async (req, res) => {
-    res.json(await plans.pausePlan(parse(RunIdParams, req.params).runId, principalOf(req)));
+    res.json(await plans.pausePlan(await controlled(req), principalOf(req)));
   });
   router.post('/runs/:runId/resume', async (req, res) => {
-    res.json(await plans.resumePlan(parse(RunIdParams, req.params).runId, principalOf(req)));
+    res.json(await plans.resumePlan(await controlled(req), principalOf(req)));
   });
   router.post('/runs/:runId/cancel', async (req, res) => {
-    await plans.cancelPlan(parse(RunIdParams, req.params).runId);
+    await plans.cancelPlan(await controlled(req));
     res.status(202).json({ status: 'cancelling' });
   });
   router.post('/runs/:runId/checkpoint', async (req, res) => {
     const { name } = parse(CheckpointBody, req.body ?? {});
-    res.status(201).json(await plans.createCheckpoint(parse(RunIdParams, req.params).runId, name, principalOf(req)));
+    res.status(201).json(await plans.createCheckpoint(await controlled(req), name, principalOf(req)));
   });
   router.post('/runs/:runId/rollback', async (req, res) => {
     const { checkpointId } = parse(RollbackBody, req.body ?? {});
-    res.json(await plans.rollbackToCheckpoint(parse(RunIdParams, req.params).runId, checkpointId, principalOf(req)));
+    res.json(await plans.rollbackToCheckpoint(await controlled(req), checkpointId, principalOf(req)));
   });
   for (const decision of ['approve', 'reject'] as const) {
     router.post(`/runs/:runId/steps/:stepId/${decision}`, async (req, res) => {
@@ -57,41 +65,47 @@ export function plansRouter(plans: PlanService): Router {
     });
   }
 
+  /** Parses the plan id and checks the caller may use that plan (its creator or admin). */
+  const owned = async (req: Request) => {
+    const { id } = parse(PlanIdParams, req.params);
+    await plans.assertMayUsePlan(id, principalOf(req));
+    return id;
+  };
   router.get('/:id', async (req, res) => {
-    res.json(await plans.getPlan(parse(PlanIdParams, req.params).id));
+    res.json(await plans.getPlan(await owned(req)));
   });
   router.patch('/:id', async (req, res) => {
-    res.json(await plans.updatePlan(parse(PlanIdParams, req.params).id, parse(UpdatePlanBody, req.body)));
+    res.json(await plans.updatePlan(await owned(req), parse(UpdatePlanBody, req.body)));
   });
   router.delete('/:id', async (req, res) => {
-    await plans.deletePlan(parse(PlanIdParams, req.params).id);
+    await plans.deletePlan(await owned(req));
     res.status(204).end();
   });
   router.get('/:id/steps', async (req, res) => {
-    res.json((await plans.getPlan(parse(PlanIdParams, req.params).id)).definition.steps);
+    res.json((await plans.getPlan(await owned(req))).definition.steps);
   });
   router.put('/:id/steps', async (req, res) => {
     const steps = parse(UpdatePlanBody.shape.steps.unwrap(), req.body);
-    res.json(await plans.updatePlan(parse(PlanIdParams, req.params).id, { steps }));
+    res.json(await plans.updatePlan(await owned(req), { steps }));
   });
   router.post('/:id/steps', async (req, res) => {
-    const { id } = parse(PlanIdParams, req.params);
-    res.status(201).json(await plans.addStep(id, parse(PlanStep, req.body)));
+    const step = parse(PlanStep, req.body);
+    res.status(201).json(await plans.addStep(await owned(req), step));
   });
   router.delete('/:id/steps/:stepId', async (req, res) => {
     const { id, stepId } = parse(PlanStepParams, req.params);
+    await plans.assertMayUsePlan(id, principalOf(req));
     res.json(await plans.removeStep(id, stepId));
   });
   router.post('/:id/execute', async (req, res) => {
-    const { id } = parse(PlanIdParams, req.params);
     const { input, startKey } = parse(ExecutePlanBody, req.body ?? {});
-    res.status(202).json(await plans.executePlan(id, input, principalOf(req), { startKey }));
+    res.status(202).json(await plans.executePlan(await owned(req), input, principalOf(req), { startKey }));
   });
   router.get('/:id/runs', async (req, res) => {
-    res.json(await plans.listRuns(parse(PlanIdParams, req.params).id, parse(LimitQuery, req.query).limit));
+    res.json(await plans.listRuns(await owned(req), parse(LimitQuery, req.query).limit));
   });
   router.get('/:id/history', async (req, res) => {
-    res.json(await plans.getPlanHistory(parse(PlanIdParams, req.params).id, parse(LimitQuery, req.query).limit));
+    res.json(await plans.getPlanHistory(await owned(req), parse(LimitQuery, req.query).limit));
   });
   return router;
 }

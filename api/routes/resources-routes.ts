@@ -23,10 +23,10 @@ export const resourcesRoutes: RouteGroup = {
   tag: 'resources',
   description: 'The caller\'s tasks, notes, bookmarks, contacts, calendar events, memories and goals',
   routes: [
-    { method: 'post', path: '/:resource', summary: 'Create a row', params: TypeParams, headers: IdempotencyHeaders, body: Fields, errors: [409], responses: { 201: { description: 'Created', schema: Row } } },
+    { method: 'post', path: '/:resource', summary: 'Create a row', params: TypeParams, headers: IdempotencyHeaders, body: Fields, errors: [409, 422], responses: { 201: { description: 'Created', schema: Row } } },
     { method: 'get', path: '/:resource', summary: 'List the caller\'s rows', params: TypeParams, query: ListResourcesQuery, responses: { 200: { description: 'Rows', schema: z.object({ items: z.array(Row) }) } } },
     { method: 'get', path: '/:resource/:id', summary: 'One row', params: RowParams, errors: [404], responses: { 200: { description: 'The row', schema: Row } } },
-    { method: 'patch', path: '/:resource/:id', summary: 'Change fields of a row', params: RowParams, body: z.record(z.string(), z.unknown()).describe('Any non-empty subset of the type\'s fields'), errors: [404], responses: { 200: { description: 'The row', schema: Row } } },
+    { method: 'patch', path: '/:resource/:id', summary: 'Change fields of a row', params: RowParams, body: z.record(z.string(), z.unknown()).describe('Any non-empty subset of the type\'s fields'), errors: [404, 422], responses: { 200: { description: 'The row', schema: Row } } },
     { method: 'delete', path: '/:resource/:id', summary: 'Delete a row', params: RowParams, errors: [404], responses: { 200: { description: 'Deleted', schema: z.object({ id: z.string(), deleted: z.literal(true) }) } } },
   ],
 };

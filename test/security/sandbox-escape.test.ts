@@ -1,11 +1,15 @@
-import { CORE_TOOLS } from '../activities/tools/builtin/core-tools';
-import { createEventTools } from '../activities/tools/builtin/event-tools';
-import { createQuickJsSandbox } from '../activities/tools/sandbox/quickjs-sandbox';
-import { createToolRegistry, type ToolRegistry } from '../activities/tools/tool-registry';
-import { createPrisma, type PrismaClient } from '../platform/database';
-import { newId } from '../platform/ids';
-import { createCollectingPublisher } from './support/collecting-publisher';
-import { stackInfo } from './support/stack-info';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CORE_TOOLS } from '../../activities/tools/builtin/core-tools';
+import { createEventTools } from '../../activities/tools/builtin/event-tools';
+import { createQuickJsSandbox } from '../../activities/tools/sandbox/quickjs-sandbox';
+import { createToolRegistry, type ToolRegistry } from '../../activities/tools/tool-registry';
+import { createPrisma, type PrismaClient } from '../../platform/database';
+import { newId } from '../../platform/ids';
+import { createCollectingPublisher } from '../support/collecting-publisher';
+import { stackInfo } from '../support/stack-info';
+import { BASIC_ESCAPES, CVE_ESCAPES } from './corpora/sandbox-escapes';
 
 // Hostile custom tools run through the real registry and sandbox; each attempt must fail with
 // a clear TOOL_FAILED reason, the host must stay untouched, and the next tool must still run.
@@ -39,26 +43,7 @@ describe('custom tool sandbox: escape corpus', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   };
 
-  const corpus: [string, string, RegExp | string][] = [
-    ['constructor chain to process', "return this.constructor.constructor('return process')().env", /process' is not defined|error/],
-    ['Function constructor to process', "return Function('return process')().mainModule", 'error'],
-    ['dynamic import', "const fs = await import('fs'); return fs.readFileSync('/etc/passwd', 'utf8')", 'error'],
-    ['require', "return require('child_process').execSync('id').toString()", 'error'],
-    ['infinite loop', 'while (true) {}', 'timeout'],
-    ['infinite loop after await', 'await null; for (;;) {}', 'timeout'],
-    // QuickJS cannot interrupt inside a native builtin: this one is stopped by the memory limit
-    // or, if it is still stuck past the time limit, by terminating its worker thread.
-    ['memory bomb', 'const a = []; while (true) a.push(new Array(100000).fill(1))', /out_of_memory|timeout/],
-    ['native builtin in a loop', 'const a = new Array(300000).fill(0); for (;;) a.fill(1)', /timeout/],
-    ['string doubling', "let s = 'x'; while (true) s += s", /out_of_memory|error/],
-    ['deep recursion', 'function f(n) { return f(n + 1) + 1 } return f(0)', 'stack_overflow'],
-    ['huge output', "return 'x'.repeat(1024 * 1024)", 'output_too_large'],
-    ['promise that never settles', 'await new Promise(() => {})', 'never_settled'],
-    ['breaking out of the wrapper after a tool call', "await __call('core.math', '{oops'); })(); 'x'; (async () => {", /error|never_settled/],
-    ['catching the interrupt and looping on', 'for (;;) { try { while (true) {} } catch (e) {} }', 'timeout'],
-  ];
-
-  test.each(corpus)('%s fails cleanly and the host keeps serving', async (_label, code, expected) => {
+  test.each(BASIC_ESCAPES)('%s fails cleanly and the host keeps serving', async (_label, code, expected) => {
     const failure = await run(code).then(
       () => null,
       (error: { code?: string; details?: { reason?: string }; message: string }) => error,
@@ -66,7 +51,24 @@ describe('custom tool sandbox: escape corpus', () => {
     expect(failure).not.toBeNull();
     expect(failure!.code).toBe('TOOL_FAILED');
     if (typeof expected === 'string') expect(failure!.details?.reason).toBe(expected);
-    else expect(`${failure!.details?.reason} ${failure!.message}`).toMatch(expected);
+    else if (expected) expect(`${failure!.details?.reason} ${failure!.message}`).toMatch(expected);
+    await hostStillServes();
+  }, 30_000);
+
+  // Public vm2 / node:vm escapes: each may fail or return plain data, but never reaches the host.
+  test.each(CVE_ESCAPES)('%s never reaches the host', async (_label, template, expected) => {
+    const marker = path.join(os.tmpdir(), `ownpilot-escape-${newId(8)}`);
+    const rssBefore = process.memoryUsage().rss;
+    const outcome = await run(template.replaceAll('{{MARKER}}', marker)).then(
+      (value: unknown) => ({ resolved: JSON.stringify(value) ?? 'undefined' }),
+      (error: { code?: string; details?: { reason?: string }; message: string }) => ({ code: error.code, text: `${error.details?.reason} ${error.message}` }),
+    );
+    expect(JSON.stringify(outcome)).not.toMatch(/ESCAPED/);
+    if ('code' in outcome) expect(outcome.code).toBe('TOOL_FAILED');
+    if (expected !== null) expect(outcome).toEqual({ code: 'TOOL_FAILED', text: typeof expected === 'string' ? expect.stringMatching(new RegExp(`^${expected} `)) : expect.stringMatching(expected) });
+    expect(fs.existsSync(marker)).toBe(false);
+    // memory stays with the sandbox: the host process grows by far less than what the payload asked for
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
     await hostStillServes();
   }, 30_000);
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { analyzeQuery, loadSqlParser } from '../activities/acl/query-analyzer';
-import type { Privilege } from '../activities/acl/acl-schemas';
-import { AppError } from '../platform/errors';
-import { newId } from '../platform/ids';
-import { openTestStack, type TestStack } from './support/test-stack';
+import { analyzeQuery, loadSqlParser } from '../../activities/acl/query-analyzer';
+import type { Privilege } from '../../activities/acl/acl-schemas';
+import { AppError } from '../../platform/errors';
+import { newId } from '../../platform/ids';
+import { openTestStack, type TestStack } from '../support/test-stack';
 
 const run = newId(6).replace(/[^a-z0-9]/g, 'x');
 const me = `fuzzme${run}`;

@@ -1,0 +1,41 @@
+import type { PrismaClient } from '../../platform/database';
+import { AppError, notFound } from '../../platform/errors';
+import type { ListPlansQuery } from './plan-schemas';
+
+/** Principals named as approvers anywhere in a stored plan definition. */
+function approversOf(definition: unknown): string[] {
+  const steps = (definition as { steps?: { kind?: string; approvers?: unknown }[] } | null)?.steps ?? [];
+  return steps.flatMap((s) => (s.kind === 'approval' && Array.isArray(s.approvers) ? s.approvers.filter((a): a is string => typeof a === 'string') : []));
+}
+
+/**
+ * Who may reach a plan and its runs through the API. A plan belongs to its creator: only they
+ * and admin read, change, run or delete it (steps run as whoever starts the run, so letting
+ * another principal edit a plan would let them act as its next starter). A run is readable by
+ * the plan's creator, the run's starter, the approvers the plan names, and admin; only the
+ * creator, the starter and admin control it. Plans with no recorded creator are admin's.
+ */
+export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan' | 'planRun'> }) {
+  return {
+    /** Resolves when `principal` may use plan `planId`; NOT_FOUND when it does not exist, FORBIDDEN when it is someone else's. */
+    async assertMayUsePlan(planId: string, principal: string): Promise<void> {
+      const plan = await prisma.plan.findUnique({ where: { id: planId }, select: { createdBy: true } });
+      if (!plan) throw notFound('plan', planId);
+      if (principal !== 'admin' && plan.createdBy !== principal) throw new AppError('FORBIDDEN', `${principal} may not use plan '${planId}'`, { planId });
+    },
+
+    /** Resolves when `principal` may read run `runId` (`control`: pause, resume, cancel, checkpoint, roll back); NOT_FOUND / FORBIDDEN otherwise. */
+    async assertMayUseRun(runId: string, principal: string, access: 'read' | 'control'): Promise<void> {
+      const run = await prisma.planRun.findUnique({ where: { id: runId }, select: { startedBy: true, plan: { select: { createdBy: true, definition: true } } } });
+      if (!run) throw notFound('plan run', runId);
+      if (principal === 'admin' || run.plan.createdBy === principal || run.startedBy === principal) return;
+      if (access === 'read' && approversOf(run.plan.definition).includes(principal)) return;
+      throw new AppError('FORBIDDEN', `${principal} may not ${access} run '${runId}'`, { runId });
+    },
+
+    /** The list filters as `principal` may use them: anyone but admin sees only the plans they created. */
+    visiblePlans(filters: ListPlansQuery, principal: string): ListPlansQuery {
+      return principal === 'admin' ? filters : { ...filters, createdBy: principal };
+    },
+  };
+}
