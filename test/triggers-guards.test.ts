@@ -125,7 +125,7 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
     const activities = createTriggerActivities({ prisma: stack.prisma, tools: stack.tools, events: stack.bus, plans: t.plans });
     const request = { historyId, triggerId: trigger, planId, input: {} };
     // Each call is an attempt of the activity, in an activity context of its own.
-    const attempt = () => new MockActivityEnvironment().run(activities.startTriggerPlan, request);
+    const attempt = () => new MockActivityEnvironment().run<[typeof request], string, typeof activities.startTriggerPlan>(activities.startTriggerPlan, request);
     // Two attempts racing (a retry after a lost answer), then a third after both finished.
     const [first, second] = await Promise.all([attempt(), attempt()]);
     const third = await attempt();
