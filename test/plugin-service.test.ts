@@ -100,6 +100,8 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     await admin().post('/api/v1/plugins').send(example('daily-digest.json')).expect(409);
     expect(await stack.prisma.plugin.count({ where: { id } })).toBe(0);
     await as('plugin:daily_digest').post('/api/v1/plugins').send(manifest(id)).expect(403);
+    // Lifecycle is admin-only: a plugin's subscriptions would see every user's events.
+    await as('user:mallory').post('/api/v1/plugins').send(manifest(id)).expect(403);
   });
 
   describe('a failed install undoes every completed step and leaves the plugin in `error`', () => {
@@ -250,6 +252,10 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     await me.put(`/api/v1/plugins/${id}/storage/${'k'.repeat(300)}`).send({ value: 1 }).expect(400);
     await me.put(`/api/v1/plugins/${id}/storage/big`).send({ value: 'x'.repeat(70 * 1024) }).expect(400);
     expect((await me.delete(`/api/v1/plugins/${id}/storage`).expect(200)).body).toEqual({ cleared: 2 });
+    // A user never reads what a plugin kept (it may hold other users' events); admin may.
+    await as('user:mallory').get(`/api/v1/plugins/${id}/storage`).expect(403);
+    await as('user:mallory').put(`/api/v1/plugins/${id}/storage/x`).send({ value: 1 }).expect(403);
+    await admin().get(`/api/v1/plugins/${id}/storage`).expect(200);
   });
 
   test('plugin code reaches its own storage through core.storage.* and no other', async () => {

@@ -3,12 +3,8 @@ import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueB
 import type { PluginService } from '../../activities/plugins/plugin-service';
 import { StorageListQuery } from '../../activities/plugins/plugin-storage';
 import { AppError } from '../../platform/errors';
+import { requireAdmin } from '../auth-middleware';
 import { parse, principalOf } from '../validate';
-
-/** Plugins manage no plugins, themselves included: lifecycle belongs to admins and users. */
-function assertMayManage(principal: string): void {
-  if (principal.startsWith('plugin:')) throw new AppError('FORBIDDEN', `${principal} may not install, remove or reconfigure plugins`);
-}
 
 /** A plugin principal reaches only its own plugin. */
 function assertMayAccess(principal: string, pluginId: string): void {
@@ -17,11 +13,20 @@ function assertMayAccess(principal: string, pluginId: string): void {
   }
 }
 
-/** /api/v1/plugins: install/uninstall (Temporal workflows), enable/disable, config, scoped storage. */
+/** A plugin's storage is its own and admin's: users never read what a plugin kept of other users' events. */
+function assertMayUseStorage(principal: string, pluginId: string): void {
+  if (principal !== 'admin' && principal !== `plugin:${pluginId}`) {
+    throw new AppError('FORBIDDEN', `${principal} may not use the storage of plugin '${pluginId}'`, { pluginId });
+  }
+}
+
+/**
+ * /api/v1/plugins: install/uninstall (Temporal workflows), enable/disable, config, scoped storage.
+ * Lifecycle is admin-only: a plugin's subscriptions see every user's events.
+ */
 export function pluginsRouter(plugins: PluginService): Router {
   const router = Router();
-  router.post('/', async (req, res) => {
-    assertMayManage(principalOf(req));
+  router.post('/', requireAdmin, async (req, res) => {
     res.status(202).json(await plugins.install(req.body, principalOf(req)));
   });
   router.get('/', async (req, res) => {
@@ -34,25 +39,21 @@ export function pluginsRouter(plugins: PluginService): Router {
     assertMayAccess(principalOf(req), id);
     res.json(await plugins.getPlugin(id));
   });
-  router.delete('/:id', async (req, res) => {
-    assertMayManage(principalOf(req));
+  router.delete('/:id', requireAdmin, async (req, res) => {
     res.status(202).json(await plugins.uninstall(parse(PluginIdParams, req.params).id, principalOf(req)));
   });
-  router.post('/:id/enable', async (req, res) => {
-    assertMayManage(principalOf(req));
+  router.post('/:id/enable', requireAdmin, async (req, res) => {
     res.json(await plugins.enable(parse(PluginIdParams, req.params).id));
   });
-  router.post('/:id/disable', async (req, res) => {
-    assertMayManage(principalOf(req));
+  router.post('/:id/disable', requireAdmin, async (req, res) => {
     res.json(await plugins.disable(parse(PluginIdParams, req.params).id));
   });
-  router.put('/:id/config', async (req, res) => {
-    assertMayManage(principalOf(req));
+  router.put('/:id/config', requireAdmin, async (req, res) => {
     res.json(await plugins.updateConfig(parse(PluginIdParams, req.params).id, parse(UpdateConfigBody, req.body).config));
   });
 
   const storageOf = async (req: Request, pluginId: string) => {
-    assertMayAccess(principalOf(req), pluginId);
+    assertMayUseStorage(principalOf(req), pluginId);
     await plugins.getPlugin(pluginId); // NOT_FOUND for an unknown plugin
     return plugins.getStorage(pluginId);
   };
