@@ -56,14 +56,14 @@ export interface ToolRegistryDeps {
 /** The stored definition with every field the registry reads present: a row written by hand or by an older version may lack some (it must not break search for everyone). */
 function definitionOf(row: ToolRegistryRow): ToolDefinition {
   const d = (row.definition !== null && typeof row.definition === 'object' && !Array.isArray(row.definition) ? row.definition : {}) as Partial<Record<keyof ToolDefinition, unknown>>;
+  // Only the documented fields, each within its schema's bounds: the API answers with this shape.
   return {
-    ...(d as object),
     name: typeof d.name === 'string' ? d.name : row.name,
-    description: typeof d.description === 'string' ? d.description : '',
-    category: typeof d.category === 'string' ? d.category : row.category,
+    description: typeof d.description === 'string' && d.description.length > 0 ? d.description : row.name,
+    category: typeof d.category === 'string' && d.category.length > 0 ? d.category : row.category,
     parameters: d.parameters !== null && typeof d.parameters === 'object' && !Array.isArray(d.parameters) ? (d.parameters as ToolDefinition['parameters']) : { type: 'object' },
-    tags: Array.isArray(d.tags) ? d.tags.filter((t): t is string => typeof t === 'string') : [],
-  } as ToolDefinition;
+    tags: Array.isArray(d.tags) ? d.tags.filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 50).slice(0, 20) : [],
+  };
 }
 
 function toRecord(row: ToolRegistryRow, code: string | null): ToolRecord {

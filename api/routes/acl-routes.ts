@@ -4,7 +4,11 @@ import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
 const TableMetadata = z.object({
   name: z.string(), accessLevel: z.enum(['locked', 'protected', 'user']), ownerId: z.string().optional(),
-  schema: z.array(ColumnDefinition).describe('Column spec of a plugin/user table (empty for system tables)'), createdAt: Timestamp, isSystem: z.boolean(),
+  schema: z.union([
+    z.object({ name: z.string(), columns: z.array(ColumnDefinition), indexes: z.array(z.array(z.string())) }).describe('The definition a plugin/user table was created from'),
+    z.array(ColumnDefinition).max(0).describe('System tables: none'),
+  ]),
+  createdAt: Timestamp, isSystem: z.boolean(),
 });
 /** An acl_audit row. */
 const AuditEntry = z.object({
