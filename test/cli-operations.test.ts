@@ -5,23 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../cli/main';
 import { createTestKey, testKeyService } from './support/api-auth';
+import { OWNPILOT_BIN, ownpilot } from './support/cli-process';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
-const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
-
-/** Runs `ownpilot ...` as a user would; resolves with its exit code and output. */
-function ownpilot(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 // The CLI's trigger, plugin and event commands, its config file, and the live run view on a terminal.
 describe('ownpilot CLI: triggers, plugins, events tail, config file, live progress', () => {
@@ -92,7 +80,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
   });
 
   test('events tail follows new events as they are emitted, filtered by type', async () => {
-    const child = spawn(process.execPath, [bin, 'events', 'tail', '--type', 'agent.*'], { env: { ...process.env, ...fileOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [OWNPILOT_BIN, 'events', 'tail', '--type', 'agent.*'], { env: { ...process.env, ...fileOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     try {

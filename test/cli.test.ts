@@ -1,25 +1,12 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestKey, testKeyService } from './support/api-auth';
+import { ownpilot } from './support/cli-process';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackApp } from './support/tool-test-app';
 
-const bin = path.join(__dirname, '..', 'bin', 'ownpilot.cjs');
-
-/** Runs `ownpilot ...` as a user would; resolves with its exit code and output. */
-function ownpilot(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('ownpilot CLI', () => {
   let stack: TestStack;
