@@ -21,7 +21,8 @@ import { startTemporalDevServer } from '../platform/local/temporal-dev-server';
 import { createLogger } from '../platform/logger';
 import { migrate } from '../prisma/migrate';
 import { createOwnPilotWorker } from '../workers/create-worker';
-import { percentiles, type Benchmark, type BenchFigure } from './bench-types';
+import type { Benchmark, BenchFigure } from './bench-types';
+import { measureLatencyAndThroughput } from './measure';
 
 const SEQUENTIAL_RUNS = 100;
 const WARMUP_RUNS = 20;
@@ -37,26 +38,7 @@ const TUNING = process.argv.includes('--tuned')
     }
   : {};
 
-const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
-
-/** Latency of `SEQUENTIAL_RUNS` one-at-a-time runs, then throughput with `IN_FLIGHT` runs at once. */
-async function measure(once: () => Promise<void>): Promise<{ p50: number; p99: number; perSecond: number }> {
-  for (let i = 0; i < WARMUP_RUNS; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < SEQUENTIAL_RUNS; i++) {
-    const t = process.hrtime.bigint();
-    await once();
-    samples.push(since(t));
-  }
-  let next = 0;
-  const t = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next++ < THROUGHPUT_RUNS) await once();
-    }),
-  );
-  return { ...percentiles(samples), perSecond: THROUGHPUT_RUNS / (since(t) / 1000) };
-}
+const SIZES = { warmup: WARMUP_RUNS, sequential: SEQUENTIAL_RUNS, throughput: THROUGHPUT_RUNS, inFlight: IN_FLIGHT };
 
 /**
  * A plan of 3 no-op tool steps executed through the HTTP API until its workflow completes,
@@ -87,9 +69,9 @@ export const planBench: Benchmark = {
         connection: native, taskQueue: 'bench-bare', workflowsPath: require.resolve('./bare-workflow'), activities: { noop: async (i: number) => i }, ...TUNING,
       });
       const bare = await bareWorker.runUntil(() =>
-        measure(async () => {
+        measureLatencyAndThroughput(async () => {
           await client.workflow.execute('bareThreeActivities', { taskQueue: 'bench-bare', workflowId: `bare-${process.hrtime.bigint()}` });
-        }),
+        }, SIZES),
       );
 
       // OwnPilot: POST /execute through the API, then wait for the workflow's result.
@@ -110,12 +92,12 @@ export const planBench: Benchmark = {
         'bench',
       );
       const ours = await worker.runUntil(() =>
-        measure(async () => {
+        measureLatencyAndThroughput(async () => {
           const res = await fetch(`${base}/${plan.id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{}' });
           if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${await res.text()}`);
           const { runId } = (await res.json()) as { runId: string };
           await client.workflow.getHandle(runId).result();
-        }),
+        }, SIZES),
       );
       server.close();
       const figures: BenchFigure[] = [

@@ -7,8 +7,8 @@ import { ensureTemporalCli } from '../platform/local/temporal-cli';
 import { startTemporalDevServer } from '../platform/local/temporal-dev-server';
 import { migrate } from '../prisma/migrate';
 import type { Benchmark } from './bench-types';
+import { since } from './measure';
 
-const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
 /** What `npm start` spends before "ready": Temporal dev server, embedded PostgreSQL, migrations. */
 export const stackStartup: Benchmark = {

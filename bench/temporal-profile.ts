@@ -6,7 +6,8 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { freePort } from '../platform/local/ports';
 import { ensureTemporalCli } from '../platform/local/temporal-cli';
 import { startTemporalDevServer, type TemporalDevServerOptions } from '../platform/local/temporal-dev-server';
-import { percentiles, type Benchmark, type BenchFigure } from './bench-types';
+import type { Benchmark, BenchFigure } from './bench-types';
+import { measureLatencyAndThroughput } from './measure';
 
 const SEQUENTIAL = Number(process.env.BENCH_PROFILE_RUNS ?? 40);
 const BURST = Number(process.env.BENCH_PROFILE_BURST ?? 150);
@@ -41,7 +42,6 @@ const VARIANTS: Variant[] = [
   { name: 'new default, in-memory', server: { memory: true } },
 ];
 
-const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
 /**
  * Bare Temporal (3 no-op activities) on a fresh dev server per variant: which server and worker
@@ -64,21 +64,7 @@ export const temporalProfile: Benchmark = {
       try {
         const worker = await Worker.create({ connection: native, taskQueue: 'profile', workflowBundle, activities: { noop: async (i: number) => i }, ...variant.worker });
         const once = () => client.workflow.execute('bareThreeActivities', { taskQueue: 'profile', workflowId: `bare-${process.hrtime.bigint()}` });
-        const result = await worker.runUntil(async () => {
-          for (let i = 0; i < 5; i++) await once();
-          const samples: number[] = [];
-          for (let i = 0; i < SEQUENTIAL; i++) {
-            const t = process.hrtime.bigint();
-            await once();
-            samples.push(since(t));
-          }
-          let next = 0;
-          const t = process.hrtime.bigint();
-          await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-            while (next++ < BURST) await once();
-          }));
-          return { ...percentiles(samples), perSecond: BURST / (since(t) / 1000) };
-        });
+        const result = await worker.runUntil(() => measureLatencyAndThroughput(once, { warmup: 5, sequential: SEQUENTIAL, throughput: BURST, inFlight: IN_FLIGHT }));
         figures.push(
           { name: `${variant.name}: p50`, value: result.p50, unit: 'ms' },
           { name: `${variant.name}: p99`, value: result.p99, unit: 'ms' },
