@@ -10,7 +10,8 @@ const DIR = path.join(__dirname, 'histories');
 const MANIFEST = path.join(DIR, 'trigger-histories.json'); // file name → the workflow id it was recorded under
 const WORKFLOWS = path.join(__dirname, '..', 'workflows', 'index.ts');
 
-// RECORD_TRIGGER_HISTORIES=1 npx jest test/triggers-replay.test.ts re-records the histories.
+// RECORD_TRIGGER_HISTORIES=1 npx jest test/triggers-replay.test.ts records the histories not yet recorded
+// (existing ones are kept: they stand for runs of older workflow code that must keep replaying).
 const recording = process.env.RECORD_TRIGGER_HISTORIES === '1';
 
 describe('trigger workflows replay deterministically over recorded histories', () => {
@@ -21,8 +22,9 @@ describe('trigger workflows replay deterministically over recorded histories', (
       const t = await buildTriggerApp(stack);
       const plan = await t.api.post('/api/v1/plans').send({ name: 'p', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201);
       const make = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send({ name: 'rec', ...body }).expect(201)).body.id as string;
-      const manifest: Record<string, string> = {};
+      const manifest = (fs.existsSync(MANIFEST) ? JSON.parse(fs.readFileSync(MANIFEST, 'utf8')) : {}) as Record<string, string>;
       const save = async (name: string, workflowId: string) => {
+        if (fs.existsSync(path.join(DIR, `${name}.binpb`))) return;
         manifest[`${name}.binpb`] = workflowId;
         // Binary protobuf: historyFromJSON fails here (two protobufjs copies in node_modules).
         const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
@@ -40,6 +42,12 @@ describe('trigger workflows replay deterministically over recorded histories', (
       await expect(stack.client.workflow.getHandle(bad.runId).result()).rejects.toBeInstanceOf(WorkflowFailedError);
       await save('trigger-run-failed', bad.runId);
 
+      // A tool action under the heartbeat patch (TOOL_HEARTBEAT_PATCH).
+      const tool = await make({ type: 'webhook', action: { kind: 'tool', tool: 'core.echo', args: { x: '{{payload.x}}' } } });
+      const called = await t.starter.start('rec-tool', { triggerId: tool, source: 'manual', payload: { x: 2 } });
+      await stack.client.workflow.getHandle(called.runId).result();
+      await save('trigger-run-tool-heartbeat', called.runId);
+
       const condition = await make({ type: 'condition', config: { tool: 'core.echo', args: { level: 20 }, expression: { path: 'result.level', op: 'gte', value: 10 }, intervalSeconds: 3600 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
       const checkId = `trigger-${condition}-check-rec`;
       await stack.client.workflow.execute('conditionCheckWorkflow', { taskQueue: stack.taskQueue, workflowId: checkId, args: [{ triggerId: condition }] });
@@ -53,7 +61,7 @@ describe('trigger workflows replay deterministically over recorded histories', (
   test('every recorded history replays without nondeterminism', async () => {
     const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
     const files = Object.keys(manifest).sort();
-    expect(files).toEqual(['condition-check-fired.binpb', 'trigger-run-failed.binpb', 'trigger-run-plan.binpb']);
+    expect(files).toEqual(['condition-check-fired.binpb', 'trigger-run-failed.binpb', 'trigger-run-plan.binpb', 'trigger-run-tool-heartbeat.binpb']);
     const histories = files.map((f) => ({ workflowId: manifest[f]!, history: temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, f))) }));
     const results = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS }, histories)) results.push(result);

@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TriggerActivities } from '../activities/triggers/trigger-activities';
 import { OwnPilotKind, OwnPilotTriggerId } from './search-attributes';
 import type { TriggerRunInput, TriggerRunResult } from './trigger-types';
@@ -6,11 +6,17 @@ import type { TriggerRunInput, TriggerRunResult } from './trigger-types';
 const ACTIVITY_PRESETS = {
   bookkeeping: { startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 milliseconds', maximumAttempts: 10 } },
   action: { startToCloseTimeout: '5 minutes', retry: { initialInterval: '1 second', maximumAttempts: 3 } },
+  // The tool action heartbeats every second: a lost worker is noticed within seconds, not at the 5-minute deadline.
+  heartbeatingAction: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '5 seconds', retry: { initialInterval: '1 second', maximumAttempts: 3 } },
 } as const;
+
+/** Runs recorded before this patch schedule the tool action without a heartbeat timeout (and keep doing so on replay). */
+export const TOOL_HEARTBEAT_PATCH = 'trigger-tool-heartbeat';
 
 // Bookkeeping runs as local activities: two fewer task round trips between firing and action.
 const { beginTriggerRun, finishTriggerRun } = proxyLocalActivities<TriggerActivities>(ACTIVITY_PRESETS.bookkeeping);
 const { startTriggerPlan, callTriggerTool } = proxyActivities<TriggerActivities>(ACTIVITY_PRESETS.action);
+const heartbeating = proxyActivities<TriggerActivities>(ACTIVITY_PRESETS.heartbeatingAction);
 
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.cause instanceof Error ? error.cause.message : error.message;
@@ -38,7 +44,9 @@ export async function triggerRunWorkflow(input: TriggerRunInput): Promise<Trigge
     if (begun.action.kind === 'plan') {
       planWorkflowId = await startTriggerPlan({ historyId: begun.historyId, triggerId: input.triggerId, planId: begun.action.planId, input: begun.action.input });
     } else {
-      output = await callTriggerTool({ triggerId: input.triggerId, tool: begun.action.tool, args: begun.action.args, idempotencyKey: workflowId });
+      // Every attempt uses the firing id as idempotency key, so a retry after a lost worker does not repeat the side effect.
+      const call = patched(TOOL_HEARTBEAT_PATCH) ? heartbeating.callTriggerTool : callTriggerTool;
+      output = await call({ triggerId: input.triggerId, tool: begun.action.tool, args: begun.action.args, idempotencyKey: workflowId });
     }
   } catch (error) {
     const message = messageOf(error);

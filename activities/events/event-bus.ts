@@ -4,6 +4,7 @@ import type { Logger } from '../../platform/logger';
 import { EventHistoryQuery } from './event-history-schemas';
 import { compilePattern, EventPattern } from './event-pattern';
 import { JsonData, KNOWN_EVENT_PAYLOADS } from './event-payloads';
+import { currentCause, withoutCause } from './event-cause';
 import { EventCategory, EventType, type OwnPilotEvent } from './event-types';
 import type { PgEventStore } from './pg-event-store';
 import { createSubscriberQueue, type EventHandler, type SubscriberLimits, type SubscriberQueue } from './subscriber-queue';
@@ -110,6 +111,7 @@ export function createEventBus(options: EventBusOptions) {
       throw new AppError('VALIDATION_FAILED', `invalid payload for event '${type}'`, { issues: payload.error.issues });
     }
     if (typeof source !== 'string' || source.length === 0) throw new AppError('VALIDATION_FAILED', 'event source is required');
+    const cause = currentCause();
     return {
       id: id ?? randomUUID(),
       type,
@@ -117,10 +119,13 @@ export function createEventBus(options: EventBusOptions) {
       source,
       data: payload.data,
       timestamp: new Date().toISOString(),
+      ...(cause ? { cause } : {}),
     };
   };
 
-  const publish = (event: OwnPilotEvent, done?: () => void, until: EmitUntil = 'handled'): void => {
+  // Deliveries and batched writes run outside the emitter's cause: a handler's own events are not the tool call's.
+  const publish = (event: OwnPilotEvent, done?: () => void, until: EmitUntil = 'handled'): void => withoutCause(() => publishNow(event, done, until));
+  const publishNow = (event: OwnPilotEvent, done?: () => void, until: EmitUntil = 'handled'): void => {
     if (!remember(event.id)) {
       counters.duplicatesIgnored++;
       done?.();

@@ -12,6 +12,13 @@ export const EventType = z
   .regex(/^[a-z]+(\.[a-z0-9_-]+)+$/, 'dotted lower-case name such as tool.executed')
   .refine((t) => (EVENT_CATEGORIES as readonly string[]).includes(t.split('.')[0]!), 'unknown event namespace');
 
+/**
+ * The tool call during which an event was emitted (its requester and idempotency key; for a
+ * call nested in a sandboxed tool, the outermost call). The bus stamps it; trigger cycle guards follow it.
+ */
+export const EventCause = z.object({ requesterId: z.string().min(1).max(300), idempotencyKey: z.string().min(1).max(1000).optional() }).strict();
+export type EventCause = z.infer<typeof EventCause>;
+
 /** The envelope every event travels in, in process, across processes and in event_log. */
 export const OwnPilotEvent = z.object({
   id: z.string().min(1),
@@ -20,6 +27,8 @@ export const OwnPilotEvent = z.object({
   source: z.string().min(1),
   data: z.unknown(),
   timestamp: z.string().datetime(),
+  /** Present when the event was emitted while a tool ran (see EventCause). */
+  cause: EventCause.optional(),
 });
 export type OwnPilotEvent = z.infer<typeof OwnPilotEvent>;
 

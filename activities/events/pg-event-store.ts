@@ -31,6 +31,7 @@ interface Row {
   source: string;
   data: unknown;
   timestamp: Date;
+  cause: OwnPilotEvent['cause'] | null;
 }
 
 const toEvent = (r: Row): OwnPilotEvent => ({
@@ -40,6 +41,7 @@ const toEvent = (r: Row): OwnPilotEvent => ({
   source: r.source,
   data: r.data,
   timestamp: r.timestamp.toISOString(),
+  ...(r.cause ? { cause: r.cause } : {}),
 });
 
 // One statement per batch: insert every event (idempotent by id) and NOTIFY only those newly
@@ -47,15 +49,15 @@ const toEvent = (r: Row): OwnPilotEvent => ({
 // it is committed to event_log (which is what lets oversized events travel by id).
 const APPEND_SQL = `
 WITH rows AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[])
-    WITH ORDINALITY AS r(id, event_type, category, source, data, ts, payload, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[], $8::jsonb[])
+    WITH ORDINALITY AS r(id, event_type, category, source, data, ts, payload, cause, n)
 ), ins AS (
-  INSERT INTO event_log (id, event_type, category, source, data, timestamp)
-  SELECT id, event_type, category, source, data, ts FROM rows
+  INSERT INTO event_log (id, event_type, category, source, data, timestamp, cause)
+  SELECT id, event_type, category, source, data, ts, cause FROM rows
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 )
-SELECT pg_notify($8, s.payload) FROM (SELECT payload FROM rows WHERE id IN (SELECT id FROM ins) ORDER BY n) s`;
+SELECT pg_notify($9, s.payload) FROM (SELECT payload FROM rows WHERE id IN (SELECT id FROM ins) ORDER BY n) s`;
 
 /**
  * event_log writer (batched), history reader and cross-process channel over PostgreSQL
@@ -81,7 +83,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     outageMs: options.outageMs ?? 60_000,
     onDropped: (count, error) => logger.error({ err: error, count }, 'events dropped from event_log'),
     async write(batch) {
-      const cols: [string[], string[], string[], string[], (string | null)[], string[], string[]] = [[], [], [], [], [], [], []];
+      const cols: [string[], string[], string[], string[], (string | null)[], string[], string[], (string | null)[]] = [[], [], [], [], [], [], [], []];
       for (const { event, origin } of batch) {
         cols[0].push(event.id);
         cols[1].push(event.type);
@@ -95,13 +97,14 @@ export function createPgEventStore(options: PgEventStoreOptions) {
           payload = JSON.stringify({ o: origin, i: event.id } satisfies Wire);
         }
         cols[6].push(payload);
+        cols[7].push(event.cause === undefined ? null : JSON.stringify(event.cause));
       }
       await pool.query(APPEND_SQL, [...cols, channel]);
     },
   });
 
   const load = async (id: string): Promise<OwnPilotEvent | undefined> => {
-    const { rows } = await pool.query<Row>('SELECT id, event_type, category, source, data, timestamp FROM event_log WHERE id = $1', [id]);
+    const { rows } = await pool.query<Row>('SELECT id, event_type, category, source, data, timestamp, cause FROM event_log WHERE id = $1', [id]);
     return rows[0] && toEvent(rows[0]);
   };
 
@@ -181,7 +184,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     /** One page of event_log, newest first, filtered by type pattern, category, source and time range. */
     async query(filters: EventHistoryFilters): Promise<OwnPilotEvent[]> {
       const { rows } = await pool.query<Row>(
-        `SELECT id, event_type, category, source, data, timestamp FROM event_log
+        `SELECT id, event_type, category, source, data, timestamp, cause FROM event_log
          WHERE ($1::text IS NULL OR ('.' || event_type) ~ $1)
            AND ($2::text IS NULL OR category = $2)
            AND ($3::text IS NULL OR source = $3)

@@ -5,7 +5,8 @@ import { AppError, notFound } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
 import type { ToolRegistry as ToolRegistryRow } from '../../prisma/generated/client';
-import type { EventPublisher } from '../events/event-types';
+import { runWithCause } from '../events/event-cause';
+import type { EventCause, EventPublisher } from '../events/event-types';
 import { createArgsValidator } from './args-validator';
 import { createIsolatedSandbox } from './sandbox/isolated-sandbox';
 import type { QuickJsSandbox, SandboxLimits } from './sandbox/quickjs-sandbox';
@@ -187,7 +188,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     return validator.validate(record.name, record.definition.parameters, args);
   };
 
-  const runSandboxed = (record: ToolRecord, args: unknown, context: ToolContext, signal: AbortSignal, timeoutMs: number) => {
+  const runSandboxed = (record: ToolRecord, args: unknown, context: ToolContext, cause: EventCause, signal: AbortSignal, timeoutMs: number) => {
     if (record.code === null) throw new AppError('UNAVAILABLE', `tool '${record.name}' has no code`, { tool: record.name });
     const depth = context.callDepth ?? 0;
     // A custom tool acts as its caller; a plugin tool acts as its plugin.
@@ -209,6 +210,8 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
           idempotencyKey: context.idempotencyKey === undefined ? undefined : `${context.idempotencyKey}/${record.name}#${calls}`,
           signal,
           callDepth: depth + 1,
+          // Host calls arrive from the sandbox thread outside this call's async path: pass the cause on.
+          cause,
         });
       },
     });
@@ -489,40 +492,9 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
      * of running a `requires_approval` tool unless `context.approved`. Emits tool.executed with
      * the outcome and duration in every case and records per-source metrics.
      */
-    async executeTool(name: string, args: unknown, context: ToolContext): Promise<ToolExecutionResult> {
-      const started = clock();
-      const record = await cache.get(name);
-      if (!record) throw notFound('tool', name);
-      let validArgs: unknown;
-      try {
-        assertCanExecute(record, context.requesterId);
-        validArgs = validateArgs(record, args);
-      } catch (error) {
-        const appError = asToolError(name, error);
-        emitExecuted(record, context, 'rejected', clock() - started, appError);
-        throw appError;
-      }
-      if (record.requiresApproval && context.approved !== true) {
-        emitExecuted(record, context, 'approval_required', clock() - started);
-        return { status: 'approval_required', tool: name, args: validArgs, reason: `tool '${name}' requires approval before it runs` };
-      }
-      const handler = handlers.get(name);
-      const timeoutMs = handler?.timeoutMs ?? defaultTimeoutMs;
-      try {
-        // A sandboxed run enforces timeoutMs itself and reports why it stopped; the outer
-        // deadline is only the backstop.
-        const outerTimeoutMs = record.source === 'builtin' ? timeoutMs : timeoutMs + SANDBOX_BACKSTOP_MS;
-        const output = await withTimeout(name, outerTimeoutMs, context.signal, (signal) =>
-          record.source === 'builtin' ? handler!.execute(validArgs, { ...context, signal }) : runSandboxed(record, validArgs, context, signal, timeoutMs),
-        );
-        const durationMs = clock() - started;
-        emitExecuted(record, context, 'success', durationMs);
-        return { status: 'completed', tool: name, output, durationMs };
-      } catch (error) {
-        const appError = asToolError(name, error);
-        emitExecuted(record, context, 'error', clock() - started, appError);
-        throw appError;
-      }
+    executeTool(name: string, args: unknown, context: ToolContext): Promise<ToolExecutionResult> {
+      const cause: EventCause = context.cause ?? { requesterId: context.requesterId, ...(context.idempotencyKey !== undefined ? { idempotencyKey: context.idempotencyKey } : {}) };
+      return runWithCause(cause, () => executeChecked(name, args, context, cause));
     },
 
     /** executeTool for callers that want the output only (plans): APPROVAL_REQUIRED is thrown, not returned. */
@@ -532,6 +504,43 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       return result.output;
     },
   };
+
+  /** The body of executeTool, run with `cause` as the cause of every event it emits. */
+  async function executeChecked(name: string, args: unknown, context: ToolContext, cause: EventCause): Promise<ToolExecutionResult> {
+    const started = clock();
+    const record = await cache.get(name);
+    if (!record) throw notFound('tool', name);
+    let validArgs: unknown;
+    try {
+      assertCanExecute(record, context.requesterId);
+      validArgs = validateArgs(record, args);
+    } catch (error) {
+      const appError = asToolError(name, error);
+      emitExecuted(record, context, 'rejected', clock() - started, appError);
+      throw appError;
+    }
+    if (record.requiresApproval && context.approved !== true) {
+      emitExecuted(record, context, 'approval_required', clock() - started);
+      return { status: 'approval_required', tool: name, args: validArgs, reason: `tool '${name}' requires approval before it runs` };
+    }
+    const handler = handlers.get(name);
+    const timeoutMs = handler?.timeoutMs ?? defaultTimeoutMs;
+    try {
+      // A sandboxed run enforces timeoutMs itself and reports why it stopped; the outer
+      // deadline is only the backstop.
+      const outerTimeoutMs = record.source === 'builtin' ? timeoutMs : timeoutMs + SANDBOX_BACKSTOP_MS;
+      const output = await withTimeout(name, outerTimeoutMs, context.signal, (signal) =>
+        record.source === 'builtin' ? handler!.execute(validArgs, { ...context, signal }) : runSandboxed(record, validArgs, context, cause, signal, timeoutMs),
+      );
+      const durationMs = clock() - started;
+      emitExecuted(record, context, 'success', durationMs);
+      return { status: 'completed', tool: name, output, durationMs };
+    } catch (error) {
+      const appError = asToolError(name, error);
+      emitExecuted(record, context, 'error', clock() - started, appError);
+      throw appError;
+    }
+  }
   return registry;
 }
 export type ToolRegistry = ReturnType<typeof createToolRegistry>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EventCause } from '../events/event-types';
 
 /** `core.echo`, `custom.my_tool`, `plugin.weather.forecast`: lower-case dotted segments. */
 export const ToolName = z
@@ -29,6 +30,8 @@ export interface ToolContext {
   approved?: boolean;
   /** How many tools deep this call is nested (a sandboxed tool calling another); 0 or unset at the top. */
   callDepth?: number;
+  /** The outermost call of a nested one (set by the registry): events emitted meanwhile carry it. Unset at the top. */
+  cause?: EventCause;
 }
 
 /** A built-in tool: its definition, a zod schema for its arguments, and the code that runs it. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
 import { AppError } from '../../platform/errors';
 import { retryWhileDatabaseUnavailable } from '../database-outage';
@@ -21,6 +21,7 @@ export interface TriggerActivityDeps {
   maxChainDepth?: number;
 }
 
+const HEARTBEAT_EVERY_MS = 1000;
 const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'INVALID_STATE', 'CONFLICT']);
 
 /** A permanent AppError becomes a non-retryable failure of the same type; anything else is retried. */
@@ -91,12 +92,21 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
       }
     },
 
-    /** Calls the trigger's tool as the trigger's principal. */
+    /**
+     * Calls the trigger's tool as the trigger's principal, heartbeating every second (so a lost
+     * worker is noticed at the heartbeat timeout); a cancellation request aborts the tool.
+     */
     async callTriggerTool(input: { triggerId: string; tool: string; args: Record<string, unknown>; idempotencyKey: string }): Promise<unknown> {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
-        return await retryWhileDatabaseUnavailable(() => tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey }));
+        return await retryWhileDatabaseUnavailable(() =>
+          tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey, signal: ctx.cancellationSignal }),
+        );
       } catch (error) {
         throw permanent(error);
+      } finally {
+        clearInterval(beat);
       }
     },
 

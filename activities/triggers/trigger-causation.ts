@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../platform/database';
-import type { OwnPilotEvent } from '../events/event-types';
+import type { EventCause, OwnPilotEvent } from '../events/event-types';
 
 /** The plan start key prefix of a trigger's firing (`trigger:<historyId>`). */
 export const TRIGGER_START_KEY_PREFIX = 'trigger:';
@@ -24,13 +24,18 @@ const stringArray = (value: unknown): string[] | undefined =>
 /**
  * Finds the trigger firings that caused an event (oldest first), so a firing it starts can carry
  * them: `trigger.*` events carry `triggerChain`; `plan.*` events of a run a trigger started (or of
- * its sub-plans) lead to that firing through the run's start key; `tool.executed` of a trigger's
- * own tool call leads to it through the idempotency key. Any other event has no known cause ([]).
+ * its sub-plans) lead to that firing through the run's start key; any event emitted while a tool
+ * ran (tool.executed, resource.*, plugin events, ...) carries that call as its `cause`: a trigger's
+ * own tool call (requester `trigger:<id>`, key = the firing id) leads to that firing, a plan
+ * step's call (key `<planRunId>/<stepId>/<generation>[/...]`, requester = the run's starter) to
+ * that run's chain. A cause whose requester does not match the firing or run it names is ignored,
+ * so no caller can pin its events on someone else's chain. Any other event has no known cause ([]).
  */
 export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
-  const chainOfFiring = async (historyId: string): Promise<string[]> => {
+  const chainOfFiring = async (historyId: string, requesterId?: string): Promise<string[]> => {
     const row = await prisma.triggerHistory.findUnique({ where: { id: historyId }, select: { triggerId: true, causationChain: true } });
-    return row ? [...row.causationChain, row.triggerId] : [];
+    if (!row || (requesterId !== undefined && requesterId !== `${TRIGGER_START_KEY_PREFIX}${row.triggerId}`)) return [];
+    return [...row.causationChain, row.triggerId];
   };
 
   const chainOfPlanRun = async (runId: string): Promise<string[]> => {
@@ -44,16 +49,24 @@ export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
     return [];
   };
 
+  const chainOfCause = async ({ requesterId, idempotencyKey }: EventCause): Promise<string[]> => {
+    if (idempotencyKey === undefined) return [];
+    const root = idempotencyKey.split('/')[0]!;
+    if (requesterId.startsWith(TRIGGER_START_KEY_PREFIX) && root === idempotencyKey) {
+      const chain = await chainOfFiring(root, requesterId);
+      if (chain.length > 0) return chain;
+    }
+    const run = await prisma.planRun.findUnique({ where: { id: root }, select: { startedBy: true } });
+    return run && run.startedBy === requesterId ? chainOfPlanRun(root) : [];
+  };
+
   return {
     /** The causal chain of trigger ids behind `event`, oldest first; [] when none is known. */
     async chainOf(event: OwnPilotEvent): Promise<string[]> {
       const data = (event.data ?? {}) as Record<string, unknown>;
       if (event.category === 'trigger') return stringArray(data.triggerChain) ?? [];
       if (event.category === 'plan' && typeof data.runId === 'string') return chainOfPlanRun(data.runId);
-      if (event.type === 'tool.executed' && typeof data.requesterId === 'string' && data.requesterId.startsWith(TRIGGER_START_KEY_PREFIX) && typeof data.idempotencyKey === 'string') {
-        return chainOfFiring(data.idempotencyKey);
-      }
-      return [];
+      return event.cause ? chainOfCause(event.cause) : [];
     },
   };
 }

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { EventBus } from '../activities/events/event-bus';
+import { openEventBus } from '../activities/events/open-event-bus';
+import { defineTool, type BuiltinTool } from '../activities/tools/tool-types';
+import { EVENT_TRIGGER_SUBSCRIBER } from '../activities/triggers/event-trigger-dispatcher';
+import { newId } from '../platform/ids';
+import { createLogger } from '../platform/logger';
+import { buildTriggerApp } from './support/trigger-app';
+import { openTestStack, type TestStack } from './support/test-stack';
+import { eventually } from './support/wait';
+
+type HistoryRow = { id: string; status: string; error: string | null; workflowId: string; planWorkflowId: string | null; causationChain: string[] };
+
+describe('trigger causation: events a tool emits as a side effect carry their cause, across processes', () => {
+  let stack: TestStack;
+  let t: Awaited<ReturnType<typeof buildTriggerApp>>;
+  /** Another process's bus: the dispatcher hears every event only through event_log + NOTIFY. */
+  let remote: EventBus;
+  let detach: () => void;
+
+  beforeAll(async () => {
+    stack = await openTestStack();
+    // A built-in whose resource side effect no definition declares (the create-time check cannot see it).
+    const noteMaker = defineTool({
+      definition: { name: 'core.test.note_maker', description: 'creates a note for the caller', category: 'test', parameters: {}, tags: [] },
+      args: z.object({ title: z.string() }),
+      execute: (args, context) => stack.resources.create('notes', context.requesterId, { title: args.title }, context.idempotencyKey),
+    });
+    await stack.tools.registerBuiltinTools([noteMaker] as BuiltinTool[]);
+    await stack.startWorker();
+    t = await buildTriggerApp(stack);
+    remote = await openEventBus(stack.info.databaseUrl, createLogger('remote-events', 'silent'));
+    detach = t.dispatcher.attach(remote);
+  });
+  afterAll(async () => {
+    detach();
+    await remote.close();
+    await stack.close();
+  });
+
+  const history = async (id: string) => (await t.api.get(`/api/v1/triggers/${id}/history?limit=100`).expect(200)).body.items as HistoryRow[];
+  const createTrigger = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send(body).expect(201)).body.id as string;
+  const onNote = (title: string) => ({ pattern: 'resource.created', filter: { all: [{ path: 'data.resourceType', op: 'eq', value: 'notes' }, { path: 'data.data.title', op: 'eq', value: title }] } });
+  /** Every event emitted before now has been dispatched by the remote dispatcher (same FIFO) and every firing of `id` has finished. */
+  const settle = async (id: string) => {
+    for (let round = 0; round < 2; round++) {
+      const marker = newId();
+      let seen = false;
+      const sub = remote.subscribe(EVENT_TRIGGER_SUBSCRIBER, 'agent.started', (e) => {
+        if ((e.data as { agentId?: string }).agentId === marker) seen = true;
+      });
+      stack.bus.emit('agent.started', { agentId: marker }, 'test');
+      await eventually(async () => seen, (s) => s);
+      remote.unsubscribe(sub);
+      await eventually(() => history(id), (rows) => rows.every((r) => r.status !== 'running'));
+    }
+  };
+
+  test('on resource.created → a tool that creates a resource: the second firing is refused as a cycle; a user’s resource still fires', async () => {
+    const a = await createTrigger({ name: 'note echo (tool)', type: 'event', config: onNote('loop-a'), action: { kind: 'tool', tool: 'core.test.note_maker', args: { title: 'loop-a' } } });
+    await stack.resources.create('notes', 'user:causation', { title: 'loop-a' });
+
+    const rows = await eventually(() => history(a), (r) => r.some((x) => x.status === 'skipped'));
+    const fired = rows.find((x) => x.status === 'succeeded')!;
+    expect(fired.causationChain).toEqual([]);
+    expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [a], error: `cycle: ${a} → ${a}` });
+    // The side effect's envelope, as stored (what other processes read), names the call that made it.
+    const logged = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: `trigger:${a}` } });
+    expect(logged.map((e) => e.cause)).toEqual([{ requesterId: `trigger:${a}`, idempotencyKey: fired.workflowId }]);
+    await settle(a);
+    expect(await history(a)).toHaveLength(2);
+    expect(await stack.prisma.note.count({ where: { ownerId: `trigger:${a}` } })).toBe(1);
+
+    // An unrelated resource.created from a user (no cause) fires normally, and its echo is refused again.
+    await stack.resources.create('notes', 'user:causation', { title: 'loop-a' });
+    await eventually(() => history(a), (r) => r.filter((x) => x.status === 'succeeded').length === 2 && r.filter((x) => x.status === 'skipped').length === 2);
+    await settle(a);
+    expect(await history(a)).toHaveLength(4);
+    expect(await stack.prisma.note.count({ where: { ownerId: `trigger:${a}` } })).toBe(2);
+    await t.api.delete(`/api/v1/triggers/${a}`).expect(204);
+  });
+
+  test('on resource.created → a plan whose step creates a resource: the plan step’s event leads back to the firing and is refused', async () => {
+    const planId = (await t.api.post('/api/v1/plans').send({ name: 'note plan', steps: [{ id: 'make', kind: 'tool', tool: 'core.test.note_maker', args: { title: 'loop-b' } }] }).expect(201)).body.id as string;
+    const b = await createTrigger({ name: 'note echo (plan)', type: 'event', config: onNote('loop-b'), action: { kind: 'plan', planId } });
+    await stack.resources.create('notes', 'user:causation', { title: 'loop-b' });
+
+    const rows = await eventually(() => history(b), (r) => r.some((x) => x.status === 'skipped'));
+    const fired = rows.find((x) => x.status === 'succeeded')!;
+    expect(fired.planWorkflowId).not.toBeNull();
+    expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [b], error: `cycle: ${b} → ${b}`, planWorkflowId: null });
+    const [logged] = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: `trigger:${b}` } });
+    expect(logged!.cause).toEqual({ requesterId: `trigger:${b}`, idempotencyKey: `${fired.planWorkflowId}/make/0` });
+    await settle(b);
+    expect(await history(b)).toHaveLength(2);
+    expect(await stack.prisma.planRun.count({ where: { planId } })).toBe(1);
+
+    await stack.resources.create('notes', 'user:causation', { title: 'loop-b' });
+    await eventually(() => history(b), (r) => r.filter((x) => x.status === 'succeeded').length === 2 && r.filter((x) => x.status === 'skipped').length === 2);
+    await settle(b);
+    expect(await history(b)).toHaveLength(4);
+    expect(await stack.prisma.planRun.count({ where: { planId } })).toBe(2);
+    await t.api.delete(`/api/v1/triggers/${b}`).expect(204);
+  });
+
+  test('a cause names only its own requester’s firing or run: a user call reusing a firing id as its key is not pinned on that chain', async () => {
+    const c = await createTrigger({ name: 'note echo (spoof)', type: 'event', config: onNote('loop-c'), action: { kind: 'tool', tool: 'core.test.note_maker', args: { title: 'other' } } });
+    await stack.resources.create('notes', 'user:causation', { title: 'loop-c' });
+    const [first] = await eventually(() => history(c), (r) => r.length === 1 && r[0]!.status === 'succeeded');
+    // A user runs the tool with the firing's id as idempotency key: its event is the user's, and fires normally.
+    await stack.tools.execute('core.test.note_maker', { title: 'loop-c' }, { requesterId: 'user:causation', idempotencyKey: first!.workflowId });
+    const rows = await eventually(() => history(c), (r) => r.length === 2 && r.every((x) => x.status === 'succeeded'));
+    expect(rows.map((r) => r.causationChain)).toEqual([[], []]);
+    await t.api.delete(`/api/v1/triggers/${c}`).expect(204);
+  });
+});
