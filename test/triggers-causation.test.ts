@@ -1,7 +1,5 @@
-import { z } from 'zod';
 import type { EventBus } from '../activities/events/event-bus';
 import { openEventBus } from '../activities/events/open-event-bus';
-import { defineTool, type BuiltinTool } from '../activities/tools/tool-types';
 import { EVENT_TRIGGER_SUBSCRIBER } from '../activities/triggers/event-trigger-dispatcher';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
@@ -17,16 +15,21 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
   /** Another process's bus: the dispatcher hears every event only through event_log + NOTIFY. */
   let remote: EventBus;
   let detach: () => void;
+  const pluginId = `cause${newId(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const noteMaker = `plugin.${pluginId}.note_maker`;
+  const maker = `plugin:${pluginId}`;
 
   beforeAll(async () => {
     stack = await openTestStack();
-    // A built-in whose resource side effect no definition declares (the create-time check cannot see it).
-    const noteMaker = defineTool({
-      definition: { name: 'core.test.note_maker', description: 'creates a note for the caller', category: 'test', parameters: {}, tags: [] },
-      args: z.object({ title: z.string() }),
-      execute: (args, context) => stack.resources.create('notes', context.requesterId, { title: args.title }, context.idempotencyKey),
-    });
-    await stack.tools.registerBuiltinTools([noteMaker] as BuiltinTool[]);
+    // A sandboxed tool (runnable by any principal, in any process: other test files' dispatchers may
+    // start a firing on their own workers) whose resource side effect no definition declares, so the
+    // create-time cycle check cannot see it. Its nested create runs as the plugin.
+    await stack.tools.registerPluginTool(
+      pluginId,
+      { name: noteMaker, description: 'creates a note', category: 'test', parameters: { type: 'object' }, tags: [] },
+      "return await tools.call('core.notes.create', { title: args.title });",
+      { allowedTools: ['core.notes.create'] },
+    );
     await stack.startWorker();
     t = await buildTriggerApp(stack);
     remote = await openEventBus(stack.info.databaseUrl, createLogger('remote-events', 'silent'));
@@ -57,7 +60,7 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
   };
 
   test('on resource.created → a tool that creates a resource: the second firing is refused as a cycle; a user’s resource still fires', async () => {
-    const a = await createTrigger({ name: 'note echo (tool)', type: 'event', config: onNote('loop-a'), action: { kind: 'tool', tool: 'core.test.note_maker', args: { title: 'loop-a' } } });
+    const a = await createTrigger({ name: 'note echo (tool)', type: 'event', config: onNote('loop-a'), action: { kind: 'tool', tool: noteMaker, args: { title: 'loop-a' } } });
     await stack.resources.create('notes', 'user:causation', { title: 'loop-a' });
 
     const rows = await eventually(() => history(a), (r) => r.some((x) => x.status === 'skipped'));
@@ -65,23 +68,24 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
     expect(fired.causationChain).toEqual([]);
     expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [a], error: `cycle: ${a} → ${a}` });
     // The side effect's envelope, as stored (what other processes read), names the call that made it.
-    const logged = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: `trigger:${a}` } });
+    // (The nested create ran as the plugin; the cause is the outermost call, the trigger's.)
+    const logged = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: maker, data: { path: ['data', 'title'], equals: 'loop-a' } } });
     expect(logged.map((e) => e.cause)).toEqual([{ requesterId: `trigger:${a}`, idempotencyKey: fired.workflowId }]);
     await settle(a);
     expect(await history(a)).toHaveLength(2);
-    expect(await stack.prisma.note.count({ where: { ownerId: `trigger:${a}` } })).toBe(1);
+    expect(await stack.prisma.note.count({ where: { ownerId: maker, title: 'loop-a' } })).toBe(1);
 
     // An unrelated resource.created from a user (no cause) fires normally, and its echo is refused again.
     await stack.resources.create('notes', 'user:causation', { title: 'loop-a' });
     await eventually(() => history(a), (r) => r.filter((x) => x.status === 'succeeded').length === 2 && r.filter((x) => x.status === 'skipped').length === 2);
     await settle(a);
     expect(await history(a)).toHaveLength(4);
-    expect(await stack.prisma.note.count({ where: { ownerId: `trigger:${a}` } })).toBe(2);
+    expect(await stack.prisma.note.count({ where: { ownerId: maker, title: 'loop-a' } })).toBe(2);
     await t.api.delete(`/api/v1/triggers/${a}`).expect(204);
   });
 
   test('on resource.created → a plan whose step creates a resource: the plan step’s event leads back to the firing and is refused', async () => {
-    const planId = (await t.api.post('/api/v1/plans').send({ name: 'note plan', steps: [{ id: 'make', kind: 'tool', tool: 'core.test.note_maker', args: { title: 'loop-b' } }] }).expect(201)).body.id as string;
+    const planId = (await t.api.post('/api/v1/plans').send({ name: 'note plan', steps: [{ id: 'make', kind: 'tool', tool: noteMaker, args: { title: 'loop-b' } }] }).expect(201)).body.id as string;
     const b = await createTrigger({ name: 'note echo (plan)', type: 'event', config: onNote('loop-b'), action: { kind: 'plan', planId } });
     await stack.resources.create('notes', 'user:causation', { title: 'loop-b' });
 
@@ -89,7 +93,7 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
     const fired = rows.find((x) => x.status === 'succeeded')!;
     expect(fired.planWorkflowId).not.toBeNull();
     expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [b], error: `cycle: ${b} → ${b}`, planWorkflowId: null });
-    const [logged] = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: `trigger:${b}` } });
+    const [logged] = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: maker, data: { path: ['data', 'title'], equals: 'loop-b' } } });
     expect(logged!.cause).toEqual({ requesterId: `trigger:${b}`, idempotencyKey: `${fired.planWorkflowId}/make/0` });
     await settle(b);
     expect(await history(b)).toHaveLength(2);
@@ -104,11 +108,11 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
   });
 
   test('a cause names only its own requester’s firing or run: a user call reusing a firing id as its key is not pinned on that chain', async () => {
-    const c = await createTrigger({ name: 'note echo (spoof)', type: 'event', config: onNote('loop-c'), action: { kind: 'tool', tool: 'core.test.note_maker', args: { title: 'other' } } });
+    const c = await createTrigger({ name: 'note echo (spoof)', type: 'event', config: onNote('loop-c'), action: { kind: 'tool', tool: noteMaker, args: { title: 'other' } } });
     await stack.resources.create('notes', 'user:causation', { title: 'loop-c' });
     const [first] = await eventually(() => history(c), (r) => r.length === 1 && r[0]!.status === 'succeeded');
-    // A user runs the tool with the firing's id as idempotency key: its event is the user's, and fires normally.
-    await stack.tools.execute('core.test.note_maker', { title: 'loop-c' }, { requesterId: 'user:causation', idempotencyKey: first!.workflowId });
+    // A user creates a note with the firing's id as idempotency key: its event is the user's, and fires normally.
+    await stack.tools.execute('core.notes.create', { title: 'loop-c' }, { requesterId: 'user:causation', idempotencyKey: first!.workflowId });
     const rows = await eventually(() => history(c), (r) => r.length === 2 && r.every((x) => x.status === 'succeeded'));
     expect(rows.map((r) => r.causationChain)).toEqual([[], []]);
     await t.api.delete(`/api/v1/triggers/${c}`).expect(204);

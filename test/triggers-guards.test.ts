@@ -46,6 +46,14 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
 
   const history = async (id: string) => (await t.api.get(`/api/v1/triggers/${id}/history?limit=100`).expect(200)).body.items as HistoryRow[];
   const createTrigger = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send(body).expect(201)).body.id as string;
+  /**
+   * Stores an enabled event trigger past the create-time cycle check (as one saved before that
+   * check existed): the loops below are provable, so the API refuses them; the run-time guard must stop them.
+   */
+  const storeEventTrigger = async (id: string, name: string, config: Record<string, unknown>, action: Record<string, unknown>) => {
+    await stack.prisma.trigger.create({ data: { id, name, type: 'event', config: config as object, action: action as object, isEnabled: true, createdBy: 'admin' } });
+    return id;
+  };
   /** Waits until an event emitted now has been written to event_log (so everything emitted before it has passed the bus). */
   const drainBus = async () => {
     const marker = stack.bus.emit('agent.started', { agentId: `marker-${newId(6)}` }, 'test');
@@ -55,9 +63,9 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
   test('an A ↔ B loop through trigger.executed stops: the firing that would close the cycle is recorded as skipped', async () => {
     const echo = { kind: 'tool', tool: 'core.echo', args: { from: '{{trigger.name}}' } };
     // Each fires when the other one has executed: without a guard this never ends.
-    const a = await createTrigger({ name: 'A', type: 'event', config: { pattern: 'trigger.executed' }, action: echo });
-    const b = await createTrigger({ name: 'B', type: 'event', config: { pattern: 'trigger.executed', filter: { path: 'data.triggerId', op: 'eq', value: a } }, action: echo });
-    await t.api.patch(`/api/v1/triggers/${a}`).send({ config: { pattern: 'trigger.executed', filter: { path: 'data.triggerId', op: 'eq', value: b } } }).expect(200);
+    const [a, b] = [newId(), newId()];
+    await storeEventTrigger(a, 'A', { pattern: 'trigger.executed', filter: { path: 'data.triggerId', op: 'eq', value: b } }, echo);
+    await storeEventTrigger(b, 'B', { pattern: 'trigger.executed', filter: { path: 'data.triggerId', op: 'eq', value: a } }, echo);
 
     await t.api.post(`/api/v1/triggers/${a}/execute`).send({ payload: { kick: true } }).expect(202);
     const rowsA = await eventually(() => history(a), (rows) => rows.some((r) => r.status === 'skipped'));
@@ -78,7 +86,7 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
   });
 
   test('a trigger whose plan’s events fire it again (plan.completed → same plan) runs once and skips the echo', async () => {
-    const c = await createTrigger({ name: 'C', type: 'event', config: { pattern: 'plan.completed', filter: { path: 'data.planId', op: 'eq', value: planId } }, action: { kind: 'plan', planId } });
+    const c = await storeEventTrigger(newId(), 'C', { pattern: 'plan.completed', filter: { path: 'data.planId', op: 'eq', value: planId } }, { kind: 'plan', planId, input: {} });
     await t.api.post(`/api/v1/triggers/${c}/execute`).send({ payload: {} }).expect(202);
     const rows = await eventually(() => history(c), (r) => r.some((x) => x.status === 'skipped'));
     const fired = rows.find((x) => x.status === 'succeeded')!;
@@ -91,10 +99,10 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
   });
 
   test('a trigger calling a tool on every tool.executed does not feed on its own calls', async () => {
-    const d = await createTrigger({ name: 'D', type: 'event', config: { pattern: 'tool.executed' }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    const d = newId();
     // Listens to core.echo calls of one user and of itself (its own calls are the loop).
     const filter = { all: [{ path: 'data.tool', op: 'eq', value: 'core.echo' }, { path: 'data.requesterId', op: 'in', value: ['user:guard-test', `trigger:${d}`] }] };
-    await t.api.patch(`/api/v1/triggers/${d}`).send({ config: { pattern: 'tool.executed', filter } }).expect(200);
+    await storeEventTrigger(d, 'D', { pattern: 'tool.executed', filter }, { kind: 'tool', tool: 'core.echo', args: {} });
     const e = stack.bus.emit('tool.executed', { tool: 'core.echo', requesterId: 'user:guard-test', outcome: 'success' }, 'test');
     const rows = await eventually(() => history(d), (r) => r.some((x) => x.status === 'skipped'));
     expect(rows.find((x) => x.status === 'succeeded')?.workflowId).toBe(`trigger-${d}-ev-${e.id}`);

@@ -9,6 +9,7 @@ import type { SecretBox } from '../../platform/secret-box';
 import type { PlanService } from '../plans/plan-service';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createTriggerAccess } from './trigger-access';
+import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
 import { type BackfillBody, CONFIG_SCHEMAS, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
@@ -52,6 +53,7 @@ function newWebhookSecret(): string {
 /** Trigger CRUD, firing, history and Temporal Schedule consistency (seed §5 ITriggerService). */
 export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
   const schedules = createTriggerSchedules({ temporal, taskQueue });
+  const cycles = createTriggerCycleCheck({ prisma, plans });
 
   /** UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist. */
   async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string): Promise<void> {
@@ -71,8 +73,12 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     return row;
   }
 
-  /** Flips the flag and pauses/unpauses the schedule (recreating it if missing) in one transaction. */
+  /** Flips the flag and pauses/unpauses the schedule (recreating it if missing) in one transaction; enabling an event trigger that closes a cycle is UNPROCESSABLE. */
   async function setEnabled(id: string, enabled: boolean) {
+    if (enabled) {
+      const current = await load(id);
+      if (!current.isEnabled) await cycles.assertNoCycle(current);
+    }
     const row = await prisma.$transaction(async (tx) => {
       const updated = await tx.trigger.update({ where: { id }, data: { isEnabled: enabled, updatedAt: new Date() } }).catch(() => null);
       if (!updated) throw notFound('trigger', id);
@@ -103,11 +109,13 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
      * Stores the trigger and, for schedule/condition triggers, creates its Temporal Schedule inside
      * the same database transaction: a schedule Temporal rejects (bad cron → UNPROCESSABLE) rolls
      * the row back, and a failed commit deletes the schedule again. Webhook triggers get a secret,
-     * returned here once and stored only encrypted.
+     * returned here once and stored only encrypted. An enabled event trigger that would close a
+     * provable cycle is UNPROCESSABLE (trigger-cycle-check.ts).
      */
     async createTrigger(body: CreateTriggerBody, createdBy: string) {
       await checkReferences(body.action, body.config, body.type);
       const id = newId();
+      if (body.enabled) await cycles.assertNoCycle({ id, name: body.name, type: body.type, config: body.config, action: body.action });
       const webhookSecret = body.type === 'webhook' ? newWebhookSecret() : undefined;
       let scheduled = false;
       try {
@@ -129,11 +137,18 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       }
     },
 
-    /** Changes name, description, config (checked against the trigger's type) or action; the schedule follows in the same transaction. */
+    /**
+     * Changes name, description, config (checked against the trigger's type) or action; the
+     * schedule follows in the same transaction. A change that makes an enabled event trigger close
+     * a provable cycle is UNPROCESSABLE.
+     */
     async updateTrigger(id: string, body: UpdateTriggerBody) {
       const before = await load(id);
       const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(body.config);
       await checkReferences(body.action, config, before.type);
+      if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
+        await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action });
+      }
       let scheduled = false;
       try {
         const row = await prisma.$transaction(async (tx) => {
