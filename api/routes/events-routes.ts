@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { EmitEventBody, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
 import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
-import { EventCategory } from '../../activities/events/event-types';
+import { EventCategory, EventCause } from '../../activities/events/event-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
-const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown().describe('The event payload (JSON)'), timestamp: Timestamp });
+const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown().describe('The event payload (JSON)'), timestamp: Timestamp, cause: EventCause.optional().describe('The tool call the event was emitted in (requester, idempotency key); absent outside tool calls') });
 const Subscription = z.object({ id: z.string(), subscriberId: z.string(), pattern: z.string(), createdAt: Timestamp });
 const SubscriberMetrics = z.object({
   delivered: z.number().int(), failed: z.number().int(), timedOut: z.number().int(), rateDropped: z.number().int(), deferred: z.number().int(), overflowed: z.number().int(),
