@@ -49,6 +49,7 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
  */
 const MAX_WORKER_LOSS_REDISPATCHES = 5;
 const WORKER_LOSS_PATCH = 'redispatch-on-worker-loss';
+const ONE_FINAL_WRITE_PATCH = 'one-final-write';
 
 /** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
 function lostWithItsWorker(error: unknown): boolean {
@@ -107,6 +108,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const inflight = new Set<string>();
   const decisions = new Map<string, DecisionRequest>();
   const finishedAtStart = state.order.length;
+  // Durations use the workflow's clock (new Date() is deterministic in the sandbox).
+  const startedAt = input.carried?.startedAt ?? info.runStartTime.getTime();
+  const stepStartedAt = new Map<string, number>();
+  const elapsedSince = (t: number | undefined) => (t === undefined ? undefined : new Date().getTime() - t);
 
   // ---- bookkeeping: batched, serialized, never blocking the next step ----
   let pending: PlanRecordBatch = { planId, runId, transitions: [], checkpoints: [] };
@@ -261,11 +266,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     delete st.error;
     const startSeq = nextSequence();
     const key = `${info.workflowId}/${step.id}/${st.generation}`;
+    stepStartedAt.set(step.id, new Date().getTime());
     if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
     try {
       st.output = await executeStep(step, st, startSeq, key);
       finish(step.id, 'completed');
-      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output } });
+      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
     } catch (error) {
       if (isCancellation(error)) {
         st.status = 'cancelled';
@@ -275,7 +281,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       st.error = errorMessage(error);
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
-      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure } });
+      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
       if (onFailure !== 'continue' && !stop) {
         stop = onFailure;
         state.error = `step ${step.id} failed: ${st.error}`;
@@ -446,7 +452,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       // A long run drains its steps in flight, then continues as new with its state.
       const handOver = state.order.length - finishedAtStart >= definition.continueAsNewAfter || workflowInfo().continueAsNewSuggested;
       if (!paused && !stop && !rollbackTo && !handOver) schedule();
-      void flush();
+      const ending = inflight.size === 0 && !rollbackTo && (stop !== undefined || state.order.length === state.totalSteps);
+      // The last step's transitions go out with the run's end, in one write (patched: runs
+      // recorded before wrote them separately first).
+      if (!ending || !patched(ONE_FINAL_WRITE_PATCH)) void flush();
       if (inflight.size === 0) {
         if (rollbackTo) {
           await rollbackToCheckpoint(rollbackTo.position, rollbackTo.checkpointId);
@@ -457,7 +466,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         if (!paused && handOver) {
           await flush();
           await condition(allHandlersFinished);
-          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested] } });
+          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested], startedAt } });
         }
       }
       const seen = tick;
@@ -470,7 +479,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       setStatus('rolling_back');
       await compensate(state.order);
       setStatus('cancelled');
-      record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) } });
+      record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) }, durationMs: elapsedSince(startedAt) });
       pending.run = { status: 'cancelled', state };
       await flush();
     });
@@ -481,13 +490,13 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     setStatus('rolling_back');
     await compensate(state.order);
     setStatus('rolled_back');
-    record({ event: 'plan.rolled_back', status: 'rolled_back', details: { error: state.error } });
+    record({ event: 'plan.rolled_back', status: 'rolled_back', details: { error: state.error }, durationMs: elapsedSince(startedAt) });
   } else if (stop === 'fail') {
     setStatus('failed');
-    record({ event: 'plan.failed', status: 'failed', details: { error: state.error } });
+    record({ event: 'plan.failed', status: 'failed', details: { error: state.error }, durationMs: elapsedSince(startedAt) });
   } else {
     setStatus('completed');
-    record({ event: 'plan.completed', status: 'completed', details: { outputs: outputs() } });
+    record({ event: 'plan.completed', status: 'completed', details: { outputs: outputs() }, durationMs: elapsedSince(startedAt) });
   }
   pending.run = { status: state.status, error: state.error, state };
   await flush();
