@@ -133,6 +133,21 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
       expect(attempts(run, 'sub')[1]).toMatchObject({ attempt: 2, previousError: `sub-plan ${children[0]!.id} timed out after 1000 ms` });
     });
 
+    test('a run that starts failing starts no new attempt, also while one waits for its interval', async () => {
+      const child = await h.createPlan({ name: 'child-fails', steps: [{ id: 'bad', kind: 'tool', tool: 'core.test.fail', args: { reason: 'child broke' } }] });
+      const parent = await h.createPlan({
+        name: 'parent-fails-elsewhere',
+        steps: [
+          { id: 'sub', kind: 'sub_plan', planId: child, retry: { maximumAttempts: 5, initialInterval: '10m' } },
+          { id: 'other', kind: 'tool', tool: 'core.test.fail', args: { reason: 'other broke' } },
+        ],
+      });
+      const runId = await h.execute(parent);
+      const run = await ended(runId, 'failed');
+      expect(run.steps).toMatchObject({ sub: { status: 'failed', error: expect.stringMatching(/child broke/) }, other: { status: 'failed' } });
+      expect((await childRuns(runId)).map((c) => c.status)).toEqual(['failed']);
+    });
+
     test('a child cancelled on its own is not retried', async () => {
       const child = await h.createPlan({ name: 'cancelled-child', steps: [{ id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 } }] });
       const runId = await h.execute(await h.createPlan(subPlan(child, { retry: { maximumAttempts: 3, initialInterval: '100ms' } })));

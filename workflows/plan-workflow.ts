@@ -387,12 +387,13 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
               void flush();
             });
           } catch (error) {
-            // A run that is failing or rolling back starts no new attempt.
-            if (attempt >= policy.maximumAttempts || !retryableSubPlanFailure(error) || stop !== undefined || rollbackTo !== undefined) throw error;
+            // A run that is failing or rolling back starts no new attempt (a pause or a rollback to a
+            // checkpoint lets the step finish, retries included, as it does a tool step's).
+            if (attempt >= policy.maximumAttempts || !retryableSubPlanFailure(error) || stop !== undefined) throw error;
             previousError = errorMessage(error);
             const interval = policy.initialInterval * policy.backoffCoefficient ** (attempt - 1);
-            await sleep(Math.min(interval, policy.maximumInterval ?? 100 * policy.initialInterval));
-            if (stop !== undefined || rollbackTo !== undefined) throw error;
+            // Waits out the interval unless the run starts failing meanwhile.
+            if (await condition(() => stop !== undefined, Math.min(interval, policy.maximumInterval ?? 100 * policy.initialInterval))) throw error;
           }
         }
       }
