@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { createPlanService } from '../activities/plans/plan-service';
 import { openPlanHarness, type PlanHarness, type RunBody } from './support/plan-harness';
 import { eventually } from './support/wait';
 
@@ -65,7 +66,7 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
       expect((await h.api.patch(`/api/v1/plans/${id}`).send({ steps: subPlan(other).steps }).expect(200)).body.version).toBe(2);
     });
 
-    test('run time: a definition stored before the rule (written directly) fails its step FORBIDDEN, for any starter; the child never starts and is not retried', async () => {
+    test('run time: a definition stored before the rule (written directly) fails its step FORBIDDEN, whoever or whatever starts it (user, admin, trigger); the child never starts and is not retried', async () => {
       const id = (await alice.post('/api/v1/plans').send(subPlan(alicesChild)).expect(201)).body.id as string;
       const stored = await h.stack.prisma.plan.findUniqueOrThrow({ where: { id } });
       const definition = stored.definition as { steps: Record<string, unknown>[] };
@@ -73,8 +74,11 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
       await h.stack.prisma.plan.update({ where: { id }, data: { definition: forged } });
 
       const byAlice = (await alice.post(`/api/v1/plans/${id}/execute`).send({}).expect(202)).body.runId as string;
-      const byAdmin = await h.execute(id); // checked by the plan's owner, not by who starts the run
-      for (const runId of [byAlice, byAdmin]) {
+      // checked against the plan's owner, not against who or what starts the run
+      const byAdmin = await h.execute(id);
+      const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
+      const byTrigger = (await service.executePlan(id, {}, 'trigger:t1')).runId; // as the trigger service starts runs
+      for (const runId of [byAlice, byAdmin, byTrigger]) {
         const run = await ended(runId, 'failed');
         expect(run.steps.sub).toMatchObject({ status: 'failed', error: `user:alice may not use plan '${bobsPlan}'` });
         expect(run.history.map((r: { event: string }) => r.event)).toEqual(expect.arrayContaining(['plan.step_failed', 'plan.failed']));
