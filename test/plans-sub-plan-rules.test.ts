@@ -152,6 +152,16 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
       expect((await childRuns(runId)).map((c) => c.status)).toEqual(['failed']);
     });
 
+    test('cancelling the parent while it waits to retry starts no new attempt: the run ends cancelled', async () => {
+      const child = await h.createPlan({ name: 'child-fails', steps: [{ id: 'bad', kind: 'tool', tool: 'core.test.fail', args: { reason: 'child broke' } }] });
+      const runId = await h.execute(await h.createPlan(subPlan(child, { retry: { maximumAttempts: 3, initialInterval: '10m' } })));
+      await eventually(() => childRuns(runId), (rows) => rows.length === 1 && rows[0]!.status === 'failed');
+      await h.api.post(`/api/v1/plans/runs/${runId}/cancel`).send({}).expect(202);
+      const run = await ended(runId, 'cancelled');
+      expect(run.steps.sub.status).toBe('cancelled');
+      expect((await childRuns(runId)).map((c) => c.status)).toEqual(['failed']);
+    });
+
     test('a child cancelled on its own is not retried', async () => {
       const child = await h.createPlan({ name: 'cancelled-child', steps: [{ id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 } }] });
       const runId = await h.execute(await h.createPlan(subPlan(child, { retry: { maximumAttempts: 3, initialInterval: '100ms' } })));
