@@ -147,4 +147,6 @@ export interface SubPlanRequest {
   input: Record<string, unknown>;
   startedBy: string;
   depth: number;
+  /** Which attempt of a `sub_plan` step with a retry policy this child is (absent on the first). */
+  attempt?: number;
 }

@@ -33,6 +33,7 @@ import type {
   PlanTransition,
   PlanWorkflowInput,
   StepState,
+  SubPlanRequest,
 } from './plan-types';
 
 /** Bookkeeping runs as a local activity: no task-queue round trip per write. */
@@ -66,6 +67,29 @@ async function redispatchOnWorkerLoss<T>(dispatch: (redispatch: number) => Promi
       if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(WORKER_LOSS_PATCH)) throw error;
     }
   }
+}
+
+const SUB_PLAN_RETRY_PATCH = 'sub-plan-retry';
+const WAIT_TIMEOUT_PATCH = 'wait-step-timeout';
+
+/** A step's retry policy in milliseconds, with the defaults tool steps always had (3 attempts, 1 s, ×2; the cap is Temporal's 100× the first interval when unset). */
+function retryPolicyOf(retry: PlanStep['retry']) {
+  const initialInterval = retry?.initialInterval === undefined ? 1000 : durationMs(retry.initialInterval);
+  return {
+    maximumAttempts: retry?.maximumAttempts ?? 3,
+    initialInterval,
+    backoffCoefficient: retry?.backoffCoefficient ?? 2,
+    maximumInterval: retry?.maximumInterval === undefined ? undefined : durationMs(retry.maximumInterval),
+  };
+}
+
+/**
+ * True when a failed sub-plan attempt may be tried again: the child failed, rolled back or timed out.
+ * Never a cancellation (of the parent or of the child) nor a failure of prepareSubPlan (nesting,
+ * FORBIDDEN, unknown plan: it has its own activity retries).
+ */
+function retryableSubPlanFailure(error: unknown): boolean {
+  return !isCancellation(error) && !(error instanceof ActivityFailure);
 }
 
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
@@ -300,12 +324,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           startToCloseTimeout: timeout ?? 5 * 60_000,
           heartbeatTimeout: Math.min(timeout ?? HEARTBEAT_TIMEOUT_MS, HEARTBEAT_TIMEOUT_MS),
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-          retry: {
-            maximumAttempts: step.retry?.maximumAttempts ?? 3,
-            initialInterval: step.retry?.initialInterval === undefined ? 1000 : durationMs(step.retry.initialInterval),
-            backoffCoefficient: step.retry?.backoffCoefficient ?? 2,
-            maximumInterval: step.retry?.maximumInterval === undefined ? undefined : durationMs(step.retry.maximumInterval),
-          },
+          retry: retryPolicyOf(step.retry),
           summary: step.name ?? `${step.id}: ${step.tool}`,
         });
         const batch = takePending();
@@ -321,6 +340,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       case 'wait': {
         // new Date() is the workflow's deterministic clock inside the sandbox.
         const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
+        // A wait that would outlast the step's timeout fails when the timeout expires. patched() last:
+        // histories recorded before it slept the whole wait.
+        if (timeout !== undefined && ms > timeout && patched(WAIT_TIMEOUT_PATCH)) {
+          await sleep(timeout);
+          throw ApplicationFailure.create({ type: 'TIMEOUT', message: `wait of ${ms} ms timed out after ${timeout} ms`, nonRetryable: true });
+        }
         if (ms > 0) await sleep(ms);
         return { waitedMs: Math.max(0, ms) };
       }
@@ -347,7 +372,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       case 'sub_plan': {
         const depth = (input.depth ?? 0) + 1;
         if (depth > MAX_SUB_PLAN_DEPTH) throw ApplicationFailure.create({ type: 'UNPROCESSABLE', message: `sub-plans nest deeper than ${MAX_SUB_PLAN_DEPTH}`, nonRetryable: true });
-        const childInput = await prepareSubPlan({
+        const request: SubPlanRequest = {
           planId: step.planId,
           parentRunId: runId,
           stepId: step.id,
@@ -355,25 +380,55 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           input: resolveTemplates(step.input, scope()) as Record<string, unknown>,
           startedBy: input.startedBy,
           depth,
-        });
-        const runChild = () => executeChild(planWorkflow, {
-          workflowId: childInput.runId,
-          args: [childInput],
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          staticSummary: `Plan: ${childInput.planName} (sub-plan of ${runId})`,
-          typedSearchAttributes: [
-            { key: OwnPilotPlanId, value: childInput.planId },
-            { key: OwnPilotKind, value: 'plan' },
-            { key: OwnPilotStartedBy, value: `plan:${runId}` },
-          ],
-        });
-        // The step's timeout bounds the whole sub-plan: when it expires the child is cancelled (its
-        // compensations run) and the step fails. Patched: runs recorded before it had no such timer.
-        const child = timeout !== undefined && patched('sub-plan-timeout') ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
-        if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
-        return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
+        };
+        // patched() only for a step with a retry policy: histories of steps without one replay unchanged.
+        if (step.retry === undefined || !patched(SUB_PLAN_RETRY_PATCH)) return runSubPlan(request, timeout);
+        // Each attempt is a child run of its own (its own start key), bounded by the step's timeout.
+        const policy = retryPolicyOf(step.retry);
+        let previousError: string | undefined;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await runSubPlan(attempt > 1 ? { ...request, attempt } : request, timeout, (childRunId) => {
+              record({ stepId: step.id, event: 'plan.step_attempt', status: 'running', details: { attempt, childRunId, ...(previousError === undefined ? {} : { previousError }) } });
+              void flush();
+            });
+          } catch (error) {
+            // A run that is failing or rolling back starts no new attempt (a pause or a rollback to a
+            // checkpoint lets the step finish, retries included, as it does a tool step's).
+            if (attempt >= policy.maximumAttempts || !retryableSubPlanFailure(error) || stop !== undefined) throw error;
+            previousError = errorMessage(error);
+            const interval = policy.initialInterval * policy.backoffCoefficient ** (attempt - 1);
+            // Waits out the interval unless the run starts failing meanwhile.
+            if (await condition(() => stop !== undefined, Math.min(interval, policy.maximumInterval ?? 100 * policy.initialInterval))) throw error;
+          }
+        }
       }
     }
+  };
+
+  /**
+   * Allocates a child run (prepareSubPlan), calls `started` with its id, and runs it to its end;
+   * `timeout` bounds it (the child is cancelled, its compensations run, the step fails). A child
+   * that did not complete fails the step.
+   */
+  const runSubPlan = async (request: SubPlanRequest, timeout: number | undefined, started?: (childRunId: string) => void): Promise<unknown> => {
+    const childInput = await prepareSubPlan(request);
+    started?.(childInput.runId);
+    const runChild = () => executeChild(planWorkflow, {
+      workflowId: childInput.runId,
+      args: [childInput],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      staticSummary: `Plan: ${childInput.planName} (sub-plan of ${runId})`,
+      typedSearchAttributes: [
+        { key: OwnPilotPlanId, value: childInput.planId },
+        { key: OwnPilotKind, value: 'plan' },
+        { key: OwnPilotStartedBy, value: `plan:${runId}` },
+      ],
+    });
+    // Patched: runs recorded before the step timeout existed had no such timer.
+    const child = timeout !== undefined && patched('sub-plan-timeout') ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
+    if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
+    return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
   };
 
   /** Runs compensations of the completed steps among `ids`, newest first; failures are recorded, not thrown. */

@@ -1,10 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
+import { notFound } from '../../platform/errors';
 import type { CompensationRequest, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
 import { toActivityFailure } from '../activity-failure';
 import { retryWhileDatabaseUnavailable } from '../database-outage';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
+import { createPlanAccess, planOwner } from './plan-access';
 import { createPlanHistoryWriter, historyId, type HistoryRow } from './plan-history-writer';
 import { allocateRun } from './plan-runs';
 
@@ -20,6 +22,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 /** Activities the plan workflow calls: tool steps, compensations, sub-plan starts and bookkeeping. */
 export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps) {
   const write = createPlanHistoryWriter({ prisma });
+  const access = createPlanAccess({ prisma });
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
     const ctx = Context.current();
@@ -82,14 +85,22 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
       return callTool(request.call.tool, request.call.args, request.requesterId, request.idempotencyKey);
     },
 
-    /** Allocates (idempotently, keyed by parent run + step + generation) the run row of a sub-plan. */
+    /**
+     * Allocates (idempotently, keyed by parent run + step + generation, and attempt from the second
+     * on) the run row of a sub-plan. The parent's plan owner must be allowed to use the child plan
+     * (whoever started the run): otherwise a non-retryable FORBIDDEN, and nothing is allocated.
+     */
     async prepareSubPlan(request: SubPlanRequest): Promise<PlanWorkflowInput> {
       try {
+        const parent = await prisma.planRun.findUnique({ where: { id: request.parentRunId }, select: { plan: { select: { createdBy: true } } } });
+        if (!parent) throw notFound('plan run', request.parentRunId);
+        await access.assertMayUsePlan(request.planId, planOwner(parent.plan.createdBy));
+        const attempt = request.attempt !== undefined && request.attempt > 1 ? `/attempt-${request.attempt}` : '';
         const { workflowInput } = await allocateRun(prisma, {
           planId: request.planId,
           input: request.input,
           startedBy: request.startedBy,
-          startKey: `${request.parentRunId}/${request.stepId}/${request.generation}`,
+          startKey: `${request.parentRunId}/${request.stepId}/${request.generation}${attempt}`,
           parentRunId: request.parentRunId,
           enforceLimit: false,
           depth: request.depth,
