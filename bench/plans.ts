@@ -21,8 +21,9 @@ import { startTemporalDevServer } from '../platform/local/temporal-dev-server';
 import { createLogger } from '../platform/logger';
 import { migrate } from '../prisma/migrate';
 import { createOwnPilotWorker } from '../workers/create-worker';
-import type { Benchmark, BenchFigure } from './bench-types';
-import { measureLatencyAndThroughput } from './measure';
+import { percentiles, type Benchmark, type BenchFigure } from './bench-types';
+import { medianTimeline } from './history-timeline';
+import { measureLatencyAndThroughput, since } from './measure';
 
 const SEQUENTIAL_RUNS = 100;
 const WARMUP_RUNS = 20;
@@ -68,9 +69,12 @@ export const planBench: Benchmark = {
       const bareWorker = await Worker.create({
         connection: native, taskQueue: 'bench-bare', workflowsPath: require.resolve('./bare-workflow'), activities: { noop: async (i: number) => i }, ...TUNING,
       });
+      const bareIds: string[] = [];
       const bare = await bareWorker.runUntil(() =>
         measureLatencyAndThroughput(async () => {
-          await client.workflow.execute('bareThreeActivities', { taskQueue: 'bench-bare', workflowId: `bare-${process.hrtime.bigint()}` });
+          const workflowId = `bare-${process.hrtime.bigint()}`;
+          bareIds.push(workflowId);
+          await client.workflow.execute('bareThreeActivities', { taskQueue: 'bench-bare', workflowId });
         }, SIZES),
       );
 
@@ -91,15 +95,26 @@ export const planBench: Benchmark = {
         },
         'bench',
       );
+      const runIds: string[] = [];
+      const answered: number[] = [];
       const ours = await worker.runUntil(() =>
         measureLatencyAndThroughput(async () => {
+          const posted = process.hrtime.bigint();
           const res = await fetch(`${base}/${plan.id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{}' });
           if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${await res.text()}`);
           const { runId } = (await res.json()) as { runId: string };
+          answered.push(since(posted));
+          runIds.push(runId);
           await client.workflow.getHandle(runId).result();
         }, SIZES),
       );
       server.close();
+      // Where the time goes, one run at a time (the sequential part of the measurement).
+      const sequential = <T>(list: T[]) => list.slice(WARMUP_RUNS, WARMUP_RUNS + SEQUENTIAL_RUNS);
+      console.log(`  POST /execute answered 202: p50 ${percentiles(sequential(answered)).p50.toFixed(1)} ms`);
+      for (const [name, ids] of [['bare', bareIds], ['plan', runIds]] as const) {
+        for (const line of await medianTimeline(client, sequential(ids))) console.log(`  ${name}: ${line}`);
+      }
       const figures: BenchFigure[] = [
         { name: 'bare Temporal, 3 no-op activities: p50', value: bare.p50, unit: 'ms' },
         { name: 'bare Temporal, 3 no-op activities: p99', value: bare.p99, unit: 'ms' },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
@@ -154,6 +155,19 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   const timedSub = await h.createPlan({ name: 'sub-plan-timeout', steps: [{ id: 'sub', kind: 'sub_plan', planId: slowChild, timeout: '1s', onFailure: 'continue' }] });
   runs['sub-plan-timeout'] = await h.execute(timedSub);
   await h.waitFor(runs['sub-plan-timeout'], (r) => r.status === 'completed' && r.source === 'database');
+
+  // a sub_plan step with a retry policy re-runs its failed child as a new child run (patch 'sub-plan-retry'),
+  // and a wait step that would outlast its timeout fails at the timeout (patch 'wait-step-timeout')
+  const failsOnce = await h.createPlan({ name: 'child-fails-once', steps: [{ id: 'once', kind: 'tool', tool: 'core.test.fail_once', args: { token: randomUUID() } }] });
+  const retriedSub = await h.createPlan({
+    name: 'sub-plan-retry',
+    steps: [
+      { id: 'sub', kind: 'sub_plan', planId: failsOnce, retry: { maximumAttempts: 2, initialInterval: '100ms' } },
+      { id: 'long', kind: 'wait', duration: '10m', timeout: '200ms', onFailure: 'continue', dependsOn: ['sub'] },
+    ],
+  });
+  runs['sub-plan-retry'] = await h.execute(retriedSub);
+  await h.waitFor(runs['sub-plan-retry'], (r) => r.status === 'completed' && r.source === 'database');
   return runs;
 }
 
@@ -175,7 +189,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'worker-lost.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json']));
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

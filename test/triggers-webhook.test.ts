@@ -106,4 +106,17 @@ describe('webhook triggers: HMAC-signed, replay-safe, no API key', () => {
     const limited = await deliver(other.id, other.webhookSecret, '{}').expect(429);
     expect(limited.body.error.code).toBe('RATE_LIMITED');
   });
+
+  test('delivery ids older than twice the tolerance are forgotten; recent ones are kept for replay protection', async () => {
+    const hook = await createWebhook({ toleranceSeconds: 60 });
+    const old = new Date(Date.now() - 3 * 60_000);
+    await stack.prisma.triggerWebhookDelivery.create({ data: { triggerId: hook.id, deliveryId: 'long-ago', receivedAt: old } });
+    await stack.prisma.triggerWebhookDelivery.create({ data: { triggerId: hook.id, deliveryId: 'a-minute-ago', receivedAt: new Date(Date.now() - 60_000) } });
+    await deliver(hook.id, hook.webhookSecret, '{}', { delivery: 'now-1' }).expect(202);
+    const kept = await eventually(
+      () => stack.prisma.triggerWebhookDelivery.findMany({ where: { triggerId: hook.id }, orderBy: { receivedAt: 'asc' } }),
+      (rows) => !rows.some((r) => r.deliveryId === 'long-ago'),
+    );
+    expect(kept.map((r) => r.deliveryId)).toEqual(['a-minute-ago', 'now-1']);
+  });
 });

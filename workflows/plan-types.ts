@@ -53,6 +53,8 @@ export interface CarriedPlanState {
   checkpointCounter: number;
   paused: boolean;
   skipRequested: string[];
+  /** Epoch ms the run's first workflow execution started (run durations span continue-as-new). */
+  startedAt?: number;
 }
 
 export interface PlanWorkflowInput {
@@ -93,6 +95,8 @@ export interface PlanTransition {
   event: PlanEventType;
   status: string;
   details?: Record<string, unknown>;
+  /** On run and step ends: how long the run or step took, by the workflow's clock (metrics histograms). */
+  durationMs?: number;
 }
 
 /** Bookkeeping the workflow hands to one activity call: history rows, checkpoints, run status. */
@@ -143,4 +147,6 @@ export interface SubPlanRequest {
   input: Record<string, unknown>;
   startedBy: string;
   depth: number;
+  /** Which attempt of a `sub_plan` step with a retry policy this child is (absent on the first). */
+  attempt?: number;
 }

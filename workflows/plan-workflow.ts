@@ -33,6 +33,7 @@ import type {
   PlanTransition,
   PlanWorkflowInput,
   StepState,
+  SubPlanRequest,
 } from './plan-types';
 
 /** Bookkeeping runs as a local activity: no task-queue round trip per write. */
@@ -49,6 +50,7 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
  */
 const MAX_WORKER_LOSS_REDISPATCHES = 5;
 const WORKER_LOSS_PATCH = 'redispatch-on-worker-loss';
+const ONE_FINAL_WRITE_PATCH = 'one-final-write';
 
 /** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
 function lostWithItsWorker(error: unknown): boolean {
@@ -65,6 +67,29 @@ async function redispatchOnWorkerLoss<T>(dispatch: (redispatch: number) => Promi
       if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(WORKER_LOSS_PATCH)) throw error;
     }
   }
+}
+
+const SUB_PLAN_RETRY_PATCH = 'sub-plan-retry';
+const WAIT_TIMEOUT_PATCH = 'wait-step-timeout';
+
+/** A step's retry policy in milliseconds, with the defaults tool steps always had (3 attempts, 1 s, ×2; the cap is Temporal's 100× the first interval when unset). */
+function retryPolicyOf(retry: PlanStep['retry']) {
+  const initialInterval = retry?.initialInterval === undefined ? 1000 : durationMs(retry.initialInterval);
+  return {
+    maximumAttempts: retry?.maximumAttempts ?? 3,
+    initialInterval,
+    backoffCoefficient: retry?.backoffCoefficient ?? 2,
+    maximumInterval: retry?.maximumInterval === undefined ? undefined : durationMs(retry.maximumInterval),
+  };
+}
+
+/**
+ * True when a failed sub-plan attempt may be tried again: the child failed, rolled back or timed out.
+ * Never a cancellation (of the parent or of the child) nor a failure of prepareSubPlan (nesting,
+ * FORBIDDEN, unknown plan: it has its own activity retries).
+ */
+function retryableSubPlanFailure(error: unknown): boolean {
+  return !isCancellation(error) && !(error instanceof ActivityFailure);
 }
 
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
@@ -107,6 +132,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const inflight = new Set<string>();
   const decisions = new Map<string, DecisionRequest>();
   const finishedAtStart = state.order.length;
+  // Durations use the workflow's clock (new Date() is deterministic in the sandbox).
+  const startedAt = input.carried?.startedAt ?? info.runStartTime.getTime();
+  const stepStartedAt = new Map<string, number>();
+  const elapsedSince = (t: number | undefined) => (t === undefined ? undefined : new Date().getTime() - t);
 
   // ---- bookkeeping: batched, serialized, never blocking the next step ----
   let pending: PlanRecordBatch = { planId, runId, transitions: [], checkpoints: [] };
@@ -261,11 +290,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     delete st.error;
     const startSeq = nextSequence();
     const key = `${info.workflowId}/${step.id}/${st.generation}`;
+    stepStartedAt.set(step.id, new Date().getTime());
     if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
     try {
       st.output = await executeStep(step, st, startSeq, key);
       finish(step.id, 'completed');
-      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output } });
+      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
     } catch (error) {
       if (isCancellation(error)) {
         st.status = 'cancelled';
@@ -275,7 +305,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       st.error = errorMessage(error);
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
-      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure } });
+      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
       if (onFailure !== 'continue' && !stop) {
         stop = onFailure;
         state.error = `step ${step.id} failed: ${st.error}`;
@@ -294,12 +324,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           startToCloseTimeout: timeout ?? 5 * 60_000,
           heartbeatTimeout: Math.min(timeout ?? HEARTBEAT_TIMEOUT_MS, HEARTBEAT_TIMEOUT_MS),
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-          retry: {
-            maximumAttempts: step.retry?.maximumAttempts ?? 3,
-            initialInterval: step.retry?.initialInterval === undefined ? 1000 : durationMs(step.retry.initialInterval),
-            backoffCoefficient: step.retry?.backoffCoefficient ?? 2,
-            maximumInterval: step.retry?.maximumInterval === undefined ? undefined : durationMs(step.retry.maximumInterval),
-          },
+          retry: retryPolicyOf(step.retry),
           summary: step.name ?? `${step.id}: ${step.tool}`,
         });
         const batch = takePending();
@@ -315,6 +340,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       case 'wait': {
         // new Date() is the workflow's deterministic clock inside the sandbox.
         const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
+        // A wait that would outlast the step's timeout fails when the timeout expires. patched() last:
+        // histories recorded before it slept the whole wait.
+        if (timeout !== undefined && ms > timeout && patched(WAIT_TIMEOUT_PATCH)) {
+          await sleep(timeout);
+          throw ApplicationFailure.create({ type: 'TIMEOUT', message: `wait of ${ms} ms timed out after ${timeout} ms`, nonRetryable: true });
+        }
         if (ms > 0) await sleep(ms);
         return { waitedMs: Math.max(0, ms) };
       }
@@ -341,7 +372,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       case 'sub_plan': {
         const depth = (input.depth ?? 0) + 1;
         if (depth > MAX_SUB_PLAN_DEPTH) throw ApplicationFailure.create({ type: 'UNPROCESSABLE', message: `sub-plans nest deeper than ${MAX_SUB_PLAN_DEPTH}`, nonRetryable: true });
-        const childInput = await prepareSubPlan({
+        const request: SubPlanRequest = {
           planId: step.planId,
           parentRunId: runId,
           stepId: step.id,
@@ -349,25 +380,55 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           input: resolveTemplates(step.input, scope()) as Record<string, unknown>,
           startedBy: input.startedBy,
           depth,
-        });
-        const runChild = () => executeChild(planWorkflow, {
-          workflowId: childInput.runId,
-          args: [childInput],
-          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-          staticSummary: `Plan: ${childInput.planName} (sub-plan of ${runId})`,
-          typedSearchAttributes: [
-            { key: OwnPilotPlanId, value: childInput.planId },
-            { key: OwnPilotKind, value: 'plan' },
-            { key: OwnPilotStartedBy, value: `plan:${runId}` },
-          ],
-        });
-        // The step's timeout bounds the whole sub-plan: when it expires the child is cancelled (its
-        // compensations run) and the step fails. Patched: runs recorded before it had no such timer.
-        const child = timeout !== undefined && patched('sub-plan-timeout') ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
-        if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
-        return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
+        };
+        // patched() only for a step with a retry policy: histories of steps without one replay unchanged.
+        if (step.retry === undefined || !patched(SUB_PLAN_RETRY_PATCH)) return runSubPlan(request, timeout);
+        // Each attempt is a child run of its own (its own start key), bounded by the step's timeout.
+        const policy = retryPolicyOf(step.retry);
+        let previousError: string | undefined;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await runSubPlan(attempt > 1 ? { ...request, attempt } : request, timeout, (childRunId) => {
+              record({ stepId: step.id, event: 'plan.step_attempt', status: 'running', details: { attempt, childRunId, ...(previousError === undefined ? {} : { previousError }) } });
+              void flush();
+            });
+          } catch (error) {
+            // A run that is failing or rolling back starts no new attempt (a pause or a rollback to a
+            // checkpoint lets the step finish, retries included, as it does a tool step's).
+            if (attempt >= policy.maximumAttempts || !retryableSubPlanFailure(error) || stop !== undefined) throw error;
+            previousError = errorMessage(error);
+            const interval = policy.initialInterval * policy.backoffCoefficient ** (attempt - 1);
+            // Waits out the interval unless the run starts failing meanwhile.
+            if (await condition(() => stop !== undefined, Math.min(interval, policy.maximumInterval ?? 100 * policy.initialInterval))) throw error;
+          }
+        }
       }
     }
+  };
+
+  /**
+   * Allocates a child run (prepareSubPlan), calls `started` with its id, and runs it to its end;
+   * `timeout` bounds it (the child is cancelled, its compensations run, the step fails). A child
+   * that did not complete fails the step.
+   */
+  const runSubPlan = async (request: SubPlanRequest, timeout: number | undefined, started?: (childRunId: string) => void): Promise<unknown> => {
+    const childInput = await prepareSubPlan(request);
+    started?.(childInput.runId);
+    const runChild = () => executeChild(planWorkflow, {
+      workflowId: childInput.runId,
+      args: [childInput],
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      staticSummary: `Plan: ${childInput.planName} (sub-plan of ${runId})`,
+      typedSearchAttributes: [
+        { key: OwnPilotPlanId, value: childInput.planId },
+        { key: OwnPilotKind, value: 'plan' },
+        { key: OwnPilotStartedBy, value: `plan:${runId}` },
+      ],
+    });
+    // Patched: runs recorded before the step timeout existed had no such timer.
+    const child = timeout !== undefined && patched('sub-plan-timeout') ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
+    if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
+    return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
   };
 
   /** Runs compensations of the completed steps among `ids`, newest first; failures are recorded, not thrown. */
@@ -446,7 +507,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       // A long run drains its steps in flight, then continues as new with its state.
       const handOver = state.order.length - finishedAtStart >= definition.continueAsNewAfter || workflowInfo().continueAsNewSuggested;
       if (!paused && !stop && !rollbackTo && !handOver) schedule();
-      void flush();
+      const ending = inflight.size === 0 && !rollbackTo && (stop !== undefined || state.order.length === state.totalSteps);
+      // The last step's transitions go out with the run's end, in one write (patched: runs
+      // recorded before wrote them separately first).
+      if (!ending || !patched(ONE_FINAL_WRITE_PATCH)) void flush();
       if (inflight.size === 0) {
         if (rollbackTo) {
           await rollbackToCheckpoint(rollbackTo.position, rollbackTo.checkpointId);
@@ -457,7 +521,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         if (!paused && handOver) {
           await flush();
           await condition(allHandlersFinished);
-          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested] } });
+          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested], startedAt } });
         }
       }
       const seen = tick;
@@ -470,7 +534,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       setStatus('rolling_back');
       await compensate(state.order);
       setStatus('cancelled');
-      record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) } });
+      record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) }, durationMs: elapsedSince(startedAt) });
       pending.run = { status: 'cancelled', state };
       await flush();
     });
@@ -481,13 +545,13 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     setStatus('rolling_back');
     await compensate(state.order);
     setStatus('rolled_back');
-    record({ event: 'plan.rolled_back', status: 'rolled_back', details: { error: state.error } });
+    record({ event: 'plan.rolled_back', status: 'rolled_back', details: { error: state.error }, durationMs: elapsedSince(startedAt) });
   } else if (stop === 'fail') {
     setStatus('failed');
-    record({ event: 'plan.failed', status: 'failed', details: { error: state.error } });
+    record({ event: 'plan.failed', status: 'failed', details: { error: state.error }, durationMs: elapsedSince(startedAt) });
   } else {
     setStatus('completed');
-    record({ event: 'plan.completed', status: 'completed', details: { outputs: outputs() } });
+    record({ event: 'plan.completed', status: 'completed', details: { outputs: outputs() }, durationMs: elapsedSince(startedAt) });
   }
   pending.run = { status: state.status, error: state.error, state };
   await flush();

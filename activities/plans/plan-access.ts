@@ -8,6 +8,16 @@ function approversOf(definition: unknown): string[] {
   return steps.flatMap((s) => (s.kind === 'approval' && Array.isArray(s.approvers) ? s.approvers.filter((a): a is string => typeof a === 'string') : []));
 }
 
+/** The principal a plan acts for: its creator, or admin when none is recorded. */
+export function planOwner(createdBy: string | null): string {
+  return createdBy ?? 'admin';
+}
+
+/** True when `principal` may use (read, change, run, or run as a sub-plan) a plan created by `createdBy`: its creator and admin may. */
+export function mayUsePlan(principal: string, createdBy: string | null): boolean {
+  return principal === 'admin' || principal === planOwner(createdBy);
+}
+
 /**
  * Who may reach a plan and its runs through the API. A plan belongs to its creator: only they
  * and admin read, change, run or delete it (steps run as whoever starts the run, so letting
@@ -21,7 +31,7 @@ export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan'
     async assertMayUsePlan(planId: string, principal: string): Promise<void> {
       const plan = await prisma.plan.findUnique({ where: { id: planId }, select: { createdBy: true } });
       if (!plan) throw notFound('plan', planId);
-      if (principal !== 'admin' && plan.createdBy !== principal) throw new AppError('FORBIDDEN', `${principal} may not use plan '${planId}'`, { planId });
+      if (!mayUsePlan(principal, plan.createdBy)) throw new AppError('FORBIDDEN', `${principal} may not use plan '${planId}'`, { planId });
     },
 
     /** Resolves when `principal` may read run `runId` (`control`: pause, resume, cancel, checkpoint, roll back); NOT_FOUND / FORBIDDEN otherwise. */

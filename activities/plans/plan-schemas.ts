@@ -30,7 +30,9 @@ const stepBase = {
   id: StepId,
   name: z.string().min(1).max(200).optional(),
   dependsOn: z.array(StepId).max(100).default([]),
+  /** tool and sub_plan steps (a sub_plan attempt is a new child run); refused with 422 on other kinds. */
   retry: RetryPolicy.optional(),
+  /** tool: per attempt; sub_plan: per child run; wait: fails a longer wait at the timeout. Refused with 422 on condition and approval. */
   timeout: Duration.optional(),
   onFailure: OnFailure.optional(),
   /** Undoes the step; its arguments may read `steps.<this step>.output`. */

@@ -12,7 +12,7 @@ import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpd
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows/search-attributes';
 import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
-import { createPlanAccess } from './plan-access';
+import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
 import { ACTIVE_RUN_STATUSES, allocateRun } from './plan-runs';
 import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
 
@@ -44,8 +44,12 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   // Starts of one plan queue here, not on its row lock: a burst of starts would otherwise hold
   // every pool connection waiting for that lock, and the rest fail to get one (P2028 → 500).
   const startsByPlan = createKeyedSerializer();
-  /** 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema. */
-  const validateDefinition = async (definition: PlanDefinition, selfId?: string) => {
+  /**
+   * 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema,
+   * `timeout`/`retry` on a step kind that cannot honour it. A sub-plan its `owner` may not use is
+   * reported exactly as a missing one, so the answer never tells that someone else's plan exists.
+   */
+  const validateDefinition = async (definition: PlanDefinition, owner: string, selfId?: string) => {
     const problems: { code: string; stepId?: string; message: string }[] = [...validatePlanGraph(definition.steps)];
     const toolNames = new Set<string>();
     for (const s of definition.steps) {
@@ -65,9 +69,18 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       }
       if (s.kind === 'sub_plan') {
         if (s.planId === selfId) problems.push({ code: 'CYCLE', stepId: s.id, message: `step '${s.id}' runs its own plan` });
-        else if (!(await prisma.plan.findUnique({ where: { id: s.planId }, select: { id: true } }))) {
-          problems.push({ code: 'UNKNOWN_PLAN', stepId: s.id, message: `step '${s.id}' runs plan '${s.planId}', which does not exist` });
+        else {
+          const target = await prisma.plan.findUnique({ where: { id: s.planId }, select: { createdBy: true } });
+          if (!target || !mayUsePlan(owner, target.createdBy)) problems.push({ code: 'UNKNOWN_PLAN', stepId: s.id, message: `step '${s.id}' runs plan '${s.planId}', which does not exist` });
         }
+      }
+    }
+    for (const s of definition.steps) {
+      if (s.timeout !== undefined && (s.kind === 'condition' || s.kind === 'approval')) {
+        problems.push({ code: 'UNSUPPORTED_FIELD', stepId: s.id, message: `step '${s.id}' (${s.kind}) cannot take a timeout${s.kind === 'approval' ? ': use approvalTimeout' : ''}` });
+      }
+      if (s.retry !== undefined && (s.kind === 'condition' || s.kind === 'approval' || s.kind === 'wait')) {
+        problems.push({ code: 'UNSUPPORTED_FIELD', stepId: s.id, message: `step '${s.id}' (${s.kind}) cannot take a retry policy` });
       }
     }
     if (definition.inputSchema) {
@@ -126,7 +139,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     /** Stores a plan as version 1 with its steps; 422 naming each problem of the definition. */
     async createPlan(body: CreatePlanBody, createdBy: string) {
       const { name, description, goal, maxConcurrentRuns, ...definition } = body;
-      await validateDefinition(definition);
+      await validateDefinition(definition, createdBy);
       const id = newId();
       const json = asJson(definition);
       const plan = await prisma.plan.create({
@@ -151,7 +164,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
             ...Object.fromEntries(DEFINITION_FIELDS.filter((f) => body[f] !== undefined).map((f) => [f, body[f] ?? undefined])),
           })
         : base;
-      if (touchesDefinition) await validateDefinition(definition, id);
+      // Sub-plans are checked against the plan's owner, also when admin edits it.
+      if (touchesDefinition) await validateDefinition(definition, planOwner(current.createdBy), id);
       const plan = await prisma.$transaction(async (tx) => {
         const version = touchesDefinition ? current.version + 1 : current.version;
         if (touchesDefinition) {

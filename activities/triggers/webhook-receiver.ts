@@ -47,6 +47,19 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
  * id is released.
  */
 export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, clock = Date.now }: WebhookReceiverDeps) {
+  const lastPruned = new Map<string, number>();
+  /**
+   * Forgets a trigger's delivery ids older than twice the tolerance (their signatures can no
+   * longer verify, so a replay is refused anyway), at most once per tolerance window and off the
+   * request's path: pruning is housekeeping, not part of accepting a delivery.
+   */
+  const pruneDeliveries = (triggerId: string, now: number, toleranceSeconds: number) => {
+    if ((lastPruned.get(triggerId) ?? -Infinity) > now - toleranceSeconds * 1000) return;
+    lastPruned.set(triggerId, now);
+    prisma.triggerWebhookDelivery
+      .deleteMany({ where: { triggerId, receivedAt: { lt: new Date(now - 2 * toleranceSeconds * 1000) } } })
+      .catch(() => lastPruned.delete(triggerId));
+  };
   return {
     /** Verifies and starts the run; returns its workflow id. Throws AppError with the status to answer. */
     async receive(delivery: WebhookDelivery): Promise<{ runId: string }> {
@@ -74,8 +87,7 @@ export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, c
       }
       const payload = parseBody(delivery.rawBody, delivery.contentType);
 
-      // Delivery ids only need remembering while their signature could still verify.
-      await prisma.triggerWebhookDelivery.deleteMany({ where: { triggerId: trigger.id, receivedAt: { lt: new Date(now - 2 * config.toleranceSeconds * 1000) } } });
+      pruneDeliveries(trigger.id, now, config.toleranceSeconds);
       try {
         await prisma.triggerWebhookDelivery.create({ data: { triggerId: trigger.id, deliveryId: delivery.deliveryId, receivedAt: new Date(now) } });
       } catch (error) {

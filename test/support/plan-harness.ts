@@ -34,7 +34,7 @@ export interface PlanHarness {
   close(): Promise<void>;
 }
 
-/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key. */
+/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`. */
 export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
   const log = defineTool({
     definition: { name: 'core.test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
@@ -66,7 +66,20 @@ export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
       return args;
     },
   });
-  return [log, fail, flaky] as BuiltinTool[];
+  const failedTokens = new Set<string>();
+  const failOnce = defineTool({
+    definition: { name: 'core.test.fail_once', description: 'fails permanently the first time it sees args.token, succeeds afterwards', category: 'test', parameters: {}, tags: [] },
+    args: z.object({ token: z.string() }),
+    execute: async (args, context) => {
+      calls.push({ tool: 'core.test.fail_once', args, idempotencyKey: context.idempotencyKey });
+      if (!failedTokens.has(args.token)) {
+        failedTokens.add(args.token);
+        throw new AppError('UNPROCESSABLE', `core.test.fail_once: first call with token ${args.token}`);
+      }
+      return args;
+    },
+  });
+  return [log, fail, flaky, failOnce] as BuiltinTool[];
 }
 
 /** Opens the test stack, starts a worker with the test tools and builds the API over it. */
