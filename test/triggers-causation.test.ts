@@ -1,9 +1,11 @@
 import type { EventBus } from '../activities/events/event-bus';
 import { openEventBus } from '../activities/events/open-event-bus';
+import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { EVENT_TRIGGER_SUBSCRIBER } from '../activities/triggers/event-trigger-dispatcher';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
 import { buildTriggerApp } from './support/trigger-app';
+import { testPluginManifest } from './support/plugin-fixtures';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
@@ -116,5 +118,46 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
     const rows = await eventually(() => history(c), (r) => r.length === 2 && r.every((x) => x.status === 'succeeded'));
     expect(rows.map((r) => r.causationChain)).toEqual([[], []]);
     await t.api.delete(`/api/v1/triggers/${c}`).expect(204);
+  });
+
+  test('through a plugin’s event handler: its tool call inherits the handled event’s cause, so "note → plugin event → trigger → note" is refused', async () => {
+    const relayId = `relay${newId(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+    const relay = `plugin.${relayId}.relay`;
+    const code = `if (args.event.data.data && args.event.data.data.title === 'loop-d') await tools.call('core.events.emit', { type: 'plugin.${relayId}.noted', data: { title: 'loop-d' } }); return { ok: true };`;
+    // An enabled plugin relaying resource.created as plugin.<id>.noted (stored as its install would leave it).
+    const manifest = testPluginManifest(relayId, {
+      permissions: ['tools', 'events.subscribe', 'events.emit'],
+      tables: [],
+      tools: [{ name: 'relay', description: 'relays loop-d notes', parameters: { type: 'object' }, allowedTools: ['core.events.emit'], code }],
+      subscriptions: [{ pattern: 'resource.created', tool: 'relay' }],
+    });
+    await stack.tools.registerPluginTool(relayId, { name: relay, description: 'relays loop-d notes', category: 'plugin', parameters: { type: 'object' }, tags: [] }, code, { allowedTools: ['core.events.emit'] });
+    await stack.prisma.plugin.create({
+      data: { id: relayId, manifest: manifest as object, status: 'enabled', installedAt: new Date(), updatedAt: new Date(), subscriptions: { create: { id: newId(), eventPattern: 'resource.created', toolName: relay } } },
+    });
+    const host = createPluginSubscriptionHost({ prisma: stack.prisma, bus: stack.bus, tools: stack.tools, logger: createLogger('plugin-host', 'silent'), resyncIntervalMs: 0 });
+    await host.start();
+    try {
+      // The plugin's effect is unknown at definition time: accepted, and stopped at run time.
+      const d = await createTrigger({ name: 'relay echo', type: 'event', config: { pattern: `plugin.${relayId}.noted` }, action: { kind: 'tool', tool: 'core.notes.create', args: { title: 'loop-d' } } });
+      await stack.resources.create('notes', 'user:causation', { title: 'loop-d' });
+      const rows = await eventually(() => history(d), (r) => r.some((x) => x.status === 'skipped'));
+      const fired = rows.find((x) => x.status === 'succeeded')!;
+      expect(fired.causationChain).toEqual([]);
+      expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [d], error: `cycle: ${d} → ${d}` });
+      const relayed = await stack.prisma.eventLog.findMany({ where: { eventType: `plugin.${relayId}.noted` }, orderBy: { timestamp: 'asc' } });
+      expect(relayed.map((e) => e.cause)).toEqual([
+        { requesterId: `plugin:${relayId}`, idempotencyKey: expect.any(String) }, // relaying the user's note: the handler's own call
+        { requesterId: `trigger:${d}`, idempotencyKey: fired.workflowId }, // relaying the trigger's note: the trigger's call
+      ]);
+      await settle(d);
+      expect(await history(d)).toHaveLength(2);
+      expect(await stack.prisma.note.count({ where: { ownerId: `trigger:${d}`, title: 'loop-d' } })).toBe(1);
+      await t.api.delete(`/api/v1/triggers/${d}`).expect(204);
+    } finally {
+      host.stop();
+      await stack.prisma.plugin.delete({ where: { id: relayId } });
+      await stack.tools.unregisterPluginTools(relayId);
+    }
   });
 });

@@ -34,6 +34,7 @@ const wanted = (plugin: PluginRow | null): string | undefined =>
  * re-syncs the ones that differ. A matching event runs the subscribed tool with
  * `{ event, config }` once per (subscription, event) across all processes: the host first
  * claims the delivery in plugin_event_deliveries, which succeeds only while the plugin is enabled.
+ * Events the handler's tool emits carry the handled event's cause, when it has one.
  */
 export function createPluginSubscriptionHost({
   prisma,
@@ -52,7 +53,8 @@ export function createPluginSubscriptionHost({
     if (claimed === 0) return;
     try {
       const plugin = await prisma.plugin.findUniqueOrThrow({ where: { id: pluginId }, select: { config: true } });
-      await tools.executeTool(toolName, { event, config: plugin.config }, { requesterId: `plugin:${pluginId}`, idempotencyKey: `${subscriptionId}/${event.id}` });
+      // The handler's events inherit the handled event's cause: a trigger loop through a plugin stays traceable.
+      await tools.executeTool(toolName, { event, config: plugin.config }, { requesterId: `plugin:${pluginId}`, idempotencyKey: `${subscriptionId}/${event.id}`, ...(event.cause ? { cause: event.cause } : {}) });
       await prisma.pluginEventDelivery.update({ where: { subscriptionId_eventId: { subscriptionId, eventId: event.id } }, data: { status: 'succeeded' } });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

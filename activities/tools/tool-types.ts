@@ -30,7 +30,11 @@ export interface ToolContext {
   approved?: boolean;
   /** How many tools deep this call is nested (a sandboxed tool calling another); 0 or unset at the top. */
   callDepth?: number;
-  /** The outermost call of a nested one (set by the registry): events emitted meanwhile carry it. Unset at the top. */
+  /**
+   * What events emitted during this call carry as their cause, when not this call itself: the
+   * outermost call of a nested one (set by the registry), or the cause of the event a plugin
+   * handler handles (set by the plugin host). Set only by that trusted code, never from a request.
+   */
   cause?: EventCause;
 }
 
