@@ -42,13 +42,13 @@ export const triggersRoutes: RouteGroup = {
   tag: 'triggers',
   description: 'Schedule, event, condition and webhook triggers; each firing is a trigger-run workflow',
   routes: [
-    { method: 'post', path: '/', summary: 'Create a trigger (webhook triggers return their secret once)', body: CreateTriggerBody, errors: [403, 409, 422], responses: { 201: { description: 'Created', schema: CreatedTrigger } } },
+    { method: 'post', path: '/', summary: 'Create a trigger (webhook triggers return their secret once); 422 when an event trigger would close a cycle', body: CreateTriggerBody, errors: [403, 409, 422], responses: { 201: { description: 'Created', schema: CreatedTrigger } } },
     { method: 'get', path: '/', summary: 'The caller\'s triggers (admin: all)', query: ListTriggersQuery, responses: { 200: { description: 'Triggers', schema: z.array(Trigger) } } },
     { method: 'post', path: '/reconcile', summary: 'Recreate missing Temporal Schedules from the table', auth: 'admin', responses: { 200: { description: 'What was fixed', schema: ReconcileResult } } },
     { method: 'get', path: '/:id', summary: 'One trigger with its schedule state', params: TriggerIdParams, errors: [403, 404], responses: { 200: { description: 'The trigger', schema: TriggerWithSchedule } } },
     { method: 'patch', path: '/:id', summary: 'Change a trigger', params: TriggerIdParams, body: UpdateTriggerBody, errors: [403, 404, 422], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     { method: 'delete', path: '/:id', summary: 'Delete a trigger and its schedule', params: TriggerIdParams, errors: [403, 404], responses: { 204: { description: 'Deleted' } } },
-    { method: 'post', path: '/:id/enable', summary: 'Enable (unpause the schedule)', params: TriggerIdParams, errors: [403, 404], responses: { 200: { description: 'The trigger', schema: Trigger } } },
+    { method: 'post', path: '/:id/enable', summary: 'Enable (unpause the schedule); 422 when an event trigger would close a cycle', params: TriggerIdParams, errors: [403, 404, 422], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     { method: 'post', path: '/:id/disable', summary: 'Disable (pause the schedule)', params: TriggerIdParams, errors: [403, 404], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     {
       method: 'post', path: '/:id/execute', summary: 'Fire now', params: TriggerIdParams, body: ExecuteTriggerBody, errors: [403, 404, 409],
