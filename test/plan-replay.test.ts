@@ -168,6 +168,19 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   });
   runs['sub-plan-retry'] = await h.execute(retriedSub);
   await h.waitFor(runs['sub-plan-retry'], (r) => r.status === 'completed' && r.source === 'database');
+
+  // the last step's transitions and the run's end go out in one write (patch 'one-final-write')
+  const plain = await h.createPlan({ name: 'final-write', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }, { id: 'b', kind: 'tool', tool: 'core.echo', args: {}, dependsOn: ['a'] }] });
+  runs['final-write'] = await h.execute(plain);
+  await h.waitFor(runs['final-write'], (r) => r.status === 'completed' && r.source === 'database');
+
+  // a child run cancelled on its own fails its parent's step (patch 'step-cancelled-from-outside-fails')
+  const cancelledAlone = await h.createPlan({ name: 'child-cancelled-alone', steps: [{ id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 } }] });
+  runs['sub-plan-cancelled-outside'] = await h.execute(await h.createPlan({ name: 'sub-plan-cancelled-outside', steps: [{ id: 'sub', kind: 'sub_plan', planId: cancelledAlone }] }));
+  const alone = `plan-${cancelledAlone}-1`;
+  await h.waitFor(alone, (r) => r.steps.slow?.status === 'running');
+  await post(`${alone}/cancel`).expect(202);
+  await h.waitFor(runs['sub-plan-cancelled-outside'], (r) => r.status === 'failed' && r.source === 'database');
   return runs;
 }
 
@@ -189,7 +202,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json']));
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

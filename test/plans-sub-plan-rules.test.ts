@@ -162,17 +162,16 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
       expect((await childRuns(runId)).map((c) => c.status)).toEqual(['failed']);
     });
 
-    test('a child cancelled on its own is not retried', async () => {
+    test('a child cancelled on its own is not retried: the step fails and the run ends by its onFailure', async () => {
       const child = await h.createPlan({ name: 'cancelled-child', steps: [{ id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 } }] });
       const runId = await h.execute(await h.createPlan(subPlan(child, { retry: { maximumAttempts: 3, initialInterval: '100ms' } })));
       const [first] = await eventually(() => childRuns(runId), (rows) => rows.length === 1);
       await h.waitFor(first!.id, (r) => r.steps.slow?.status === 'running');
       await h.api.post(`/api/v1/plans/runs/${first!.id}/cancel`).send({}).expect(202);
       await ended(first!.id, 'cancelled');
-      await h.waitFor(runId, (r) => r.steps.sub?.status === 'cancelled');
+      const parent = await ended(runId, 'failed');
+      expect(parent.steps.sub).toMatchObject({ status: 'failed', error: expect.stringMatching(/cancel/i) });
       expect((await childRuns(runId)).map((c) => c.status)).toEqual(['cancelled']);
-      await h.api.post(`/api/v1/plans/runs/${runId}/cancel`).send({}).expect(202);
-      await ended(runId, 'cancelled');
     });
   });
 

@@ -51,6 +51,7 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
 const MAX_WORKER_LOSS_REDISPATCHES = 5;
 const WORKER_LOSS_PATCH = 'redispatch-on-worker-loss';
 const ONE_FINAL_WRITE_PATCH = 'one-final-write';
+const CANCELLED_FROM_OUTSIDE_PATCH = 'step-cancelled-from-outside-fails';
 
 /** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
 function lostWithItsWorker(error: unknown): boolean {
@@ -297,12 +298,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       finish(step.id, 'completed');
       record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
     } catch (error) {
-      if (isCancellation(error)) {
+      // Only the run's own cancellation cancels a step; a child run cancelled by someone else fails
+      // it (patched: before, such a step was left 'cancelled' and the run never ended).
+      if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !patched(CANCELLED_FROM_OUTSIDE_PATCH))) {
         st.status = 'cancelled';
         record({ stepId: step.id, event: 'plan.step_cancelled', status: 'cancelled' });
         throw error;
       }
-      st.error = errorMessage(error);
+      st.error = isCancellation(error) ? 'cancelled outside this run (its sub-plan was cancelled on its own)' : errorMessage(error);
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
       record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
