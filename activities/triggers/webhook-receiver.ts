@@ -1,4 +1,3 @@
-import { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
 import type { SecretBox } from '../../platform/secret-box';
@@ -40,11 +39,10 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
 
 /**
  * Accepts one webhook delivery. Order: trigger exists and is a webhook (404), rate limit (429),
- * body size (413), timestamp + HMAC signature (401), enabled (409), delivery id recorded under
- * a unique key, then the trigger run `trigger-<id>-wh-<deliveryId>` starts at most once (its
- * workflow id): a replay of a started delivery is 409, while a retry of one whose first attempt
- * died between recording and starting (API killed) starts it. If the start fails the delivery
- * id is released.
+ * body size (413), timestamp + HMAC signature (401), enabled (409), then the trigger run
+ * `trigger-<id>-wh-<deliveryId>` starts at most once (its workflow id) while the delivery id is
+ * recorded beside it: a replay of a started delivery is 409, while a retry of one whose first
+ * attempt died before starting (API killed) starts it. If the start fails the recorded id is released.
  */
 export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, clock = Date.now }: WebhookReceiverDeps) {
   const lastPruned = new Map<string, number>();
@@ -88,19 +86,23 @@ export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, c
       const payload = parseBody(delivery.rawBody, delivery.contentType);
 
       pruneDeliveries(trigger.id, now, config.toleranceSeconds);
-      try {
-        await prisma.triggerWebhookDelivery.create({ data: { triggerId: trigger.id, deliveryId: delivery.deliveryId, receivedAt: new Date(now) } });
-      } catch (error) {
-        // Already recorded: by a delivery that started its run (the start below says so: 409),
-        // or by one whose process died before starting it (the start below runs it now).
-        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
-      }
+      // The run's workflow id refuses a replay (REJECT_DUPLICATE, and Temporal keeps ids far longer
+      // than any tolerance window), so the delivery row is a record written beside the start, not a
+      // gate before it. A row already there came from a delivery that started its run (the start
+      // says so: 409) or from one whose process died before starting it (the start runs it now).
+      const recorded = prisma.triggerWebhookDelivery
+        .create({ data: { triggerId: trigger.id, deliveryId: delivery.deliveryId, receivedAt: new Date(now) } })
+        // Never rejects (a rejection nobody awaits yet would be unhandled): a failed record (database
+        // trouble) does not undo a started run, the 202 stands.
+        .then(() => true, () => false);
       try {
         const { runId, started } = await starter.start(`wh-${delivery.deliveryId}`, { triggerId: trigger.id, source: 'webhook', payload });
+        await recorded;
         if (!started) throw new AppError('CONFLICT', `delivery '${delivery.deliveryId}' was already received`, { deliveryId: delivery.deliveryId });
         return { runId };
       } catch (error) {
-        if (!(error instanceof AppError)) {
+        // Nothing started: forget the id this request recorded, so a retry is not refused.
+        if (!(error instanceof AppError) && (await recorded)) {
           await prisma.triggerWebhookDelivery.delete({ where: { triggerId_deliveryId: { triggerId: trigger.id, deliveryId: delivery.deliveryId } } }).catch(() => undefined);
         }
         throw error;
