@@ -11,6 +11,4 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   testTimeout: 60_000,
-  // Global teardown stops the servers; a connection some suite leaves open must not hang CI.
-  forceExit: true,
 };

@@ -27,7 +27,10 @@ describe('custom tool sandbox: escape corpus', () => {
     await tools.ready();
     await tools.registerBuiltinTools([...CORE_TOOLS, ...createEventTools(events)]);
   });
-  afterAll(() => prisma.$disconnect());
+  afterAll(async () => {
+    await tools.close();
+    await prisma.$disconnect();
+  });
 
   const custom = async (code: string, allowedTools: string[] = [], userId = owner) => {
     const name = `t_${newId(8)}`;
