@@ -49,9 +49,16 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
  * with the same idempotency key and a fresh retry budget, at most this many times.
  */
 const MAX_WORKER_LOSS_REDISPATCHES = 5;
-const WORKER_LOSS_PATCH = 'redispatch-on-worker-loss';
-const ONE_FINAL_WRITE_PATCH = 'one-final-write';
-const CANCELLED_FROM_OUTSIDE_PATCH = 'step-cancelled-from-outside-fails';
+
+/** patched() ids: each guards a behaviour that recorded histories from before it do not have. */
+const PATCH = {
+  workerLoss: 'redispatch-on-worker-loss',
+  subPlanTimeout: 'sub-plan-timeout',
+  subPlanRetry: 'sub-plan-retry',
+  waitTimeout: 'wait-step-timeout',
+  oneFinalWrite: 'one-final-write',
+  cancelledFromOutside: 'step-cancelled-from-outside-fails',
+} as const;
 
 /** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
 function lostWithItsWorker(error: unknown): boolean {
@@ -65,13 +72,10 @@ async function redispatchOnWorkerLoss<T>(dispatch: (redispatch: number) => Promi
       return await dispatch(redispatch);
     } catch (error) {
       // patched() last: histories from before this behaviour never reach it, so they replay unchanged.
-      if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(WORKER_LOSS_PATCH)) throw error;
+      if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(PATCH.workerLoss)) throw error;
     }
   }
 }
-
-const SUB_PLAN_RETRY_PATCH = 'sub-plan-retry';
-const WAIT_TIMEOUT_PATCH = 'wait-step-timeout';
 
 /** A step's retry policy in milliseconds, with the defaults tool steps always had (3 attempts, 1 s, ×2; the cap is Temporal's 100× the first interval when unset). */
 function retryPolicyOf(retry: PlanStep['retry']) {
@@ -135,8 +139,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const finishedAtStart = state.order.length;
   // Durations use the workflow's clock (new Date() is deterministic in the sandbox).
   const startedAt = input.carried?.startedAt ?? info.runStartTime.getTime();
-  const stepStartedAt = new Map<string, number>();
-  const elapsedSince = (t: number | undefined) => (t === undefined ? undefined : new Date().getTime() - t);
+  const elapsedSince = (t: number) => new Date().getTime() - t;
 
   // ---- bookkeeping: batched, serialized, never blocking the next step ----
   let pending: PlanRecordBatch = { planId, runId, transitions: [], checkpoints: [] };
@@ -291,16 +294,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     delete st.error;
     const startSeq = nextSequence();
     const key = `${info.workflowId}/${step.id}/${st.generation}`;
-    stepStartedAt.set(step.id, new Date().getTime());
+    const began = new Date().getTime();
     if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
     try {
       st.output = await executeStep(step, st, startSeq, key);
       finish(step.id, 'completed');
-      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
+      record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(began) });
     } catch (error) {
       // Only the run's own cancellation cancels a step; a child run cancelled by someone else fails
       // it (patched: before, such a step was left 'cancelled' and the run never ended).
-      if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !patched(CANCELLED_FROM_OUTSIDE_PATCH))) {
+      if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !patched(PATCH.cancelledFromOutside))) {
         st.status = 'cancelled';
         record({ stepId: step.id, event: 'plan.step_cancelled', status: 'cancelled' });
         throw error;
@@ -308,7 +311,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       st.error = isCancellation(error) ? 'cancelled outside this run (its sub-plan was cancelled on its own)' : errorMessage(error);
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
-      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(stepStartedAt.get(step.id)) });
+      record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(began) });
       if (onFailure !== 'continue' && !stop) {
         stop = onFailure;
         state.error = `step ${step.id} failed: ${st.error}`;
@@ -345,7 +348,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
         // A wait that would outlast the step's timeout fails when the timeout expires. patched() last:
         // histories recorded before it slept the whole wait.
-        if (timeout !== undefined && ms > timeout && patched(WAIT_TIMEOUT_PATCH)) {
+        if (timeout !== undefined && ms > timeout && patched(PATCH.waitTimeout)) {
           await sleep(timeout);
           throw ApplicationFailure.create({ type: 'TIMEOUT', message: `wait of ${ms} ms timed out after ${timeout} ms`, nonRetryable: true });
         }
@@ -385,7 +388,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           depth,
         };
         // patched() only for a step with a retry policy: histories of steps without one replay unchanged.
-        if (step.retry === undefined || !patched(SUB_PLAN_RETRY_PATCH)) return runSubPlan(request, timeout);
+        if (step.retry === undefined || !patched(PATCH.subPlanRetry)) return runSubPlan(request, timeout);
         // Each attempt is a child run of its own (its own start key), bounded by the step's timeout.
         const policy = retryPolicyOf(step.retry);
         let previousError: string | undefined;
@@ -429,7 +432,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       ],
     });
     // Patched: runs recorded before the step timeout existed had no such timer.
-    const child = timeout !== undefined && patched('sub-plan-timeout') ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
+    const child = timeout !== undefined && patched(PATCH.subPlanTimeout) ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
     if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
     return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
   };
@@ -513,7 +516,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       const ending = inflight.size === 0 && !rollbackTo && (stop !== undefined || state.order.length === state.totalSteps);
       // The last step's transitions go out with the run's end, in one write (patched: runs
       // recorded before wrote them separately first).
-      if (!ending || !patched(ONE_FINAL_WRITE_PATCH)) void flush();
+      if (!ending || !patched(PATCH.oneFinalWrite)) void flush();
       if (inflight.size === 0) {
         if (rollbackTo) {
           await rollbackToCheckpoint(rollbackTo.position, rollbackTo.checkpointId);

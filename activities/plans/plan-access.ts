@@ -38,7 +38,7 @@ export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan'
     async assertMayUseRun(runId: string, principal: string, access: 'read' | 'control'): Promise<void> {
       const run = await prisma.planRun.findUnique({ where: { id: runId }, select: { startedBy: true, plan: { select: { createdBy: true, definition: true } } } });
       if (!run) throw notFound('plan run', runId);
-      if (principal === 'admin' || run.plan.createdBy === principal || run.startedBy === principal) return;
+      if (mayUsePlan(principal, run.plan.createdBy) || run.startedBy === principal) return;
       if (access === 'read' && approversOf(run.plan.definition).includes(principal)) return;
       throw new AppError('FORBIDDEN', `${principal} may not ${access} run '${runId}'`, { runId });
     },

@@ -4,6 +4,7 @@ import { notFound } from '../../platform/errors';
 import type { CompensationRequest, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
 import { toActivityFailure } from '../activity-failure';
 import { retryWhileDatabaseUnavailable } from '../database-outage';
+import { whileHeartbeating } from '../heartbeat';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createPlanAccess, planOwner } from './plan-access';
@@ -17,7 +18,6 @@ export interface PlanActivityDeps {
 }
 
 const SOURCE = 'plan-service';
-const HEARTBEAT_EVERY_MS = 1000;
 
 /** Activities the plan workflow calls: tool steps, compensations, sub-plan starts and bookkeeping. */
 export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps) {
@@ -25,14 +25,10 @@ export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps
   const access = createPlanAccess({ prisma });
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
-    const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      return await Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, idempotencyKey, signal: ctx.cancellationSignal })), ctx.cancelled]);
+      return await whileHeartbeating((signal) => Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, idempotencyKey, signal })), Context.current().cancelled]));
     } catch (error) {
       throw toActivityFailure(error);
-    } finally {
-      clearInterval(beat);
     }
   };
 

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../platform/database';
+import { createKeyedSerializer } from '../../platform/keyed-serializer';
 import type { Logger } from '../../platform/logger';
 import type { EventBus, SubscribeOptions } from '../events/event-bus';
 import type { OwnPilotEvent } from '../events/event-types';
@@ -66,7 +67,7 @@ export function createPluginSubscriptionHost({
   /** What is subscribed here, per plugin (the `wanted` value it was synced to). */
   const active = new Map<string, string>();
   /** Syncs of one plugin run one after another, so two can never both subscribe. */
-  const queues = new Map<string, Promise<unknown>>();
+  const syncs = createKeyedSerializer();
   let timer: NodeJS.Timeout | undefined;
   let stopReconnect: (() => void) | undefined;
   let resyncing: Promise<{ checked: number; changed: string[] }> | undefined;
@@ -97,10 +98,7 @@ export function createPluginSubscriptionHost({
   const host = {
     /** Re-reads one plugin and (de)activates its subscriptions here to match; syncs of one plugin never overlap. */
     sync(pluginId: string): Promise<number> {
-      const run = (queues.get(pluginId) ?? Promise.resolve()).catch(() => undefined).then(() => apply(pluginId));
-      queues.set(pluginId, run);
-      void run.finally(() => queues.get(pluginId) === run && queues.delete(pluginId)).catch(() => undefined);
-      return run;
+      return syncs.run(pluginId, () => apply(pluginId));
     },
 
     /**

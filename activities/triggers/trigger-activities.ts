@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
 import { AppError } from '../../platform/errors';
 import { retryWhileDatabaseUnavailable } from '../database-outage';
+import { whileHeartbeating } from '../heartbeat';
 import type { BegunTriggerRun, ResolvedTriggerAction, TriggerRunInput } from '../../workflows/trigger-types';
 import type { EventPublisher } from '../events/event-types';
 import type { PlanService } from '../plans/plan-service';
@@ -21,7 +22,6 @@ export interface TriggerActivityDeps {
   maxChainDepth?: number;
 }
 
-const HEARTBEAT_EVERY_MS = 1000;
 const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'INVALID_STATE', 'CONFLICT']);
 
 /** A permanent AppError becomes a non-retryable failure of the same type; anything else is retried. */
@@ -97,16 +97,12 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
      * worker is noticed at the heartbeat timeout); a cancellation request aborts the tool.
      */
     async callTriggerTool(input: { triggerId: string; tool: string; args: Record<string, unknown>; idempotencyKey: string }): Promise<unknown> {
-      const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
-        return await retryWhileDatabaseUnavailable(() =>
-          tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey, signal: ctx.cancellationSignal }),
+        return await whileHeartbeating((signal) =>
+          retryWhileDatabaseUnavailable(() => tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey, signal })),
         );
       } catch (error) {
         throw permanent(error);
-      } finally {
-        clearInterval(beat);
       }
     },
 

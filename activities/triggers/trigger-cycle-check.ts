@@ -4,7 +4,7 @@ import { compilePattern } from '../events/event-pattern';
 import type { PlanStep } from '../plans/plan-schemas';
 import type { PlanService } from '../plans/plan-service';
 import { createSchema, RESOURCE_STORAGE, RESOURCE_TYPES, type ResourceType } from '../resources/resource-definitions';
-import { valueAtPath, type PayloadFilter } from './payload-filter';
+import { matchesFilter, valueAtPath, type PayloadFilter } from './payload-filter';
 import { EventConfig, TriggerAction } from './trigger-schemas';
 
 /** What is known, from stored definitions alone, of an event an action emits: a key that is absent is unknown. */
@@ -53,25 +53,9 @@ export function staticVerdict(filter: PayloadFilter, known: KnownEvent): boolean
   }
   const envelope = { type: known.type, category: known.type.split('.')[0], ...(known.source !== undefined ? { source: known.source } : {}), data: known.data };
   const actual = valueAtPath(envelope, filter.path);
+  // A known scalar decides the comparison as the dispatcher would.
   if (!isScalar(actual) || actual === undefined) return undefined;
-  const value = filter.value;
-  switch (filter.op) {
-    case 'eq':
-      return isScalar(value) ? Object.is(actual, value) : false;
-    case 'ne':
-      return isScalar(value) ? !Object.is(actual, value) : true;
-    case 'in':
-      return filter.value.some((v) => Object.is(v, actual));
-    case 'exists':
-      return filter.value;
-    case 'contains':
-      return typeof actual === 'string' && typeof value === 'string' && actual.includes(value);
-    default: {
-      if (typeof actual !== typeof value) return false;
-      const c = (actual as number | string) < (value as number | string) ? -1 : (actual as number | string) > (value as number | string) ? 1 : 0;
-      return filter.op === 'gt' ? c > 0 : filter.op === 'gte' ? c >= 0 : filter.op === 'lt' ? c < 0 : c <= 0;
-    }
-  }
+  return matchesFilter(filter, envelope);
 }
 
 /** The events a successful call of `tool` with `args` by `requesterId` is known to emit (tool.executed and the built-in resource tools' resource.*). */
