@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { PrismaClient } from '../platform/database';
 import type { EventBus } from './events/event-bus';
 import { createEventActivities } from './events/event-activities';
@@ -11,6 +12,8 @@ import { createTriggerActivities } from './triggers/trigger-activities';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
+  /** node-postgres pool for hot-path statements that bypass Prisma (plan bookkeeping). */
+  sql: Pick<Pool, 'query'>;
   tools: ToolRegistry;
   events: EventBus;
   acl: AclActivityDeps['acl'];

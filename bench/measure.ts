@@ -29,3 +29,39 @@ export async function measureLatencyAndThroughput(once: () => Promise<unknown>, 
   );
   return { ...percentiles(samples), perSecond: sizes.throughput / (since(t) / 1000) };
 }
+
+/** Latency and throughput of one subject of `measureSideBySide`. */
+export type SideFigures = { p50: number; p99: number; perSecond: number };
+
+/**
+ * Like `measureLatencyAndThroughput` for two subjects on one machine, interleaved so that drift
+ * in the machine's load (other tenants, a compaction) falls on both alike: one-at-a-time runs
+ * alternate A, B, B, A, ...; throughput alternates blocks of A and B.
+ */
+export async function measureSideBySide(a: () => Promise<unknown>, b: () => Promise<unknown>, sizes: MeasureSizes & { blocks: number }): Promise<[SideFigures, SideFigures]> {
+  const subjects = [a, b];
+  for (let i = 0; i < sizes.warmup; i++) for (const once of subjects) await once();
+  const samples: number[][] = [[], []];
+  for (let i = 0; i < sizes.sequential; i++) {
+    for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t = process.hrtime.bigint();
+      await subjects[which]!();
+      samples[which]!.push(since(t));
+    }
+  }
+  const busyMs: [number, number] = [0, 0];
+  const perBlock = Math.ceil(sizes.throughput / sizes.blocks);
+  for (let block = 0; block < sizes.blocks * 2; block++) {
+    const which = (block % 2) as 0 | 1;
+    let next = 0;
+    const t = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: sizes.inFlight }, async () => {
+        while (next++ < perBlock) await subjects[which]!();
+      }),
+    );
+    busyMs[which] += since(t);
+  }
+  const figures = (which: number): SideFigures => ({ ...percentiles(samples[which]!), perSecond: (perBlock * sizes.blocks) / (busyMs[which]! / 1000) });
+  return [figures(0), figures(1)];
+}

@@ -23,7 +23,7 @@ import { migrate } from '../prisma/migrate';
 import { createOwnPilotWorker } from '../workers/create-worker';
 import { percentiles, type Benchmark, type BenchFigure } from './bench-types';
 import { medianTimeline } from './history-timeline';
-import { measureLatencyAndThroughput, since } from './measure';
+import { measureSideBySide, since } from './measure';
 
 const SEQUENTIAL_RUNS = 100;
 const WARMUP_RUNS = 20;
@@ -39,7 +39,7 @@ const TUNING = process.argv.includes('--tuned')
     }
   : {};
 
-const SIZES = { warmup: WARMUP_RUNS, sequential: SEQUENTIAL_RUNS, throughput: THROUGHPUT_RUNS, inFlight: IN_FLIGHT };
+const SIZES = { warmup: WARMUP_RUNS, sequential: SEQUENTIAL_RUNS, throughput: THROUGHPUT_RUNS, inFlight: IN_FLIGHT, blocks: 3 };
 
 /**
  * A plan of 3 no-op tool steps executed through the HTTP API until its workflow completes,
@@ -61,26 +61,17 @@ export const planBench: Benchmark = {
     const { registry: tools, resources } = await startToolRegistry({
       prisma, events: bus, databaseUrl: postgres.databaseUrl, http: { allowPrivate: false, allowedHosts: [], maxResponseBytes: 64 * 1024, defaultTimeoutMs: 5_000 },
     });
-    const pool = createSqlPool(postgres.databaseUrl, 2);
+    const pool = createSqlPool(postgres.databaseUrl, 6);
     const acl = createDatabaseAcl({ prisma, pool, events: bus });
     const keys = createApiKeyService({ prisma });
     try {
-      // Bare Temporal: three no-op activities.
+      // Bare Temporal: three no-op activities, beside the plan below.
       const bareWorker = await Worker.create({
         connection: native, taskQueue: 'bench-bare', workflowsPath: require.resolve('./bare-workflow'), activities: { noop: async (i: number) => i }, ...TUNING,
       });
-      const bareIds: string[] = [];
-      const bare = await bareWorker.runUntil(() =>
-        measureLatencyAndThroughput(async () => {
-          const workflowId = `bare-${process.hrtime.bigint()}`;
-          bareIds.push(workflowId);
-          await client.workflow.execute('bareThreeActivities', { taskQueue: 'bench-bare', workflowId });
-        }, SIZES),
-      );
-
       // OwnPilot: POST /execute through the API, then wait for the workflow's result.
       const service = createPlanService({ prisma, temporal: client, taskQueue: 'bench-plans', tools });
-      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, tools, acl, events: bus, plans: service }), tuning: TUNING });
+      const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue: 'bench-plans', activities: createActivities({ prisma, sql: pool, tools, acl, events: bus, plans: service }), tuning: TUNING });
       const app = createApp({ logger: createLogger('bench', 'silent'), health: { postgres: async () => undefined, temporal: async () => undefined }, plans: service, keys, acl, tools, resources, events: bus,
         plugins: createPluginService({ prisma, temporal: client, taskQueue: 'bench-plans', events: bus, pluginTools: tools }),
       });
@@ -95,19 +86,25 @@ export const planBench: Benchmark = {
         },
         'bench',
       );
+      const bareIds: string[] = [];
       const runIds: string[] = [];
       const answered: number[] = [];
-      const ours = await worker.runUntil(() =>
-        measureLatencyAndThroughput(async () => {
-          const posted = process.hrtime.bigint();
-          const res = await fetch(`${base}/${plan.id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{}' });
-          if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${await res.text()}`);
-          const { runId } = (await res.json()) as { runId: string };
-          answered.push(since(posted));
-          runIds.push(runId);
-          await client.workflow.getHandle(runId).result();
-        }, SIZES),
-      );
+      const bareOnce = async () => {
+        const workflowId = `bare-${process.hrtime.bigint()}`;
+        bareIds.push(workflowId);
+        await client.workflow.execute('bareThreeActivities', { taskQueue: 'bench-bare', workflowId });
+      };
+      const planOnce = async () => {
+        const posted = process.hrtime.bigint();
+        const res = await fetch(`${base}/${plan.id}/execute`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{}' });
+        if (res.status !== 202) throw new Error(`execute answered ${res.status}: ${await res.text()}`);
+        const { runId } = (await res.json()) as { runId: string };
+        answered.push(since(posted));
+        runIds.push(runId);
+        await client.workflow.getHandle(runId).result();
+      };
+      // Both workers poll throughout; the runs interleave so machine drift falls on both alike.
+      const [bare, ours] = await bareWorker.runUntil(() => worker.runUntil(() => measureSideBySide(bareOnce, planOnce, SIZES)));
       server.close();
       // Where the time goes, one run at a time (the sequential part of the measurement).
       const sequential = <T>(list: T[]) => list.slice(WARMUP_RUNS, WARMUP_RUNS + SEQUENTIAL_RUNS);

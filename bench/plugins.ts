@@ -19,6 +19,7 @@ import { ensureTemporalCli } from '../platform/local/temporal-cli';
 import { startTemporalDevServer } from '../platform/local/temporal-dev-server';
 import { createLogger } from '../platform/logger';
 import { createOwnPilotWorker } from '../workers/create-worker';
+import { createSqlPool } from '../platform/sql-pool';
 import { startBenchPostgres } from './bench-postgres';
 import { percentiles, type Benchmark } from './bench-types';
 
@@ -43,6 +44,7 @@ export const pluginInstall: Benchmark = {
     const temporal = await startTemporalDevServer({ cliPath: ensureTemporalCli(undefined), port: await freePort(), uiPort: 0, headless: true, dbFile: path.join(dir, 't.db'), namespace: 'default' });
     const pg = await startBenchPostgres();
     const prisma = createPrisma(pg.databaseUrl, 8);
+    const sql = createSqlPool(pg.databaseUrl);
     const bus = await openEventBus(pg.databaseUrl, logger);
     const database = await startDatabaseAcl({ prisma, databaseUrl: pg.databaseUrl, events: bus, statementTimeoutMs: 5000 });
     const { registry: tools } = await startToolRegistry({
@@ -54,7 +56,7 @@ export const pluginInstall: Benchmark = {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = 'bench-plugins';
-    const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, tools, events: bus, acl: database.acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }) }) });
+    const worker = await createOwnPilotWorker({ connection: native, namespace: 'default', taskQueue, activities: createActivities({ prisma, sql, tools, events: bus, acl: database.acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }) }) });
     const running = worker.run();
     try {
       const plugins = createPluginService({ prisma, temporal: client, taskQueue, events: bus, pluginTools: tools });
@@ -78,6 +80,7 @@ export const pluginInstall: Benchmark = {
       await tools.close();
       await database.close();
       await bus.close();
+      await sql.end();
       await prisma.$disconnect();
       await Promise.all([pg.stop(), temporal.stop()]);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -63,7 +63,7 @@ describe('plans survive process crashes and restarts', () => {
       const connection = await NativeConnection.connect({ address: server.address });
       const client = await connect();
       const plans = createPlanService({ prisma: stack.prisma, temporal: client, taskQueue: 'restart', tools: stack.tools });
-      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, tools: stack.tools, acl: stack.acl, events: stack.bus, plans }) });
+      const worker = await createOwnPilotWorker({ connection, namespace: 'default', taskQueue: 'restart', activities: createActivities({ prisma: stack.prisma, sql: stack.pool, tools: stack.tools, acl: stack.acl, events: stack.bus, plans }) });
       const done = worker.run();
       return { stop: async () => { worker.shutdown(); await done; await connection.close(); await client.connection.close(); } };
     };

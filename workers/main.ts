@@ -9,6 +9,7 @@ import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { createPlanService } from '../activities/plans/plan-service';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
+import { createSqlPool } from '../platform/sql-pool';
 import { createLogger } from '../platform/logger';
 import { createMetrics } from '../platform/observability/metrics';
 import { startMetricsServer } from '../platform/observability/metrics-endpoint';
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
   installTemporalRuntimeLog(logger);
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL is required by the worker (npm start sets it)');
   const prisma = createPrisma(config.DATABASE_URL);
+  // Plan bookkeeping gets its own pool: a burst of slow user SQL on the ACL's pool must not hold up steps.
+  const sql = createSqlPool(config.DATABASE_URL);
   const metrics = createMetrics('worker');
   const eventMetrics = createEventMetrics(metrics);
   const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     interceptors: { activity: [activityObservability(metrics, logger)] },
     shutdownGraceMs: config.SHUTDOWN_TIMEOUT_MS / 2,
-    activities: createActivities({ prisma, tools, events, acl: database.acl, plans, triggerMaxChainDepth: config.TRIGGER_MAX_CHAIN_DEPTH }),
+    activities: createActivities({ prisma, sql, tools, events, acl: database.acl, plans, triggerMaxChainDepth: config.TRIGGER_MAX_CHAIN_DEPTH }),
   });
   const exporter = config.WORKER_METRICS_PORT === 0
     ? undefined
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
   await tools.close();
   await temporal.connection.close();
   await database.close();
+  await sql.end();
   await events.close(); // last: flushes what the services above emitted while stopping
   await prisma.$disconnect();
   logger.info('worker stopped');

@@ -66,7 +66,7 @@ SELECT pg_notify($9, s.payload) FROM (SELECT payload FROM rows WHERE id IN (SELE
 export function createPgEventStore(options: PgEventStoreOptions) {
   const channel = options.channel ?? 'ownpilot_events';
   const { logger } = options;
-  const pool = new Pool({ connectionString: options.databaseUrl, max: 2 });
+  const pool = new Pool({ connectionString: options.databaseUrl, max: 2, options: '-c synchronous_commit=off' });
   pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
   const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0 };
   let listener: Client | undefined;

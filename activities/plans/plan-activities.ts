@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Pool } from 'pg';
 import type { PrismaClient } from '../../platform/database';
 import { notFound } from '../../platform/errors';
 import type { CompensationRequest, PlanRecordBatch, PlanWorkflowInput, SubPlanRequest, ToolStepRequest } from '../../workflows/plan-types';
@@ -13,6 +14,8 @@ import { allocateRun } from './plan-runs';
 
 export interface PlanActivityDeps {
   prisma: PrismaClient;
+  /** node-postgres pool for the per-step bookkeeping statement (see createPlanHistoryWriter). */
+  sql: Pick<Pool, 'query'>;
   tools: Pick<ToolExecutor, 'execute'>;
   events: EventPublisher;
 }
@@ -20,8 +23,8 @@ export interface PlanActivityDeps {
 const SOURCE = 'plan-service';
 
 /** Activities the plan workflow calls: tool steps, compensations, sub-plan starts and bookkeeping. */
-export function createPlanActivities({ prisma, tools, events }: PlanActivityDeps) {
-  const write = createPlanHistoryWriter({ prisma });
+export function createPlanActivities({ prisma, sql, tools, events }: PlanActivityDeps) {
+  const write = createPlanHistoryWriter({ sql });
   const access = createPlanAccess({ prisma });
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {

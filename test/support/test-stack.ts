@@ -37,7 +37,7 @@ export interface TestStack {
   /** The tool registry (built-ins registered, listening for other instances' changes). */
   tools: ToolRegistry;
   resources: ResourceService;
-  /** node-postgres pool on the run's database (the ACL runs statements through it). */
+  /** node-postgres pool on the run's database (the ACL and plan bookkeeping run statements through it). */
   pool: pg.Pool;
   /** The database ACL over `prisma`/`pool`, publishing to `events`. */
   acl: DatabaseAcl;
@@ -62,7 +62,7 @@ export async function openTestStack(): Promise<TestStack> {
   const taskQueue = `test-${newId(8)}`;
   const bus = await openEventBus(info.databaseUrl, createLogger('test-events', 'silent'));
   const events = createCollectingPublisher(bus);
-  const pool = createSqlPool(info.databaseUrl, 3);
+  const pool = createSqlPool(info.databaseUrl, 5);
   const acl = createDatabaseAcl({ prisma, pool, events });
   const { registry: tools, resources } = await startToolRegistry({
     prisma, events, databaseUrl: info.databaseUrl, http: TEST_HTTP_CONFIG, extraTools: [createDbQueryTool(acl), ...createPluginStorageTools(prisma)],
@@ -88,7 +88,7 @@ export async function openTestStack(): Promise<TestStack> {
         connection: native,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ prisma, tools, events: bus, acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }), ...overrides }),
+        activities: createActivities({ prisma, tools, events: bus, acl, plans: createPlanService({ prisma, temporal: client, taskQueue, tools }), ...overrides, sql: overrides.sql ?? pool }),
         ...(interceptors ? { interceptors } : {}),
       });
       running.push({ worker, done: worker.run() });
