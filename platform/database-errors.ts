@@ -37,3 +37,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * True for a unique-key violation: Prisma's P2002 (model calls), a raw query's adapter error of
+ * kind UniqueConstraintViolation (P2010), or node-postgres SQLSTATE 23505.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as Loose | undefined;
+  return e?.code === 'P2002' || e?.code === '23505' || e?.meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation';
+}

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { createPrisma } from '../platform/database';
-import { isDatabaseUnavailable } from '../platform/database-errors';
+import { isDatabaseUnavailable, isUniqueViolation } from '../platform/database-errors';
 import { freePort } from '../platform/local/ports';
 import { stackInfo } from './support/stack-info';
 
@@ -44,6 +44,29 @@ describe('isDatabaseUnavailable', () => {
       const missing = await prisma.plan.update({ where: { id: 'no-such-plan' }, data: { name: 'x' } }).then(() => undefined, (e: unknown) => e);
       for (const error of [syntax, missing, new Error('boom'), undefined, 'text']) expect(isDatabaseUnavailable(error)).toBe(false);
     } finally {
+      await prisma.$disconnect();
+    }
+  });
+});
+
+// Real duplicates through each client the services use: Prisma model calls, Prisma raw queries, node-postgres.
+describe('isUniqueViolation', () => {
+  test('a duplicate key is recognised from a model call, a raw query and node-postgres; other errors are not', async () => {
+    const prisma = createPrisma(stackInfo().databaseUrl, 1);
+    const client = new pg.Client({ connectionString: stackInfo().databaseUrl });
+    await client.connect();
+    const id = `dup-${Date.now()}`;
+    try {
+      await prisma.plan.create({ data: { id, name: 'dup', definition: {}, version: 1, maxConcurrentRuns: 1, createdBy: 'test' } });
+      const model = await prisma.plan.create({ data: { id, name: 'dup', definition: {}, version: 1, maxConcurrentRuns: 1, createdBy: 'test' } }).then(() => undefined, (e: unknown) => e);
+      const raw = await prisma.$queryRaw`WITH i AS (INSERT INTO plans (id, name, definition) VALUES (${id}, 'dup', '{}'::jsonb) RETURNING 1) SELECT 1`.then(() => undefined, (e: unknown) => e);
+      const driver = await client.query(`INSERT INTO plans (id, name, definition) VALUES ($1, 'dup', '{}'::jsonb)`, [id]).then(() => undefined, (e: unknown) => e);
+      for (const error of [model, raw, driver]) expect(isUniqueViolation(error)).toBe(true);
+      const syntax = await prisma.$queryRawUnsafe('SELEC 1').then(() => undefined, (e: unknown) => e);
+      for (const error of [syntax, new Error('duplicate key value violates unique constraint'), undefined]) expect(isUniqueViolation(error)).toBe(false);
+    } finally {
+      await prisma.plan.deleteMany({ where: { id } });
+      await client.end();
       await prisma.$disconnect();
     }
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
+import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
-import { asJson } from '../../platform/json';
 import type { PlanWorkflowInput } from '../../workflows/plan-types';
 import type { PlanDefinition } from './plan-schemas';
 
@@ -54,24 +54,34 @@ export async function allocateRun(prisma: PrismaClient, req: AllocateRunRequest)
         throw error.code === 'P2025' ? notFound('plan', req.planId) : error;
       });
       checkPlanInput(locked.definition as unknown as PlanDefinition, req.input);
-      // A start with the same key that committed while this one waited for the lock wins, even at the run limit.
-      if (req.startKey && (await tx.planRun.findUnique({ where: { startKey: req.startKey }, select: { id: true } }))) throw new StartKeyTaken();
-      if (req.enforceLimit) {
-        const active = await tx.planRun.count({ where: { planId: req.planId, status: { in: ACTIVE_RUN_STATUSES }, parentRunId: null } });
-        if (active >= locked.maxConcurrentRuns) {
-          throw new AppError('CONFLICT', `plan already has ${active} active runs (maxConcurrentRuns ${locked.maxConcurrentRuns})`, { reason: 'RUN_LIMIT', active, maxConcurrentRuns: locked.maxConcurrentRuns });
-        }
-      }
       const runId = planRunWorkflowId(req.planId, locked.runCount);
-      await tx.planRun.create({
-        data: { id: runId, planId: req.planId, runNumber: locked.runCount, version: locked.version, status: 'pending', input: asJson(req.input), startedBy: req.startedBy, startKey: req.startKey ?? null, parentRunId: req.parentRunId ?? null },
-      });
+      // One statement after the lock (so it sees every run committed before it): a start with the
+      // same key that committed while this one waited wins, even at the run limit; otherwise the
+      // limit is checked and the pending row written.
+      const [outcome] = await tx.$queryRaw<{ taken: boolean; active: number; inserted: boolean }[]>`
+        WITH taken AS (
+          SELECT 1 FROM plan_runs WHERE ${req.startKey ?? null}::text IS NOT NULL AND start_key = ${req.startKey ?? null}::text
+        ), active AS (
+          SELECT count(*)::int AS n FROM plan_runs
+          WHERE ${req.enforceLimit}::boolean AND plan_id = ${req.planId}::text AND status = ANY(string_to_array(${ACTIVE_RUN_STATUSES.join(',')}::text, ',')) AND parent_run_id IS NULL
+        ), inserted AS (
+          INSERT INTO plan_runs (id, plan_id, run_number, version, status, input, started_by, start_key, parent_run_id)
+          SELECT ${runId}::text, ${req.planId}::text, ${locked.runCount}::int, ${locked.version}::int, 'pending', ${JSON.stringify(req.input)}::jsonb, ${req.startedBy}::text, ${req.startKey ?? null}::text, ${req.parentRunId ?? null}::text
+          WHERE NOT EXISTS (SELECT 1 FROM taken) AND (NOT ${req.enforceLimit}::boolean OR (SELECT n FROM active) < ${locked.maxConcurrentRuns}::int)
+          RETURNING 1
+        )
+        SELECT EXISTS (SELECT 1 FROM taken) AS taken, (SELECT n FROM active) AS active, EXISTS (SELECT 1 FROM inserted) AS inserted`;
+      if (outcome!.taken) throw new StartKeyTaken();
+      if (!outcome!.inserted) {
+        const active = outcome!.active;
+        throw new AppError('CONFLICT', `plan already has ${active} active runs (maxConcurrentRuns ${locked.maxConcurrentRuns})`, { reason: 'RUN_LIMIT', active, maxConcurrentRuns: locked.maxConcurrentRuns });
+      }
       const definition = locked.definition as unknown as PlanDefinition;
       return { workflowInput: toInput(locked.name, req.planId, runId, locked.version, definition, req.input, req.startedBy, req.depth), existing: false };
     });
   } catch (error) {
     // Two starts with one key raced: the loser returns the winner's run.
-    if (((error as { code?: string }).code === 'P2002' || error instanceof StartKeyTaken) && req.startKey) {
+    if ((isUniqueViolation(error) || error instanceof StartKeyTaken) && req.startKey) {
       const winner = await byKey();
       if (winner) return winner;
     }

@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
 import { publicErrorText } from '../../platform/error-text';
+import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
@@ -37,7 +38,6 @@ const runEventId = (purpose: string) => {
   return `${info.workflowExecution?.runId ?? info.activityId}/${purpose}`;
 };
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === 'P2002' || /unique constraint/i.test(String((error as Error)?.message));
 
 /** Activities of the plugin install and uninstall workflows: each step and its undo, all idempotent. */
 export function createPluginActivities({ prisma, events, pluginTools, pluginTables }: PluginActivityDeps) {

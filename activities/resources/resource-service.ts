@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../platform/database';
+import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import type { EventPublisher } from '../events/event-types';
@@ -70,7 +71,7 @@ export function createResourceService({ prisma, events }: { prisma: PrismaClient
       try {
         row = await delegate(type).create({ data: { id: newId(), ownerId: principal, idempotencyKey: key, ...fields } });
       } catch (error) {
-        if (key !== null && (error as { code?: string }).code === 'P2002') {
+        if (key !== null && isUniqueViolation(error)) {
           const winner = await delegate(type).findUnique({ where: { idempotencyKey: key } });
           if (winner) return publicRow(winner);
         }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
+import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
@@ -254,7 +255,6 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     events.emit(enabled ? 'tool.enabled' : 'tool.disabled', { tool: name, source: record.source, by: principal }, EVENT_SOURCE);
   };
 
-  const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === 'P2002';
 
   const registry = {
     /** Waits until cross-process invalidation is listening and the sandbox is loaded; throws if it cannot connect. */
