@@ -10,7 +10,7 @@ import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createPlanAccess, planOwner } from './plan-access';
 import { createPlanHistoryWriter, historyId, type HistoryRow } from './plan-history-writer';
-import { allocateRun } from './plan-runs';
+import { createRunAllocator } from './plan-runs';
 
 export interface PlanActivityDeps {
   prisma: PrismaClient;
@@ -26,6 +26,7 @@ const SOURCE = 'plan-service';
 export function createPlanActivities({ prisma, sql, tools, events }: PlanActivityDeps) {
   const write = createPlanHistoryWriter({ sql });
   const access = createPlanAccess({ prisma });
+  const allocate = createRunAllocator({ prisma });
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
     try {
@@ -95,7 +96,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
         if (!parent) throw notFound('plan run', request.parentRunId);
         await access.assertMayUsePlan(request.planId, planOwner(parent.plan.createdBy));
         const attempt = request.attempt !== undefined && request.attempt > 1 ? `/attempt-${request.attempt}` : '';
-        const { workflowInput } = await allocateRun(prisma, {
+        const { workflowInput } = await allocate({
           planId: request.planId,
           input: request.input,
           startedBy: request.startedBy,

@@ -8,9 +8,14 @@ import type { PlanDefinition } from './plan-schemas';
 /** Run statuses that count against a plan's maxConcurrentRuns. */
 export const ACTIVE_RUN_STATUSES = ['pending', 'running', 'paused', 'rolling_back'];
 
+/** What every run id of a plan starts with (run `n` is this plus n). */
+function runIdPrefix(planId: string): string {
+  return `plan-${planId}-`;
+}
+
 /** The readable, stable workflow id of run `n` of a plan. */
 export function planRunWorkflowId(planId: string, runNumber: number): string {
-  return `plan-${planId}-${runNumber}`;
+  return `${runIdPrefix(planId)}${runNumber}`;
 }
 
 export interface AllocateRunRequest {
@@ -31,13 +36,34 @@ export function checkPlanInput(definition: PlanDefinition, input: Record<string,
   if (!parsed.success) throw new AppError('UNPROCESSABLE', 'input does not match the plan input schema', { issues: parsed.error.issues });
 }
 
+type Allocation = { workflowInput: PlanWorkflowInput; existing: boolean };
+type Outcome = { outcome: 'ok' | 'not_found' | 'stale' | 'start_key_taken' | 'run_limit'; run_id: string | null; name: string | null; active: number | null; max_concurrent_runs: number | null };
+
+/** How many plans' definitions an allocator remembers (a miss costs one read). */
+const DEFINITION_CACHE_SIZE = 500;
+
 /**
- * Reserves run n+1 of a plan and writes its `pending` row, returning the workflow input.
- * A start key already used returns that run (`existing: true`); a plan at its
- * maxConcurrentRuns throws CONFLICT; an unknown plan throws NOT_FOUND.
+ * Run allocation: reserves run n+1 of a plan and writes its `pending` row, returning the
+ * workflow input. A start key already used returns that run (`existing: true`); a plan at its
+ * maxConcurrentRuns throws CONFLICT; an unknown plan NOT_FOUND; input that does not fit the
+ * plan's schema UNPROCESSABLE, with nothing written.
+ *
+ * One round trip (`allocate_plan_run`, migration 0010) on the hot path: the input is checked
+ * against a remembered definition and the function refuses ('stale') when the plan's version has
+ * moved on since, so the check always matches the version the run gets.
  */
-export async function allocateRun(prisma: PrismaClient, req: AllocateRunRequest): Promise<{ workflowInput: PlanWorkflowInput; existing: boolean }> {
-  const byKey = async () => {
+export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
+  const definitions = new Map<string, { version: number; definition: PlanDefinition }>();
+  const readDefinition = async (planId: string) => {
+    const plan = await prisma.plan.findUnique({ where: { id: planId }, select: { version: true, definition: true } });
+    if (!plan) throw notFound('plan', planId);
+    const entry = { version: plan.version, definition: plan.definition as unknown as PlanDefinition };
+    if (definitions.size >= DEFINITION_CACHE_SIZE) definitions.delete(definitions.keys().next().value as string);
+    definitions.set(planId, entry);
+    return entry;
+  };
+
+  const byKey = async (req: AllocateRunRequest): Promise<Allocation | undefined> => {
     if (!req.startKey) return undefined;
     const run = await prisma.planRun.findUnique({ where: { startKey: req.startKey }, include: { plan: true } });
     if (!run) return undefined;
@@ -45,51 +71,63 @@ export async function allocateRun(prisma: PrismaClient, req: AllocateRunRequest)
     const definition = ((await prisma.planVersion.findUnique({ where: { planId_version: { planId: run.planId, version: run.version } } }))?.definition ?? run.plan.definition) as unknown as PlanDefinition;
     return { workflowInput: toInput(run.plan.name, run.planId, run.id, run.version, definition, run.input as Record<string, unknown>, run.startedBy ?? req.startedBy, req.depth), existing: true };
   };
-  const found = await byKey();
-  if (found) return found;
-  try {
-    return await prisma.$transaction(async (tx) => {
-      // The increment locks the plan row, so concurrent starts count active runs one at a time.
-      const locked = await tx.plan.update({ where: { id: req.planId }, data: { runCount: { increment: 1 } } }).catch((error: { code?: string }) => {
-        throw error.code === 'P2025' ? notFound('plan', req.planId) : error;
-      });
-      checkPlanInput(locked.definition as unknown as PlanDefinition, req.input);
-      const runId = planRunWorkflowId(req.planId, locked.runCount);
-      // One statement after the lock (so it sees every run committed before it): a start with the
-      // same key that committed while this one waited wins, even at the run limit; otherwise the
-      // limit is checked and the pending row written.
-      const [outcome] = await tx.$queryRaw<{ taken: boolean; active: number; inserted: boolean }[]>`
-        WITH taken AS (
-          SELECT 1 FROM plan_runs WHERE ${req.startKey ?? null}::text IS NOT NULL AND start_key = ${req.startKey ?? null}::text
-        ), active AS (
-          SELECT count(*)::int AS n FROM plan_runs
-          WHERE ${req.enforceLimit}::boolean AND plan_id = ${req.planId}::text AND status = ANY(string_to_array(${ACTIVE_RUN_STATUSES.join(',')}::text, ',')) AND parent_run_id IS NULL
-        ), inserted AS (
-          INSERT INTO plan_runs (id, plan_id, run_number, version, status, input, started_by, start_key, parent_run_id)
-          SELECT ${runId}::text, ${req.planId}::text, ${locked.runCount}::int, ${locked.version}::int, 'pending', ${JSON.stringify(req.input)}::jsonb, ${req.startedBy}::text, ${req.startKey ?? null}::text, ${req.parentRunId ?? null}::text
-          WHERE NOT EXISTS (SELECT 1 FROM taken) AND (NOT ${req.enforceLimit}::boolean OR (SELECT n FROM active) < ${locked.maxConcurrentRuns}::int)
-          RETURNING 1
-        )
-        SELECT EXISTS (SELECT 1 FROM taken) AS taken, (SELECT n FROM active) AS active, EXISTS (SELECT 1 FROM inserted) AS inserted`;
-      if (outcome!.taken) throw new StartKeyTaken();
-      if (!outcome!.inserted) {
-        const active = outcome!.active;
-        throw new AppError('CONFLICT', `plan already has ${active} active runs (maxConcurrentRuns ${locked.maxConcurrentRuns})`, { reason: 'RUN_LIMIT', active, maxConcurrentRuns: locked.maxConcurrentRuns });
+
+  const attempt = async (req: AllocateRunRequest, version: number): Promise<Outcome> => {
+    const [row] = await prisma.$queryRaw<Outcome[]>`
+      SELECT * FROM allocate_plan_run(${req.planId}::text, ${version}::int, ${runIdPrefix(req.planId)}::text, ${JSON.stringify(req.input)}::jsonb,
+        ${req.startedBy}::text, ${req.startKey ?? null}::text, ${req.parentRunId ?? null}::text, ${req.enforceLimit}::boolean,
+        string_to_array(${ACTIVE_RUN_STATUSES.join(',')}::text, ','))`;
+    return row!;
+  };
+
+  return async (req: AllocateRunRequest): Promise<Allocation> => {
+    const found = await byKey(req);
+    if (found) return found;
+    let known = definitions.get(req.planId);
+    let fresh = known === undefined;
+    known ??= await readDefinition(req.planId);
+    try {
+      for (let tries = 0; ; tries++) {
+        try {
+          checkPlanInput(known.definition, req.input);
+        } catch (error) {
+          // Refused by a remembered definition: the current one may accept it.
+          if (fresh) throw error;
+          known = await readDefinition(req.planId);
+          fresh = true;
+          continue;
+        }
+        const result = await attempt(req, known.version);
+        switch (result.outcome) {
+          case 'ok':
+            return { workflowInput: toInput(result.name!, req.planId, result.run_id!, known.version, known.definition, req.input, req.startedBy, req.depth), existing: false };
+          case 'not_found':
+            definitions.delete(req.planId);
+            throw notFound('plan', req.planId);
+          case 'stale':
+            // Edited since it was remembered (a few times in a row only under a storm of edits).
+            if (tries >= 5) throw new AppError('CONFLICT', 'the plan is being edited; try again', { reason: 'PLAN_CHANGING' });
+            known = await readDefinition(req.planId);
+            fresh = true;
+            continue;
+          case 'start_key_taken':
+            throw new StartKeyTaken();
+          case 'run_limit':
+            throw new AppError('CONFLICT', `plan already has ${result.active} active runs (maxConcurrentRuns ${result.max_concurrent_runs})`, { reason: 'RUN_LIMIT', active: result.active, maxConcurrentRuns: result.max_concurrent_runs });
+        }
       }
-      const definition = locked.definition as unknown as PlanDefinition;
-      return { workflowInput: toInput(locked.name, req.planId, runId, locked.version, definition, req.input, req.startedBy, req.depth), existing: false };
-    });
-  } catch (error) {
-    // Two starts with one key raced: the loser returns the winner's run.
-    if ((isUniqueViolation(error) || error instanceof StartKeyTaken) && req.startKey) {
-      const winner = await byKey();
-      if (winner) return winner;
+    } catch (error) {
+      // A start with the same key committed first (seen under the lock, or a unique violation from another plan's start): it wins.
+      if ((isUniqueViolation(error) || error instanceof StartKeyTaken) && req.startKey) {
+        const winner = await byKey(req);
+        if (winner) return winner;
+      }
+      throw error;
     }
-    throw error;
-  }
+  };
 }
 
-/** Thrown inside the allocation transaction when the start key turned out to be taken meanwhile. */
+/** The start key turned out to be taken by a run committed while this start waited for the lock. */
 class StartKeyTaken extends Error {}
 
 function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, depth?: number): PlanWorkflowInput {

@@ -13,7 +13,7 @@ import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows
 import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
-import { ACTIVE_RUN_STATUSES, allocateRun } from './plan-runs';
+import { ACTIVE_RUN_STATUSES, createRunAllocator } from './plan-runs';
 import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
 
 export interface PlanServiceDeps {
@@ -44,6 +44,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   // Starts of one plan queue here, not on its row lock: a burst of starts would otherwise hold
   // every pool connection waiting for that lock, and the rest fail to get one (P2028 → 500).
   const startsByPlan = createKeyedSerializer();
+  const allocate = createRunAllocator({ prisma });
   /**
    * 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema,
    * `timeout`/`retry` on a step kind that cannot honour it. A sub-plan its `owner` may not use is
@@ -243,7 +244,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * run row is removed again if Temporal refuses the start.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
-      const { workflowInput, existing } = await startsByPlan.run(id, () => allocateRun(prisma, { planId: id, input, startedBy, startKey: options.startKey, enforceLimit: true }));
+      const { workflowInput, existing } = await startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, enforceLimit: true }));
       const runId = workflowInput.runId;
       if (existing) {
         const run = await runRow(runId);
