@@ -38,7 +38,6 @@ const runEventId = (purpose: string) => {
   return `${info.workflowExecution?.runId ?? info.activityId}/${purpose}`;
 };
 
-
 /** Activities of the plugin install and uninstall workflows: each step and its undo, all idempotent. */
 export function createPluginActivities({ prisma, events, pluginTools, pluginTables }: PluginActivityDeps) {
   return {
