@@ -1,3 +1,5 @@
+import { analyzeQuery, loadSqlParser } from '../activities/acl/query-analyzer';
+import { ADMIN_QUERY_ROLE } from '../activities/acl/query-roles';
 import { createRunAllocator } from '../activities/plans/plan-runs';
 import { createPlanService } from '../activities/plans/plan-service';
 import { CreatePlanBody } from '../activities/plans/plan-schemas';
@@ -70,5 +72,23 @@ describe('run allocation (one round trip, remembered definitions)', () => {
     const elsewhere = await newPlan();
     expect(await refusal(allocate({ planId: elsewhere.id, input: {}, startedBy: 'admin', startKey: `k-${keyed.id}`, enforceLimit: true }))).toMatchObject({ code: 'CONFLICT' });
     expect(await runsOf(elsewhere.id)).toHaveLength(0);
+  });
+
+  test('user SQL cannot start runs through allocate_plan_run: the analyzer refuses it, and the query role may not execute it', async () => {
+    const plan = await newPlan();
+    const call = `SELECT * FROM allocate_plan_run('${plan.id}', 1, 'plan-${plan.id}-', '{}'::jsonb, 'x', NULL, NULL, false, ARRAY['pending'])`;
+    await loadSqlParser();
+    expect(() => analyzeQuery(call)).toThrow(/allocate_plan_run/);
+    const client = await stack.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${ADMIN_QUERY_ROLE}`);
+      const refused = await client.query(call).then(() => undefined, (error: { code?: string }) => error.code);
+      expect(refused).toBe('42501'); // insufficient_privilege
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    expect(await runsOf(plan.id)).toHaveLength(0);
   });
 });

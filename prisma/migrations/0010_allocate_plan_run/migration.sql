@@ -50,3 +50,6 @@ BEGIN
   RETURN QUERY SELECT 'ok'::TEXT, p_run_id_prefix || v_number, v_name, v_active, v_max;
 END;
 $$;
+
+-- Only the application (the owner) starts runs: not PUBLIC, so not the restricted role user SQL runs as.
+REVOKE ALL ON FUNCTION allocate_plan_run(TEXT, INTEGER, TEXT, JSONB, TEXT, TEXT, TEXT, BOOLEAN, TEXT[]) FROM PUBLIC;
