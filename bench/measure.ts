@@ -20,14 +20,19 @@ export async function measureLatencyAndThroughput(once: () => Promise<unknown>, 
     await once();
     samples.push(since(t));
   }
-  let next = 0;
   const t = process.hrtime.bigint();
+  await runInFlight(once, sizes.throughput, sizes.inFlight);
+  return { ...percentiles(samples), perSecond: sizes.throughput / (since(t) / 1000) };
+}
+
+/** Runs `once` `count` times with at most `inFlight` at a time. */
+async function runInFlight(once: () => Promise<unknown>, count: number, inFlight: number): Promise<void> {
+  let next = 0;
   await Promise.all(
-    Array.from({ length: sizes.inFlight }, async () => {
-      while (next++ < sizes.throughput) await once();
+    Array.from({ length: inFlight }, async () => {
+      while (next++ < count) await once();
     }),
   );
-  return { ...percentiles(samples), perSecond: sizes.throughput / (since(t) / 1000) };
 }
 
 /** Latency and throughput of one subject of `measureSideBySide`. */
@@ -53,13 +58,8 @@ export async function measureSideBySide(a: () => Promise<unknown>, b: () => Prom
   const perBlock = Math.ceil(sizes.throughput / sizes.blocks);
   for (let block = 0; block < sizes.blocks * 2; block++) {
     const which = (block % 2) as 0 | 1;
-    let next = 0;
     const t = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: sizes.inFlight }, async () => {
-        while (next++ < perBlock) await subjects[which]!();
-      }),
-    );
+    await runInFlight(subjects[which]!, perBlock, sizes.inFlight);
     busyMs[which] += since(t);
   }
   const figures = (which: number): SideFigures => ({ ...percentiles(samples[which]!), perSecond: (perBlock * sizes.blocks) / (busyMs[which]! / 1000) });
