@@ -74,6 +74,22 @@ describe('run allocation (one round trip, remembered definitions)', () => {
     expect(await runsOf(elsewhere.id)).toHaveLength(0);
   });
 
+  test('with checkAccess only the creator and admin start runs, also on a remembered plan and with a start key already used', async () => {
+    const allocate = createRunAllocator({ prisma: stack.prisma });
+    const plan = await plans.createPlan(CreatePlanBody.parse({ name: 'alice only', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }), 'user:alice');
+    const start = (startedBy: string, startKey?: string) => allocate({ planId: plan.id, input: {}, startedBy, startKey, checkAccess: true, enforceLimit: true });
+    // Refused before the allocator remembers the plan, and after.
+    expect(await refusal(start('user:bob'))).toMatchObject({ code: 'FORBIDDEN' });
+    const mine = await start('user:alice', `k-${plan.id}`);
+    expect(await refusal(start('user:bob'))).toMatchObject({ code: 'FORBIDDEN' });
+    // Alice's start key does not hand bob her run.
+    expect(await refusal(start('user:bob', `k-${plan.id}`))).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await start('admin')).workflowInput.runId).toBe(`plan-${plan.id}-2`);
+    expect((await runsOf(plan.id)).map((r) => [r.id, r.startedBy])).toEqual([[mine.workflowInput.runId, 'user:alice'], [`plan-${plan.id}-2`, 'admin']]);
+    // Without checkAccess (trigger starts, checked when the trigger was saved) nobody is refused here.
+    expect((await allocate({ planId: plan.id, input: {}, startedBy: 'trigger:t', enforceLimit: true })).existing).toBe(false);
+  });
+
   test('user SQL cannot start runs through allocate_plan_run: the analyzer refuses it, and the query role may not execute it', async () => {
     const plan = await newPlan();
     const call = `SELECT * FROM allocate_plan_run('${plan.id}', 1, 'plan-${plan.id}-', '{}'::jsonb, 'x', NULL, NULL, false, ARRAY['pending'])`;

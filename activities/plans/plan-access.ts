@@ -18,6 +18,11 @@ export function mayUsePlan(principal: string, createdBy: string | null): boolean
   return principal === 'admin' || principal === planOwner(createdBy);
 }
 
+/** FORBIDDEN unless `principal` may use plan `planId`, created by `createdBy`. */
+export function assertMayUse(principal: string, planId: string, createdBy: string | null): void {
+  if (!mayUsePlan(principal, createdBy)) throw new AppError('FORBIDDEN', `${principal} may not use plan '${planId}'`, { planId });
+}
+
 /**
  * Who may reach a plan and its runs through the API. A plan belongs to its creator: only they
  * and admin read, change, run or delete it (steps run as whoever starts the run, so letting
@@ -31,7 +36,7 @@ export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan'
     async assertMayUsePlan(planId: string, principal: string): Promise<void> {
       const plan = await prisma.plan.findUnique({ where: { id: planId }, select: { createdBy: true } });
       if (!plan) throw notFound('plan', planId);
-      if (!mayUsePlan(principal, plan.createdBy)) throw new AppError('FORBIDDEN', `${principal} may not use plan '${planId}'`, { planId });
+      assertMayUse(principal, planId, plan.createdBy);
     },
 
     /** Resolves when `principal` may read run `runId` (`control`: pause, resume, cancel, checkpoint, roll back); NOT_FOUND / FORBIDDEN otherwise. */

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../platform/database';
 import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import type { PlanWorkflowInput } from '../../workflows/plan-types';
+import { assertMayUse } from './plan-access';
 import type { PlanDefinition } from './plan-schemas';
 
 /** Run statuses that count against a plan's maxConcurrentRuns. */
@@ -26,6 +27,8 @@ export interface AllocateRunRequest {
   parentRunId?: string;
   /** Sub-plan runs belong to their parent's budget and are not limited. */
   enforceLimit: boolean;
+  /** The starter must be allowed to use the plan (FORBIDDEN otherwise, nothing written): set for API starts. */
+  checkAccess?: boolean;
   depth?: number;
 }
 
@@ -45,19 +48,21 @@ const DEFINITION_CACHE_SIZE = 500;
 /**
  * Run allocation: reserves run n+1 of a plan and writes its `pending` row, returning the
  * workflow input. A start key already used returns that run (`existing: true`); a plan at its
- * maxConcurrentRuns throws CONFLICT; an unknown plan NOT_FOUND; input that does not fit the
- * plan's schema UNPROCESSABLE, with nothing written.
+ * maxConcurrentRuns throws CONFLICT; an unknown plan NOT_FOUND; a starter who may not use the plan
+ * (with `checkAccess`) FORBIDDEN; input that does not fit the plan's schema UNPROCESSABLE, with
+ * nothing written.
  *
  * One round trip (`allocate_plan_run`, migration 0010) on the hot path: the input is checked
  * against a remembered definition and the function refuses ('stale') when the plan's version has
- * moved on since, so the check always matches the version the run gets.
+ * moved on since, so the check always matches the version the run gets. A plan's creator never
+ * changes, so the access check uses the remembered one too.
  */
 export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
-  const definitions = new Map<string, { version: number; definition: PlanDefinition }>();
+  const definitions = new Map<string, { version: number; definition: PlanDefinition; createdBy: string | null }>();
   const readDefinition = async (planId: string) => {
-    const plan = await prisma.plan.findUnique({ where: { id: planId }, select: { version: true, definition: true } });
+    const plan = await prisma.plan.findUnique({ where: { id: planId }, select: { version: true, definition: true, createdBy: true } });
     if (!plan) throw notFound('plan', planId);
-    const entry = { version: plan.version, definition: plan.definition as unknown as PlanDefinition };
+    const entry = { version: plan.version, definition: plan.definition as unknown as PlanDefinition, createdBy: plan.createdBy };
     if (definitions.size >= DEFINITION_CACHE_SIZE) definitions.delete(definitions.keys().next().value as string);
     definitions.set(planId, entry);
     return entry;
@@ -81,11 +86,12 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
   };
 
   return async (req: AllocateRunRequest): Promise<Allocation> => {
-    const found = await byKey(req);
-    if (found) return found;
     let known = definitions.get(req.planId);
     let fresh = known === undefined;
     known ??= await readDefinition(req.planId);
+    if (req.checkAccess) assertMayUse(req.startedBy, req.planId, known.createdBy);
+    const found = await byKey(req);
+    if (found) return found;
     try {
       for (let tries = 0; ; tries++) {
         try {

@@ -26,6 +26,8 @@ export interface PlanServiceDeps {
 export interface ExecuteOptions {
   /** Idempotent start: a second execute with the same key returns the first run. */
   startKey?: string;
+  /** The starter must be the plan's creator or admin (FORBIDDEN otherwise): API starts. Triggers were checked when saved. */
+  checkAccess?: boolean;
 }
 
 /** How long GET run waits for a live answer before falling back to the database snapshot. */
@@ -244,7 +246,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * run row is removed again if Temporal refuses the start.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
-      const { workflowInput, existing } = await startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, enforceLimit: true }));
+      const { workflowInput, existing } = await startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, checkAccess: options.checkAccess, enforceLimit: true }));
       const runId = workflowInput.runId;
       if (existing) {
         const run = await runRow(runId);

@@ -99,7 +99,9 @@ export function plansRouter(plans: PlanService): Router {
   });
   router.post('/:id/execute', async (req, res) => {
     const { input, startKey } = parse(ExecutePlanBody, req.body ?? {});
-    res.status(202).json(await plans.executePlan(await owned(req), input, principalOf(req), { startKey }));
+    const { id } = parse(PlanIdParams, req.params);
+    // The start checks access itself, against the plan row it reads anyway (no extra round trip).
+    res.status(202).json(await plans.executePlan(id, input, principalOf(req), { startKey, checkAccess: true }));
   });
   router.get('/:id/runs', async (req, res) => {
     res.json(await plans.listRuns(await owned(req), parse(LimitQuery, req.query).limit));
