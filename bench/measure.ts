@@ -1,4 +1,5 @@
 import { percentiles } from './bench-types';
+import { cpuByProcess, cpuSpent } from './process-cpu';
 
 /** Milliseconds since a `process.hrtime.bigint()` reading. */
 export const since = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
@@ -35,8 +36,8 @@ async function runInFlight(once: () => Promise<unknown>, count: number, inFlight
   );
 }
 
-/** Latency and throughput of one subject of `measureSideBySide`. */
-export type SideFigures = { p50: number; p99: number; perSecond: number };
+/** Latency and throughput of one subject of `measureSideBySide`, and CPU ms per run by process kind in its throughput blocks. */
+export type SideFigures = { p50: number; p99: number; perSecond: number; cpuPerRun: Record<string, number> };
 
 /**
  * Like `measureLatencyAndThroughput` for two subjects on one machine, interleaved so that drift
@@ -55,13 +56,21 @@ export async function measureSideBySide(a: () => Promise<unknown>, b: () => Prom
     }
   }
   const busyMs: [number, number] = [0, 0];
+  const cpu: [Record<string, number>, Record<string, number>] = [{}, {}];
   const perBlock = Math.ceil(sizes.throughput / sizes.blocks);
   for (let block = 0; block < sizes.blocks * 2; block++) {
     const which = (block % 2) as 0 | 1;
     const t = process.hrtime.bigint();
+    const before = cpuByProcess();
     await runInFlight(subjects[which]!, perBlock, sizes.inFlight);
     busyMs[which] += since(t);
+    for (const [name, ms] of Object.entries(cpuSpent(before, cpuByProcess()))) cpu[which][name] = (cpu[which][name] ?? 0) + ms;
   }
-  const figures = (which: number): SideFigures => ({ ...percentiles(samples[which]!), perSecond: (perBlock * sizes.blocks) / (busyMs[which]! / 1000) });
+  const runs = perBlock * sizes.blocks;
+  const figures = (which: number): SideFigures => ({
+    ...percentiles(samples[which]!),
+    perSecond: runs / (busyMs[which]! / 1000),
+    cpuPerRun: Object.fromEntries(Object.entries(cpu[which]!).map(([name, ms]) => [name, ms / runs])),
+  });
   return [figures(0), figures(1)];
 }

@@ -109,6 +109,11 @@ export const planBench: Benchmark = {
       // Where the time goes, one run at a time (the sequential part of the measurement).
       const sequential = <T>(list: T[]) => list.slice(WARMUP_RUNS, WARMUP_RUNS + SEQUENTIAL_RUNS);
       console.log(`  POST /execute answered 202: p50 ${percentiles(sequential(answered)).p50.toFixed(1)} ms`);
+      // With runs in flight the machine's CPU is what runs out: where each run spends it.
+      for (const [name, side] of [['bare', bare], ['plan', ours]] as const) {
+        const spent = Object.entries(side.cpuPerRun).filter(([, ms]) => ms >= 0.05).map(([process, ms]) => `${process} ${ms.toFixed(1)}`);
+        console.log(`  ${name}: CPU ms per run with ${IN_FLIGHT} in flight: ${spent.join(', ')}`);
+      }
       for (const [name, ids] of [['bare', bareIds], ['plan', runIds]] as const) {
         for (const line of await medianTimeline(client, sequential(ids))) console.log(`  ${name}: ${line}`);
       }
