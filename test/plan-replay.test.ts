@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { CURRENT_PLAN_BEHAVIOURS } from '../workflows/plan-behaviours';
 import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
@@ -181,6 +183,21 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   await h.waitFor(alone, (r) => r.steps.slow?.status === 'running');
   await post(`${alone}/cancel`).expect(202);
   await h.waitFor(runs['sub-plan-cancelled-outside'], (r) => r.status === 'failed' && r.source === 'database');
+
+  // runs whose starter stamped the behaviours into their input: the same code paths, no patch markers
+  runs['stamped-final-write'] = await h.execute(plain);
+  runs['stamped-sub-plan-timeout'] = await h.execute(timedSub);
+  const failsOnceMore = await h.createPlan({ name: 'child-fails-once', steps: [{ id: 'once', kind: 'tool', tool: 'core.test.fail_once', args: { token: randomUUID() } }] });
+  runs['stamped-sub-plan-retry'] = await h.execute(await h.createPlan({
+    name: 'stamped-sub-plan-retry',
+    steps: [
+      { id: 'sub', kind: 'sub_plan', planId: failsOnceMore, retry: { maximumAttempts: 2, initialInterval: '100ms' } },
+      { id: 'long', kind: 'wait', duration: '10m', timeout: '200ms', onFailure: 'continue', dependsOn: ['sub'] },
+    ],
+  }));
+  for (const name of ['stamped-final-write', 'stamped-sub-plan-timeout', 'stamped-sub-plan-retry']) {
+    await h.waitFor(runs[name]!, (r) => r.status === 'completed' && r.source === 'database');
+  }
   return runs;
 }
 
@@ -206,5 +223,23 @@ describe('plan workflow determinism', () => {
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);
+  }, 120_000);
+
+  test('stamped runs record no patch markers, and a stamped run an unstamping worker ran (markers and all) still replays', async () => {
+    const stamped = recordedHistoryFiles(DIR).filter((f) => f.startsWith('stamped-'));
+    expect(stamped).toEqual(['stamped-final-write.json', 'stamped-sub-plan-retry.json', 'stamped-sub-plan-timeout.json']);
+    for (const file of stamped) {
+      const events = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')).history.events as { eventType: string }[];
+      expect({ file, markers: events.filter((e) => /MARKER_RECORDED|UPSERT_WORKFLOW_SEARCH_ATTRIBUTES/.test(e.eventType) && !JSON.stringify(e).includes('core_local_activity')).length }).toEqual({ file, markers: 0 });
+    }
+    // final-write.json was run by a worker that asked patched(): the same history, as if a stamping starter had begun it.
+    const { workflowId, history } = JSON.parse(fs.readFileSync(path.join(DIR, 'final-write.json'), 'utf8'));
+    const started = history.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+    started.data = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(started.data, 'base64').toString()), behaviours: CURRENT_PLAN_BEHAVIOURS })).toString('base64');
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowsPath: require.resolve('../workflows/index.ts'), replayName: 'plan-replay-stamped' }, [{ workflowId, history: temporal.api.history.v1.History.fromObject(history) }])) {
+      results.push(result.error?.message);
+    }
+    expect(results).toEqual([undefined]);
   }, 120_000);
 });

@@ -67,6 +67,8 @@ export interface PlanWorkflowInput {
   startedBy: string;
   /** Nesting depth of sub-plans (0 for a top-level run). */
   depth?: number;
+  /** Behaviours the starting code had (see plan-behaviours.ts); absent for runs started before stamping. */
+  behaviours?: string[];
   carried?: CarriedPlanState;
 }
 

@@ -9,7 +9,6 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -19,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { PlanActivities } from '../activities/plans/plan-activities';
 import type { PlanStep } from '../activities/plans/plan-schemas';
+import { behavioursOf, PLAN_BEHAVIOURS as BEHAVIOUR, type PlanBehaviour } from './plan-behaviours';
 import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from './plan-messages';
 import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-expression';
 import { durationMs } from './plan-graph';
@@ -50,29 +50,19 @@ const HEARTBEAT_TIMEOUT_MS = 5000;
  */
 const MAX_WORKER_LOSS_REDISPATCHES = 5;
 
-/** patched() ids: each guards a behaviour that recorded histories from before it do not have. */
-const PATCH = {
-  workerLoss: 'redispatch-on-worker-loss',
-  subPlanTimeout: 'sub-plan-timeout',
-  subPlanRetry: 'sub-plan-retry',
-  waitTimeout: 'wait-step-timeout',
-  oneFinalWrite: 'one-final-write',
-  cancelledFromOutside: 'step-cancelled-from-outside-fails',
-} as const;
-
 /** True when an activity's final failure was a heartbeat timeout (its worker died or stalled). */
 function lostWithItsWorker(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'HEARTBEAT';
 }
 
 /** Runs `dispatch(0)`, and again with 1, 2, ... while it failed by losing its worker (at most MAX_WORKER_LOSS_REDISPATCHES times). */
-async function redispatchOnWorkerLoss<T>(dispatch: (redispatch: number) => Promise<T>): Promise<T> {
+async function redispatchOnWorkerLoss<T>(has: (behaviour: PlanBehaviour) => boolean, dispatch: (redispatch: number) => Promise<T>): Promise<T> {
   for (let redispatch = 0; ; redispatch++) {
     try {
       return await dispatch(redispatch);
     } catch (error) {
-      // patched() last: histories from before this behaviour never reach it, so they replay unchanged.
-      if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !patched(PATCH.workerLoss)) throw error;
+      // has() last: histories from before this behaviour never reach it, so they replay unchanged.
+      if (redispatch >= MAX_WORKER_LOSS_REDISPATCHES || !lostWithItsWorker(error) || !has(BEHAVIOUR.workerLoss)) throw error;
     }
   }
 }
@@ -112,6 +102,7 @@ function errorMessage(error: unknown): string {
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunState> {
   const { planId, runId, definition } = input;
   const info = workflowInfo();
+  const has = behavioursOf(input.behaviours);
   const steps = definition.steps;
   const byId = new Map(steps.map((s) => [s.id, s]));
   const state: PlanRunState = input.carried?.state ?? {
@@ -302,8 +293,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(began) });
     } catch (error) {
       // Only the run's own cancellation cancels a step; a child run cancelled by someone else fails
-      // it (patched: before, such a step was left 'cancelled' and the run never ended).
-      if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !patched(PATCH.cancelledFromOutside))) {
+      // it (a behaviour: before, such a step was left 'cancelled' and the run never ended).
+      if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !has(BEHAVIOUR.cancelledFromOutside))) {
         st.status = 'cancelled';
         record({ stepId: step.id, event: 'plan.step_cancelled', status: 'cancelled' });
         throw error;
@@ -335,7 +326,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         });
         const batch = takePending();
         try {
-          return await redispatchOnWorkerLoss((redispatch) =>
+          return await redispatchOnWorkerLoss(has, (redispatch) =>
             runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch, ...(redispatch > 0 ? { redispatch } : {}) }),
           );
         } catch (error) {
@@ -346,9 +337,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       case 'wait': {
         // new Date() is the workflow's deterministic clock inside the sandbox.
         const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
-        // A wait that would outlast the step's timeout fails when the timeout expires. patched() last:
+        // A wait that would outlast the step's timeout fails when the timeout expires. has() last:
         // histories recorded before it slept the whole wait.
-        if (timeout !== undefined && ms > timeout && patched(PATCH.waitTimeout)) {
+        if (timeout !== undefined && ms > timeout && has(BEHAVIOUR.waitTimeout)) {
           await sleep(timeout);
           throw ApplicationFailure.create({ type: 'TIMEOUT', message: `wait of ${ms} ms timed out after ${timeout} ms`, nonRetryable: true });
         }
@@ -387,8 +378,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           startedBy: input.startedBy,
           depth,
         };
-        // patched() only for a step with a retry policy: histories of steps without one replay unchanged.
-        if (step.retry === undefined || !patched(PATCH.subPlanRetry)) return runSubPlan(request, timeout);
+        // has() only for a step with a retry policy: histories of steps without one replay unchanged.
+        if (step.retry === undefined || !has(BEHAVIOUR.subPlanRetry)) return runSubPlan(request, timeout);
         // Each attempt is a child run of its own (its own start key), bounded by the step's timeout.
         const policy = retryPolicyOf(step.retry);
         let previousError: string | undefined;
@@ -431,8 +422,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         { key: OwnPilotStartedBy, value: `plan:${runId}` },
       ],
     });
-    // Patched: runs recorded before the step timeout existed had no such timer.
-    const child = timeout !== undefined && patched(PATCH.subPlanTimeout) ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
+    // A behaviour: runs recorded before the step timeout existed had no such timer.
+    const child = timeout !== undefined && has(BEHAVIOUR.subPlanTimeout) ? await withStepTimeout(timeout, `sub-plan ${childInput.runId}`, runChild) : await runChild();
     if (child.status !== 'completed') throw ApplicationFailure.create({ type: 'SUB_PLAN_FAILED', message: `sub-plan ${childInput.runId} ended ${child.status}`, nonRetryable: true });
     return { runId: childInput.runId, outputs: Object.fromEntries(Object.entries(child.steps).map(([id, s]) => [id, s.output ?? null])) };
   };
@@ -454,7 +445,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         try {
           const args = resolveTemplates(step.compensation.args, scope()) as Record<string, unknown>;
           const request = { runId, stepId: id, call: { tool: step.compensation.tool, args }, requesterId: input.startedBy, idempotencyKey: `${info.workflowId}/${id}/${st.generation}/compensate` };
-          await redispatchOnWorkerLoss(() => runCompensation(request));
+          await redispatchOnWorkerLoss(has, () => runCompensation(request));
           st.status = 'compensated';
           state.compensations.push({ stepId: id, status: 'completed' });
           record({ stepId: id, event: 'plan.step_compensated', status: 'compensated' });
@@ -514,9 +505,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       const handOver = state.order.length - finishedAtStart >= definition.continueAsNewAfter || workflowInfo().continueAsNewSuggested;
       if (!paused && !stop && !rollbackTo && !handOver) schedule();
       const ending = inflight.size === 0 && !rollbackTo && (stop !== undefined || state.order.length === state.totalSteps);
-      // The last step's transitions go out with the run's end, in one write (patched: runs
+      // The last step's transitions go out with the run's end, in one write (a behaviour: runs
       // recorded before wrote them separately first).
-      if (!ending || !patched(PATCH.oneFinalWrite)) void flush();
+      if (!ending || !has(BEHAVIOUR.oneFinalWrite)) void flush();
       if (inflight.size === 0) {
         if (rollbackTo) {
           await rollbackToCheckpoint(rollbackTo.position, rollbackTo.checkpointId);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
 import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
+import { CURRENT_PLAN_BEHAVIOURS } from '../../workflows/plan-behaviours';
 import type { PlanWorkflowInput } from '../../workflows/plan-types';
 import { assertMayUse } from './plan-access';
 import type { PlanDefinition } from './plan-schemas';
@@ -137,5 +138,5 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
 class StartKeyTaken extends Error {}
 
 function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, depth?: number): PlanWorkflowInput {
-  return { planId, runId, planName, version, definition, input, startedBy, depth };
+  return { planId, runId, planName, version, definition, input, startedBy, depth, behaviours: CURRENT_PLAN_BEHAVIOURS };
 }
