@@ -15,7 +15,7 @@ export const PLAN_BEHAVIOURS = {
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 
 /** Every behaviour today's code has: stamped into the input of each run it starts. */
-export const CURRENT_PLAN_BEHAVIOURS: PlanBehaviour[] = Object.values(PLAN_BEHAVIOURS);
+export const CURRENT_PLAN_BEHAVIOURS: readonly PlanBehaviour[] = Object.values(PLAN_BEHAVIOURS);
 
 /**
  * Whether this run has a behaviour. A run whose starter stamped it into the input has it from

@@ -68,7 +68,7 @@ export interface PlanWorkflowInput {
   /** Nesting depth of sub-plans (0 for a top-level run). */
   depth?: number;
   /** Behaviours the starting code had (see plan-behaviours.ts); absent for runs started before stamping. */
-  behaviours?: string[];
+  behaviours?: readonly string[];
   carried?: CarriedPlanState;
 }
 
