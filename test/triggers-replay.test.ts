@@ -42,11 +42,15 @@ describe('trigger workflows replay deterministically over recorded histories', (
       await expect(stack.client.workflow.getHandle(bad.runId).result()).rejects.toBeInstanceOf(WorkflowFailedError);
       await save('trigger-run-failed', bad.runId);
 
-      // A tool action under the heartbeat patch (TOOL_HEARTBEAT_PATCH).
+      // A tool action under the heartbeat patch (TRIGGER_BEHAVIOURS.toolHeartbeat), run before stamping.
       const tool = await make({ type: 'webhook', action: { kind: 'tool', tool: 'core.echo', args: { x: '{{payload.x}}' } } });
       const called = await t.starter.start('rec-tool', { triggerId: tool, source: 'manual', payload: { x: 2 } });
       await stack.client.workflow.getHandle(called.runId).result();
       await save('trigger-run-tool-heartbeat', called.runId);
+      // The same, started by a starter that stamps its behaviours: no patch marker.
+      const stamped = await t.starter.start('rec-tool-stamped', { triggerId: tool, source: 'manual', payload: { x: 3 } });
+      await stack.client.workflow.getHandle(stamped.runId).result();
+      await save('trigger-run-tool-stamped', stamped.runId);
 
       const condition = await make({ type: 'condition', config: { tool: 'core.echo', args: { level: 20 }, expression: { path: 'result.level', op: 'gte', value: 10 }, intervalSeconds: 3600 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
       const checkId = `trigger-${condition}-check-rec`;
@@ -61,10 +65,23 @@ describe('trigger workflows replay deterministically over recorded histories', (
   test('every recorded history replays without nondeterminism', async () => {
     const manifest = JSON.parse(fs.readFileSync(MANIFEST, 'utf8')) as Record<string, string>;
     const files = Object.keys(manifest).sort();
-    expect(files).toEqual(['condition-check-fired.binpb', 'trigger-run-failed.binpb', 'trigger-run-plan.binpb', 'trigger-run-tool-heartbeat.binpb']);
+    expect(files).toEqual(['condition-check-fired.binpb', 'trigger-run-failed.binpb', 'trigger-run-plan.binpb', 'trigger-run-tool-heartbeat.binpb', 'trigger-run-tool-stamped.binpb']);
     const histories = files.map((f) => ({ workflowId: manifest[f]!, history: temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, f))) }));
     const results = [];
     for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS }, histories)) results.push(result);
     expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(files.map((f) => [manifest[f], undefined]));
+  });
+
+  test('a stamped tool firing has the heartbeat without a patch marker; an unstamped one recorded the marker', () => {
+    const events = (f: string) => temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, f))).events;
+    const shape = (f: string) => {
+      const all = events(f);
+      return {
+        patchMarkers: all.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length,
+        heartbeatTimeouts: all.filter((e) => e.activityTaskScheduledEventAttributes?.heartbeatTimeout).length,
+      };
+    };
+    expect(shape('trigger-run-tool-stamped.binpb')).toEqual({ patchMarkers: 0, heartbeatTimeouts: 1 });
+    expect(shape('trigger-run-tool-heartbeat.binpb')).toEqual({ patchMarkers: 1, heartbeatTimeouts: 1 });
   });
 });

@@ -18,7 +18,8 @@ import {
 } from '@temporalio/workflow';
 import type { PlanActivities } from '../activities/plans/plan-activities';
 import type { PlanStep } from '../activities/plans/plan-schemas';
-import { behavioursOf, PLAN_BEHAVIOURS as BEHAVIOUR, type PlanBehaviour } from './plan-behaviours';
+import { behavioursOf } from './behaviours';
+import { PLAN_BEHAVIOURS as BEHAVIOUR, type PlanBehaviour } from './plan-behaviours';
 import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from './plan-messages';
 import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-expression';
 import { durationMs } from './plan-graph';
@@ -102,7 +103,7 @@ function errorMessage(error: unknown): string {
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunState> {
   const { planId, runId, definition } = input;
   const info = workflowInfo();
-  const has = behavioursOf(input.behaviours);
+  const has = behavioursOf<PlanBehaviour>(input.behaviours);
   const steps = definition.steps;
   const byId = new Map(steps.map((s) => [s.id, s]));
   const state: PlanRunState = input.carried?.state ?? {

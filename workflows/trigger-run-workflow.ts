@@ -1,7 +1,8 @@
-import { ApplicationFailure, patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { TriggerActivities } from '../activities/triggers/trigger-activities';
+import { behavioursOf } from './behaviours';
 import { OwnPilotKind, OwnPilotTriggerId } from './search-attributes';
-import type { TriggerRunInput, TriggerRunResult } from './trigger-types';
+import { TRIGGER_BEHAVIOURS, type TriggerBehaviour, type TriggerRunInput, type TriggerRunResult } from './trigger-types';
 
 const ACTIVITY_PRESETS = {
   bookkeeping: { startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 milliseconds', maximumAttempts: 10 } },
@@ -10,8 +11,6 @@ const ACTIVITY_PRESETS = {
   heartbeatingAction: { startToCloseTimeout: '5 minutes', heartbeatTimeout: '5 seconds', retry: { initialInterval: '1 second', maximumAttempts: 3 } },
 } as const;
 
-/** Runs recorded before this patch schedule the tool action without a heartbeat timeout (and keep doing so on replay). */
-export const TOOL_HEARTBEAT_PATCH = 'trigger-tool-heartbeat';
 
 // Bookkeeping runs as local activities: two fewer task round trips between firing and action.
 const { beginTriggerRun, finishTriggerRun } = proxyLocalActivities<TriggerActivities>(ACTIVITY_PRESETS.bookkeeping);
@@ -45,7 +44,7 @@ export async function triggerRunWorkflow(input: TriggerRunInput): Promise<Trigge
       planWorkflowId = await startTriggerPlan({ historyId: begun.historyId, triggerId: input.triggerId, planId: begun.action.planId, input: begun.action.input });
     } else {
       // Every attempt uses the firing id as idempotency key, so a retry after a lost worker does not repeat the side effect.
-      const call = patched(TOOL_HEARTBEAT_PATCH) ? heartbeating.callTriggerTool : callTriggerTool;
+      const call = behavioursOf<TriggerBehaviour>(input.behaviours)(TRIGGER_BEHAVIOURS.toolHeartbeat) ? heartbeating.callTriggerTool : callTriggerTool;
       output = await call({ triggerId: input.triggerId, tool: begun.action.tool, args: begun.action.args, idempotencyKey: workflowId });
     }
   } catch (error) {

@@ -1,4 +1,4 @@
-// Plain types shared by the trigger workflows and their activities; no runtime code, safe in the sandbox.
+// Types and constants shared by the trigger workflows and their activities; no I/O, safe in the sandbox.
 
 /** How a firing came about. */
 export type TriggerSource = 'schedule' | 'event' | 'condition' | 'webhook' | 'manual';
@@ -11,7 +11,20 @@ export interface TriggerRunInput {
   payload?: unknown;
   /** The triggers whose firings caused this one, oldest first (event firings only); guards against cycles. */
   chain?: string[];
+  /** Behaviours the starting code had (see behaviours.ts); absent for runs started before stamping. */
+  behaviours?: readonly string[];
 }
+
+/**
+ * Behaviours added to the trigger-run workflow after its runs were first recorded, by patch id.
+ * toolHeartbeat: the tool action is scheduled with a heartbeat timeout (runs recorded before it
+ * were not, and keep not being so on replay).
+ */
+export const TRIGGER_BEHAVIOURS = { toolHeartbeat: 'trigger-tool-heartbeat' } as const;
+export type TriggerBehaviour = (typeof TRIGGER_BEHAVIOURS)[keyof typeof TRIGGER_BEHAVIOURS];
+
+/** Every trigger-run behaviour today's code has: stamped into the input of each run it starts (and of each schedule it writes). */
+export const CURRENT_TRIGGER_BEHAVIOURS: readonly TriggerBehaviour[] = Object.values(TRIGGER_BEHAVIOURS);
 
 /** The action of a trigger with its templates already filled from the payload. */
 export type ResolvedTriggerAction =

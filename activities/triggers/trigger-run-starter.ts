@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { TriggerRunInput } from '../../workflows/trigger-types';
+import { CURRENT_TRIGGER_BEHAVIOURS, type TriggerRunInput } from '../../workflows/trigger-types';
 
 export interface TriggerRunStarterDeps {
   temporal: Pick<Client, 'workflow'>;
@@ -22,7 +22,7 @@ export function createTriggerRunStarter({ temporal, taskQueue }: TriggerRunStart
         await temporal.workflow.start('triggerRunWorkflow', {
           taskQueue,
           workflowId: runId,
-          args: [input],
+          args: [{ ...input, behaviours: CURRENT_TRIGGER_BEHAVIOURS }],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           staticSummary: `Trigger ${input.triggerId} (${input.source})`,
         });

@@ -1,6 +1,6 @@
 import { type Client, isGrpcServiceError, ScheduleAlreadyRunning, ScheduleNotFoundError, type ScheduleOptions, ServiceError } from '@temporalio/client';
 import { AppError } from '../../platform/errors';
-import type { ConditionCheckInput, TriggerRunInput } from '../../workflows/trigger-types';
+import { CURRENT_TRIGGER_BEHAVIOURS, type ConditionCheckInput, type TriggerRunInput } from '../../workflows/trigger-types';
 import { ConditionConfig, ScheduleConfig } from './trigger-schemas';
 
 /** Trigger types that own a Temporal Schedule (`trigger-<id>`). */
@@ -46,7 +46,7 @@ export function scheduleOptionsFor(trigger: ScheduledTrigger, taskQueue: string)
     };
   }
   const config = ScheduleConfig.parse(trigger.config);
-  const args: [TriggerRunInput] = [{ triggerId: trigger.id, source: 'schedule' }];
+  const args: [TriggerRunInput] = [{ triggerId: trigger.id, source: 'schedule', behaviours: CURRENT_TRIGGER_BEHAVIOURS }];
   return {
     scheduleId,
     spec: {
