@@ -74,10 +74,10 @@ describe('run allocation (one round trip, remembered definitions)', () => {
     expect(await runsOf(elsewhere.id)).toHaveLength(0);
   });
 
-  test('with checkAccess only the creator and admin start runs, also on a remembered plan and with a start key already used', async () => {
+  test('with usableBy only the creator and admin start runs, also on a remembered plan and with a start key already used', async () => {
     const allocate = createRunAllocator({ prisma: stack.prisma });
     const plan = await plans.createPlan(CreatePlanBody.parse({ name: 'alice only', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }), 'user:alice');
-    const start = (startedBy: string, startKey?: string) => allocate({ planId: plan.id, input: {}, startedBy, startKey, checkAccess: true, enforceLimit: true });
+    const start = (startedBy: string, startKey?: string) => allocate({ planId: plan.id, input: {}, startedBy, startKey, usableBy: startedBy, enforceLimit: true });
     // Refused before the allocator remembers the plan, and after.
     expect(await refusal(start('user:bob'))).toMatchObject({ code: 'FORBIDDEN' });
     const mine = await start('user:alice', `k-${plan.id}`);
@@ -86,7 +86,7 @@ describe('run allocation (one round trip, remembered definitions)', () => {
     expect(await refusal(start('user:bob', `k-${plan.id}`))).toMatchObject({ code: 'FORBIDDEN' });
     expect((await start('admin')).workflowInput.runId).toBe(`plan-${plan.id}-2`);
     expect((await runsOf(plan.id)).map((r) => [r.id, r.startedBy])).toEqual([[mine.workflowInput.runId, 'user:alice'], [`plan-${plan.id}-2`, 'admin']]);
-    // Without checkAccess (trigger starts, checked when the trigger was saved) nobody is refused here.
+    // Without usableBy (trigger starts, checked when the trigger was saved) nobody is refused here.
     expect((await allocate({ planId: plan.id, input: {}, startedBy: 'trigger:t', enforceLimit: true })).existing).toBe(false);
   });
 

@@ -8,7 +8,7 @@ import { retryWhileDatabaseUnavailable } from '../database-outage';
 import { whileHeartbeating } from '../heartbeat';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
-import { createPlanAccess, planOwner } from './plan-access';
+import { planOwner } from './plan-access';
 import { createPlanHistoryWriter, historyId, type HistoryRow } from './plan-history-writer';
 import { createRunAllocator } from './plan-runs';
 
@@ -25,7 +25,6 @@ const SOURCE = 'plan-service';
 /** Activities the plan workflow calls: tool steps, compensations, sub-plan starts and bookkeeping. */
 export function createPlanActivities({ prisma, sql, tools, events }: PlanActivityDeps) {
   const write = createPlanHistoryWriter({ sql });
-  const access = createPlanAccess({ prisma });
   const allocate = createRunAllocator({ prisma });
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
@@ -94,7 +93,6 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
       try {
         const parent = await prisma.planRun.findUnique({ where: { id: request.parentRunId }, select: { plan: { select: { createdBy: true } } } });
         if (!parent) throw notFound('plan run', request.parentRunId);
-        await access.assertMayUsePlan(request.planId, planOwner(parent.plan.createdBy));
         const attempt = request.attempt !== undefined && request.attempt > 1 ? `/attempt-${request.attempt}` : '';
         const { workflowInput } = await allocate({
           planId: request.planId,
@@ -102,6 +100,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
           startedBy: request.startedBy,
           startKey: `${request.parentRunId}/${request.stepId}/${request.generation}${attempt}`,
           parentRunId: request.parentRunId,
+          usableBy: planOwner(parent.plan.createdBy),
           enforceLimit: false,
           depth: request.depth,
         });

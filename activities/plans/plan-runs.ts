@@ -28,8 +28,8 @@ export interface AllocateRunRequest {
   parentRunId?: string;
   /** Sub-plan runs belong to their parent's budget and are not limited. */
   enforceLimit: boolean;
-  /** The starter must be allowed to use the plan (FORBIDDEN otherwise, nothing written): set for API starts. */
-  checkAccess?: boolean;
+  /** This principal must be allowed to use the plan (FORBIDDEN otherwise, nothing written): the starter of an API start, a sub-plan's parent owner. */
+  usableBy?: string;
   depth?: number;
 }
 
@@ -50,7 +50,7 @@ const DEFINITION_CACHE_SIZE = 500;
  * Run allocation: reserves run n+1 of a plan and writes its `pending` row, returning the
  * workflow input. A start key already used returns that run (`existing: true`); a plan at its
  * maxConcurrentRuns throws CONFLICT; an unknown plan NOT_FOUND; a starter who may not use the plan
- * (with `checkAccess`) FORBIDDEN; input that does not fit the plan's schema UNPROCESSABLE, with
+ * (with `usableBy`) FORBIDDEN; input that does not fit the plan's schema UNPROCESSABLE, with
  * nothing written.
  *
  * One round trip (`allocate_plan_run`, migration 0010) on the hot path: the input is checked
@@ -90,7 +90,7 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
     let known = definitions.get(req.planId);
     let fresh = known === undefined;
     known ??= await readDefinition(req.planId);
-    if (req.checkAccess) assertMayUse(req.startedBy, req.planId, known.createdBy);
+    if (req.usableBy !== undefined) assertMayUse(req.usableBy, req.planId, known.createdBy);
     const found = await byKey(req);
     if (found) return found;
     try {

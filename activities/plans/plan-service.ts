@@ -246,7 +246,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * run row is removed again if Temporal refuses the start.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
-      const { workflowInput, existing } = await startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, checkAccess: options.checkAccess, enforceLimit: true }));
+      const { workflowInput, existing } = await startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
       const runId = workflowInput.runId;
       if (existing) {
         const run = await runRow(runId);

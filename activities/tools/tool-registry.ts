@@ -255,7 +255,6 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     events.emit(enabled ? 'tool.enabled' : 'tool.disabled', { tool: name, source: record.source, by: principal }, EVENT_SOURCE);
   };
 
-
   const registry = {
     /** Waits until cross-process invalidation is listening and the sandbox is loaded; throws if it cannot connect. */
     async ready(): Promise<void> {
