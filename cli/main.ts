@@ -11,10 +11,10 @@ import { resourceCommands } from './commands/resource-commands';
 
 const USAGE = `usage: ownpilot <command> [args] [--json]
 
-  plans list | get <id> | create <file.json> | execute <id> [--input JSON] [--follow]
+  plans list | get <id> | create <file.json> | execute <id> [--input JSON] [--follow] | history <id>
   runs list <planId> | get <runId> | follow <runId>
-  runs pause|resume|cancel <runId> | rollback <runId> [--checkpoint ID]
-  runs approve|reject <runId> <stepId>
+  runs pause|resume|cancel <runId> | checkpoint <runId> [--name NAME] | rollback <runId> [--checkpoint ID]
+  runs approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | enable|disable <id> | fire <id> [--payload JSON] | history <id>
   plugins list | get <id> | install <manifest.json> | uninstall|enable|disable <id>
   events tail [--type PATTERN] [--once]
@@ -48,6 +48,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
         input: { type: 'string' },
         payload: { type: 'string' },
         checkpoint: { type: 'string' },
+        name: { type: 'string' },
+        comment: { type: 'string' },
         type: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

@@ -99,7 +99,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     }
   });
 
-  test('run control: pause, resume, reject an approval, roll a run back, all as one command each', async () => {
+  test('run control: pause, resume, checkpoint, reject with a comment, roll back, history, all as one command each', async () => {
     const plan = await t.api.post('/api/v1/plans').send({ name: 'controlled', steps: [
       { id: 'first', kind: 'tool', tool: 'core.echo', args: {}, compensation: { tool: 'core.echo', args: { undo: true } } },
       { id: 'gate', kind: 'approval', approvers: ['admin'], dependsOn: ['first'] },
@@ -113,12 +113,31 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
 
     const a = await runOf();
     expect((await ownpilot(['runs', 'pause', a, '--json'], fileOnly())).stdout).toContain('"status": "paused"');
-    expect((await ownpilot(['runs', 'resume', a], fileOnly())).stdout).toMatch(/^status\s+running$/m);
-    expect((await ownpilot(['runs', 'reject', a, 'gate', '--json'], fileOnly())).stdout).toContain('"status": "failed"');
+    // People get the run's step lines, not its state as JSON.
+    const resumed = (await ownpilot(['runs', 'resume', a], fileOnly())).stdout;
+    expect(resumed).toMatch(new RegExp(`^run ${a} \\(plan ${plan.body.id} v1\\)$`, 'm'));
+    expect(resumed).toMatch(/^run running \(1\/2 steps\)\n {2}✔ first\s+completed\n {2}\? gate\s+waiting_approval$/m);
+    const checkpoint = await ownpilot(['runs', 'checkpoint', a, '--name', 'before-gate', '--json'], fileOnly());
+    expect(checkpoint.stderr).toBe('');
+    const { id: checkpointId } = JSON.parse(checkpoint.stdout) as { id: string };
+    const shown = (await ownpilot(['runs', 'get', a], fileOnly())).stdout;
+    expect(shown).toMatch(/^started \S+ by admin$/m);
+    expect(shown).toContain(`web UI http://temporal-ui.example:8080/namespaces/default/workflows/${a}`);
+    expect(shown).toContain(`\ncheckpoints\n`);
+    expect(shown).toContain(`  ${checkpointId}  after 1 step  before-gate\n`);
+    expect((await ownpilot(['runs', 'reject', a, 'gate', '--comment', 'not today', '--json'], fileOnly())).stdout).toContain('"status": "failed"');
     await eventually(() => status(a), (s) => s === 'failed');
+    const history = (await ownpilot(['plans', 'history', plan.body.id], fileOnly())).stdout;
+    expect(history.split('\n')[0]).toMatch(/^CREATEDAT\s+RUNID\s+STEPID\s+EVENT\s+STATUS$/);
+    expect(history).toMatch(new RegExp(`${a}\\s+gate\\s+plan\\.step_rejected\\s+running`));
+    const rejected = (await t.api.get(`/api/v1/plans/${plan.body.id}/history`)).body[0].history.find((h: { event: string }) => h.event === 'plan.step_rejected');
+    expect(rejected.details).toMatchObject({ by: 'admin', comment: 'not today' });
 
     const b = await runOf();
-    expect((await ownpilot(['runs', 'rollback', b], fileOnly())).code).toBe(0);
+    const rolledBack = await ownpilot(['runs', 'rollback', b], fileOnly());
+    expect(rolledBack.code).toBe(0);
+    expect(rolledBack.stdout).toMatch(/^run rolled_back /m);
+    expect(rolledBack.stdout).toMatch(/^compensations \(newest step first\)\n {2}first {2}completed$/m);
     await eventually(() => status(b), (s) => s === 'rolled_back');
     const wrong = await ownpilot(['runs', 'approve', b, 'gate'], fileOnly());
     expect(wrong.code).toBe(1);

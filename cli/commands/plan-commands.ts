@@ -1,5 +1,6 @@
 import { arg, UsageError, type Command, type CommandContext } from './command-types';
 import { isFinal, renderProgress, stepLines } from './run-progress';
+import { renderRun, type RunViewBody } from './run-view';
 import { printObject, printRows } from '../output';
 
 type Row = Record<string, unknown>;
@@ -39,7 +40,15 @@ async function follow(context: CommandContext, runId: string, isTty: boolean): P
   }
 }
 
-/** `ownpilot plans <list|get|create|execute>` and `ownpilot runs <...>`. */
+/** Prints a run: JSON for scripts, `renderRun` for people. */
+function printRun(context: CommandContext, run: RunViewBody): void {
+  if (context.out.json) context.out.write(`${JSON.stringify(run, null, 2)}\n`);
+  else context.out.write(`${renderRun(run, context.workflowUrl).join('\n')}\n`);
+}
+
+const runPath = (context: CommandContext) => `/api/v1/plans/runs/${encodeURIComponent(arg(context, 0, 'runId'))}`;
+
+/** `ownpilot plans <list|get|create|execute|history>` and `ownpilot runs <...>`. */
 export function planCommands(isTty: boolean): Record<string, Command> {
   return {
     'plans list': async (c) => {
@@ -58,28 +67,35 @@ export function planCommands(isTty: boolean): Record<string, Command> {
       if (c.flags.follow) return follow(c, started.runId, isTty);
       printObject(c.out, { ...started, webUi: c.workflowUrl(started.runId) });
     },
+    'plans history': async (c) => {
+      const runs = await c.api.get<(Row & { history: Row[] })[]>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}/history`);
+      // Newest run first, each run's transitions in the order they happened.
+      const rows = runs.flatMap((run) => run.history.map((h) => ({ ...h, runId: run.id })));
+      printRows(c.out, runs, rows, ['createdAt', 'runId', 'stepId', 'event', 'status']);
+    },
     'runs list': async (c) => {
       const runs = await c.api.get<Row[]>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}/runs`);
       printRows(c.out, runs, runs, ['id', 'status', 'startedBy', 'startedAt', 'finishedAt']);
     },
-    'runs get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/plans/runs/${encodeURIComponent(arg(c, 0, 'runId'))}`)),
+    'runs get': async (c) => printRun(c, await c.api.get<RunViewBody>(runPath(c))),
     'runs follow': (c) => follow(c, arg(c, 0, 'runId'), isTty),
-    ...Object.fromEntries(
-      (['pause', 'resume', 'cancel'] as const).map((action) => [
-        `runs ${action}`,
-        (async (c) => printObject(c.out, (await c.api.post<Row>(`/api/v1/plans/runs/${encodeURIComponent(arg(c, 0, 'runId'))}/${action}`)) ?? { ok: true })) as Command,
-      ]),
-    ),
+    // Pause and resume answer the run's state once the workflow has taken the request.
+    ...Object.fromEntries((['pause', 'resume'] as const).map((action) => [`runs ${action}`, (async (c) => printRun(c, await c.api.post<RunViewBody>(`${runPath(c)}/${action}`))) as Command])),
+    'runs cancel': async (c) => printObject(c.out, await c.api.post<Row>(`${runPath(c)}/cancel`)),
+    'runs checkpoint': async (c) => {
+      const name = typeof c.flags.name === 'string' ? c.flags.name : undefined;
+      printObject(c.out, await c.api.post<Row>(`${runPath(c)}/checkpoint`, name === undefined ? {} : { name }));
+    },
     'runs rollback': async (c) => {
       const checkpointId = typeof c.flags.checkpoint === 'string' ? c.flags.checkpoint : undefined;
-      printObject(c.out, (await c.api.post<Row>(`/api/v1/plans/runs/${encodeURIComponent(arg(c, 0, 'runId'))}/rollback`, checkpointId ? { checkpointId } : {})) ?? { ok: true });
+      printRun(c, await c.api.post<RunViewBody>(`${runPath(c)}/rollback`, checkpointId ? { checkpointId } : {}));
     },
     ...Object.fromEntries(
       (['approve', 'reject'] as const).map((action) => [
         `runs ${action}`,
         (async (c) => {
-          const path = `/api/v1/plans/runs/${encodeURIComponent(arg(c, 0, 'runId'))}/steps/${encodeURIComponent(arg(c, 1, 'stepId'))}/${action}`;
-          printObject(c.out, (await c.api.post<Row>(path)) ?? { ok: true });
+          const comment = typeof c.flags.comment === 'string' ? { comment: c.flags.comment } : {};
+          printObject(c.out, await c.api.post<Row>(`${runPath(c)}/steps/${encodeURIComponent(arg(c, 1, 'stepId'))}/${action}`, comment));
         }) as Command,
       ]),
     ),

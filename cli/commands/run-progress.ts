@@ -5,7 +5,7 @@ export interface StepLine {
   detail?: string;
 }
 
-interface RunBody {
+export interface RunBody {
   status: string;
   steps?: Record<string, { status: string; error?: string }> | { id?: string; stepId?: string; status: string; error?: string }[];
   history?: { stepId: string | null; event: string; status: string; details?: { error?: string } | null }[];
@@ -43,7 +43,10 @@ export function stepLines(run: RunBody): StepLine[] {
   return [...lines.values()];
 }
 
-const MARK: Record<string, string> = { completed: '✔', failed: '✖', running: '…', pending: ' ', skipped: '-', rolled_back: '↺', waiting: '?' };
+/** A mark per step status (StepStatus in workflows/plan-types.ts). */
+const MARK: Record<string, string> = {
+  completed: '✔', failed: '✖', running: '…', pending: ' ', skipped: '-', waiting_approval: '?', cancelled: '✖', compensated: '↺', compensation_failed: '✖',
+};
 
 /** One progress line per step, e.g. `✔ fetch  completed`. */
 export function renderProgress(status: string, lines: StepLine[]): string[] {
