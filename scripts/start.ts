@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from '../platform/local/embedded-postgres';
 import { startTemporalDevServer, stopChild } from '../platform/local/temporal-dev-server';
 import { waitFor } from '../platform/local/wait-for';
 import { assertPortFree } from '../platform/local/ports';
+import { workerPolls } from '../platform/local/task-queue-pollers';
 import { connectClient } from '../platform/temporal-connection';
 import { migrate } from '../prisma/migrate';
 
@@ -70,16 +71,26 @@ async function main(): Promise<void> {
     say(`migrations: ${migrations.applied.length} applied, ${migrations.skipped.length} already there`);
 
     const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress(config) };
-    for (const [name, entry] of [['worker', 'workers/main.ts'], ['api', 'api/main.ts']] as const) {
-      const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: 'inherit' });
+    const run = (name: string, entry: string): ChildProcess => {
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, env, stdio: 'inherit' });
       stops.push(() => stopChild(child, 15_000));
       child.once('exit', (code) => {
         if (!stopping) say(`${name} exited with code ${code}`);
         void shutdown(1);
       });
-    }
+      return child;
+    };
+    const worker = run('worker', 'workers/main.ts');
+    run('api', 'api/main.ts');
     const apiUrl = `http://${config.API_HOST}:${config.API_PORT}`;
     await waitFor('the API to answer /health', async () => (await fetch(`${apiUrl}/health`)).ok, 60_000, 200);
+    // Ready means a plan executed now runs: the worker (which bundles the workflows first) polls.
+    const client = await connectClient(config);
+    try {
+      await waitFor('the worker to poll its task queue', () => workerPolls(client, config.TEMPORAL_TASK_QUEUE, worker.pid!), 120_000, 200);
+    } finally {
+      await client.connection.close();
+    }
     say(`ready in ${((Date.now() - began) / 1000).toFixed(1)} s`);
     say(`API:           ${apiUrl}`);
     if (uiUrl) say(`Temporal UI:   ${uiUrl}`);

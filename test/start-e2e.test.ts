@@ -1,16 +1,21 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { freePort } from '../platform/local/ports';
+import { workerPolls } from '../platform/local/task-queue-pollers';
 import { newId } from '../platform/ids';
 import { stackInfo } from './support/stack-info';
 import { eventually } from './support/wait';
 
 // `npm start` as a user runs it, pointed at the run's Temporal and PostgreSQL (so no second
-// server starts): it reports ready, serves a plan end to end, and stops cleanly on SIGTERM.
+// server starts): it reports ready once its worker polls, serves a plan end to end, and stops
+// cleanly on SIGTERM.
 describe('npm start', () => {
-  test('starts worker and API, runs a plan, and exits 0 on SIGTERM', async () => {
+  test('starts worker and API, is ready only once the worker polls, runs a plan, and exits 0 on SIGTERM', async () => {
     const info = stackInfo();
     const port = await freePort();
+    const taskQueue = `start-e2e-${newId(6)}`;
     const adminKey = `e2e-admin-key-${newId(20)}`;
     const auth = { authorization: `Bearer ${adminKey}` };
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'scripts', 'start.ts')], {
@@ -19,7 +24,7 @@ describe('npm start', () => {
         ...process.env,
         DATABASE_URL: info.databaseUrl,
         TEMPORAL_ADDRESS: info.temporalAddress,
-        TEMPORAL_TASK_QUEUE: `start-e2e-${newId(6)}`,
+        TEMPORAL_TASK_QUEUE: taskQueue,
         API_PORT: String(port),
         WORKER_METRICS_PORT: '0',
         LOG_LEVEL: 'warn',
@@ -34,6 +39,16 @@ describe('npm start', () => {
     try {
       await eventually(async () => output, (text) => /\[ownpilot\] API: /.test(text), 60_000);
       expect(output).toContain(`API:           http://127.0.0.1:${port}`);
+      // The task queue is this test's own, so a poller on it is the worker npm start spawned.
+      const client = new Client({ connection: await Connection.connect({ address: info.temporalAddress }), namespace: 'default' });
+      try {
+        const { pollers } = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW });
+        expect(pollers.length).toBe(1);
+        expect(await workerPolls(client, taskQueue, Number(pollers[0]!.identity!.split('@')[0]))).toBe(true);
+        expect(await workerPolls(client, taskQueue, process.pid)).toBe(false);
+      } finally {
+        await client.connection.close();
+      }
       const api = `http://127.0.0.1:${port}`;
       const created = await fetch(`${api}/api/v1/plans`, {
         method: 'POST',
