@@ -20,9 +20,10 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   events tail [--type PATTERN] [--once]
 
 The API is OWNPILOT_URL (default http://127.0.0.1:3000) with the key in OWNPILOT_API_KEY, or
-both in the file OWNPILOT_CONFIG (default ~/.config/ownpilot/config.json: {"url", "apiKey"}).`;
+both in the file OWNPILOT_CONFIG (default ~/.config/ownpilot/config.json: {"url", "apiKey"}).
+Web UI links use OWNPILOT_WEB_UI_URL and TEMPORAL_NAMESPACE (or "webUiUrl", "namespace" there).`;
 
-const ConfigFile = z.object({ url: z.string().url().optional(), apiKey: z.string().optional(), webUiUrl: z.string().url().optional() }).strict();
+const ConfigFile = z.object({ url: z.string().url().optional(), apiKey: z.string().optional(), webUiUrl: z.string().url().optional(), namespace: z.string().min(1).optional() }).strict();
 
 function loadCliConfig(env: NodeJS.ProcessEnv) {
   const file = env.OWNPILOT_CONFIG ?? path.join(os.homedir(), '.config', 'ownpilot', 'config.json');
@@ -31,6 +32,8 @@ function loadCliConfig(env: NodeJS.ProcessEnv) {
     url: env.OWNPILOT_URL ?? fromFile.url ?? 'http://127.0.0.1:3000',
     apiKey: env.OWNPILOT_API_KEY ?? fromFile.apiKey,
     webUiUrl: env.OWNPILOT_WEB_UI_URL ?? fromFile.webUiUrl ?? 'http://127.0.0.1:8233',
+    // The server's TEMPORAL_NAMESPACE, which Web UI links name.
+    namespace: env.TEMPORAL_NAMESPACE ?? fromFile.namespace ?? 'default',
   };
 }
 
@@ -68,7 +71,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       out: { json: values.json === true, write },
       args,
       flags: values,
-      workflowUrl: (id) => `${config.webUiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}`,
+      workflowUrl: (id) => `${config.webUiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(id)}`,
       readJson: (file) => JSON.parse(file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8')) as unknown,
       sleep: (ms) => sleep(ms),
     });

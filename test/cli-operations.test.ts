@@ -30,7 +30,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     const port = typeof address === 'object' && address ? address.port : 0;
     // Only a config file says where the API is and which key to use (no OWNPILOT_URL / OWNPILOT_API_KEY).
     const config = path.join(dir, 'config.json');
-    fs.writeFileSync(config, JSON.stringify({ url: `http://127.0.0.1:${port}`, apiKey: await createTestKey(testKeyService(stack.prisma), 'admin'), webUiUrl: 'http://temporal-ui.example:8080' }));
+    fs.writeFileSync(config, JSON.stringify({ url: `http://127.0.0.1:${port}`, apiKey: await createTestKey(testKeyService(stack.prisma), 'admin'), webUiUrl: 'http://temporal-ui.example:8080', namespace: 'ops' }));
     env = { OWNPILOT_CONFIG: config };
     delete process.env.OWNPILOT_URL;
     delete process.env.OWNPILOT_API_KEY;
@@ -122,7 +122,9 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     const { id: checkpointId } = JSON.parse(checkpoint.stdout) as { id: string };
     const shown = (await ownpilot(['runs', 'get', a], fileOnly())).stdout;
     expect(shown).toMatch(/^started \S+ by admin$/m);
-    expect(shown).toContain(`web UI http://temporal-ui.example:8080/namespaces/default/workflows/${a}`);
+    expect(shown).toContain(`web UI http://temporal-ui.example:8080/namespaces/ops/workflows/${a}`);
+    // The server's TEMPORAL_NAMESPACE, when set, names the namespace in links.
+    expect((await ownpilot(['runs', 'get', a], { ...fileOnly(), TEMPORAL_NAMESPACE: 'blue' })).stdout).toContain(`/namespaces/blue/workflows/${a}`);
     expect(shown).toContain(`\ncheckpoints\n`);
     expect(shown).toContain(`  ${checkpointId}  after 1 step  before-gate\n`);
     expect((await ownpilot(['runs', 'reject', a, 'gate', '--comment', 'not today', '--json'], fileOnly())).stdout).toContain('"status": "failed"');
@@ -152,7 +154,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     await eventually(async () => out, (o) => o.includes('waiting_approval'));
     await t.api.post(`/api/v1/plans/runs/${runId}/steps/gate/approve`).send({}).expect(200);
     expect(await following).toBe(0);
-    expect(out.split('\n')[0]).toBe(`following ${runId} — http://temporal-ui.example:8080/namespaces/default/workflows/${runId}`);
+    expect(out.split('\n')[0]).toBe(`following ${runId} — http://temporal-ui.example:8080/namespaces/ops/workflows/${runId}`);
     // A redraw moves the cursor up over the previous block (3 lines: status + 2 steps) and clears it.
     expect(out).toContain('\x1b[3A\x1b[J');
     expect(out.slice(out.lastIndexOf('\x1b[J'))).toMatch(/run completed \(2\/2 steps\)\n {2}✔ first\s+completed\n {2}✔ gate\s+completed\n$/);
