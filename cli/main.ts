@@ -37,10 +37,26 @@ function loadCliConfig(env: NodeJS.ProcessEnv) {
   };
 }
 
-/** Runs one CLI invocation; resolves with the exit code (never throws). */
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (text: string) => void, isTty: boolean): Promise<number> {
+/** A JSON file argument (`-` is standard input), with an error that names the file. */
+function readJson(file: string): unknown {
+  const name = file === '-' ? 'standard input' : file;
+  let text: string;
   try {
-    const { values, positionals } = parseArgs({
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${name}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Error(`${name} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The command line as parseArgs reads it; an unknown or malformed option is a UsageError. */
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -57,6 +73,15 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
         help: { type: 'boolean', short: 'h' },
       },
     });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('.')[0]!);
+  }
+}
+
+/** Runs one CLI invocation; resolves with the exit code (never throws). */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (text: string) => void, isTty: boolean): Promise<number> {
+  try {
+    const { values, positionals } = parseCommandLine(argv);
     const [group, action, ...args] = positionals;
     if (values.help || !group) {
       write(`${USAGE}\n`);
@@ -72,7 +97,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       args,
       flags: values,
       workflowUrl: (id) => `${config.webUiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(id)}`,
-      readJson: (file) => JSON.parse(file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8')) as unknown,
+      readJson,
       sleep: (ms) => sleep(ms),
     });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
