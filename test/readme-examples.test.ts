@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
-import { stackApp } from './support/tool-test-app';
+import { buildTriggerApp } from './support/trigger-app';
 import { eventually } from './support/wait';
 
 const run = promisify(execFile);
@@ -38,8 +38,10 @@ describe('README examples', () => {
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
+    // Every router, triggers and webhooks included, as api/main.ts builds them.
+    const { app } = await buildTriggerApp(stack);
     server = await new Promise<Server>((resolve) => {
-      const s = stackApp(stack).listen(0, '127.0.0.1', () => resolve(s));
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     const bound = server.address();
     address = `127.0.0.1:${typeof bound === 'object' && bound ? bound.port : 0}`;
@@ -51,18 +53,18 @@ describe('README examples', () => {
   });
 
   /** Runs the block's commands in order (curl failing on any 4xx/5xx); resolves with each one's output. */
-  async function runBlock(marker: string): Promise<string[]> {
+  async function runBlock(marker: string, env: Record<string, string> = {}): Promise<string[]> {
     const outputs: string[] = [];
     let id: string | undefined;
-    // Variables the block sets (AUTH=...) hold for the commands after them.
+    // Variables the block sets (AUTH=..., ts=...) hold for the commands after them.
     let prelude = '';
     for (const command of commandsAfter(marker)) {
-      if (/^[A-Z_]+=/.test(command)) {
+      if (/^[A-Za-z_]+=/.test(command)) {
         prelude += `${command}\n`;
         continue;
       }
-      const script = prelude + command.replaceAll('localhost:3000', address).replaceAll('curl -s ', 'curl -sS --fail-with-body ').replaceAll('<id>', id ?? '<id>');
-      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, KEY: key } }).catch((error: { stdout?: string; stderr?: string }) => {
+      const script = prelude + command.replaceAll('localhost:3000', address).replace(/\bcurl /g, 'curl -sS --fail-with-body ').replaceAll('<id>', id ?? '<id>');
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, KEY: key, ...env } }).catch((error: { stdout?: string; stderr?: string }) => {
         throw new Error(`README command failed: ${command}\n${error.stderr ?? ''}${error.stdout ?? ''}`);
       });
       outputs.push(stdout);
@@ -88,6 +90,17 @@ describe('README examples', () => {
       const tool = await stack.prisma.customTool.findFirst({ where: { name: 'double' } });
       if (tool) await stack.tools.deleteCustomTool(tool.id, 'admin');
     }
+  });
+
+  test('webhooks: a signed delivery starts its trigger run', async () => {
+    const admin = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const created = await fetch(`http://${address}/api/v1/triggers`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'readme hook', type: 'webhook', action: { kind: 'tool', tool: 'core.echo', args: { id: '{{payload.order.id}}' } } }) });
+    expect(created.status).toBe(201);
+    const trigger = (await created.json()) as { id: string; webhookSecret: string };
+    const [answer] = await runBlock('passed as `payload`; anything else is passed as text.', { TRIGGER: trigger.id, SECRET: trigger.webhookSecret });
+    const { runId } = JSON.parse(answer!) as { runId: string };
+    expect(runId).toMatch(new RegExp(`^trigger-${trigger.id}-wh-[0-9a-f]{32}$`));
+    expect(await stack.client.workflow.getHandle(runId).result()).toMatchObject({ status: 'succeeded', output: { id: 42 } });
   });
 
   test('API keys: create, list, revoke', async () => {
