@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ApiError, createApiClient } from './api-client';
 import { UsageError, type Command } from './commands/command-types';
+import { adminCommands } from './commands/admin-commands';
 import { planCommands } from './commands/plan-commands';
 import { resourceCommands } from './commands/resource-commands';
 
@@ -18,6 +19,8 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   triggers list | get <id> | create <file.json> | enable|disable <id> | fire <id> [--payload JSON] | history <id>
   plugins list | get <id> | install <manifest.json> | uninstall|enable|disable <id>
   events tail [--type PATTERN] [--once]
+  tools list [--search TEXT] | get <name> | run <name> [--args JSON]
+  keys list | create <name> --principal admin|user:<id>|plugin:<id> | revoke <keyId>
 
 The API is OWNPILOT_URL (default http://127.0.0.1:3000) with the key in OWNPILOT_API_KEY, or
 both in the file OWNPILOT_CONFIG (default ~/.config/ownpilot/config.json: {"url", "apiKey"}).
@@ -69,6 +72,9 @@ function parseCommandLine(argv: string[]) {
         checkpoint: { type: 'string' },
         name: { type: 'string' },
         comment: { type: 'string' },
+        search: { type: 'string' },
+        args: { type: 'string' },
+        principal: { type: 'string' },
         type: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -87,7 +93,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       write(`${USAGE}\n`);
       return values.help ? 0 : 2;
     }
-    const commands: Record<string, Command> = { ...planCommands(isTty), ...resourceCommands() };
+    const commands: Record<string, Command> = { ...planCommands(isTty), ...resourceCommands(), ...adminCommands() };
     const command = commands[`${group} ${action ?? ''}`];
     if (!command) throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}'`);
     const config = loadCliConfig(env);
@@ -103,7 +109,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`ownpilot: ${error.message}\n${USAGE}\n`);
+      process.stderr.write(`ownpilot: ${error.message}\n${error.showUsage ? `${USAGE}\n` : ''}`);
       return 2;
     }
     const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);

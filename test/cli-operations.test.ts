@@ -11,8 +11,8 @@ import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
 
-// The CLI's trigger, plugin and event commands, its config file, and the live run view on a terminal.
-describe('ownpilot CLI: triggers, plugins, events tail, config file, live progress', () => {
+// The CLI's trigger, plugin, event, tool and key commands, its config file, and the live run view on a terminal.
+describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file, live progress', () => {
   let stack: TestStack;
   let server: Server;
   let env: Record<string, string>;
@@ -67,8 +67,8 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     expect((JSON.parse(history.stdout) as { items: { workflowId: string; status: string }[] }).items).toEqual([expect.objectContaining({ workflowId: runId, status: 'succeeded' })]);
 
     const badPayload = await ownpilot(['triggers', 'fire', id, '--payload', '{nope'], fileOnly());
-    expect(badPayload.code).not.toBe(0);
-    expect(badPayload.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badPayload.code).toBe(2);
+    expect(badPayload.stderr).toBe('ownpilot: --payload must be JSON\n');
   });
 
   test('plugins list and get answer JSON and one-line errors', async () => {
@@ -144,6 +144,38 @@ describe('ownpilot CLI: triggers, plugins, events tail, config file, live progre
     const wrong = await ownpilot(['runs', 'approve', b, 'gate'], fileOnly());
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^ownpilot: INVALID_STATE: .+\n$/);
+  });
+
+  test('tools: list with a search, run with JSON args, a call awaiting approval exits 1', async () => {
+    const listed = await ownpilot(['tools', 'list', '--search', 'echo'], fileOnly());
+    expect(listed.stdout.split('\n')[0]).toMatch(/^NAME\s+SOURCE\s+ISENABLED\s+APPROVAL\s+DESCRIPTION$/);
+    expect(listed.stdout).toMatch(/^core\.echo\s+builtin\s+true\s+\S/m);
+    const ran = await ownpilot(['tools', 'run', 'core.math', '--args', '{"op":"add","values":[1,2]}', '--json'], fileOnly());
+    expect(ran.code).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'completed', output: { result: 3 } });
+    const notObject = await ownpilot(['tools', 'run', 'core.math', '--args', '[1]'], fileOnly());
+    expect(notObject.code).toBe(2);
+    expect(notObject.stderr).toBe('ownpilot: --args must be a JSON object\n');
+    const name = `gated${Date.now()}`;
+    await t.api.post('/api/v1/custom-tools').send({ name, description: 'needs a yes', userId: 'bob', parameters: { type: 'object', properties: {} }, code: 'return 1' }).expect(201);
+    const gated = await ownpilot(['tools', 'run', `custom.${name}`], fileOnly());
+    expect(gated.code).toBe(1);
+    expect(gated.stdout).toMatch(/^status\s+approval_required$/m);
+  });
+
+  test('keys: create for a principal, list, revoke; the revoked key is refused', async () => {
+    const created = await ownpilot(['keys', 'create', 'ci bot', '--principal', 'user:bob', '--json'], fileOnly());
+    expect(created.stderr).toBe('');
+    const { id, key } = JSON.parse(created.stdout) as { id: string; key: string };
+    expect((await ownpilot(['plans', 'list'], { ...fileOnly(), OWNPILOT_API_KEY: key })).code).toBe(0);
+    expect((await ownpilot(['keys', 'list'], fileOnly())).stdout).toMatch(new RegExp(`^${id}\\s+ci bot\\s+user:bob\\s`, 'm'));
+    expect((await ownpilot(['keys', 'revoke', id], fileOnly())).stdout).toMatch(/^revokedAt\s+\d{4}-/m);
+    const refused = await ownpilot(['plans', 'list'], { ...fileOnly(), OWNPILOT_API_KEY: key });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^ownpilot: UNAUTHENTICATED: /);
+    const missing = await ownpilot(['keys', 'create', 'no principal'], fileOnly());
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^ownpilot: missing --principal/);
   });
 
   test('on a terminal, following a run redraws its step lines in place, with the Web UI link', async () => {

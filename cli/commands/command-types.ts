@@ -16,9 +16,12 @@ export interface CommandContext {
 
 export type Command = (context: CommandContext) => Promise<void>;
 
-/** Thrown for a wrong invocation; the CLI prints the message and the usage line. */
+/** Thrown for a wrong invocation (exit 2); the CLI prints the message, and the usage unless only a flag's value was wrong. */
 export class UsageError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly showUsage = true,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
@@ -29,4 +32,15 @@ export function arg(context: CommandContext, index: number, name: string): strin
   const value = context.args[index];
   if (value === undefined) throw new UsageError(`missing <${name}>`);
   return value;
+}
+
+/** A JSON flag's value (`--input '{"a":1}'`), undefined when absent; a UsageError when it is not JSON. */
+export function jsonFlag(context: CommandContext, name: string): unknown {
+  const raw = context.flags[name];
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new UsageError(`--${name} must be JSON`, false);
+  }
 }

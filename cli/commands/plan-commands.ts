@@ -1,19 +1,9 @@
-import { arg, UsageError, type Command, type CommandContext } from './command-types';
+import { arg, jsonFlag, type Command, type CommandContext } from './command-types';
 import { isFinal, renderProgress, stepLines } from './run-progress';
 import { renderRun, type RunViewBody } from './run-view';
 import { printObject, printRows } from '../output';
 
 type Row = Record<string, unknown>;
-
-function parseJsonFlag(context: CommandContext, name: string): unknown {
-  const raw = context.flags[name];
-  if (raw === undefined || raw === true || raw === false) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new UsageError(`--${name} must be JSON`);
-  }
-}
 
 /** Polls a run until it ends, redrawing one line per step (in place on a terminal). */
 async function follow(context: CommandContext, runId: string, isTty: boolean): Promise<void> {
@@ -62,7 +52,7 @@ export function planCommands(isTty: boolean): Record<string, Command> {
     },
     'plans execute': async (c) => {
       const started = await c.api.post<{ runId: string }>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}/execute`, {
-        input: parseJsonFlag(c, 'input') ?? {},
+        input: jsonFlag(c, 'input') ?? {},
       });
       if (c.flags.follow) return follow(c, started.runId, isTty);
       printObject(c.out, { ...started, webUi: c.workflowUrl(started.runId) });

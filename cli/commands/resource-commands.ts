@@ -1,5 +1,5 @@
 import { printObject, printRows } from '../output';
-import { arg, type Command } from './command-types';
+import { arg, jsonFlag, type Command } from './command-types';
 
 type Row = Record<string, unknown>;
 
@@ -16,7 +16,7 @@ export function resourceCommands(): Record<string, Command> {
     'triggers enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/enable`)),
     'triggers disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/disable`)),
     'triggers fire': async (c) => {
-      const payload = typeof c.flags.payload === 'string' ? (JSON.parse(c.flags.payload) as unknown) : undefined;
+      const payload = jsonFlag(c, 'payload');
       printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/execute`, payload === undefined ? {} : { payload }));
     },
     'triggers history': async (c) => {

@@ -1,0 +1,42 @@
+import { printObject, printRows } from '../output';
+import { arg, jsonFlag, UsageError, type Command, type CommandContext } from './command-types';
+
+type Row = Record<string, unknown>;
+type Tool = Row & { definition: { description?: string } };
+
+/** A JSON object flag (`--args '{"n":1}'`), `{}` when absent. */
+function objectFlag(context: CommandContext, name: string): Record<string, unknown> {
+  const value = jsonFlag(context, name) ?? {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`--${name} must be a JSON object`, false);
+  return value as Record<string, unknown>;
+}
+
+/** `ownpilot tools ...` (find and run tools) and `ownpilot keys ...` (API keys; admin only). */
+export function adminCommands(): Record<string, Command> {
+  const named = (c: CommandContext, name: string) => encodeURIComponent(arg(c, 0, name));
+  return {
+    'tools list': async (c) => {
+      const query = new URLSearchParams(typeof c.flags.search === 'string' ? { q: c.flags.search } : {});
+      const { tools } = await c.api.get<{ tools: Tool[] }>(`/api/v1/tools?${query.toString()}`);
+      const rows = tools.map((t) => ({ ...t, description: t.definition.description, approval: t.requiresApproval ? 'required' : '' }));
+      printRows(c.out, tools, rows, ['name', 'source', 'isEnabled', 'approval', 'description']);
+    },
+    'tools get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/tools/${named(c, 'name')}`)),
+    'tools run': async (c) => {
+      const result = await c.api.post<Row & { status: string }>(`/api/v1/tools/${named(c, 'name')}/execute`, { args: objectFlag(c, 'args') });
+      printObject(c.out, result);
+      // A call waiting for approval did not run: scripts must not take it for a result.
+      if (result.status !== 'completed') process.exitCode = 1;
+    },
+    'keys list': async (c) => {
+      const { keys } = await c.api.get<{ keys: Row[] }>('/api/v1/keys');
+      printRows(c.out, keys, keys, ['id', 'name', 'principal', 'prefix', 'createdAt', 'lastUsedAt', 'revokedAt']);
+    },
+    'keys create': async (c) => {
+      const principal = c.flags.principal;
+      if (typeof principal !== 'string') throw new UsageError('missing --principal (admin, user:<id> or plugin:<id>)');
+      printObject(c.out, await c.api.post<Row>('/api/v1/keys', { name: arg(c, 0, 'name'), principal }));
+    },
+    'keys revoke': async (c) => printObject(c.out, await c.api.delete<Row>(`/api/v1/keys/${named(c, 'keyId')}`)),
+  };
+}
