@@ -166,8 +166,12 @@ describe('tool registry: rules, events, search, approval, cache', () => {
     const res = await request(app).post(`/api/v1/tools/custom.${created.body.name}/execute`).set(as(alice)).send({ args: { n: 'x', s: 'toolong', extra: 1 } }).expect(422);
     expect(res.body.error.code).toBe('UNPROCESSABLE');
     expect(res.body.error.details.issues.length).toBeGreaterThanOrEqual(3);
+    // The message names the first problem: a plan step's error and the CLI show only the message.
+    const [first] = res.body.error.details.issues as { path: string; message: string }[];
+    expect(res.body.error.message).toBe(`invalid arguments for custom.${created.body.name}: ${first!.path} ${first!.message} (and ${res.body.error.details.issues.length - 1} more)`);
     const builtin = await request(app).post('/api/v1/tools/core.math/execute').set(as(alice)).send({ args: { op: 'pow', values: ['a'] } }).expect(422);
     expect(builtin.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['/op', '/values/0']);
+    expect(builtin.body.error.message).toMatch(/^invalid arguments for core\.math: \/(op|values\/0) .+ \(and 1 more\)$/);
     await createCustom(alice, `badschema_${newId(5)}`, { parameters: { type: 'object', properties: { n: { type: 'nonsense' } } } }).expect(422);
     await request(app).post('/api/v1/tools/core.nope/execute').set(as(alice)).send({}).expect(404);
   });

@@ -11,6 +11,13 @@ export interface ArgumentIssue {
   message: string;
 }
 
+/** UNPROCESSABLE for a tool's arguments; the message names the first issue, since a plan step or the CLI shows only the message. */
+export function invalidArguments(tool: string, issues: ArgumentIssue[]): AppError {
+  const [first] = issues;
+  const summary = first === undefined ? '' : `: ${first.path} ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`;
+  return new AppError('UNPROCESSABLE', `invalid arguments for ${tool}${summary}`.slice(0, 500), { issues });
+}
+
 function issuesOf(errors: ErrorObject[] | null | undefined): ArgumentIssue[] {
   return (errors ?? []).map((e) => ({ path: e.instancePath || '/', message: `${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}` }));
 }
@@ -49,7 +56,7 @@ export function createArgsValidator() {
     validate(tool: string, schema: Record<string, unknown>, args: unknown): unknown {
       const validate = compile(schema);
       if (validate(args)) return args;
-      throw new AppError('UNPROCESSABLE', `invalid arguments for ${tool}`, { issues: issuesOf(validate.errors) });
+      throw invalidArguments(tool, issuesOf(validate.errors));
     },
   };
 }

@@ -8,7 +8,7 @@ import { asJson } from '../../platform/json';
 import type { ToolRegistry as ToolRegistryRow } from '../../prisma/generated/client';
 import { runWithCause } from '../events/event-cause';
 import type { EventCause, EventPublisher } from '../events/event-types';
-import { createArgsValidator } from './args-validator';
+import { createArgsValidator, invalidArguments, type ArgumentIssue } from './args-validator';
 import { createIsolatedSandbox } from './sandbox/isolated-sandbox';
 import type { QuickJsSandbox, SandboxLimits } from './sandbox/quickjs-sandbox';
 import { createToolCache, INVALIDATE_ALL, listenForInvalidations, TOOL_REGISTRY_CHANNEL } from './tool-cache';
@@ -89,7 +89,7 @@ function toInfo({ code: _code, ...info }: ToolRecord): ToolInfo {
   return info;
 }
 
-function zodIssues(error: z.ZodError): { path: string; message: string }[] {
+function zodIssues(error: z.ZodError): ArgumentIssue[] {
   return error.issues.map((i) => ({ path: `/${i.path.map(String).join('/')}`, message: i.message }));
 }
 
@@ -183,7 +183,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       const handler = handlers.get(record.name);
       if (!handler) throw new AppError('UNAVAILABLE', `built-in tool '${record.name}' is not loaded in this process`, { tool: record.name });
       const parsed = handler.args.safeParse(args);
-      if (!parsed.success) throw new AppError('UNPROCESSABLE', `invalid arguments for ${record.name}`, { issues: zodIssues(parsed.error) });
+      if (!parsed.success) throw invalidArguments(record.name, zodIssues(parsed.error));
       return parsed.data;
     }
     return validator.validate(record.name, record.definition.parameters, args);
