@@ -141,6 +141,8 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect(rolledBack.stdout).toMatch(/^run rolled_back /m);
     expect(rolledBack.stdout).toMatch(/^compensations \(newest step first\)\n {2}first {2}completed$/m);
     await eventually(() => status(b), (s) => s === 'rolled_back');
+    // The stored run shows them too (from the state the workflow left).
+    expect((await ownpilot(['runs', 'get', b], fileOnly())).stdout).toMatch(/^compensations \(newest step first\)\n {2}first {2}completed$/m);
     const wrong = await ownpilot(['runs', 'approve', b, 'gate'], fileOnly());
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^ownpilot: INVALID_STATE: .+\n$/);

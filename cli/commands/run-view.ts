@@ -14,8 +14,12 @@ export interface RunViewBody extends RunBody {
   finishedAt?: string | null;
   error?: string | null;
   checkpoints?: { id: string; name?: string | null; position: number }[];
-  compensations?: { stepId: string; status: string; error?: string }[];
+  compensations?: Compensation[];
+  /** A stored run keeps the workflow's last state here, compensations included. */
+  state?: { compensations?: Compensation[] } | null;
 }
+
+type Compensation = { stepId: string; status: string; error?: string };
 
 /** A run for people: who and when, its step lines, its checkpoints (the ids `runs rollback --checkpoint` takes) and compensations. */
 export function renderRun(run: RunViewBody, workflowUrl: (id: string) => string): string[] {
@@ -29,9 +33,10 @@ export function renderRun(run: RunViewBody, workflowUrl: (id: string) => string)
     lines.push('checkpoints');
     for (const cp of run.checkpoints) lines.push(`  ${cp.id}  after ${cp.position} step${cp.position === 1 ? '' : 's'}${cp.name ? `  ${cp.name}` : ''}`);
   }
-  if (run.compensations?.length) {
+  const compensations = run.compensations ?? run.state?.compensations ?? [];
+  if (compensations.length > 0) {
     lines.push('compensations (newest step first)');
-    for (const c of run.compensations) lines.push(`  ${c.stepId}  ${c.status}${c.error ? `: ${c.error}` : ''}`);
+    for (const c of compensations) lines.push(`  ${c.stepId}  ${c.status}${c.error ? `: ${c.error}` : ''}`);
   }
   return lines;
 }
