@@ -13,10 +13,12 @@ import type { Logger } from '../platform/logger';
 import type { Metrics } from '../platform/observability/metrics';
 import { httpObservability, metricsHandler } from './http-observability';
 import { apiDocument } from './openapi/api-document';
+import { API_ROUTE_GROUPS } from './openapi/api-routes';
 import { docsRouter } from './openapi/docs-router';
 import { authMiddleware } from './auth-middleware';
 import { rejectNulCharacters } from './input-guard';
-import { errorMiddleware, notFoundHandler } from './error-middleware';
+import { errorMiddleware } from './error-middleware';
+import { unmatchedRouteHandler } from './unmatched-route';
 import { eventsRouter } from './routes/events-router';
 import { aclRouter } from './routes/acl-router';
 import { dbRouter } from './routes/db-router';
@@ -76,7 +78,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
   app.use('/api/v1/resources', resourcesRouter(deps.resources));
   if (deps.triggers) app.use('/api/v1/triggers', triggersRouter(deps.triggers));
-  app.use(notFoundHandler);
+  app.use(unmatchedRouteHandler(API_ROUTE_GROUPS));
   app.use(errorMiddleware(deps.logger));
   return app;
 }

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { isDatabaseUnavailable } from '../platform/database-errors';
 import { AppError } from '../platform/errors';
@@ -44,8 +44,3 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error', details: { requestId } } } satisfies ErrorBody);
   };
 }
-
-/** 404 in the standard shape for any route that does not exist. */
-export const notFoundHandler: RequestHandler = (req, res) => {
-  res.status(404).json({ error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${req.path}`, details: null } } satisfies ErrorBody);
-};

@@ -158,4 +158,17 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     expect(checker.check('post', '/api/v1/triggers/reconcile', 200, { recreated: [], repaired: [], removed: [], failed: [], extra: 1 })).not.toBeNull();
     expect(checker.check('get', '/api/v1/tools', 200, { tools: [{ name: 'x' }] })).not.toBeNull();
   });
+
+  test('a documented path asked with another method answers 405 with Allow; an unknown path 404', async () => {
+    const auth = { authorization: `Bearer ${adminKey}` };
+    const put = await request(app).put('/api/v1/plans').set(auth).expect(405);
+    expect(put.headers.allow).toBe('GET, POST');
+    expect(put.body).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: 'PUT is not served on /api/v1/plans; use GET or POST', details: { allowed: ['GET', 'POST'] } } });
+    expect((await request(app).get('/api/v1/plans/runs/plan-x-1/pause').set(auth).expect(405)).headers.allow).toBe('POST');
+    expect((await request(app).delete('/api/v1/plans/').set(auth).expect(405)).headers.allow).toBe('GET, POST');
+    const unknown = await request(app).get('/api/v1/plans/a/b/c/d').set(auth).expect(404);
+    expect(unknown.body.error).toEqual({ code: 'NOT_FOUND', message: 'no route for GET /api/v1/plans/a/b/c/d', details: null });
+    // Authentication still comes first: no key, no hint of which methods exist.
+    expect((await request(app).put('/api/v1/plans').expect(401)).headers.allow).toBeUndefined();
+  });
 });

@@ -57,10 +57,11 @@ const EXAMPLES: Record<string, unknown> = {
   'PUT /api/v1/plugins/{id}/storage/{key}': { value: { deep: [1, 2, { x: null }] } },
 };
 
-/** Statuses any route may answer whatever it documents: no such route (404) and body too large (413). */
+/** Statuses any route may answer whatever it documents: no such route (404), a fuzzed path another route serves under other methods (405), body too large (413). */
 function genericStatus(status: number, body: unknown): boolean {
-  const message = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
-  if (status === 404 && typeof message === 'string' && message.startsWith('no route for ')) return true;
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (status === 404 && typeof error?.message === 'string' && error.message.startsWith('no route for ')) return true;
+  if (status === 405 && error?.code === 'METHOD_NOT_ALLOWED') return true;
   return status === 413;
 }
 
