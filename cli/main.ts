@@ -97,7 +97,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
     const command = commands[`${group} ${action ?? ''}`];
     if (!command) throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}'`);
     const config = loadCliConfig(env);
-    await command({
+    const code = await command({
       api: createApiClient({ baseUrl: config.url, apiKey: config.apiKey }),
       out: { json: values.json === true, write },
       args,
@@ -106,7 +106,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       readJson,
       sleep: (ms) => sleep(ms),
     });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return code ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`ownpilot: ${error.message}\n${error.showUsage ? `${USAGE}\n` : ''}`);

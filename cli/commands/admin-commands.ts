@@ -26,7 +26,7 @@ export function adminCommands(): Record<string, Command> {
       const result = await c.api.post<Row & { status: string }>(`/api/v1/tools/${named(c, 'name')}/execute`, { args: objectFlag(c, 'args') });
       printObject(c.out, result);
       // A call waiting for approval did not run: scripts must not take it for a result.
-      if (result.status !== 'completed') process.exitCode = 1;
+      return result.status === 'completed' ? 0 : 1;
     },
     'keys list': async (c) => {
       const { keys } = await c.api.get<{ keys: Row[] }>('/api/v1/keys');

@@ -14,7 +14,8 @@ export interface CommandContext {
   sleep(ms: number): Promise<void>;
 }
 
-export type Command = (context: CommandContext) => Promise<void>;
+/** A command; it may resolve with its exit code (a run that did not complete, a call awaiting approval), 0 otherwise. */
+export type Command = (context: CommandContext) => Promise<number | void>;
 
 /** Thrown for a wrong invocation (exit 2); the CLI prints the message, and the usage unless only a flag's value was wrong. */
 export class UsageError extends Error {

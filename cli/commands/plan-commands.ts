@@ -5,8 +5,8 @@ import { printObject, printRows } from '../output';
 
 type Row = Record<string, unknown>;
 
-/** Polls a run until it ends, redrawing one line per step (in place on a terminal). */
-async function follow(context: CommandContext, runId: string, isTty: boolean): Promise<void> {
+/** Polls a run until it ends, redrawing one line per step (in place on a terminal); exit code 1 unless it completed. */
+async function follow(context: CommandContext, runId: string, isTty: boolean): Promise<number> {
   const { out } = context;
   if (!out.json) out.write(`following ${runId} — ${context.workflowUrl(runId)}\n`);
   let drawn = 0;
@@ -23,8 +23,7 @@ async function follow(context: CommandContext, runId: string, isTty: boolean): P
     }
     if (isFinal(run.status)) {
       if (out.json) out.write(`${JSON.stringify(run, null, 2)}\n`);
-      if (run.status !== 'completed') process.exitCode = 1;
-      return;
+      return run.status === 'completed' ? 0 : 1;
     }
     await context.sleep(500);
   }
