@@ -79,7 +79,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect(missing.stderr).toBe("ownpilot: NOT_FOUND: plugin 'nosuchplugin' does not exist\n");
   });
 
-  test('events tail follows new events as they are emitted, filtered by type', async () => {
+  test('events tail follows new events as they are emitted, filtered by type, a burst of several pages included', async () => {
     const child = spawn(process.execPath, [OWNPILOT_BIN, 'events', 'tail', '--type', 'agent.*'], { env: { ...process.env, ...fileOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -94,6 +94,17 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
       }, (out) => out.includes(marker));
       const lines = stdout.trim().split('\n');
       expect(lines.every((l) => /^\S+\s+agent\.started\s+cli-test\s+\{/.test(l))).toBe(true);
+
+      // A burst larger than a page of history (500) between two polls: every event once, oldest first.
+      const burst = `burst-${Date.now()}`;
+      for (let n = 0; n < 1200; n++) stack.bus.emit('agent.started', { agentId: burst, n }, 'cli-test');
+      await stack.bus.flush();
+      const printed = () => stdout.split('\n').filter((l) => l.includes(burst));
+      await eventually(async () => printed().length, (count) => count >= 1200, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // one more poll: nothing printed twice
+      const rows = printed().map((l) => ({ at: Date.parse(l.split(/\s+/)[0]!), n: (JSON.parse(l.slice(l.indexOf('{'))) as { n: number }).n }));
+      expect(rows.map((r) => r.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 1200 }, (_, n) => n));
+      expect(rows.every((r, i) => i === 0 || r.at >= rows[i - 1]!.at)).toBe(true);
     } finally {
       child.kill('SIGTERM');
     }

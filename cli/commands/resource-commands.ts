@@ -1,5 +1,6 @@
 import { printObject, printRows } from '../output';
 import { arg, jsonFlag, type Command } from './command-types';
+import { tailEvents } from './event-tail';
 
 type Row = Record<string, unknown>;
 
@@ -33,22 +34,6 @@ export function resourceCommands(): Record<string, Command> {
     'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c, 'pluginId')}`)) ?? { ok: true }),
     'plugins enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/enable`)),
     'plugins disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/disable`)),
-    'events tail': async (c) => {
-      const type = typeof c.flags.type === 'string' ? c.flags.type : undefined;
-      let since = new Date().toISOString();
-      const seen = new Set<string>();
-      for (;;) {
-        const query = new URLSearchParams({ from: since, ...(type ? { type } : {}) });
-        const page = await c.api.get<{ items?: Row[] } | Row[]>(`/api/v1/events?${query.toString()}`);
-        const events = (Array.isArray(page) ? page : (page.items ?? [])).filter((e) => !seen.has(String(e.id)));
-        for (const event of events) {
-          seen.add(String(event.id));
-          since = String(event.timestamp ?? since);
-          c.out.write(c.out.json ? `${JSON.stringify(event)}\n` : `${String(event.timestamp)}  ${String(event.type).padEnd(28)} ${String(event.source).padEnd(16)} ${JSON.stringify(event.data)}\n`);
-        }
-        if (c.flags.once) return;
-        await c.sleep(1000);
-      }
-    },
+    'events tail': (c) => tailEvents(c, typeof c.flags.type === 'string' ? c.flags.type : undefined),
   };
 }
