@@ -37,7 +37,8 @@ describe('ownpilot CLI', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'plan.json');
     fs.writeFileSync(file, JSON.stringify({ name: 'cli plan', steps: [
       { id: 'first', kind: 'tool', tool: 'core.echo', args: { a: 1 } },
-      { id: 'second', kind: 'tool', tool: 'core.math', args: { op: 'mul', values: [6, 7] } },
+      { id: 'second', kind: 'tool', tool: 'core.math', args: { op: 'mul', values: [6, 7] }, dependsOn: ['first'], compensation: { tool: 'core.echo', args: {} } },
+      { id: 'pause', kind: 'wait', duration: 1, dependsOn: ['second'] },
     ] }));
     const created = await ownpilot(['plans', 'create', file, '--json'], env);
     expect(created.code).toBe(0);
@@ -48,12 +49,19 @@ describe('ownpilot CLI', () => {
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain(`following plan-${id}-1`);
     expect(followed.stdout).toContain(`/namespaces/default/workflows/plan-${id}-1`);
-    expect(followed.stdout).toMatch(/run completed \(2\/2 steps\)/);
+    expect(followed.stdout).toMatch(/run completed \(3\/3 steps\)/);
     expect(followed.stdout).toMatch(/✔ first\s+completed/);
     expect(followed.stdout).toMatch(/✔ second\s+completed/);
 
     const run = await ownpilot(['runs', 'get', `plan-${id}-1`, '--json'], env);
     expect(JSON.parse(run.stdout)).toMatchObject({ id: `plan-${id}-1`, status: 'completed' });
+
+    // People get the plan as a step table; scripts the plan as the API answers it.
+    const shown = (await ownpilot(['plans', 'get', id], env)).stdout.split('\n');
+    expect(shown.slice(0, 4)).toEqual([`plan ${id}  cli plan  v1`, 'on failure fail, 4 steps at once, at most 10 runs at once', expect.stringMatching(/^created by user:cli, updated \d{4}-/), `latest run plan-${id}-1 completed`]);
+    expect(shown[4]).toMatch(/^STEP\s+KIND\s+WHAT\s+AFTER\s+UNDO$/);
+    expect(shown.slice(5, 8).map((l) => l.split(/\s{2,}/))).toEqual([['first', 'tool', 'core.echo'], ['second', 'tool', 'core.math', 'first', 'core.echo'], ['pause', 'wait', '1 ms', 'second']]);
+    expect(JSON.parse((await ownpilot(['plans', 'get', id, '--json'], env)).stdout)).toMatchObject({ id, definition: { steps: [{ id: 'first' }, { id: 'second' }, { id: 'pause' }] } });
   });
 
   test('errors are one line on stderr with a non-zero exit', async () => {

@@ -1,5 +1,6 @@
 import { arg, jsonFlag, type Command, type CommandContext } from './command-types';
 import { isFinal, renderProgress, stepLines } from './run-progress';
+import { renderPlan, type PlanViewBody } from './plan-view';
 import { renderRun, type RunViewBody } from './run-view';
 import { printObject, printRows } from '../output';
 
@@ -44,7 +45,12 @@ export function planCommands(isTty: boolean): Record<string, Command> {
       const plans = await c.api.get<Row[]>('/api/v1/plans');
       printRows(c.out, plans, plans, ['id', 'name', 'version', 'runCount', 'updatedAt']);
     },
-    'plans get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}`)),
+    'plans get': async (c) => {
+      const plan = await c.api.get<PlanViewBody>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}`);
+      const { header, steps } = renderPlan(plan);
+      if (!c.out.json) c.out.write(`${header.join('\n')}\n`);
+      printRows(c.out, plan, steps, ['step', 'kind', 'what', 'after', 'undo']);
+    },
     'plans create': async (c) => {
       const plan = await c.api.post<Row>('/api/v1/plans', c.readJson(arg(c, 0, 'file.json')));
       printObject(c.out, { id: plan.id, name: plan.name, version: plan.version });
