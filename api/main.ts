@@ -21,6 +21,7 @@ import { listenForNotifications } from '../platform/pg-notify-listener';
 import { createMetrics } from '../platform/observability/metrics';
 import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
 import { connectClient } from '../platform/temporal-connection';
+import { pollingWorkers } from '../platform/task-queue-pollers';
 import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { createApp } from './app';
 
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     health: {
       postgres: () => prisma.$queryRaw`SELECT 1`,
       temporal: () => temporal.connection.withDeadline(Date.now() + 2000, () => temporal.connection.workflowService.getSystemInfo({})),
+      workers: async () => (await temporal.connection.withDeadline(Date.now() + 2000, () => pollingWorkers(temporal, config.TEMPORAL_TASK_QUEUE))).length,
     },
     plans,
     plugins: createPluginService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, pluginTools: tools }),

@@ -6,7 +6,7 @@ import { startEmbeddedPostgres } from '../platform/local/embedded-postgres';
 import { startTemporalDevServer, stopChild } from '../platform/local/temporal-dev-server';
 import { waitFor } from '../platform/local/wait-for';
 import { assertPortFree } from '../platform/local/ports';
-import { workerPolls } from '../platform/local/task-queue-pollers';
+import { workerPolls } from '../platform/task-queue-pollers';
 import { connectClient } from '../platform/temporal-connection';
 import { migrate } from '../prisma/migrate';
 

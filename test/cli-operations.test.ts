@@ -7,6 +7,9 @@ import { runCli } from '../cli/main';
 import { createTestKey, testKeyService } from './support/api-auth';
 import { OWNPILOT_BIN, ownpilot } from './support/cli-process';
 import { buildTriggerApp } from './support/trigger-app';
+import { stackApp } from './support/tool-test-app';
+import { createPlanService } from '../activities/plans/plan-service';
+import { pollingWorkers } from '../platform/task-queue-pollers';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
 
@@ -189,6 +192,32 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     const missing = await ownpilot(['keys', 'create', 'no principal'], fileOnly());
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^ownpilot: missing --principal/);
+  });
+
+  test('following a run no worker picks up says so (from /health) instead of waiting silently', async () => {
+    const taskQueue = `nobody-${stack.taskQueue}`;
+    const unserved = stackApp(stack, {
+      plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue, tools: stack.tools }),
+      health: { postgres: async () => undefined, temporal: async () => undefined, workers: async () => (await pollingWorkers(stack.client, taskQueue)).length },
+    });
+    const other = await new Promise<Server>((resolve) => {
+      const s = unserved.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const address = other.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const plan = await t.api.post('/api/v1/plans').send({ name: 'unserved', steps: [{ id: 'only', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201);
+    const child = spawn(process.execPath, [OWNPILOT_BIN, 'plans', 'execute', plan.body.id, '--follow'], { env: { ...process.env, ...fileOnly(), OWNPILOT_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    try {
+      await eventually(async () => stdout, (out) => out.includes('waiting: '), 20_000);
+      expect(stdout.split('\n').filter((l) => l.startsWith('waiting: '))).toEqual(['waiting: no worker polls the task queue: plan runs and triggers wait until one does']);
+      expect(stdout).toMatch(/^run pending /m);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => other.close(resolve));
+      other.closeAllConnections();
+    }
   });
 
   test('on a terminal, following a run redraws its step lines in place, with the Web UI link', async () => {

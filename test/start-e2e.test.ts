@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { freePort } from '../platform/local/ports';
-import { workerPolls } from '../platform/local/task-queue-pollers';
+import { workerPolls } from '../platform/task-queue-pollers';
 import { newId } from '../platform/ids';
 import { stackInfo } from './support/stack-info';
 import { eventually } from './support/wait';

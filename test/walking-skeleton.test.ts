@@ -4,6 +4,7 @@ import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackApp } from './support/tool-test-app';
 import { eventually } from './support/wait';
+import { pollingWorkers } from '../platform/task-queue-pollers';
 
 describe('walking skeleton: API → plan workflow → tool activities → plan_history', () => {
   let stack: TestStack;
@@ -93,5 +94,20 @@ describe('walking skeleton: API → plan workflow → tool activities → plan_h
     const broken = stackApp(stack, { health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: () => Promise.reject(new Error('connection refused')) } });
     const down = await request(broken).get('/health').expect(503);
     expect(down.body).toMatchObject({ status: 'degraded', postgres: { ok: true }, temporal: { ok: false, error: 'connection refused' } });
+  });
+
+  test('/health counts the workers polling the task queue: none is degraded, still 200 (the API serves without them)', async () => {
+    const watching = (taskQueue: string) => stackApp(stack, {
+      health: { postgres: () => stack.prisma.$queryRaw`SELECT 1`, temporal: async () => undefined, workers: async () => (await pollingWorkers(stack.client, taskQueue)).length },
+    });
+    // This test's worker polls stack.taskQueue (its identity is this process's `<pid>@<host>`).
+    expect((await pollingWorkers(stack.client, stack.taskQueue)).some((id) => id.startsWith(`${process.pid}@`))).toBe(true);
+    const served = await request(watching(stack.taskQueue)).get('/health').expect(200);
+    expect(served.body).toMatchObject({ status: 'ok', workers: { ok: true, polling: 1 } });
+    const unserved = await request(watching(`nobody-${stack.taskQueue}`)).get('/health').expect(200);
+    expect(unserved.body).toEqual({
+      status: 'degraded', postgres: { ok: true }, temporal: { ok: true },
+      workers: { ok: false, polling: 0, error: 'no worker polls the task queue: plan runs and triggers wait until one does' },
+    });
   });
 });

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { RouteGroup } from '../openapi/route-spec';
 
 const Probe = z.object({ ok: z.boolean(), error: z.string().optional() });
-const HealthResponse = z.object({ status: z.enum(['ok', 'degraded']), postgres: Probe, temporal: Probe });
+const HealthResponse = z.object({
+  status: z.enum(['ok', 'degraded']),
+  postgres: Probe,
+  temporal: Probe,
+  workers: z.object({ ok: z.boolean(), polling: z.number().int().optional(), error: z.string().optional() }).optional(),
+});
 
 /** OpenAPI description of health-router.ts. */
 export const healthRoutes: RouteGroup = {
@@ -11,7 +16,7 @@ export const healthRoutes: RouteGroup = {
   description: 'Liveness, metrics and this description',
   routes: [
     {
-      method: 'get', path: '/', summary: 'PostgreSQL and Temporal reachability', auth: 'none',
+      method: 'get', path: '/', summary: 'PostgreSQL and Temporal reachability; workers polling the task queue (status degraded when none, still 200)', auth: 'none',
       responses: { 200: { description: 'Both answer', schema: HealthResponse }, 503: { description: 'One does not (named, with its error)', schema: HealthResponse } },
     },
   ],

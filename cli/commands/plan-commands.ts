@@ -6,14 +6,29 @@ import { printObject, printRows } from '../output';
 
 type Row = Record<string, unknown>;
 
+/** How long a run may stay pending before `follow` asks /health whether any worker polls. */
+const NO_WORKER_HINT_MS = 5_000;
+
 /** Polls a run until it ends, redrawing one line per step (in place on a terminal); exit code 1 unless it completed. */
 async function follow(context: CommandContext, runId: string, isTty: boolean): Promise<number> {
   const { out } = context;
   if (!out.json) out.write(`following ${runId} — ${context.workflowUrl(runId)}\n`);
   let drawn = 0;
   let previous = '';
+  const began = Date.now();
+  let asked = false;
   for (;;) {
     const run = await context.api.get<Row & { status: string }>(`/api/v1/plans/runs/${encodeURIComponent(runId)}`);
+    // A run nobody picks up stays pending without a word: say why when no worker polls.
+    if (!asked && !out.json && run.status === 'pending' && Date.now() - began >= NO_WORKER_HINT_MS) {
+      asked = true;
+      const health = await context.api.get<{ workers?: { polling?: number; error?: string } }>('/health').catch(() => undefined);
+      if (health?.workers?.polling === 0) {
+        out.write(`waiting: ${health.workers.error ?? 'no worker polls the task queue'}\n`);
+        drawn = 0; // the block is drawn again below the hint, not over it
+        previous = '';
+      }
+    }
     const lines = renderProgress(run.status, stepLines(run));
     const text = lines.join('\n');
     if (!out.json && text !== previous) {
