@@ -8,7 +8,7 @@ import { openTestStack, type TestStack } from './support/test-stack';
 import { buildTriggerApp } from './support/trigger-app';
 import { eventually } from './support/wait';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
 /** The shell commands of the first ```sh block after `marker`: one per command, continuation lines joined; lines setting KEY dropped (the test sets it). */
@@ -64,7 +64,7 @@ describe('README examples', () => {
         continue;
       }
       const script = prelude + command.replaceAll('localhost:3000', address).replace(/\bcurl /g, 'curl -sS --fail-with-body ').replaceAll('<id>', id ?? '<id>');
-      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, KEY: key, ...env } }).catch((error: { stdout?: string; stderr?: string }) => {
+      const { stdout } = await execFileAsync('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, KEY: key, ...env } }).catch((error: { stdout?: string; stderr?: string }) => {
         throw new Error(`README command failed: ${command}\n${error.stderr ?? ''}${error.stdout ?? ''}`);
       });
       outputs.push(stdout);
