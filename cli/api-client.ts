@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer's parsed body (a 503 /health still says which part is down). */
+    readonly body?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -38,7 +40,7 @@ export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: A
     const parsed: unknown = text ? JSON.parse(text) : undefined;
     if (!response.ok) {
       const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, `${error?.code ?? response.status}: ${error?.message ?? response.statusText}`);
+      throw new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, `${error?.code ?? response.status}: ${error?.message ?? response.statusText}`, parsed);
     }
     return parsed as T;
   }

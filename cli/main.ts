@@ -21,6 +21,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   events tail [--type PATTERN] [--once]
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
   keys list | create <name> --principal admin|user:<id>|plugin:<id> | revoke <keyId>
+  status                       (PostgreSQL, Temporal, workers polling; exit 1 unless all are up)
 
 The API is OWNPILOT_URL (default http://127.0.0.1:3000) with the key in OWNPILOT_API_KEY, or
 both in the file OWNPILOT_CONFIG (default ~/.config/ownpilot/config.json: {"url", "apiKey"}).

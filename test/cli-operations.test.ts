@@ -179,6 +179,21 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect(gated.stdout).toMatch(/^status\s+approval_required$/m);
   });
 
+  test('status: the API\'s health, exit 0 when everything answers, 1 (with the body of the 503) when a part is down', async () => {
+    const up = await ownpilot(['status'], fileOnly());
+    expect(up).toMatchObject({ code: 0, stdout: 'status     ok\npostgres   ok\ntemporal   ok\n' });
+    const broken = await new Promise<Server>((resolve) => {
+      const s = stackApp(stack, { health: { postgres: async () => undefined, temporal: () => Promise.reject(new Error('connection refused')) } }).listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const address = broken.address();
+    try {
+      const down = await ownpilot(['status'], { ...fileOnly(), OWNPILOT_URL: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` });
+      expect(down).toMatchObject({ code: 1, stdout: 'status     degraded\npostgres   ok\ntemporal   DOWN: connection refused\n' });
+    } finally {
+      await new Promise((resolve) => broken.close(resolve));
+    }
+  });
+
   test('keys: create for a principal, list, revoke; the revoked key is refused', async () => {
     const created = await ownpilot(['keys', 'create', 'ci bot', '--principal', 'user:bob', '--json'], fileOnly());
     expect(created.stderr).toBe('');
@@ -213,6 +228,10 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
       await eventually(async () => stdout, (out) => out.includes('waiting: '), 20_000);
       expect(stdout.split('\n').filter((l) => l.startsWith('waiting: '))).toEqual(['waiting: no worker polls the task queue: plan runs and triggers wait until one does']);
       expect(stdout).toMatch(/^run pending /m);
+      // `ownpilot status` says the same, and exits 1 so scripts can wait on it.
+      const status = await ownpilot(['status'], { ...fileOnly(), OWNPILOT_URL: url });
+      expect(status).toMatchObject({ code: 1, stderr: '' });
+      expect(status.stdout).toBe('status     degraded\npostgres   ok\ntemporal   ok\nworkers    DOWN: no worker polls the task queue: plan runs and triggers wait until one does\n');
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => other.close(resolve));

@@ -1,3 +1,4 @@
+import { ApiError } from '../api-client';
 import { printObject, printRows } from '../output';
 import { arg, jsonFlag, UsageError, type Command, type CommandContext } from './command-types';
 
@@ -11,10 +12,33 @@ function objectFlag(context: CommandContext, name: string): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-/** `ownpilot tools ...` (find and run tools) and `ownpilot keys ...` (API keys; admin only). */
+type Probe = { ok: boolean; error?: string; polling?: number };
+type Health = { status: string; postgres: Probe; temporal: Probe; workers?: Probe };
+
+/** `ownpilot status` (the API's /health), `ownpilot tools ...` (find and run tools) and `ownpilot keys ...` (API keys; admin only). */
 export function adminCommands(): Record<string, Command> {
   const named = (c: CommandContext, name: string) => encodeURIComponent(arg(c, 0, name));
   return {
+    // Exit 1 unless everything answers and a worker polls: scripts can wait on it.
+    'status ': async (c) => {
+      const health = await c.api.get<Health>('/health').catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 503 && error.body) return error.body as Health;
+        throw error;
+      });
+      const line = (name: string, probe: Probe | undefined, ok: string) => (probe === undefined ? [] : [`${name.padEnd(10)} ${probe.ok ? ok : `DOWN: ${probe.error ?? 'no answer'}`}`]);
+      if (c.out.json) c.out.write(`${JSON.stringify(health, null, 2)}\n`);
+      else {
+        c.out.write(
+          [
+            `status     ${health.status}`,
+            ...line('postgres', health.postgres, 'ok'),
+            ...line('temporal', health.temporal, 'ok'),
+            ...line('workers', health.workers, `${health.workers?.polling ?? '?'} polling`),
+          ].join('\n') + '\n',
+        );
+      }
+      return health.status === 'ok' ? 0 : 1;
+    },
     'tools list': async (c) => {
       const query = new URLSearchParams(typeof c.flags.search === 'string' ? { q: c.flags.search } : {});
       const { tools } = await c.api.get<{ tools: Tool[] }>(`/api/v1/tools?${query.toString()}`);
