@@ -15,7 +15,8 @@ describe('README', () => {
     const [group, actions, ...rest] = words;
     // `<runId>` stands for any value; quoted values are one word.
     const args = rest.join(' ').match(/'[^']*'|\S+/g)?.map((w) => w.replace(/^'|'$/g, '').replace(/^<.*>$/, 'x')) ?? [];
-    for (const action of actions!.split('|')) {
+    // A command may be a group alone (`status`).
+    for (const action of (actions ?? '').split('|')) {
       let stderr = '';
       const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
         stderr += String(chunk);
@@ -23,7 +24,7 @@ describe('README', () => {
       });
       try {
         // Nothing listens on port 9: a known command with known flags gets as far as calling the API.
-        const code = await runCli([group!, action, ...args], { OWNPILOT_URL: 'http://127.0.0.1:9', OWNPILOT_API_KEY: 'k', OWNPILOT_CONFIG: '/nonexistent' }, () => undefined, false);
+        const code = await runCli([group!, ...(action ? [action] : []), ...args], { OWNPILOT_URL: 'http://127.0.0.1:9', OWNPILOT_API_KEY: 'k', OWNPILOT_CONFIG: '/nonexistent' }, () => undefined, false);
         expect({ action, code, stderr }).toEqual({ action, code: 1, stderr: expect.stringMatching(/^ownpilot: cannot (reach the API|read plan\.json: ENOENT)/) });
       } finally {
         spy.mockRestore();
