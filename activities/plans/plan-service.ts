@@ -10,7 +10,7 @@ import { asJson } from '../../platform/json';
 import { validatePlanGraph } from '../../workflows/plan-graph';
 import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from '../../workflows/plan-messages';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows/search-attributes';
-import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus } from '../../workflows/plan-types';
+import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus, type StepState } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
 import { ACTIVE_RUN_STATUSES, createRunAllocator } from './plan-runs';
@@ -112,6 +112,13 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     const run = await prisma.planRun.findUnique({ where: { id: runId } });
     if (!run) throw notFound('plan run', runId);
     return run;
+  };
+
+  /** The steps of a plan version, all pending (the run they belong to has not started). */
+  const pendingSteps = async (planId: string, version: number): Promise<Record<string, StepState>> => {
+    const stored = await prisma.planVersion.findUnique({ where: { planId_version: { planId, version } }, select: { definition: true } });
+    const steps = stored ? (stored.definition as PlanDefinition).steps : [];
+    return Object.fromEntries(steps.map((step) => [step.id, { status: 'pending', generation: 0 } satisfies StepState]));
   };
 
   const requireActive = async (runId: string, action: string) => {
@@ -308,7 +315,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         status: (live ? state!.status : row.status) as PlanRunStatus,
         error: (live ? state!.error : undefined) ?? row.error,
         progress: state?.progress ?? 0,
-        steps: state?.steps ?? {},
+        // A run no worker has picked up yet has no state: its steps are those of its version, all pending.
+        steps: state?.steps ?? (await pendingSteps(row.planId, row.version)),
         state,
         source,
         checkpoints,
