@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { Server } from 'node:http';
+import { serve, type Served } from './support/serve';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../cli/main';
@@ -17,7 +17,7 @@ import { eventually } from './support/wait';
 // The CLI's trigger, plugin, event, tool and key commands, its config file, and the live run view on a terminal.
 describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file, live progress', () => {
   let stack: TestStack;
-  let server: Server;
+  let served: Served;
   let env: Record<string, string>;
   let t: Awaited<ReturnType<typeof buildTriggerApp>>;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-ops-'));
@@ -26,20 +26,16 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     stack = await openTestStack();
     await stack.startWorker();
     t = await buildTriggerApp(stack);
-    server = await new Promise<Server>((resolve) => {
-      const s = t.app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    served = await serve(t.app);
     // Only a config file says where the API is and which key to use (no OWNPILOT_URL / OWNPILOT_API_KEY).
     const config = path.join(dir, 'config.json');
-    fs.writeFileSync(config, JSON.stringify({ url: `http://127.0.0.1:${port}`, apiKey: await createTestKey(testKeyService(stack.prisma), 'admin'), webUiUrl: 'http://temporal-ui.example:8080', namespace: 'ops' }));
+    fs.writeFileSync(config, JSON.stringify({ url: served.url, apiKey: await createTestKey(testKeyService(stack.prisma), 'admin'), webUiUrl: 'http://temporal-ui.example:8080', namespace: 'ops' }));
     env = { OWNPILOT_CONFIG: config };
     delete process.env.OWNPILOT_URL;
     delete process.env.OWNPILOT_API_KEY;
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await served.close();
     await stack.close();
   });
 
@@ -182,15 +178,12 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
   test('status: the API\'s health, exit 0 when everything answers, 1 (with the body of the 503) when a part is down', async () => {
     const up = await ownpilot(['status'], fileOnly());
     expect(up).toMatchObject({ code: 0, stdout: 'status     ok\npostgres   ok\ntemporal   ok\n' });
-    const broken = await new Promise<Server>((resolve) => {
-      const s = stackApp(stack, { health: { postgres: async () => undefined, temporal: () => Promise.reject(new Error('connection refused')) } }).listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = broken.address();
+    const broken = await serve(stackApp(stack, { health: { postgres: async () => undefined, temporal: () => Promise.reject(new Error('connection refused')) } }));
     try {
-      const down = await ownpilot(['status'], { ...fileOnly(), OWNPILOT_URL: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` });
+      const down = await ownpilot(['status'], { ...fileOnly(), OWNPILOT_URL: broken.url });
       expect(down).toMatchObject({ code: 1, stdout: 'status     degraded\npostgres   ok\ntemporal   DOWN: connection refused\n' });
     } finally {
-      await new Promise((resolve) => broken.close(resolve));
+      await broken.close();
     }
   });
 
@@ -215,11 +208,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
       plans: createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue, tools: stack.tools }),
       health: { postgres: async () => undefined, temporal: async () => undefined, workers: async () => (await pollingWorkers(stack.client, taskQueue)).length },
     });
-    const other = await new Promise<Server>((resolve) => {
-      const s = unserved.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = other.address();
-    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const { url, close } = await serve(unserved);
     const plan = await t.api.post('/api/v1/plans').send({ name: 'unserved', steps: [{ id: 'only', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201);
     const child = spawn(process.execPath, [OWNPILOT_BIN, 'plans', 'execute', plan.body.id, '--follow'], { env: { ...process.env, ...fileOnly(), OWNPILOT_URL: url }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -235,8 +224,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
       expect(status.stdout).toBe('status     degraded\npostgres   ok\ntemporal   ok\nworkers    DOWN: no worker polls the task queue: plan runs and triggers wait until one does\n');
     } finally {
       child.kill('SIGTERM');
-      await new Promise((resolve) => other.close(resolve));
-      other.closeAllConnections();
+      await close();
     }
   });
 

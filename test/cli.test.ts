@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Server } from 'node:http';
+import { serve, type Served } from './support/serve';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestKey, testKeyService } from './support/api-auth';
@@ -10,26 +10,22 @@ import { stackApp } from './support/tool-test-app';
 
 describe('ownpilot CLI', () => {
   let stack: TestStack;
-  let server: Server;
+  let served: Served;
   let env: Record<string, string>;
 
   beforeAll(async () => {
     stack = await openTestStack();
     await stack.startWorker();
     const app = stackApp(stack, { health: { postgres: async () => undefined, temporal: async () => undefined } });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    served = await serve(app);
     env = {
-      OWNPILOT_URL: `http://127.0.0.1:${port}`,
+      OWNPILOT_URL: served.url,
       OWNPILOT_CONFIG: path.join(os.tmpdir(), 'no-such-ownpilot-config.json'),
       OWNPILOT_API_KEY: await createTestKey(testKeyService(stack.prisma), 'user:cli'),
     };
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await served.close();
     await stack.close();
   });
 

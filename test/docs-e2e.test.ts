@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Server } from 'node:http';
+import { serve, type Served } from './support/serve';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -13,7 +13,7 @@ const CHROMIUM = '/usr/bin/chromium'; // Debian's package (.ci/run installs it w
 // (no CDN: other hosts are blocked), takes an API key through "Authorize" and calls the API.
 describe('/docs in headless Chromium', () => {
   let stack: TestStack;
-  let server: Server;
+  let served: Served | undefined;
   let base: string;
   let context: BrowserContext;
   let profile: string;
@@ -21,11 +21,8 @@ describe('/docs in headless Chromium', () => {
   beforeAll(async () => {
     stack = await openTestStack();
     const app = stackApp(stack);
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    served = await serve(app);
+    base = served.url;
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'ownpilot-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -36,8 +33,7 @@ describe('/docs in headless Chromium', () => {
   afterAll(async () => {
     await context?.close();
     if (profile) fs.rmSync(profile, { recursive: true, force: true });
-    await new Promise((resolve) => server?.close(resolve));
-    server?.closeAllConnections();
+    await served?.close();
     await stack.close();
   });
 

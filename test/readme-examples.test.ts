@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import type { Server } from 'node:http';
+import { serve, type Served } from './support/serve';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createTestKey, testKeyService } from './support/api-auth';
@@ -31,7 +31,7 @@ function commandsAfter(marker: string): string[] {
 // answer 2xx. `<id>` stands for the id the first answer of the block carried.
 describe('README examples', () => {
   let stack: TestStack;
-  let server: Server;
+  let served: Served;
   let address: string;
   let key: string;
 
@@ -40,15 +40,12 @@ describe('README examples', () => {
     await stack.startWorker();
     // Every router, triggers and webhooks included, as api/main.ts builds them.
     const { app } = await buildTriggerApp(stack);
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const bound = server.address();
-    address = `127.0.0.1:${typeof bound === 'object' && bound ? bound.port : 0}`;
+    served = await serve(app);
+    address = served.url.replace('http://', '');
     key = await createTestKey(testKeyService(stack.prisma), 'admin');
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await served.close();
     await stack.close();
   });
 
