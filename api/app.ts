@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { EventBus } from '../activities/events/event-bus';
+import { createEventStreams, type EventStreams } from '../activities/events/event-stream';
 import type { DatabaseAcl } from '../activities/acl/acl-service';
 import type { ApiKeyService } from '../activities/auth/api-key-service';
 import type { PlanService } from '../activities/plans/plan-service';
@@ -38,6 +39,8 @@ export interface AppDeps {
   plans: PlanService;
   plugins: PluginService;
   events: EventBus;
+  /** Live event streams (GET /api/v1/events/stream); the process closes them when it stops. Built on `events` when absent. */
+  streams?: EventStreams;
   tools: ToolRegistry;
   resources: ResourceService;
   keys: ApiKeyService;
@@ -73,7 +76,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1/db', dbRouter(deps.acl));
   app.use('/api/v1/plans', plansRouter(deps.plans));
   app.use('/api/v1/plugins', pluginsRouter(deps.plugins));
-  app.use('/api/v1/events', eventsRouter(deps.events, deps.plugins.mayEmit));
+  app.use('/api/v1/events', eventsRouter(deps.events, deps.streams ?? createEventStreams({ events: deps.events }), deps.logger, deps.plugins.mayEmit));
   app.use('/api/v1/tools', toolsRouter(deps.tools));
   app.use('/api/v1/custom-tools', customToolsRouter(deps.tools));
   app.use('/api/v1/resources', resourcesRouter(deps.resources));

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { openEventBus } from '../activities/events/open-event-bus';
+import { createEventStreams } from '../activities/events/event-stream';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
   if (config.TRIGGER_RECONCILE_INTERVAL_MS > 0) reconciler.start();
   // Event triggers: every event on the bus is matched here; run ids make several API processes safe.
   createEventTriggerDispatcher({ prisma, starter, logger }).attach(events);
+  const streams = createEventStreams({ events });
   const app = createApp({
     logger,
     health: {
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     plans,
     plugins: createPluginService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, events, pluginTools: tools }),
     events,
+    streams,
     tools,
     resources,
     keys,
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, config.SHUTDOWN_TIMEOUT_MS).unref();
     setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 5000).unref();
+    streams.closeAll(); // open event streams would hold the server until the drain timeout; readers reconnect
     server.close(async () => {
       await reconciler.stop();
       await temporal.connection.close();

@@ -1,3 +1,5 @@
+import { sseFrames, type SseFrame } from './sse-frames';
+
 /** Raised for any failed API call; the CLI prints `message` as its one line. */
 export class ApiError extends Error {
   constructor(
@@ -20,29 +22,35 @@ export interface ApiClientOptions {
 
 /** A thin JSON client for /api/v1 that turns the standard error body into an ApiError. */
 export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: ApiClientOptions) {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function send(method: string, path: string, init: { body?: unknown; accept: string; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
     let response: Response;
     try {
       response = await fetchImpl(`${baseUrl.replace(/\/$/, '')}${path}`, {
         method,
         headers: {
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          accept: init.accept,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+          ...init.headers,
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: init.signal,
       });
     } catch (error) {
       const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
       throw new ApiError(0, 'UNREACHABLE', `cannot reach the API at ${baseUrl}: ${reason}`);
     }
-    const text = await response.text();
-    const parsed: unknown = text ? JSON.parse(text) : undefined;
     if (!response.ok) {
+      const text = await response.text();
+      const parsed: unknown = text ? JSON.parse(text) : undefined;
       const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, `${error?.code ?? response.status}: ${error?.message ?? response.statusText}`, parsed);
     }
-    return parsed as T;
+    return response;
+  }
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const text = await (await send(method, path, { body, accept: 'application/json' })).text();
+    return (text ? JSON.parse(text) : undefined) as T;
   }
   return {
     get: <T>(path: string) => call<T>('GET', path),
@@ -50,6 +58,12 @@ export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: A
     put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
     patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
     delete: <T>(path: string) => call<T>('DELETE', path),
+    /** The frames of a Server-Sent Events endpoint, from `lastEventId` on when given; ends when the server ends the stream. */
+    async stream(path: string, lastEventId?: string, signal?: AbortSignal): Promise<AsyncGenerator<SseFrame>> {
+      const response = await send('GET', path, { accept: 'text/event-stream', headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId }, signal });
+      if (!response.body) throw new ApiError(response.status, 'HTTP_NO_BODY', `${path} answered without a body`);
+      return sseFrames(response.body);
+    },
   };
 }
 export type ApiClient = ReturnType<typeof createApiClient>;

@@ -18,7 +18,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   runs approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | enable|disable <id> | fire <id> [--payload JSON] | history <id>
   plugins list | get <id> | install <manifest.json> | uninstall|enable|disable <id>
-  events tail [--type PATTERN] [--once]
+  events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
   keys list | create <name> --principal admin|user:<id>|plugin:<id> | revoke <keyId>
   status                       (PostgreSQL, Temporal, workers polling; exit 1 unless all are up)
@@ -67,7 +67,7 @@ function parseCommandLine(argv: string[]) {
       options: {
         json: { type: 'boolean' },
         follow: { type: 'boolean' },
-        once: { type: 'boolean' },
+        since: { type: 'string' },
         input: { type: 'string' },
         payload: { type: 'string' },
         checkpoint: { type: 'string' },

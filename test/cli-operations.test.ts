@@ -78,7 +78,7 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect(missing.stderr).toBe("ownpilot: NOT_FOUND: plugin 'nosuchplugin' does not exist\n");
   });
 
-  test('events tail follows new events as they are emitted, filtered by type, a burst of several pages included', async () => {
+  test('events tail follows the live stream: filtered by type, a burst of several pages once each in order, and across an API restart', async () => {
     const child = spawn(process.execPath, [OWNPILOT_BIN, 'events', 'tail', '--type', 'agent.*'], { env: { ...process.env, ...fileOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -94,19 +94,45 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
       const lines = stdout.trim().split('\n');
       expect(lines.every((l) => /^\S+\s+agent\.started\s+cli-test\s+\{/.test(l))).toBe(true);
 
-      // A burst larger than a page of history (500) between two polls: every event once, oldest first.
+      // A burst larger than a page of history: every event once, oldest first.
       const burst = `burst-${Date.now()}`;
       for (let n = 0; n < 1200; n++) stack.bus.emit('agent.started', { agentId: burst, n }, 'cli-test');
       await stack.bus.flush();
-      const printed = () => stdout.split('\n').filter((l) => l.includes(burst));
-      await eventually(async () => printed().length, (count) => count >= 1200, 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 1500)); // one more poll: nothing printed twice
-      const rows = printed().map((l) => ({ at: Date.parse(l.split(/\s+/)[0]!), n: (JSON.parse(l.slice(l.indexOf('{'))) as { n: number }).n }));
-      expect(rows.map((r) => r.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 1200 }, (_, n) => n));
-      expect(rows.every((r, i) => i === 0 || r.at >= rows[i - 1]!.at)).toBe(true);
+      const printed = (tag: string) => stdout.split('\n').filter((l) => l.includes(tag)).map((l) => ({ at: Date.parse(l.split(/\s+/)[0]!), n: (JSON.parse(l.slice(l.indexOf('{'))) as { n: number }).n }));
+      await eventually(async () => printed(burst).length, (count) => count >= 1200, 30_000);
+      expect(printed(burst).map((r) => r.n)).toEqual(Array.from({ length: 1200 }, (_, n) => n));
+      expect(printed(burst).every((r, i, rows) => i === 0 || r.at >= rows[i - 1]!.at)).toBe(true);
+
+      // The API goes away; what is emitted meanwhile is printed once it is back (Last-Event-ID), nothing twice.
+      const port = Number(new URL(served.url).port);
+      await served.close();
+      const away = `away-${Date.now()}`;
+      for (let n = 0; n < 5; n++) stack.bus.emit('agent.completed', { agentId: away, n }, 'cli-test');
+      await stack.bus.flush();
+      served = await serve(t.app, port);
+      await eventually(async () => printed(away).length, (count) => count >= 5, 30_000);
+      expect(printed(away).map((r) => r.n)).toEqual([0, 1, 2, 3, 4]);
+      expect(printed(burst)).toHaveLength(1200);
     } finally {
       child.kill('SIGTERM');
     }
+  });
+
+  test('events tail --since replays the log before following; a bad --since is a usage error', async () => {
+    const tag = `since-${Date.now()}`;
+    for (let n = 0; n < 3; n++) await stack.bus.emitAsync('agent.failed', { agentId: tag, n }, 'cli-test', { until: 'committed' });
+    const child = spawn(process.execPath, [OWNPILOT_BIN, 'events', 'tail', '--type', 'agent.failed', '--since', '1m', '--json'], { env: { ...process.env, ...fileOnly() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    try {
+      const ours = () => stdout.split('\n').filter((l) => l.includes(tag)).map((l) => (JSON.parse(l) as { data: { n: number } }).data.n);
+      await eventually(async () => ours(), (ns) => ns.length >= 3);
+      expect(ours()).toEqual([0, 1, 2]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const bad = await ownpilot(['events', 'tail', '--since', 'last tuesday'], fileOnly());
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'ownpilot: --since must be a duration such as 10m or 2h, or an ISO 8601 time\n' });
   });
 
   test('run control: pause, resume, checkpoint, reject with a comment, roll back, history, all as one command each', async () => {

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { createEventActivities } from '../activities/events/event-activities';
 import type { EventBus } from '../activities/events/event-bus';
 import { openEventBus } from '../activities/events/open-event-bus';
+import { createEventStreams } from '../activities/events/event-stream';
 import type { OwnPilotEvent } from '../activities/events/event-types';
 import { errorMiddleware } from '../api/error-middleware';
 import { eventsRouter } from '../api/routes/events-router';
@@ -166,7 +167,7 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
         (req as typeof req & { principal: string }).principal = 'admin';
         next();
       })
-      .use('/api/v1/events', eventsRouter(api))
+      .use('/api/v1/events', eventsRouter(api, createEventStreams({ events: api }), logger))
       .use(errorMiddleware(logger));
     const t0 = new Date();
     await api.emitAsync(`plugin.${tag}.a.created`, { n: 1 }, `src-${tag}`);
@@ -188,10 +189,13 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(page1.nextOffset).toBe(2);
     expect(page2.nextOffset).toBeNull();
     expect([...page1.items, ...page2.items].map((e: OwnPilotEvent) => e.id)).toHaveLength(3);
+    // order=asc reads forward from `from`, oldest first
+    expect((await get({ type: `plugin.${tag}.**`, order: 'asc' })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
 
     const bad = await request(app).get('/api/v1/events').query({ category: 'billing', limit: 0 }).expect(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
     await request(app).get('/api/v1/events').query({ type: 'a.(b|c)' }).expect(400);
+    await request(app).get('/api/v1/events').query({ order: 'sideways' }).expect(400);
   });
 
   test('POST /api/v1/events keeps a plugin principal inside plugin.<id>.* and needs its emit grant', async () => {
@@ -203,7 +207,7 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
           (req as typeof req & { principal: string }).principal = principal;
           next();
         })
-        .use('/api/v1/events', eventsRouter(api, async (pluginId) => pluginId === tag)) // only this plugin holds the emit grant
+        .use('/api/v1/events', eventsRouter(api, createEventStreams({ events: api }), logger, async (pluginId) => pluginId === tag)) // only this plugin holds the emit grant
         .use(errorMiddleware(logger));
     const plugin = as(`plugin:${tag}`);
     const ok = await request(plugin).post('/api/v1/events').send({ type: `plugin.${tag}.hello`, data: { x: 1 } }).expect(201);

@@ -154,12 +154,14 @@ describe('event bus (in process)', () => {
     expect(bus.metrics().subscribers.deferred!.rateDropped).toBe(0);
   });
 
-  test('a bounded queue overflows into a counted drop', async () => {
+  test('a bounded queue overflows into a counted drop, and tells a subscriber that asked', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    bus.subscribe('tiny', 'plan.*', () => gate, { maxQueue: 3, handlerTimeoutMs: 60_000 });
+    let told = 0;
+    bus.subscribe('tiny', 'plan.*', () => gate, { maxQueue: 3, handlerTimeoutMs: 60_000, onOverflow: () => told++ });
     for (let i = 0; i < 10; i++) bus.emit('plan.started', { planId: `p${i}` }, 'test');
     expect(bus.metrics().subscribers.tiny!.overflowed).toBe(7);
+    expect(told).toBe(7);
     release();
     await eventually(async () => bus.metrics().subscribers.tiny!.delivered, (n) => n === 3);
   });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { freePort } from '../platform/local/ports';
 import { newId } from '../platform/ids';
+import { openStream } from './support/event-stream-client';
 import { startAppProcess, type AppProcess } from './support/app-process';
 import { metricNames } from './support/prometheus-text';
 import { stackInfo } from './support/stack-info';
@@ -84,12 +85,19 @@ describe('API and worker processes: exported metrics and graceful shutdown', () 
     });
     await eventually(async () => api.output(), (text) => text.includes(`"requestId":"${requestId}","method":"POST","msg":"request started"`));
 
+    // A reader following the live event stream: it must not hold the API for the drain timeout.
+    const stream = await openStream(`${apiUrl}/api/v1/events/stream`, { authorization: auth.authorization });
+    expect(stream.status).toBe(200);
+    const streamEnded = stream.readUntil(() => false, 15_000);
+
     api.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');
     const response = await slow;
     expect(response.status).toBe(200);
     expect(JSON.stringify(await response.json())).toContain('2000');
+    await streamEnded;
     expect(await api.exited).toBe(0);
+    expect(api.output()).not.toContain('api drain timed out');
     expect(await worker.exited).toBe(0);
     expect(stepLog('activity finished')).toContain('"outcome":"success"');
     const history = (await handle.fetchHistory()).events ?? [];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { EventType } from './event-types';
+import { EventPattern } from './event-pattern';
+import { EventCategory, EventType } from './event-types';
 
 /** Body of `POST /api/v1/events`: the caller's principal becomes the source. */
 export const EmitEventBody = z.object({ type: EventType, data: z.unknown().optional() });
@@ -7,3 +8,18 @@ export type EmitEventBody = z.infer<typeof EmitEventBody>;
 
 /** Query of `GET /api/v1/events/subscriptions`. */
 export const ListSubscriptionsQuery = z.object({ subscriberId: z.string().min(1).max(200).optional() });
+
+/**
+ * Query of `GET /api/v1/events/stream`: the events to follow (type pattern, category, source) and
+ * where to start: `from` replays event_log from that instant first; without it the stream is live only.
+ */
+export const EventStreamQuery = z.object({
+  type: EventPattern.optional(),
+  category: EventCategory.optional(),
+  source: z.string().min(1).max(200).optional(),
+  from: z.coerce.date().optional(),
+});
+export type EventStreamFilters = z.output<typeof EventStreamQuery>;
+
+/** `Last-Event-ID`, sent by a reconnecting reader: the stream's ids are the events' timestamps. */
+export const LastEventId = z.iso.datetime({ offset: true });

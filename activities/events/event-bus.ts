@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../platform/errors';
+import { createUuidV7 } from '../../platform/uuid-v7';
 import type { Logger } from '../../platform/logger';
 import { EventHistoryQuery } from './event-history-schemas';
 import { compilePattern, EventPattern } from './event-pattern';
@@ -55,6 +56,8 @@ const DEFAULT_LIMITS: SubscriberLimits = { policy: 'defer', maxQueue: 10_000, ha
 export function createEventBus(options: EventBusOptions) {
   const { logger, store } = options;
   const instanceId = randomUUID();
+  // Time-ordered ids: the history orders by (timestamp, id), so events of one millisecond keep their emit order.
+  const nextEventId = createUuidV7();
   const baseLimits: SubscriberLimits = { ...DEFAULT_LIMITS, ...options.defaultLimits };
   const subscriptions = new Map<string, Subscription>();
   const subscribers = new Map<string, SubscriberQueue>();
@@ -113,7 +116,7 @@ export function createEventBus(options: EventBusOptions) {
     if (typeof source !== 'string' || source.length === 0) throw new AppError('VALIDATION_FAILED', 'event source is required');
     const cause = currentCause();
     return {
-      id: id ?? randomUUID(),
+      id: id ?? nextEventId(),
       type,
       category: EventCategory.parse(type.slice(0, type.indexOf('.'))),
       source,

@@ -12,6 +12,8 @@ export const EventHistoryQuery = z
     to: z.coerce.date().optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    /** `desc` (newest first, the default) or `asc` (oldest first: reading forward from `from`). */
+    order: z.enum(['desc', 'asc']).default('desc'),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] });
 export type EventHistoryQuery = z.input<typeof EventHistoryQuery>;

@@ -181,8 +181,9 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       return connectListener(onEvent, onReconnected);
     },
 
-    /** One page of event_log, newest first, filtered by type pattern, category, source and time range. */
+    /** One page of event_log in `filters.order` (newest first by default), filtered by type pattern, category, source and time range. */
     async query(filters: EventHistoryFilters): Promise<OwnPilotEvent[]> {
+      const direction = filters.order === 'asc' ? 'ASC' : 'DESC';
       const { rows } = await pool.query<Row>(
         `SELECT id, event_type, category, source, data, timestamp, cause FROM event_log
          WHERE ($1::text IS NULL OR ('.' || event_type) ~ $1)
@@ -190,7 +191,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
            AND ($3::text IS NULL OR source = $3)
            AND ($4::timestamptz IS NULL OR timestamp >= $4)
            AND ($5::timestamptz IS NULL OR timestamp <= $5)
-         ORDER BY timestamp DESC, id DESC
+         ORDER BY timestamp ${direction}, id ${direction}
          LIMIT $6 OFFSET $7`,
         [
           filters.type === undefined ? null : patternRegexSource(filters.type),

@@ -15,6 +15,8 @@ export interface SubscriberLimits {
   maxQueue: number;
   /** A handler still running after this long is abandoned (counted as timed out); the queue moves on. */
   handlerTimeoutMs: number;
+  /** Told when a delivery is dropped because the queue is full: for a subscriber that must not lose events unawares. */
+  onOverflow?: () => void;
 }
 
 export type EventHandler = (event: OwnPilotEvent) => unknown;
@@ -107,6 +109,7 @@ export function createSubscriberQueue(subscriberId: string, initial: SubscriberL
       }
       if (items.length - head >= limits.maxQueue) {
         metrics.overflowed++;
+        limits.onOverflow?.();
         delivery.done?.();
         return;
       }

@@ -1,29 +1,38 @@
 import { Router } from 'express';
 import type { EventBus } from '../../activities/events/event-bus';
-import { EmitEventBody, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
+import { EmitEventBody, EventStreamQuery, LastEventId, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
+import { REPLAY_OVERLAP_MS, type EventStreams } from '../../activities/events/event-stream';
 import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
-import { userEventHistory } from '../../activities/events/event-visibility';
+import { eventScope } from '../../activities/events/event-visibility';
 import { AppError } from '../../platform/errors';
+import type { Logger } from '../../platform/logger';
+import { sendEventStream } from '../event-stream-response';
 import { parse, principalOf } from '../validate';
 
 /**
- * /api/v1/events: history (event_log), emit, subscriptions and delivery metrics. A plugin
- * principal emits only `plugin.<id>.*`, and only while `pluginMayEmit` grants it (never without it).
+ * /api/v1/events: history (event_log), live stream, emit, subscriptions and delivery metrics. A
+ * plugin principal reads only `plugin.<id>.*`, and emits there only while `pluginMayEmit` grants it.
  */
 export function eventsRouter(
   events: Pick<EventBus, 'getEventHistory' | 'emitAsync' | 'listSubscriptions' | 'metrics'>,
+  streams: Pick<EventStreams, 'open'>,
+  logger: Logger,
   pluginMayEmit?: (pluginId: string) => Promise<boolean>,
 ): Router {
   const router = Router();
+  router.get('/stream', async (req, res) => {
+    const query = parse(EventStreamQuery, req.query);
+    const lastEventId = req.header('last-event-id');
+    if (lastEventId !== undefined && !LastEventId.safeParse(lastEventId).success) {
+      throw new AppError('VALIDATION_FAILED', "Last-Event-ID must be the id of one of this stream's events (an ISO 8601 timestamp)", { lastEventId });
+    }
+    // A reconnecting reader resumes a little before its last event (late commits); it may see a few again.
+    const from = lastEventId === undefined ? query.from : new Date(Date.parse(lastEventId) - REPLAY_OVERLAP_MS);
+    await sendEventStream(req, res, streams.open(principalOf(req), { ...query, from }), logger);
+  });
   router.get('/', async (req, res) => {
     const query = parse(EventHistoryQuery, req.query);
-    const principal = principalOf(req);
-    // a plugin principal reads only its own namespace (other plugins' events may carry their data)
-    if (principal.startsWith('plugin:') && !(query.type ?? '').startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
-      throw new AppError('FORBIDDEN', `${principal} may only read plugin.${principal.slice('plugin:'.length)}.* events (pass type=)`);
-    }
-    // a user reads other principals' events, but not their resource events (they carry row contents)
-    const scope = principal.startsWith('user:') ? userEventHistory(principal, query) : { query, visible: () => true };
+    const scope = eventScope(principalOf(req), query);
     const page = await events.getEventHistory(scope.query);
     res.json({ items: page.filter(scope.visible), nextOffset: page.length === query.limit ? query.offset + page.length : null });
   });

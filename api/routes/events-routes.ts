@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EmitEventBody, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
+import { EmitEventBody, EventStreamQuery, LastEventId, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
 import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
 import { EventCategory, EventCause } from '../../activities/events/event-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
@@ -30,6 +30,19 @@ export const eventsRoutes: RouteGroup = {
     {
       method: 'get', path: '/', summary: 'Event history (event_log), newest first; plugins read only their namespace', query: EventHistoryQuery, errors: [403],
       responses: { 200: { description: 'A page; nextOffset is null on the last page', schema: z.object({ items: z.array(Event), nextOffset: z.number().int().nullable() }) } },
+    },
+    {
+      method: 'get', path: '/stream',
+      summary: 'Live events as Server-Sent Events: those of event_log from `from` first (if given), then each event as the bus hears it, from every process; same visibility as the history',
+      query: EventStreamQuery,
+      headers: z.object({ 'last-event-id': LastEventId.optional().describe('Sent by a reconnecting reader: replay from 5 s before this event (events seen again share their `id` in data)') }),
+      errors: [403, 429],
+      responses: {
+        200: {
+          description: 'text/event-stream: `data:` frames hold one event each (JSON, as in the history), `id:` its timestamp; `event: overflow` ends a stream whose reader fell 5,000 events behind, `event: error` one that failed; reconnect with Last-Event-ID',
+          contentType: 'text/event-stream',
+        },
+      },
     },
     { method: 'post', path: '/', summary: 'Emit an event (the caller becomes its source)', body: EmitEventBody, errors: [403], responses: { 201: { description: 'Committed to event_log', schema: Event } } },
     {

@@ -1,38 +1,54 @@
-import type { CommandContext } from './command-types';
+import { ApiError } from '../api-client';
+import { UsageError, type CommandContext } from './command-types';
 
 type Event = { id: string; type: string; source: string; timestamp: string; data: unknown };
 
-/** How far back each poll looks again: an event is stamped when emitted and may commit (or come from a process whose clock lags) a little later. */
-const OVERLAP_MS = 5_000;
-const PAGE = 500;
+/** How long a lost stream waits before it reconnects. */
+const RECONNECT_MS = 2_000;
+/** The server replays from 5 s before the resume point: ids stay remembered twice that long, so a replayed event prints once. */
+const DEDUPE_MS = 10_000;
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or an ISO 8601 instant. */
+export function sinceInstant(since: string, now = Date.now()): string {
+  const duration = /^(\d+)([smhd])$/.exec(since);
+  if (duration) return new Date(now - Number(duration[1]) * UNITS[duration[2]!]!).toISOString();
+  if (/^\d{4}-\d{2}-\d{2}/.test(since) && !Number.isNaN(Date.parse(since))) return new Date(since).toISOString();
+  throw new UsageError('--since must be a duration such as 10m or 2h, or an ISO 8601 time', false);
+}
 
 /**
- * `events tail`: every event committed after the tail started, oldest first, each once. Each
- * poll reads every page since the last event seen minus OVERLAP_MS, so a burst larger than one
- * page, or an event that commits late, is not skipped.
+ * `events tail`: follows the API's live event stream, oldest first, after replaying the events
+ * since `--since` when given. A lost, overflowed or failed stream reconnects from its last event
+ * (Last-Event-ID) and events the server replays again print once. A refusal (bad pattern,
+ * forbidden) or an API unreachable from the start ends the command; one lost later is waited for.
  */
-export async function tailEvents(c: CommandContext, type: string | undefined): Promise<void> {
-  const started = Date.now();
-  let since = started;
+export async function tailEvents(c: CommandContext, type: string | undefined, since: string | undefined): Promise<void> {
+  const from = since === undefined ? new Date().toISOString() : sinceInstant(since);
+  let lastEventId: string | undefined;
   const seen = new Map<string, number>();
+  let printed = 0;
+  let connected = false;
   for (;;) {
-    const fresh: Event[] = [];
-    for (let offset: number | null = 0; offset !== null; ) {
-      const query = new URLSearchParams({ from: new Date(since - OVERLAP_MS).toISOString(), limit: String(PAGE), offset: String(offset), ...(type ? { type } : {}) });
-      const page: { items: Event[]; nextOffset: number | null } = await c.api.get(`/api/v1/events?${query.toString()}`);
-      fresh.push(...page.items.filter((e) => !seen.has(e.id) && Date.parse(e.timestamp) >= started));
-      offset = page.nextOffset;
+    // Once an event has arrived, the server resumes from Last-Event-ID instead of `from`.
+    const query = new URLSearchParams({ ...(type ? { type } : {}), from });
+    try {
+      const frames = await c.api.stream(`/api/v1/events/stream?${query.toString()}`, lastEventId);
+      connected = true;
+      for await (const frame of frames) {
+        if (frame.event === 'overflow' || frame.event === 'error') break;
+        lastEventId = frame.id ?? lastEventId;
+        const event = JSON.parse(frame.data) as Event;
+        if (seen.has(event.id)) continue;
+        const at = Date.parse(event.timestamp);
+        seen.set(event.id, at);
+        c.out.write(c.out.json ? `${JSON.stringify(event)}\n` : `${event.timestamp}  ${event.type.padEnd(28)} ${event.source.padEnd(16)} ${JSON.stringify(event.data)}\n`);
+        if (++printed % 1_000 === 0) for (const [id, t] of seen) if (t < at - DEDUPE_MS) seen.delete(id);
+      }
+    } catch (error) {
+      // Never connected: a wrong URL or key, said at once. Connected before: the API restarts, so wait for it.
+      if (!connected || (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429)) throw error;
     }
-    // Pages are newest first, and a row may repeat when new events shift the offsets.
-    const unique = [...new Map(fresh.map((e) => [e.id, e])).values()].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
-    for (const event of unique) {
-      const at = Date.parse(event.timestamp);
-      seen.set(event.id, at);
-      since = Math.max(since, at);
-      c.out.write(c.out.json ? `${JSON.stringify(event)}\n` : `${event.timestamp}  ${event.type.padEnd(28)} ${event.source.padEnd(16)} ${JSON.stringify(event.data)}\n`);
-    }
-    for (const [id, at] of seen) if (at < since - OVERLAP_MS) seen.delete(id);
-    if (c.flags.once) return;
-    await c.sleep(1000);
+    await c.sleep(RECONNECT_MS);
   }
 }

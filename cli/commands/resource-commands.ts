@@ -34,6 +34,6 @@ export function resourceCommands(): Record<string, Command> {
     'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c, 'pluginId')}`)) ?? { ok: true }),
     'plugins enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/enable`)),
     'plugins disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/disable`)),
-    'events tail': (c) => tailEvents(c, typeof c.flags.type === 'string' ? c.flags.type : undefined),
+    'events tail': (c) => tailEvents(c, typeof c.flags.type === 'string' ? c.flags.type : undefined, typeof c.flags.since === 'string' ? c.flags.since : undefined),
   };
 }

@@ -7,6 +7,7 @@ import { createMetrics } from '../../platform/observability/metrics';
 import { authed, createTestKey, testKeyService } from '../support/api-auth';
 import { operationsOf, requestsFor, type FuzzOperation, type FuzzRequest } from '../support/openapi-fuzz';
 import { createResponseChecker } from '../support/openapi-check';
+import { requestOnce, streamingOperations } from '../support/event-stream-client';
 import { openTestStack, type TestStack } from '../support/test-stack';
 import { stackApp } from '../support/tool-test-app';
 import { buildTriggerApp } from '../support/trigger-app';
@@ -17,6 +18,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
 
 const OPERATIONS = operationsOf(apiDocument() as unknown as Parameters<typeof operationsOf>[0]);
+/** Operations answering with an event stream: sent by `requestOnce`, which closes a stream once its headers are in. */
+const STREAMING = streamingOperations(apiDocument() as unknown as Parameters<typeof streamingOperations>[0]);
 const COMPONENTS = { schemas: apiDocument().components.schemas } as Record<string, unknown>;
 
 /** Text that must never appear in a response: stack frames, source paths, internal module names. */
@@ -105,6 +108,10 @@ describe('API fuzzing from the OpenAPI document (every operation: params, query,
   });
 
   const send = (op: FuzzOperation, req: FuzzRequest, key: string | undefined) => {
+    if (STREAMING.has(`${op.method} ${op.template}`)) {
+      const headers = { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(req.body === undefined ? {} : { 'content-type': req.contentType ?? 'application/json' }) };
+      return requestOnce(app, op.method, req.url, headers, req.body);
+    }
     let call = (request(app) as unknown as Record<string, (url: string) => request.Test>)[op.method]!(req.url);
     if (key) call = call.set('authorization', `Bearer ${key}`);
     if (req.body !== undefined) call = call.set('content-type', req.contentType ?? 'application/json').send(req.body);

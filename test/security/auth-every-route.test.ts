@@ -5,6 +5,7 @@ import { ErrorResponse } from '../../api/openapi/route-spec';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../../activities/triggers/webhook-signature';
 import { createMetrics } from '../../platform/observability/metrics';
 import { authed, createTestKey, testKeyService } from '../support/api-auth';
+import { requestOnce, streamingOperations } from '../support/event-stream-client';
 import { openTestStack, type TestStack } from '../support/test-stack';
 import { stackApp } from '../support/tool-test-app';
 import { buildTriggerApp } from '../support/trigger-app';
@@ -32,6 +33,8 @@ const OPERATIONS = Object.entries(apiDocument().paths as unknown as Record<strin
 const GUARDED = OPERATIONS.filter((o) => o.op['x-ownpilot-auth'] === 'bearer' || o.op['x-ownpilot-auth'] === 'admin');
 const ADMIN_ONLY = OPERATIONS.filter((o) => o.op['x-ownpilot-auth'] === 'admin');
 const METRICS_TOKEN = 'metrics-token-for-auth-test';
+/** Operations answering with an event stream: called through `requestOnce`, which closes a stream once its headers are in. */
+const STREAMING = streamingOperations(apiDocument() as unknown as Parameters<typeof streamingOperations>[0]);
 
 /** A concrete URL for an operation (auth runs before the route, so any id will do). */
 const urlOf = (template: string) => template.replace(/\{[^}]+\}/g, 'authprobe');
@@ -43,6 +46,7 @@ describe('authentication and authorization on every route (enumerated from the O
   let webhook: { id: string; webhookSecret: string };
 
   const call = (method: Method, url: string, key?: string, header?: string) => {
+    if (STREAMING.has(`${method} ${url}`)) return requestOnce(app, method, url, header !== undefined ? { authorization: header } : key !== undefined ? { authorization: `Bearer ${key}` } : {});
     let req = (request(app) as unknown as Record<Method, (u: string) => request.Test>)[method](url);
     if (header !== undefined) req = req.set('authorization', header);
     else if (key !== undefined) req = req.set('authorization', `Bearer ${key}`);

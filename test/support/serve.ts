@@ -7,10 +7,10 @@ export interface Served {
   close(): Promise<void>;
 }
 
-/** Starts `app` on 127.0.0.1 at a free port. */
-export async function serve(app: Express): Promise<Served> {
+/** Starts `app` on 127.0.0.1 at a free port, or at `port` (the same API again after a restart). */
+export async function serve(app: Express, port = 0): Promise<Served> {
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
   });
   const address = server.address();
   return {
