@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { createPlanService } from '../activities/plans/plan-service';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 import { eventually } from './support/wait';
@@ -25,6 +26,29 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
       expect(res.body.error.details.problems.length).toBeGreaterThan(0);
     }
     expect(await h.stack.prisma.plan.count()).toBe(before);
+  });
+
+  test('a run no worker has taken up is read from the database without a workflow query; a running one from the workflow', async () => {
+    let queries = 0;
+    const temporal = new Client({
+      connection: h.stack.client.connection,
+      namespace: h.stack.client.options.namespace,
+      interceptors: { workflow: [{ query: (input, next) => ((queries += 1), next(input)) }] },
+    });
+    const id = await h.createPlan({ name: 'untouched', steps: [{ id: 'gate', kind: 'approval', approvers: ['admin'] }] });
+    // Nothing polls this task queue: the query could only wait out its deadline.
+    const unserved = createPlanService({ prisma: h.stack.prisma, temporal, taskQueue: `nobody-${h.stack.taskQueue}`, tools: h.stack.tools });
+    const pending = await unserved.executePlan(id, {}, 'admin');
+    expect(await unserved.getRun(pending.runId)).toMatchObject({ status: 'pending', source: 'database', steps: { gate: { status: 'pending' } } });
+    expect(queries).toBe(0);
+    await temporal.workflow.getHandle(pending.runId).terminate('test: never served');
+
+    const served = createPlanService({ prisma: h.stack.prisma, temporal, taskQueue: h.stack.taskQueue, tools: h.stack.tools });
+    const running = await served.executePlan(id, {}, 'admin');
+    const waiting = await eventually(() => served.getRun(running.runId), (r) => r.steps.gate?.status === 'waiting_approval');
+    expect(waiting.source).toBe('workflow');
+    expect(queries).toBeGreaterThan(0);
+    await served.cancelPlan(running.runId);
   });
 
   test('CRUD and steps routes; an update makes a new version', async () => {

@@ -32,6 +32,8 @@ export interface ExecuteOptions {
 
 /** How long GET run waits for a live answer before falling back to the database snapshot. */
 const QUERY_TIMEOUT_MS = 3000;
+/** WorkflowExecutionStarted and WorkflowTaskScheduled: what a run's history holds until a worker takes its first task. */
+const UNTOUCHED_HISTORY_LENGTH = 2;
 
 /** Fields of a plan row that make up its versioned definition. */
 const DEFINITION_FIELDS = ['steps', 'inputSchema', 'concurrency', 'onFailure', 'continueAsNewAfter'] as const;
@@ -296,10 +298,14 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       let source: 'workflow' | 'database' = 'database';
       if (!(TERMINAL_RUN_STATUSES as readonly string[]).includes(row.status)) {
         try {
-          // A gRPC deadline, not a race: an unanswered query ends with it instead of lingering
-          // (and throwing from a timer once the connection is closed).
-          state = await temporal.workflow.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handleOf(runId).query(planStatusQuery));
-          source = 'workflow';
+          // A run no worker has taken up yet (its history is the start alone) could only wait out
+          // the query's deadline: its database row already says all there is.
+          if (row.status !== 'pending' || (await handleOf(runId).describe()).historyLength > UNTOUCHED_HISTORY_LENGTH) {
+            // A gRPC deadline, not a race: an unanswered query ends with it instead of lingering
+            // (and throwing from a timer once the connection is closed).
+            state = await temporal.workflow.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handleOf(runId).query(planStatusQuery));
+            source = 'workflow';
+          }
         } catch {
           // No worker answering (or not started yet): the last snapshot stands.
         }
