@@ -19,6 +19,10 @@ describe('built-in tools', () => {
       if (req.url === '/big') return res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(5000));
       if (req.url === '/to-localhost') return res.writeHead(302, { location: `http://localhost:${port}/ok` }).end();
       if (req.url === '/to-metadata') return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+      if (req.url === '/headers') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, authorization: req.headers.authorization ?? null, cookie: req.headers.cookie ?? null, contentType: req.headers['content-type'] ?? null, custom: req.headers['x-custom'] ?? null }));
+      if (req.url === '/same-origin') return res.writeHead(307, { location: '/headers' }).end();
+      if (req.url === '/other-origin') return res.writeHead(307, { location: `http://localhost:${port}/headers` }).end();
+      if (req.url === '/see-other') return res.writeHead(303, { location: '/headers' }).end();
       // /slow never answers
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -124,5 +128,16 @@ describe('built-in tools', () => {
     await expect(run({ url: `http://127.0.0.1:${port}/slow` })).rejects.toMatchObject({ code: 'TOOL_TIMEOUT' });
     await expect(run({ url: `http://127.0.0.1:${port}/to-localhost` })).rejects.toMatchObject({ code: 'FORBIDDEN', details: { reason: 'blocked_address', host: 'localhost' } });
     await expect(run({ url: `http://127.0.0.1:${port}/to-metadata` })).rejects.toMatchObject({ code: 'FORBIDDEN', details: { reason: 'blocked_address' } });
+  });
+
+  test('core.http.request keeps credentials for the origin they were given to: a redirect elsewhere drops them', async () => {
+    const registry = createToolRegistry({ prisma: stack.prisma, events: createCollectingPublisher() });
+    await registry.registerBuiltinTools(createHttpTools({ allowPrivate: false, allowedHosts: ['127.0.0.1', 'localhost'], maxResponseBytes: 10_000, defaultTimeoutMs: 2_000 }));
+    const run = async (path: string, extra: Record<string, unknown> = {}) =>
+      ((await registry.execute('core.http.request', { url: `http://127.0.0.1:${port}${path}`, headers: { Authorization: 'Bearer SECRET', COOKIE: 'session=SECRET', 'x-custom': 'kept' }, ...extra }, admin)) as { body: unknown }).body;
+    expect(await run('/same-origin')).toEqual({ method: 'GET', authorization: 'Bearer SECRET', cookie: 'session=SECRET', contentType: null, custom: 'kept' });
+    expect(await run('/other-origin')).toEqual({ method: 'GET', authorization: null, cookie: null, contentType: null, custom: 'kept' });
+    // A 303 turns the POST into a GET without its body, and without the headers describing it.
+    expect(await run('/see-other', { method: 'POST', body: { a: 1 } })).toEqual({ method: 'GET', authorization: 'Bearer SECRET', cookie: 'session=SECRET', contentType: null, custom: 'kept' });
   });
 });

@@ -198,7 +198,7 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     await request(app).get('/api/v1/events').query({ order: 'sideways' }).expect(400);
   });
 
-  test('POST /api/v1/events keeps a plugin principal inside plugin.<id>.* and needs its emit grant', async () => {
+  test('POST /api/v1/events: the emit rule of core.events.emit (namespaces per principal, a plugin\'s grant, 64 KB)', async () => {
     const tag = newId(6);
     const as = (principal: string) =>
       express()
@@ -222,6 +222,17 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect((await request(plugin).get('/api/v1/events/subscriptions').query({ subscriberId: 'someone-else' }).expect(200)).body.subscriptions).toEqual([]);
     await request(as('admin')).post('/api/v1/events').send({ type: 'system.started', data: {} }).expect(400);
     await request(as('admin')).post('/api/v1/events').send({ type: 'nope.started' }).expect(400);
+    // The services' own namespaces, and plugins', cannot be forged through the API: listeners trust them.
+    const forged = [`resource.created`, 'plan.completed', 'tool.executed', 'trigger.executed', 'database.table_dropped', `plugin.${tag}.command`];
+    for (const principal of ['user:forger', 'admin']) {
+      for (const type of forged) {
+        const res = await request(as(principal)).post('/api/v1/events').send({ type, data: { resourceType: 'notes', id: 'x', planId: 'p', runId: 'r' } });
+        expect({ principal, type, status: res.status, code: res.body.error?.code }).toEqual({ principal, type, status: 403, code: 'FORBIDDEN' });
+      }
+    }
+    expect(await stack.prisma.eventLog.count({ where: { source: { in: ['user:forger', 'admin'] }, eventType: { in: forged } } })).toBe(0);
+    await request(as('user:forger')).post('/api/v1/events').send({ type: 'agent.started', data: { agentId: 'a' } }).expect(201);
+    await request(as('user:forger')).post('/api/v1/events').send({ type: 'agent.noted', data: { big: 'x'.repeat(70_000) } }).expect(422);
   });
 
   test('the emitEvent activity emits once per id and fails non-retryably on a bad event', async () => {

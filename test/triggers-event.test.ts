@@ -4,6 +4,7 @@ import { createTriggerRunStarter } from '../activities/triggers/trigger-run-star
 import { openEventBus } from '../activities/events/open-event-bus';
 import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
+import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackInfo } from './support/stack-info';
@@ -88,5 +89,37 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     await t.api.post('/api/v1/triggers').send({ name: 'bad', type: 'event', config: { pattern: 'Resource..x', filter: { path: 'a', op: 'gt', value: [1] } }, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(400);
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
     await t.api.delete(`/api/v1/triggers/${loop}`).expect(204);
+  });
+
+  test('a trigger fires only on events its creator may read; a plugin may not watch another namespace', async () => {
+    const tag = newId(6).toLowerCase();
+    const as = async (principal: string) => authed(t.app, await createTestKey(testKeyService(stack.prisma), principal));
+    const bob = await as(`user:bob${tag}`);
+    const pa = await as(`plugin:pa${tag}`);
+    const action = { kind: 'tool', tool: 'core.echo', args: { got: '{{payload.data}}' } };
+    const spy = (await bob.post('/api/v1/triggers').send({ name: 'spy', type: 'event', config: { pattern: 'resource.*' }, action }).expect(201)).body.id as string;
+    const resource = (source: string) => ({ ...event('resource.created', { resourceType: 'notes', id: `n-${tag}`, title: 'PRIVATE' }), source });
+    // Alice's resource event carries her row: Bob's trigger must not pass it to a run Bob can read.
+    expect(await t.dispatcher.dispatch(resource(`user:alice${tag}`))).toEqual([]);
+    expect(await t.dispatcher.dispatch(resource(`user:bob${tag}`))).toEqual([expect.stringMatching(new RegExp(`^trigger-${spy}-ev-`))]);
+    // An admin's trigger sees every event.
+    const audit = await create({ pattern: 'resource.created', filter: { path: 'data.id', op: 'eq', value: `n-${tag}` } });
+    expect(await t.dispatcher.dispatch(resource(`user:alice${tag}`))).toEqual([expect.stringMatching(new RegExp(`^trigger-${audit}-ev-`))]);
+
+    // A plugin watches only plugin.<its id>.*: refused at create and at update, and filtered at dispatch.
+    for (const pattern of [`plugin.pb${tag}.**`, '**', 'resource.*']) {
+      const refused = await pa.post('/api/v1/triggers').send({ name: 'peek', type: 'event', config: { pattern }, action }).expect(403);
+      expect(refused.body.error.code).toBe('FORBIDDEN');
+    }
+    const own = (await pa.post('/api/v1/triggers').send({ name: 'own', type: 'event', config: { pattern: `plugin.pa${tag}.**` }, action }).expect(201)).body.id as string;
+    await pa.patch(`/api/v1/triggers/${own}`).send({ config: { pattern: `plugin.pb${tag}.**` } }).expect(403);
+    // Even a pattern an admin widened for it only fires on the plugin's own events.
+    await t.api.patch(`/api/v1/triggers/${own}`).send({ config: { pattern: 'plugin.**' } }).expect(403);
+    await stack.prisma.trigger.update({ where: { id: own }, data: { config: { pattern: 'plugin.**' } } });
+    expect(await t.dispatcher.dispatch(event(`plugin.pb${tag}.report`, { secret: 'PB-PRIVATE' }))).toEqual([]);
+    expect(await t.dispatcher.dispatch(event(`plugin.pa${tag}.report`, { mine: true }))).toEqual([expect.stringMatching(new RegExp(`^trigger-${own}-ev-`))]);
+
+    await eventually(() => stack.prisma.triggerHistory.findMany({ where: { triggerId: { in: [spy, audit, own] } } }), (rows) => rows.length === 3 && rows.every((r) => r.status === 'succeeded'));
+    for (const id of [spy, audit, own]) await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 });

@@ -8,32 +8,33 @@ const PRIVATE_PREFIX = 'resource.';
 type EventFilters = Pick<EventHistoryFilters, 'type' | 'category' | 'source'>;
 
 /**
- * What a user may read of the event history: everything except other principals' `resource.*`
- * events, which carry the contents of their rows. A query aimed at resource events is narrowed
- * to the user's own (FORBIDDEN when it names another source); `visible` drops the rest from a
- * broader page. Admin and plugin rules are not this function's business: it is for users.
+ * Whether `principal` may read `event`, wherever it would reach them (history, live stream, the
+ * payload of a trigger they created): a plugin only its own `plugin.<id>.*` namespace (other
+ * plugins' events may carry their data), a user everything but other principals' `resource.*`
+ * events (they carry the contents of their rows), admin everything, anyone else nothing.
  */
-export function userEventHistory<Q extends EventFilters>(principal: string, query: Q) {
-  const aimedAtResources = query.category === 'resource' || (query.type ?? '').startsWith(PRIVATE_PREFIX);
-  if (aimedAtResources && query.source !== undefined && query.source !== principal) {
-    throw new AppError('FORBIDDEN', `${principal} may read only its own resource events`, { source: query.source });
-  }
-  return {
-    query: aimedAtResources ? { ...query, source: principal } : query,
-    visible: (event: { type: string; source: string }) => !event.type.startsWith(PRIVATE_PREFIX) || event.source === principal,
-  };
+export function mayReadEvent(principal: string, event: { type: string; source: string }): boolean {
+  if (principal.startsWith('plugin:')) return event.type.startsWith(`plugin.${principal.slice('plugin:'.length)}.`);
+  if (principal.startsWith('user:')) return !event.type.startsWith(PRIVATE_PREFIX) || event.source === principal;
+  return principal === 'admin';
 }
 
 /**
- * What any principal may read, of the history or of the live stream: a plugin only its own
- * `plugin.<id>.*` namespace (other plugins' events may carry their data; FORBIDDEN unless `type`
- * says so), a user as `userEventHistory` says, an admin everything.
+ * A history or stream query as `principal` may ask it, and the filter for what it returns
+ * (`mayReadEvent`). A plugin must aim `type` at its own namespace (FORBIDDEN otherwise); a user's
+ * query aimed at resource events is narrowed to their own (FORBIDDEN when it names another source).
  */
 export function eventScope<Q extends EventFilters>(principal: string, query: Q): { query: Q; visible: (event: { type: string; source: string }) => boolean } {
+  const visible = (event: { type: string; source: string }) => mayReadEvent(principal, event);
   if (principal.startsWith('plugin:')) {
     const namespace = `plugin.${principal.slice('plugin:'.length)}.`;
     if (!(query.type ?? '').startsWith(namespace)) throw new AppError('FORBIDDEN', `${principal} may only read ${namespace}* events (pass type=)`);
-    return { query, visible: () => true };
+    return { query, visible };
   }
-  return principal.startsWith('user:') ? userEventHistory(principal, query) : { query, visible: () => true };
+  const aimedAtResources = query.category === 'resource' || (query.type ?? '').startsWith(PRIVATE_PREFIX);
+  if (!principal.startsWith('user:') || !aimedAtResources) return { query, visible };
+  if (query.source !== undefined && query.source !== principal) {
+    throw new AppError('FORBIDDEN', `${principal} may read only its own resource events`, { source: query.source });
+  }
+  return { query: { ...query, source: principal }, visible };
 }

@@ -2,6 +2,7 @@ import type { PrismaClient } from '../../platform/database';
 import type { Logger } from '../../platform/logger';
 import type { OwnPilotEvent } from '../events/event-types';
 import { compilePattern } from '../events/event-pattern';
+import { mayReadEvent } from '../events/event-visibility';
 import { matchesFilter } from './payload-filter';
 import { createCausationResolver } from './trigger-causation';
 import type { TriggerRunStarter } from './trigger-run-starter';
@@ -23,7 +24,8 @@ export interface EventTriggerDispatcherDeps {
 }
 
 /**
- * Starts a trigger run for every enabled event trigger whose pattern and filter match an event.
+ * Starts a trigger run for every enabled event trigger whose pattern and filter match an event
+ * its creator may read (`mayReadEvent`: the run carries the event, so it must not show them more).
  * The run id is `trigger-<triggerId>-ev-<eventId>` and starts at most once, so every process
  * that receives the same event may dispatch it: exactly one firing results. A trigger never
  * fires on its own trigger.* events (no self-loops), and every run carries the event's causal
@@ -42,6 +44,8 @@ export function createEventTriggerDispatcher({ prisma, starter, logger }: EventT
       if (!parsed.success || !compilePattern(parsed.data.pattern)(event.type)) continue;
       if (event.category === 'trigger' && (event.data as { triggerId?: unknown } | null)?.triggerId === trigger.id) continue;
       if (parsed.data.filter && !matchesFilter(parsed.data.filter, event)) continue;
+      // The run gets the whole event as its payload: only events its creator may read (none without a creator).
+      if (!mayReadEvent(trigger.createdBy ?? '', event)) continue;
       chain ??= await causes.chainOf(event);
       const { runId } = await starter.start(`ev-${event.id}`, { triggerId: trigger.id, source: 'event', payload: event, chain });
       started.push(runId);

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
 import type { PlanService } from '../plans/plan-service';
+import { eventScope } from '../events/event-visibility';
 import type { TriggerAction } from './trigger-schemas';
 
 /**
@@ -28,4 +29,14 @@ export function createTriggerAccess({ prisma, plans }: { prisma: Pick<PrismaClie
     /** The creator filter for listing as `principal`: admin sees every trigger, anyone else their own. */
     visibleTo: (principal: string): string | undefined => (principal === 'admin' ? undefined : principal),
   };
+}
+
+/**
+ * An event trigger may watch only events its creator may read: a plugin's pattern must aim at its
+ * own namespace (FORBIDDEN otherwise, as for the event API). The dispatcher filters each event
+ * by the same rule (`mayReadEvent`); this only refuses a trigger that could never fire.
+ */
+export function assertMayWatch(type: string, config: unknown, creator: string): void {
+  if (type !== 'event') return;
+  eventScope(creator, { type: (config as { pattern: string }).pattern });
 }

@@ -8,7 +8,7 @@ import { asJson } from '../../platform/json';
 import type { SecretBox } from '../../platform/secret-box';
 import type { PlanService } from '../plans/plan-service';
 import type { ToolExecutor } from '../tools/tool-executor';
-import { createTriggerAccess } from './trigger-access';
+import { assertMayWatch, createTriggerAccess } from './trigger-access';
 import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
@@ -113,6 +113,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
      * provable cycle is UNPROCESSABLE (trigger-cycle-check.ts).
      */
     async createTrigger(body: CreateTriggerBody, createdBy: string) {
+      assertMayWatch(body.type, body.config, createdBy);
       await checkReferences(body.action, body.config, body.type);
       const id = newId();
       if (body.enabled) await cycles.assertNoCycle({ id, name: body.name, type: body.type, config: body.config, action: body.action });
@@ -145,6 +146,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     async updateTrigger(id: string, body: UpdateTriggerBody) {
       const before = await load(id);
       const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(body.config);
+      if (config !== undefined) assertMayWatch(before.type, config, before.createdBy ?? '');
       await checkReferences(body.action, config, before.type);
       if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
         await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action });

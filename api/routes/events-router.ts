@@ -3,6 +3,7 @@ import type { EventBus } from '../../activities/events/event-bus';
 import { EmitEventBody, EventStreamQuery, LastEventId, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
 import { REPLAY_OVERLAP_MS, type EventStreams } from '../../activities/events/event-stream';
 import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
+import { assertMayEmit } from '../../activities/events/emit-rules';
 import { eventScope } from '../../activities/events/event-visibility';
 import { AppError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
@@ -10,8 +11,8 @@ import { sendEventStream } from '../event-stream-response';
 import { parse, principalOf } from '../validate';
 
 /**
- * /api/v1/events: history (event_log), live stream, emit, subscriptions and delivery metrics. A
- * plugin principal reads only `plugin.<id>.*`, and emits there only while `pluginMayEmit` grants it.
+ * /api/v1/events: history (event_log), live stream, emit, subscriptions and delivery metrics. Who
+ * reads what is `eventScope`'s rule; who emits what is `assertMayEmit`'s, the same as core.events.emit's.
  */
 export function eventsRouter(
   events: Pick<EventBus, 'getEventHistory' | 'emitAsync' | 'listSubscriptions' | 'metrics'>,
@@ -39,13 +40,7 @@ export function eventsRouter(
   router.post('/', async (req, res) => {
     const body = parse(EmitEventBody, req.body);
     const principal = principalOf(req);
-    // a plugin principal speaks only in its own namespace
-    if (principal.startsWith('plugin:') && !body.type.startsWith(`plugin.${principal.slice('plugin:'.length)}.`)) {
-      throw new AppError('FORBIDDEN', `${principal} may only emit plugin.${principal.slice('plugin:'.length)}.*`, { type: body.type });
-    }
-    if (principal.startsWith('plugin:') && !(await pluginMayEmit?.(principal.slice('plugin:'.length)))) {
-      throw new AppError('FORBIDDEN', `${principal} may not emit: it is not enabled with the 'events.emit' permission`, { type: body.type });
-    }
+    await assertMayEmit(principal, body.type, body.data, pluginMayEmit);
     const event = await events.emitAsync(body.type, body.data ?? {}, principal, { until: 'committed' });
     res.status(201).json(event);
   });

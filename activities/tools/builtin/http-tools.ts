@@ -35,10 +35,19 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
   return Buffer.concat(chunks).toString('utf8');
 }
 
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding']);
+
+/** `headers` without those named in `names` (lower case), whatever case the caller wrote them in. */
+function withoutHeaders(headers: Record<string, string>, names: Set<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.has(name.toLowerCase())));
+}
+
 /**
  * core.http.request: outbound HTTP with a timeout, a response size limit and no access to
  * loopback/private/link-local/reserved addresses (every resolved address is checked, also
- * after each redirect) unless the config allows them.
+ * after each redirect) unless the config allows them. A redirect to another origin drops the
+ * credential headers, and one that turns the request into a GET drops the body's headers.
  */
 export function createHttpTools(config: HttpToolConfig): readonly BuiltinTool[] {
   const dispatcher = new Agent({ connect: { lookup: guardedLookup(config) } });
@@ -56,7 +65,7 @@ export function createHttpTools(config: HttpToolConfig): readonly BuiltinTool[] 
         const signals = [AbortSignal.timeout(timeoutMs ?? config.defaultTimeoutMs), ...(context.signal ? [context.signal] : [])];
         const signal = AbortSignal.any(signals);
         const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-        const sendHeaders = { ...(typeof body === 'object' && body !== null ? { 'content-type': 'application/json' } : {}), ...headers };
+        let sendHeaders: Record<string, string> = { ...(typeof body === 'object' && body !== null ? { 'content-type': 'application/json' } : {}), ...headers };
         let target = new URL(url);
         let currentMethod: string = method;
         let currentBody = payload;
@@ -75,11 +84,15 @@ export function createHttpTools(config: HttpToolConfig): readonly BuiltinTool[] 
           if (response.status >= 300 && response.status < 400 && location) {
             await response.body?.cancel().catch(() => undefined);
             if (hop >= MAX_REDIRECTS) throw new AppError('TOOL_FAILED', `more than ${MAX_REDIRECTS} redirects`, { reason: 'too_many_redirects' });
-            target = new URL(location, target);
-            if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new AppError('FORBIDDEN', `redirect to ${target.protocol} is not allowed`);
+            const next = new URL(location, target);
+            if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new AppError('FORBIDDEN', `redirect to ${next.protocol} is not allowed`);
+            // As fetch does: credentials meant for one origin are not handed to the next one.
+            if (next.origin !== target.origin) sendHeaders = withoutHeaders(sendHeaders, CREDENTIAL_HEADERS);
+            target = next;
             if (response.status === 303 || ((response.status === 301 || response.status === 302) && currentMethod === 'POST')) {
               currentMethod = 'GET';
               currentBody = undefined;
+              sendHeaders = withoutHeaders(sendHeaders, BODY_HEADERS);
             }
             continue;
           }
