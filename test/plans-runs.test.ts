@@ -28,6 +28,26 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
     expect(await h.stack.prisma.plan.count()).toBe(before);
   });
 
+  test('durations Temporal could not schedule are refused when the plan is saved (each left its runs stuck)', async () => {
+    const tool = { id: 't', kind: 'tool', tool: 'core.echo' };
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ timeout: 0 }, /at least 1ms/],
+      [{ timeout: '0s' }, /at least 1ms/],
+      [{ timeout: '99999999999d' }, /at most 366 days/],
+      [{ retry: { initialInterval: '10s', maximumInterval: '1s' } }, /maximumInterval must not be shorter than initialInterval/],
+      [{ retry: { maximumInterval: '500ms' } }, /maximumInterval must not be shorter than initialInterval \(1s when unset\)/],
+      [{ retry: { initialInterval: 0 } }, /at least 1ms/],
+    ];
+    const before = await h.stack.prisma.plan.count();
+    for (const [extra, message] of refused) {
+      const res = await h.api.post('/api/v1/plans').send({ name: 'stuck', steps: [{ ...tool, ...extra }] });
+      expect({ extra, status: res.status, message: JSON.stringify(res.body.error.details) }).toEqual({ extra, status: 400, message: expect.stringMatching(message) });
+    }
+    expect(await h.stack.prisma.plan.count()).toBe(before);
+    // What Temporal accepts still saves: a wait of 0, the longest durations, intervals in order.
+    await h.api.post('/api/v1/plans').send({ name: 'fine', steps: [{ ...tool, timeout: '366d', retry: { initialInterval: '2s', maximumInterval: '2s' } }, { id: 'w', kind: 'wait', duration: 0 }] }).expect(201);
+  });
+
   test('a run no worker has taken up is read from the database without a workflow query; a running one from the workflow', async () => {
     let queries = 0;
     const temporal = new Client({

@@ -112,6 +112,9 @@ function ancestorSets(steps: readonly PlanStep[], byId: Map<string, PlanStep>): 
   return memo;
 }
 
+/** The first retry interval of a step whose retry policy sets none. */
+export const DEFAULT_RETRY_INITIAL_MS = 1000;
+
 /** Milliseconds of a Duration ('500ms', '5s', '10m', '2h', '1d', or a number of ms). */
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return value;

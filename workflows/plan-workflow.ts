@@ -22,7 +22,7 @@ import { behavioursOf } from './behaviours';
 import { PLAN_BEHAVIOURS as BEHAVIOUR, type PlanBehaviour } from './plan-behaviours';
 import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from './plan-messages';
 import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-expression';
-import { durationMs } from './plan-graph';
+import { DEFAULT_RETRY_INITIAL_MS, durationMs } from './plan-graph';
 import { resolveTemplates } from './plan-template';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
 import type {
@@ -70,7 +70,7 @@ async function redispatchOnWorkerLoss<T>(has: (behaviour: PlanBehaviour) => bool
 
 /** A step's retry policy in milliseconds, with the defaults tool steps always had (3 attempts, 1 s, ×2; the cap is Temporal's 100× the first interval when unset). */
 function retryPolicyOf(retry: PlanStep['retry']) {
-  const initialInterval = retry?.initialInterval === undefined ? 1000 : durationMs(retry.initialInterval);
+  const initialInterval = retry?.initialInterval === undefined ? DEFAULT_RETRY_INITIAL_MS : durationMs(retry.initialInterval);
   return {
     maximumAttempts: retry?.maximumAttempts ?? 3,
     initialInterval,

@@ -27,10 +27,10 @@ export function assertMayUse(principal: string, planId: string, createdBy: strin
  * Who may reach a plan and its runs through the API. A plan belongs to its creator: only they
  * and admin read, change, run or delete it (steps run as whoever starts the run, so letting
  * another principal edit a plan would let them act as its next starter). A run is readable by
- * the plan's creator, the run's starter, the approvers the plan names, and admin; only the
- * creator, the starter and admin control it. Plans with no recorded creator are admin's.
+ * the plan's creator, the run's starter, the approvers its version names (who alone may also
+ * decide its approvals), and admin; only the creator, the starter and admin control it. Plans with no recorded creator are admin's.
  */
-export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan' | 'planRun'> }) {
+export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan' | 'planRun' | 'planVersion'> }) {
   return {
     /** Resolves when `principal` may use plan `planId`; NOT_FOUND when it does not exist, FORBIDDEN when it is someone else's. */
     async assertMayUsePlan(planId: string, principal: string): Promise<void> {
@@ -41,10 +41,14 @@ export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan'
 
     /** Resolves when `principal` may read run `runId` (`control`: pause, resume, cancel, checkpoint, roll back); NOT_FOUND / FORBIDDEN otherwise. */
     async assertMayUseRun(runId: string, principal: string, access: 'read' | 'control'): Promise<void> {
-      const run = await prisma.planRun.findUnique({ where: { id: runId }, select: { startedBy: true, plan: { select: { createdBy: true, definition: true } } } });
+      const run = await prisma.planRun.findUnique({ where: { id: runId }, select: { startedBy: true, planId: true, version: true, plan: { select: { createdBy: true } } } });
       if (!run) throw notFound('plan run', runId);
       if (mayUsePlan(principal, run.plan.createdBy) || run.startedBy === principal) return;
-      if (access === 'read' && approversOf(run.plan.definition).includes(principal)) return;
+      if (access === 'read') {
+        // The approvers of the definition the run executes, not of the plan's latest version.
+        const executed = await prisma.planVersion.findUnique({ where: { planId_version: { planId: run.planId, version: run.version } }, select: { definition: true } });
+        if (approversOf(executed?.definition).includes(principal)) return;
+      }
       throw new AppError('FORBIDDEN', `${principal} may not ${access} run '${runId}'`, { runId });
     },
 

@@ -1,23 +1,32 @@
 import { z } from 'zod';
+import { DEFAULT_RETRY_INITIAL_MS, durationMs } from '../../workflows/plan-graph';
 
 const StepId = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/, 'letters, digits or _, starting with a letter');
 
-/** A duration: milliseconds, or text such as '500ms', '5s', '10m', '2h', '1d'. */
-export const Duration = z.union([
-  z.number().int().min(0).max(366 * 24 * 3600 * 1000),
-  z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, "a duration such as '500ms', '5s', '10m', '2h'"),
-]);
+const MAX_DURATION_MS = 366 * 24 * 3600 * 1000;
+
+/** A duration of at most 366 days: milliseconds, or text such as '500ms', '5s', '10m', '2h', '1d'. */
+export const Duration = z
+  .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, "a duration such as '500ms', '5s', '10m', '2h'")])
+  .refine((d) => durationMs(d) <= MAX_DURATION_MS, 'at most 366 days');
 export type Duration = z.infer<typeof Duration>;
+
+/** A duration Temporal can schedule with: a timeout or retry interval of 0 would leave the run stuck. */
+const PositiveDuration = Duration.refine((d) => durationMs(d) >= 1, 'must be at least 1ms');
 
 /** Temporal retry policy of a step (attempts include the first one). */
 export const RetryPolicy = z
   .object({
     maximumAttempts: z.number().int().min(1).max(100).optional(),
-    initialInterval: Duration.optional(),
+    initialInterval: PositiveDuration.optional(),
     backoffCoefficient: z.number().min(1).max(10).optional(),
-    maximumInterval: Duration.optional(),
+    maximumInterval: PositiveDuration.optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.maximumInterval === undefined || durationMs(r.maximumInterval) >= durationMs(r.initialInterval ?? DEFAULT_RETRY_INITIAL_MS), {
+    message: 'maximumInterval must not be shorter than initialInterval (1s when unset)',
+    path: ['maximumInterval'],
+  });
 
 /** A tool call; arguments may hold `{{ expression }}` templates. */
 export const ToolCall = z.object({ tool: z.string().min(1).max(200), args: z.record(z.string(), z.unknown()).default({}) }).strict();
@@ -33,7 +42,7 @@ const stepBase = {
   /** tool and sub_plan steps (a sub_plan attempt is a new child run); refused with 422 on other kinds. */
   retry: RetryPolicy.optional(),
   /** tool: per attempt; sub_plan: per child run; wait: fails a longer wait at the timeout. Refused with 422 on condition and approval. */
-  timeout: Duration.optional(),
+  timeout: PositiveDuration.optional(),
   onFailure: OnFailure.optional(),
   /** Undoes the step; its arguments may read `steps.<this step>.output`. */
   compensation: ToolCall.optional(),

@@ -61,6 +61,8 @@ export function plansRouter(plans: PlanService): Router {
     router.post(`/runs/:runId/steps/:stepId/${decision}`, async (req, res) => {
       const { runId, stepId } = parse(RunStepParams, req.params);
       const { comment } = parse(DecisionBody, req.body ?? {});
+      // Whoever may not read the run learns nothing of its steps (which exist, which wait) from a refusal.
+      await plans.assertMayUseRun(runId, principalOf(req), 'read');
       res.json(await plans.decideStep(runId, stepId, decision === 'approve', principalOf(req), comment));
     });
   }

@@ -197,7 +197,13 @@ describe('authentication and authorization on every route (enumerated from the O
       // the plugin is nobody here
       expect((await plugin.get(`/api/v1/plans/runs/${run.runId}`)).status).toBe(403);
       expect((await plugin.post(`/api/v1/plans/runs/${run.runId}/cancel`)).status).toBe(403);
-      expect((await plugin.post(`/api/v1/plans/runs/${run.runId}/steps/gate/approve`).send({})).status).toBe(403);
+      // refused before anything about the run's steps is told: which exist, which are approvals, which wait
+      for (const step of ['gate', 'a', 'nosuch']) {
+        const res = await plugin.post(`/api/v1/plans/runs/${run.runId}/steps/${step}/approve`).send({});
+        expect({ step, status: res.status, told: /waiting|does not exist|pending|approval step/.test(res.body.error.message) }).toEqual({ step, status: 403, told: false });
+      }
+      // the run executes the version that names bob, whatever the plan says now
+      await alice.patch(`/api/v1/plans/${plan.id}`).send({ steps: [{ id: 'a', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(200);
       await bob.post(`/api/v1/plans/runs/${run.runId}/steps/gate/approve`).send({ comment: 'ok' }).expect(200);
       await eventually(async () => (await alice.get(`/api/v1/plans/runs/${run.runId}`)).body.status, (s) => s === 'completed');
     });
