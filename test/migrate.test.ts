@@ -5,6 +5,8 @@ import pg from 'pg';
 import { migrate, MigrationChecksumError } from '../prisma/migrate';
 import { stackInfo } from './support/stack-info';
 
+const MIGRATIONS = path.join(__dirname, '..', 'prisma', 'migrations');
+
 /** A fresh database on the run's server, so these tests see the runner from zero. */
 async function scratchDatabase(): Promise<string> {
   const url = new URL(stackInfo().databaseUrl);
@@ -59,5 +61,26 @@ describe('migration runner', () => {
 
     fs.writeFileSync(path.join(dir, '0001_ok', 'migration.sql'), 'CREATE TABLE ok_table (id bigint);');
     await expect(migrate(url, dir)).rejects.toBeInstanceOf(MigrationChecksumError);
+  });
+  test('0011 keeps webhook delivery rows written before it, keyed by their delivery id', async () => {
+    const url = await scratchDatabase();
+    const before = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
+    for (const name of fs.readdirSync(MIGRATIONS).filter((n) => n < '0011')) fs.cpSync(path.join(MIGRATIONS, name), path.join(before, name), { recursive: true });
+    await migrate(url, before);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`INSERT INTO triggers (id, name, type, config, action, created_by) VALUES ('tr1', 'hook', 'webhook', '{}', '{}', 'admin')`);
+      await client.query(`INSERT INTO trigger_webhook_deliveries (trigger_id, delivery_id) VALUES ('tr1', 'old-1'), ('tr1', 'old-2')`);
+      expect((await migrate(url)).applied).toContain('0011_webhook_signature_replay');
+      const rows = await client.query('SELECT delivery_id, signature_digest FROM trigger_webhook_deliveries ORDER BY delivery_id');
+      expect(rows.rows).toEqual([{ delivery_id: 'old-1', signature_digest: 'delivery:old-1' }, { delivery_id: 'old-2', signature_digest: 'delivery:old-2' }]);
+      // A delivery id may now have several signatures, a signature only one delivery id.
+      const insert = (deliveryId: string, digest: string) => client.query('INSERT INTO trigger_webhook_deliveries (trigger_id, delivery_id, signature_digest) VALUES ($1, $2, $3)', ['tr1', deliveryId, digest]);
+      await insert('old-1', 'a'.repeat(64));
+      await expect(insert('new-1', 'a'.repeat(64))).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      await client.end();
+    }
   });
 });

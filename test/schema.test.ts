@@ -43,8 +43,8 @@ describe('schema.prisma agrees with the migrated database', () => {
     expect(await prisma.trigger.findUniqueOrThrow({ where: { id: trigger.id }, include: { history: true } })).toEqual(trigger);
     const secret = await prisma.triggerWebhookSecret.create({ data: { triggerId: trigger.id, secretCiphertext: 'v1.a.b.c', rotatedAt: now } });
     expect(await prisma.triggerWebhookSecret.findUniqueOrThrow({ where: { triggerId: trigger.id } })).toEqual(secret);
-    const webhookDelivery = await prisma.triggerWebhookDelivery.create({ data: { triggerId: trigger.id, deliveryId: 'd1', receivedAt: now } });
-    expect(await prisma.triggerWebhookDelivery.findUniqueOrThrow({ where: { triggerId_deliveryId: { triggerId: trigger.id, deliveryId: 'd1' } } })).toEqual(webhookDelivery);
+    const webhookDelivery = await prisma.triggerWebhookDelivery.create({ data: { triggerId: trigger.id, signatureDigest: 'f'.repeat(64), deliveryId: 'd1', receivedAt: now } });
+    expect(await prisma.triggerWebhookDelivery.findUniqueOrThrow({ where: { triggerId_signatureDigest: { triggerId: trigger.id, signatureDigest: 'f'.repeat(64) } } })).toEqual(webhookDelivery);
     const condition = await prisma.triggerConditionState.create({ data: { triggerId: trigger.id, lastValue: true, lastCheckedAt: now, lastFiredAt: now, lastFiredCheck: 'c1', lastError: 'e' } });
     expect(await prisma.triggerConditionState.findUniqueOrThrow({ where: { triggerId: trigger.id } })).toEqual(condition);
 

@@ -45,10 +45,13 @@ export const ConditionConfig = z
   .strict();
 export type ConditionConfig = z.infer<typeof ConditionConfig>;
 
+/** The longest signature tolerance a webhook may have: accepted signatures are kept for twice it. */
+export const MAX_WEBHOOK_TOLERANCE_SECONDS = 3600;
+
 /** Webhook limits: signature tolerance, body size, and deliveries per minute. */
 export const WebhookConfig = z
   .object({
-    toleranceSeconds: z.number().int().min(10).max(3600).default(300),
+    toleranceSeconds: z.number().int().min(10).max(MAX_WEBHOOK_TOLERANCE_SECONDS).default(300),
     maxBodyBytes: z.number().int().min(1).max(1024 * 1024).default(64 * 1024),
     rateLimitPerMinute: z.number().int().min(1).max(10_000).default(60),
   })

@@ -1,9 +1,10 @@
 import type { PrismaClient } from '../../platform/database';
+import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import type { SecretBox } from '../../platform/secret-box';
 import type { RateLimiter } from './webhook-rate-limiter';
 import type { TriggerRunStarter } from './trigger-run-starter';
-import { WebhookConfig } from './trigger-schemas';
+import { MAX_WEBHOOK_TOLERANCE_SECONDS, WebhookConfig } from './trigger-schemas';
 import { verifyWebhookSignature } from './webhook-signature';
 
 export interface WebhookReceiverDeps {
@@ -39,24 +40,45 @@ function parseBody(raw: Buffer, contentType: string | undefined): unknown {
 
 /**
  * Accepts one webhook delivery. Order: trigger exists and is a webhook (404), rate limit (429),
- * body size (413), timestamp + HMAC signature (401), enabled (409), then the trigger run
- * `trigger-<id>-wh-<deliveryId>` starts at most once (its workflow id) while the delivery id is
- * recorded beside it: a replay of a started delivery is 409, while a retry of one whose first
- * attempt died before starting (API killed) starts it. If the start fails the recorded id is released.
+ * body size (413), timestamp + HMAC signature (401), enabled (409), then the signature is claimed
+ * for the delivery id and the trigger run `trigger-<id>-wh-<deliveryId>` starts at most once (its
+ * workflow id). The delivery id is not signed, so a signature already claimed by another delivery
+ * id is a replay (409) and starts nothing. A retry of the same delivery id, with the same or a
+ * fresh signature, is 409 once its run started and starts it if it had not (its first attempt
+ * died or failed before the start). If the start fails the claim this request wrote is released.
  */
 export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, clock = Date.now }: WebhookReceiverDeps) {
   const lastPruned = new Map<string, number>();
   /**
-   * Forgets a trigger's delivery ids older than twice the tolerance (their signatures can no
-   * longer verify, so a replay is refused anyway), at most once per tolerance window and off the
-   * request's path: pruning is housekeeping, not part of accepting a delivery.
+   * Forgets a trigger's signatures older than twice the longest tolerance (they can no longer
+   * verify, even if the trigger's tolerance is raised later), at most once per tolerance window and
+   * off the request's path: pruning is housekeeping, not part of accepting a delivery.
    */
   const pruneDeliveries = (triggerId: string, now: number, toleranceSeconds: number) => {
     if ((lastPruned.get(triggerId) ?? -Infinity) > now - toleranceSeconds * 1000) return;
     lastPruned.set(triggerId, now);
     prisma.triggerWebhookDelivery
-      .deleteMany({ where: { triggerId, receivedAt: { lt: new Date(now - 2 * toleranceSeconds * 1000) } } })
+      .deleteMany({ where: { triggerId, receivedAt: { lt: new Date(now - 2 * MAX_WEBHOOK_TOLERANCE_SECONDS * 1000) } } })
       .catch(() => lastPruned.delete(triggerId));
+  };
+  /**
+   * Claims the signature for the delivery id; the primary key (trigger, signature digest) lets one
+   * delivery id hold it, also when copies race. True when this call wrote the claim, false when the
+   * same delivery id already holds it (a retry: the run's workflow id decides). Throws CONFLICT when
+   * another delivery id holds it.
+   */
+  const claimSignature = async (claim: { triggerId: string; signatureDigest: string; deliveryId: string; receivedAt: Date }): Promise<boolean> => {
+    try {
+      await prisma.triggerWebhookDelivery.create({ data: claim });
+      return true;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    const holder = await prisma.triggerWebhookDelivery.findUnique({ where: { triggerId_signatureDigest: { triggerId: claim.triggerId, signatureDigest: claim.signatureDigest } } });
+    // Gone since the insert failed: its request's start failed and released it, so claim it anew.
+    if (!holder) return claimSignature(claim);
+    if (holder.deliveryId === claim.deliveryId) return false;
+    throw new AppError('CONFLICT', `delivery '${claim.deliveryId}' repeats a signature already received with another delivery id`, { deliveryId: claim.deliveryId });
   };
   return {
     /** Verifies and starts the run; returns its workflow id. Throws AppError with the status to answer. */
@@ -71,7 +93,7 @@ export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, c
         throw new AppError('PAYLOAD_TOO_LARGE', `body exceeds ${config.maxBodyBytes} bytes`, { maxBodyBytes: config.maxBodyBytes });
       }
       const now = clock();
-      verifyWebhookSignature({
+      const signatureDigest = verifyWebhookSignature({
         secret: secrets.open(trigger.webhookSecret.secretCiphertext, trigger.id),
         timestamp: delivery.timestamp,
         signature: delivery.signature,
@@ -86,24 +108,20 @@ export function createWebhookReceiver({ prisma, secrets, starter, rateLimiter, c
       const payload = parseBody(delivery.rawBody, delivery.contentType);
 
       pruneDeliveries(trigger.id, now, config.toleranceSeconds);
-      // The run's workflow id refuses a replay (REJECT_DUPLICATE, and Temporal keeps ids far longer
-      // than any tolerance window), so the delivery row is a record written beside the start, not a
-      // gate before it. A row already there came from a delivery that started its run (the start
-      // says so: 409) or from one whose process died before starting it (the start runs it now).
-      const recorded = prisma.triggerWebhookDelivery
-        .create({ data: { triggerId: trigger.id, deliveryId: delivery.deliveryId, receivedAt: new Date(now) } })
-        // Never rejects (a rejection nobody awaits yet would be unhandled): a failed record (database
-        // trouble) does not undo a started run, the 202 stands.
-        .then(() => true, () => false);
+      // The claim is written before the start: it is the gate for other delivery ids, while the
+      // run's workflow id (REJECT_DUPLICATE) is the gate for this one. A claim left by a process
+      // that died before starting is completed by the sender's retry with the same delivery id.
+      const claim = { triggerId: trigger.id, signatureDigest, deliveryId: delivery.deliveryId, receivedAt: new Date(now) };
+      const claimed = await claimSignature(claim);
       try {
         const { runId, started } = await starter.start(`wh-${delivery.deliveryId}`, { triggerId: trigger.id, source: 'webhook', payload });
-        await recorded;
         if (!started) throw new AppError('CONFLICT', `delivery '${delivery.deliveryId}' was already received`, { deliveryId: delivery.deliveryId });
         return { runId };
       } catch (error) {
-        // Nothing started: forget the id this request recorded, so a retry is not refused.
-        if (!(error instanceof AppError) && (await recorded)) {
-          await prisma.triggerWebhookDelivery.delete({ where: { triggerId_deliveryId: { triggerId: trigger.id, deliveryId: delivery.deliveryId } } }).catch(() => undefined);
+        // Nothing started: release the claim this request wrote, so a copy of it is not refused.
+        // A refused start (409) keeps it: that signature verified and must not start a run later.
+        if (claimed && !(error instanceof AppError)) {
+          await prisma.triggerWebhookDelivery.delete({ where: { triggerId_signatureDigest: { triggerId: claim.triggerId, signatureDigest } } }).catch(() => undefined);
         }
         throw error;
       }

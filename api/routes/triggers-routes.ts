@@ -75,7 +75,7 @@ export const webhooksRoutes: RouteGroup = {
       headers: z.object({
         [SIGNATURE_HEADER]: z.string().describe('sha256=<hex HMAC of "<timestamp>.<raw body>"> with the trigger\'s secret'),
         [TIMESTAMP_HEADER]: z.string().describe('Unix seconds; must be recent'),
-        [DELIVERY_HEADER]: z.string().optional().describe('Unique delivery id; a repeat is a 409'),
+        [DELIVERY_HEADER]: z.string().optional().describe('Unique delivery id; a repeat, or another id with a signature already received, is a 409'),
       }),
       body: z.unknown().describe('Any content type; JSON bodies are parsed for the action'),
       errors: [404, 409, 413, 429],
