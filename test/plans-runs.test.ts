@@ -71,6 +71,28 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
     await served.cancelPlan(running.runId);
   });
 
+  test('a run terminated outside OwnPilot (Temporal Web UI) is recorded as failed: it frees its slot, and its plan can be deleted', async () => {
+    const id = await h.createPlan({ name: 'terminated', maxConcurrentRuns: 1, steps: [{ id: 'gate', kind: 'approval', approvers: ['admin'] }] });
+    const waiting = async () => {
+      const runId = await h.execute(id);
+      await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+      await h.stack.client.workflow.getHandle(runId).terminate('operator pressed terminate');
+      return runId;
+    };
+    // Seen by GET: the row is settled, with a history row saying what Temporal said.
+    const first = await waiting();
+    const run = await h.run(first);
+    expect(run).toMatchObject({ status: 'failed', source: 'database', error: expect.stringMatching(/terminated outside OwnPilot/) });
+    expect(run.history.at(-1)).toMatchObject({ event: 'plan.failed', status: 'failed', details: { temporalStatus: 'TERMINATED' } });
+    // Not seen by anyone: the run limit and the plan's deletion settle it themselves.
+    await waiting();
+    const third = await waiting(); // started although the second still held the only slot in its row
+    await h.api.post(`/api/v1/plans/runs/${third}/cancel`).expect(409);
+    expect((await h.stack.prisma.planRun.findUniqueOrThrow({ where: { id: third } })).status).toBe('failed');
+    await waiting();
+    await h.api.delete(`/api/v1/plans/${id}`).expect(204);
+  });
+
   test('CRUD and steps routes; an update makes a new version', async () => {
     const id = await h.createPlan({ name: 'crud', description: 'first', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo' }] });
     await h.api.post(`/api/v1/plans/${id}/steps`).send({ id: 'b', kind: 'tool', tool: 'core.echo', dependsOn: ['a'] }).expect(201);

@@ -12,6 +12,7 @@ import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpd
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows/search-attributes';
 import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus, type StepState } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
+import { createClosedRuns } from './closed-runs';
 import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
 import { ACTIVE_RUN_STATUSES, createRunAllocator } from './plan-runs';
 import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
@@ -49,6 +50,12 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   // every pool connection waiting for that lock, and the rest fail to get one (P2028 → 500).
   const startsByPlan = createKeyedSerializer();
   const allocate = createRunAllocator({ prisma });
+  const closedRuns = createClosedRuns({ prisma, temporal });
+  /** Settles the plan's active runs whose workflow closed without its end; how many were. */
+  const settleActiveRuns = async (planId: string): Promise<number> => {
+    const active = await prisma.planRun.findMany({ where: { planId, status: { in: ACTIVE_RUN_STATUSES } }, select: { id: true }, take: 100 });
+    return (await Promise.all(active.map((r) => closedRuns.settle(r.id)))).filter(Boolean).length;
+  };
   /**
    * 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema,
    * `timeout`/`retry` on a step kind that cannot honour it. A sub-plan its `owner` may not use is
@@ -219,7 +226,9 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
 
     /** Deletes a plan with its versions, runs and history; INVALID_STATE while a run is active. */
     async deletePlan(id: string): Promise<void> {
-      const active = await prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+      const countActive = () => prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+      let active = await countActive();
+      if (active > 0 && (await settleActiveRuns(id)) > 0) active = await countActive();
       if (active > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${active} active runs; cancel them first`, { active });
       const { count } = await prisma.plan.deleteMany({ where: { id } });
       if (count === 0) throw notFound('plan', id);
@@ -255,7 +264,12 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * run row is removed again if Temporal refuses the start.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
-      const { workflowInput, existing } = await startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
+      const allocateRun = () => startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
+      const { workflowInput, existing } = await allocateRun().catch(async (error: unknown) => {
+        // At the run limit, a run that ended outside OwnPilot may be holding a slot: settle, then try once more.
+        if (error instanceof AppError && (error.details as { reason?: string } | undefined)?.reason === 'RUN_LIMIT' && (await settleActiveRuns(id)) > 0) return allocateRun();
+        throw error;
+      });
       const runId = workflowInput.runId;
       if (existing) {
         const run = await runRow(runId);
@@ -293,14 +307,17 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * query while it runs (the database snapshot if the query cannot answer), from the database once closed.
      */
     async getRun(runId: string) {
-      const row = await runRow(runId);
+      let row = await runRow(runId);
       let state = row.state as PlanRunState | null;
       let source: 'workflow' | 'database' = 'database';
       if (!(TERMINAL_RUN_STATUSES as readonly string[]).includes(row.status)) {
         try {
+          const described = await handleOf(runId).describe();
+          // Closed without writing its end (terminated from the Web UI): the row is made to say so.
           // A run no worker has taken up yet (its history is the start alone) could only wait out
           // the query's deadline: its database row already says all there is.
-          if (row.status !== 'pending' || (await handleOf(runId).describe()).historyLength > UNTOUCHED_HISTORY_LENGTH) {
+          if (described.status.name !== 'RUNNING' && (await closedRuns.settle(runId))) row = await runRow(runId);
+          else if (row.status !== 'pending' || described.historyLength > UNTOUCHED_HISTORY_LENGTH) {
             // A gRPC deadline, not a race: an unanswered query ends with it instead of lingering
             // (and throwing from a timer once the connection is closed).
             state = await temporal.workflow.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handleOf(runId).query(planStatusQuery));
@@ -348,7 +365,10 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       const { status } = await handle.describe().catch((error: unknown) => {
         throw closedRun(error, runId, 'cancel');
       });
-      if (status.name !== 'RUNNING') throw new AppError('INVALID_STATE', `run ${runId} has finished: cannot cancel`, { runId });
+      if (status.name !== 'RUNNING') {
+        await closedRuns.settle(runId);
+        throw new AppError('INVALID_STATE', `run ${runId} has finished (${status.name.toLowerCase()} in Temporal): cannot cancel`, { runId });
+      }
       await handle.cancel();
     },
 
