@@ -50,5 +50,10 @@ describe('plan graph validation', () => {
     expect(problems([tool('a', { args: { v: '{{ input. }}' } })])).toEqual(['BAD_EXPRESSION:a']);
     expect(problems([tool('a', { compensation: { tool: 'core.echo', args: { undo: '{{ steps.a.output.id }}' } } })])).toEqual([]);
     expect(problems([{ id: 'c', kind: 'condition', expression: 'input.x > 1', then: ['b'] }, tool('b')])).toEqual(['BAD_BRANCH:c']);
+    // a step in both branches, and a step joining both branches, would always be skipped
+    expect(problems([{ id: 'c', kind: 'condition', expression: 'input.x > 1', then: ['b'], else: ['b'] }, tool('b', { dependsOn: ['c'] })])).toEqual(['BAD_BRANCH:c']);
+    const branches = [{ id: 'c', kind: 'condition', expression: 'input.x > 1', then: ['yes'], else: ['no'] }, tool('yes', { dependsOn: ['c'] }), tool('no', { dependsOn: ['c'] })];
+    expect(problems([...branches, tool('join', { dependsOn: ['yes', 'no'] })])).toEqual(['NEVER_RUNS:join']);
+    expect(problems([...branches, tool('afterYes', { dependsOn: ['yes'] }), tool('afterC', { dependsOn: ['c'] })])).toEqual([]);
   });
 });

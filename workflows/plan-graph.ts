@@ -5,7 +5,7 @@ import { parseExpression, referencedSteps, type ExpressionError } from './plan-e
 import { templateSources } from './plan-template';
 
 export interface GraphProblem {
-  code: 'DUPLICATE_STEP' | 'MISSING_DEPENDENCY' | 'CYCLE' | 'UNKNOWN_STEP' | 'NOT_A_DEPENDENCY' | 'BAD_EXPRESSION' | 'BAD_BRANCH';
+  code: 'DUPLICATE_STEP' | 'MISSING_DEPENDENCY' | 'CYCLE' | 'UNKNOWN_STEP' | 'NOT_A_DEPENDENCY' | 'BAD_EXPRESSION' | 'BAD_BRANCH' | 'NEVER_RUNS';
   stepId: string;
   message: string;
 }
@@ -63,6 +63,14 @@ export function validatePlanGraph(steps: readonly PlanStep[]): GraphProblem[] {
         else if (!t.dependsOn.includes(step.id)) {
           problems.push({ code: 'BAD_BRANCH', stepId: step.id, message: `step '${target}' is a branch of condition '${step.id}' and must depend on it` });
         }
+      }
+      for (const target of step.then.filter((t) => step.else.includes(t))) {
+        problems.push({ code: 'BAD_BRANCH', stepId: step.id, message: `step '${target}' is in both branches of condition '${step.id}': one of them is always skipped, and so would it be` });
+      }
+      // Exactly one branch runs and a step runs only when all it depends on completed: a step
+      // waiting on both branches is always skipped (a join goes after each branch, not across them).
+      for (const joiner of steps.filter((s) => s.dependsOn.some((d) => step.then.includes(d)) && s.dependsOn.some((d) => step.else.includes(d)))) {
+        problems.push({ code: 'NEVER_RUNS', stepId: joiner.id, message: `step '${joiner.id}' depends on both branches of condition '${step.id}', so it would always be skipped` });
       }
     }
     if (step.compensation) check(templateSources(step.compensation.args), 'compensation', true);
