@@ -9,6 +9,8 @@ export const PLAN_BEHAVIOURS = {
   waitTimeout: 'wait-step-timeout',
   oneFinalWrite: 'one-final-write',
   cancelledFromOutside: 'step-cancelled-from-outside-fails',
+  /** MAX_RUN_OUTPUT_BYTES fails a run; a large pending batch is written apart, not in a tool activity's input. */
+  payloadLimits: 'payload-limits',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

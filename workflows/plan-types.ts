@@ -101,12 +101,23 @@ export interface PlanTransition {
   durationMs?: number;
 }
 
+/**
+ * A checkpoint as the workflow records it: the outputs of the completed steps that finished after
+ * checkpoint `since` (all completed steps when absent), so a run's checkpoints add up to its
+ * outputs once rather than once per checkpoint. The outputs at the checkpoint are those of the
+ * chain of `since` checkpoints back to one without (see plan-checkpoints.ts).
+ */
+export interface CheckpointRecord extends CheckpointRef {
+  since?: string;
+  outputs: Record<string, unknown>;
+}
+
 /** Bookkeeping the workflow hands to one activity call: history rows, checkpoints, run status. */
 export interface PlanRecordBatch {
   planId: string;
   runId: string;
   transitions: PlanTransition[];
-  checkpoints: { id: string; name?: string; position: number; outputs: Record<string, unknown> }[];
+  checkpoints: CheckpointRecord[];
   run?: { status: PlanRunStatus; error?: string; state?: PlanRunState };
 }
 

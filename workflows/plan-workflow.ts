@@ -23,9 +23,11 @@ import { PLAN_BEHAVIOURS as BEHAVIOUR, type PlanBehaviour } from './plan-behavio
 import { checkpointUpdate, decideUpdate, pauseUpdate, planStatusQuery, resumeUpdate, rollbackUpdate } from './plan-messages';
 import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-expression';
 import { DEFAULT_RETRY_INITIAL_MS, durationMs } from './plan-graph';
+import { jsonBytes, runOutputBudget, TEMPORAL_PAYLOAD_LIMIT_BYTES } from './plan-outputs';
 import { resolveTemplates } from './plan-template';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
 import type {
+  CheckpointRecord,
   CheckpointRef,
   DecisionRequest,
   PlanRecordBatch,
@@ -42,6 +44,8 @@ const { recordPlanBatch } = proxyLocalActivities<PlanActivities>({ startToCloseT
 const { prepareSubPlan } = proxyActivities<PlanActivities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 5 } });
 
 const MAX_SUB_PLAN_DEPTH = 5;
+/** Bookkeeping above this many JSON bytes does not ride in a tool activity's input (Temporal payloads are at most 2 MiB). */
+const MAX_CARRIED_BATCH_BYTES = 256 * 1024;
 const HEARTBEAT_TIMEOUT_MS = 5000;
 
 /**
@@ -155,6 +159,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
    */
   const takePending = (): PlanRecordBatch | undefined => {
     if (pending.transitions.length === 0 && pending.checkpoints.length === 0 && (!pending.run || flushesQueued > 0)) return undefined;
+    // A batch holding large outputs is written by its own local activity (an input that stays out
+    // of the history) so the tool's input keeps under Temporal's payload limit. has() last.
+    if (jsonBytes(pending) > MAX_CARRIED_BATCH_BYTES && has(BEHAVIOUR.payloadLimits)) {
+      void flush();
+      return undefined;
+    }
     const batch = pending;
     pending = { planId, runId, transitions: [], checkpoints: [], run: flushesQueued > 0 ? batch.run : undefined };
     return flushesQueued > 0 ? { ...batch, run: undefined } : batch;
@@ -173,6 +183,41 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   };
   const outputs = () =>
     Object.fromEntries(Object.entries(state.steps).filter(([, s]) => s.status === 'completed').map(([id, s]) => [id, s.output ?? null]));
+  // outputBytesAt[i]: JSON bytes of the outputs of the completed steps among order[0..i), which
+  // may not exceed outputBudget; cut back to order's length after a rollback shortened it.
+  const outputBudget = runOutputBudget(input);
+  const outputBytesAt = [0];
+  for (const id of state.order) outputBytesAt.push(outputBytesAt[outputBytesAt.length - 1]! + (state.steps[id]!.status === 'completed' ? jsonBytes(state.steps[id]!.output) : 0));
+  const outputBytesSoFar = (): number => {
+    if (outputBytesAt.length > state.order.length + 1) outputBytesAt.length = state.order.length + 1;
+    return outputBytesAt[state.order.length]!;
+  };
+  /** The OUTPUT_LIMIT failure of a step whose output of `bytes` would take the run past its output budget; the run stops (rolls back on onFailure rollback), whatever else the step's onFailure says. */
+  const outputLimitExceeded = (step: PlanStep, bytes: number) => {
+    const message =
+      `its output (${bytes} bytes) would take this run's step outputs to ${outputBytesSoFar() + bytes} bytes, past its limit of ${outputBudget} bytes ` +
+      `(MAX_RUN_OUTPUT_BYTES, less what the definition and input take: the run carries every output in Temporal payloads of at most ${TEMPORAL_PAYLOAD_LIMIT_BYTES} bytes)`;
+    if (!stop) {
+      stop = (step.onFailure ?? definition.onFailure) === 'rollback' ? 'rollback' : 'fail';
+      state.error = `step ${step.id} failed: ${message}`;
+    }
+    return ApplicationFailure.create({ type: 'OUTPUT_LIMIT', message, nonRetryable: true });
+  };
+  /**
+   * Records a checkpoint at the current position. Its record names the checkpoint before it and
+   * holds only the outputs of the steps finished since: a run's checkpoints add up to its outputs
+   * once, not once per checkpoint (which made bookkeeping grow with the square of the steps).
+   */
+  const takeCheckpoint = (name?: string): CheckpointRef => {
+    const cp: CheckpointRef = { id: `${runId}:cp:${++checkpointCounter}`, ...(name === undefined ? {} : { name }), position: state.order.length };
+    // The last checkpoint has the highest position: a rollback keeps only those at or before its target.
+    const previous = state.checkpoints[state.checkpoints.length - 1];
+    const since = state.order.slice(previous?.position ?? 0, cp.position).filter((id) => state.steps[id]!.status === 'completed');
+    const record: CheckpointRecord = { ...cp, ...(previous ? { since: previous.id } : {}), outputs: Object.fromEntries(since.map((id) => [id, state.steps[id]!.output ?? null])) };
+    state.checkpoints.push(cp);
+    pending.checkpoints.push(record);
+    return cp;
+  };
   const scope = (): ExpressionScope => ({ input: input.input, steps: state.steps });
   const setStatus = (status: PlanRunStatus) => {
     state.status = status;
@@ -180,16 +225,15 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const bump = () => {
     tick++;
   };
-  const finish = (id: string, status: 'completed' | 'failed' | 'skipped') => {
+  /** Ends a step (`outputBytes`: the size of a completed step's output) and, unless skipped, checkpoints the run after it. */
+  const finish = (id: string, status: 'completed' | 'failed' | 'skipped', outputBytes = 0) => {
     state.steps[id]!.status = status;
+    const bytesBefore = outputBytesSoFar();
     state.order.push(id);
+    outputBytesAt.push(bytesBefore + outputBytes);
     if (status === 'completed') state.completedSteps++;
     state.progress = state.order.length / state.totalSteps;
-    if (status !== 'skipped') {
-      const cp: CheckpointRef = { id: `${runId}:cp:${++checkpointCounter}`, position: state.order.length };
-      state.checkpoints.push(cp);
-      pending.checkpoints.push({ ...cp, outputs: outputs() });
-    }
+    if (status !== 'skipped') takeCheckpoint();
     bump();
   };
 
@@ -226,9 +270,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   setHandler(
     checkpointUpdate,
     ({ name, by }) => {
-      const cp: CheckpointRef = { id: `${runId}:cp:${++checkpointCounter}`, name, position: state.order.length };
-      state.checkpoints.push(cp);
-      pending.checkpoints.push({ ...cp, outputs: outputs() });
+      const cp = takeCheckpoint(name);
       record({ event: 'plan.checkpoint', status: state.status, details: { checkpointId: cp.id, name, by } });
       void flush();
       return cp;
@@ -289,8 +331,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     const began = new Date().getTime();
     if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
     try {
-      st.output = await executeStep(step, st, startSeq, key);
-      finish(step.id, 'completed');
+      const output = await executeStep(step, st, startSeq, key);
+      const bytes = jsonBytes(output);
+      // has() last: runs recorded before the limit never reach it.
+      if (outputBytesSoFar() + bytes > outputBudget && has(BEHAVIOUR.payloadLimits)) throw outputLimitExceeded(step, bytes);
+      st.output = output;
+      finish(step.id, 'completed', bytes);
       record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(began) });
     } catch (error) {
       // Only the run's own cancellation cancels a step; a child run cancelled by someone else fails

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { PlanEventType, PlanRecordBatch } from '../../workflows/plan-types';
+import { storedCheckpointOutputs } from './plan-checkpoints';
 
 /** One plan_history row as the writer inserts it. */
 export interface HistoryRow {
@@ -21,8 +22,9 @@ export function historyId(runId: string, sequence: number, suffix = ''): string 
   return `${runId}:${String(sequence).padStart(9, '0')}${suffix}`;
 }
 
-// History rows and checkpoints are idempotent per id; the run's status never changes once it
-// has ended (a late retried write). Only the rows this call created come back.
+// History rows and checkpoints are idempotent per id (plan-checkpoints.ts has the format of a
+// checkpoint's outputs); the run's status never changes once it has ended (a late retried write).
+// Only the rows this call created come back.
 const WRITE_SQL = `
 WITH given AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id text, "stepId" text, event text, status text, sequence int, details jsonb)
@@ -59,7 +61,7 @@ export function createPlanHistoryWriter({ sql }: { sql: Pick<Pool, 'query'> }) {
     const output = state && run?.status === 'completed' ? Object.fromEntries(Object.entries(state.steps).map(([id, s]) => [id, s.output ?? null])) : null;
     const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
     const result = await sql.query<WrittenRow>(WRITE_SQL, [
-      JSON.stringify(rows), batch.planId, batch.runId, JSON.stringify(batch.checkpoints), run?.status ?? null, run?.error ?? null, json(state), json(output), FINISHED,
+      JSON.stringify(rows), batch.planId, batch.runId, JSON.stringify(batch.checkpoints.map((c) => ({ id: c.id, name: c.name, position: c.position, outputs: storedCheckpointOutputs(c) }))), run?.status ?? null, run?.error ?? null, json(state), json(output), FINISHED,
     ]);
     return result.rows;
   };

@@ -162,4 +162,5 @@ export const DecisionBody = z.object({ comment: z.string().max(2000).optional() 
 export const PlanIdParams = z.object({ id: z.string().min(1).max(64) });
 export const RunIdParams = z.object({ runId: z.string().min(1).max(200) });
 export const RunStepParams = z.object({ runId: z.string().min(1).max(200), stepId: StepId });
+export const RunCheckpointParams = z.object({ runId: z.string().min(1).max(200), checkpointId: z.string().min(1).max(300) });
 export const PlanStepParams = z.object({ id: z.string().min(1).max(64), stepId: StepId });

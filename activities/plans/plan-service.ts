@@ -14,6 +14,7 @@ import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus, type Step
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createClosedRuns } from './closed-runs';
 import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
+import { rebuildCheckpointOutputs } from './plan-checkpoints';
 import { ACTIVE_RUN_STATUSES, createRunAllocator } from './plan-runs';
 import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
 
@@ -345,6 +346,19 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         checkpoints,
         history,
       };
+    },
+
+    /**
+     * A recorded checkpoint of a run with the outputs of the steps completed at it, rebuilt from
+     * the run's checkpoint rows. NOT_FOUND when the run has no such checkpoint or its bookkeeping
+     * is not all written yet (it is, soon after the checkpoint is taken).
+     */
+    async getCheckpoint(runId: string, checkpointId: string) {
+      const rows = await prisma.planCheckpoint.findMany({ where: { runId }, select: { id: true, name: true, position: true, outputs: true, createdAt: true } });
+      const row = rows.find((r) => r.id === checkpointId);
+      const outputs = row && rebuildCheckpointOutputs(rows, checkpointId);
+      if (!row || !outputs) throw notFound('checkpoint', checkpointId);
+      return { id: row.id, name: row.name, position: row.position, createdAt: row.createdAt, outputs };
     },
 
     /** Pauses a running run: the step in flight finishes, no new step starts. INVALID_STATE otherwise. */

@@ -11,6 +11,7 @@ import {
   PlanStep,
   PlanStepParams,
   RollbackBody,
+  RunCheckpointParams,
   RunIdParams,
   RunStepParams,
   UpdatePlanBody,
@@ -32,6 +33,11 @@ export function plansRouter(plans: PlanService): Router {
     const { runId } = parse(RunIdParams, req.params);
     await plans.assertMayUseRun(runId, principalOf(req), 'read');
     res.json(await plans.getRun(runId));
+  });
+  router.get('/runs/:runId/checkpoints/:checkpointId', async (req, res) => {
+    const { runId, checkpointId } = parse(RunCheckpointParams, req.params);
+    await plans.assertMayUseRun(runId, principalOf(req), 'read');
+    res.json(await plans.getCheckpoint(runId, checkpointId));
   });
   /** Parses the run id and checks the caller may control that run. */
   const controlled = async (req: Request) => {

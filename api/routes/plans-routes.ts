@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   CheckpointBody, CreatePlanBody, DecisionBody, ExecutePlanBody, LimitQuery, ListPlansQuery, PlanDefinition, PlanIdParams, PlanStep, PlanStepParams,
-  RollbackBody, RunIdParams, RunStepParams, UpdatePlanBody,
+  RollbackBody, RunCheckpointParams, RunIdParams, RunStepParams, UpdatePlanBody,
 } from '../../activities/plans/plan-schemas';
 import type { PlanRunStatus, StepStatus } from '../../workflows/plan-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
@@ -39,9 +39,14 @@ const RunState = z.object({
   checkpoints: z.array(CheckpointRef), compensations: z.array(z.object({ stepId: z.string(), status: z.enum(['completed', 'failed']), error: z.string().optional() })),
   error: z.string().optional(),
 });
+/** A plan_checkpoints row: every checkpoint the run recorded, those a rollback undid included. */
+const StoredCheckpoint = z.object({ id: z.string(), name: z.string().nullable(), position: z.number().int().describe('Finished steps when it was taken'), createdAt: Timestamp });
 const RunView = PlanRun.extend({
   progress: z.number(), steps: z.record(z.string(), StepState), state: RunState.nullable(), source: z.enum(['workflow', 'database']),
-  checkpoints: z.array(z.object({ id: z.string(), name: z.string().nullable(), position: z.number().int(), createdAt: Timestamp })), history: z.array(HistoryEntry),
+  checkpoints: z.array(StoredCheckpoint).describe('Oldest first; GET /runs/{runId}/checkpoints/{checkpointId} has the outputs at one'), history: z.array(HistoryEntry),
+});
+const CheckpointOutputs = StoredCheckpoint.extend({
+  outputs: z.record(z.string(), z.unknown()).describe('Output of each step completed when the checkpoint was taken, by step id'),
 });
 const Started = z.object({ runId: z.string(), workflowId: z.string(), status: z.enum(RUN_STATUSES), existing: z.boolean() });
 
@@ -54,6 +59,7 @@ export const plansRoutes: RouteGroup = {
     { method: 'post', path: '/', summary: 'Create a plan (version 1)', body: CreatePlanBody, errors: [422], responses: { 201: { description: 'Created', schema: Plan } } },
     { method: 'get', path: '/', summary: 'The caller\'s plans, newest first (admin: all)', query: ListPlansQuery, responses: { 200: { description: 'Plans', schema: z.array(Plan) } } },
     { method: 'get', path: '/runs/:runId', summary: 'A run: live status from the workflow, or the stored snapshot', params: RunIdParams, errors: [403, 404], responses: { 200: { description: 'The run', schema: RunView } } },
+    { method: 'get', path: '/runs/:runId/checkpoints/:checkpointId', summary: 'A checkpoint with the step outputs at it', params: RunCheckpointParams, errors: [403, 404], responses: { 200: { description: 'The checkpoint', schema: CheckpointOutputs } } },
     { method: 'post', path: '/runs/:runId/pause', summary: 'Pause a running run', params: RunIdParams, errors: [403, 404, 409], responses: { 200: { description: 'Paused', schema: RunState } } },
     { method: 'post', path: '/runs/:runId/resume', summary: 'Resume a paused run', params: RunIdParams, errors: [403, 404, 409], responses: { 200: { description: 'Resumed', schema: RunState } } },
     { method: 'post', path: '/runs/:runId/cancel', summary: 'Cancel a run (compensations run newest-first)', params: RunIdParams, errors: [403, 404, 409], responses: { 202: { description: 'Cancelling', schema: z.object({ status: z.literal('cancelling') }) } } },
