@@ -334,6 +334,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       ]);
       const { state: _omit, ...run } = row;
       const live = source === 'workflow' && state;
+      // Rows of checkpoints a rollback undid stay (the chain of outputs reads through them), but they are no place to roll back to.
+      const kept = state ? new Set(state.checkpoints.map((c) => c.id)) : undefined;
       return {
         ...run,
         status: (live ? state!.status : row.status) as PlanRunStatus,
@@ -343,7 +345,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         steps: state?.steps ?? (await pendingSteps(row.planId, row.version)),
         state,
         source,
-        checkpoints,
+        checkpoints: kept ? checkpoints.filter((c) => kept.has(c.id)) : checkpoints,
         history,
       };
     },
