@@ -1,5 +1,5 @@
 import { createPlanService, type PlanService } from '../activities/plans/plan-service';
-import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { everyToolAllowed, openPlanHarness, type PlanHarness } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 describe('plan run control: pause/resume, cancel, rollback, checkpoints, approvals', () => {
@@ -7,7 +7,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
   let service: PlanService;
   beforeAll(async () => {
     h = await openPlanHarness();
-    service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
+    service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: everyToolAllowed });
   });
   afterAll(() => h.close());
   const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);

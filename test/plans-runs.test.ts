@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { createPlanService } from '../activities/plans/plan-service';
-import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { everyToolAllowed, openPlanHarness, type PlanHarness } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, limits', () => {
@@ -187,7 +187,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
       .send([{ id: 'v2', kind: 'tool', tool: 'core.echo', args: { version: 2 } }])
       .expect(200);
     await h.api.post(`/api/v1/plans/runs/${first.body.runId}/steps/gate/approve`).send({}).expect(403); // admin is not among the approvers
-    const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
+    const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: everyToolAllowed });
     await service.decideStep(first.body.runId, 'gate', true, 'user:alice', 'ok');
     // the run's slot is free once its row says so (the workflow query can answer `completed` a moment earlier)
     const done = await h.waitFor(first.body.runId, (r) => r.status === 'completed' && r.source === 'database');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createPlanService } from '../activities/plans/plan-service';
-import { openPlanHarness, type PlanHarness, type RunBody } from './support/plan-harness';
+import { everyToolAllowed, openPlanHarness, type PlanHarness, type RunBody } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 // Which plans a sub_plan step may run (its plan owner's, or any for admin), at save time and at
@@ -76,7 +76,7 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
       const byAlice = (await alice.post(`/api/v1/plans/${id}/execute`).send({}).expect(202)).body.runId as string;
       // checked against the plan's owner, not against who or what starts the run
       const byAdmin = await h.execute(id);
-      const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: { exists: async () => true } });
+      const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: everyToolAllowed });
       const byTrigger = (await service.executePlan(id, {}, 'trigger:t1')).runId; // as the trigger service starts runs
       for (const runId of [byAlice, byAdmin, byTrigger]) {
         const run = await ended(runId, 'failed');

@@ -22,7 +22,7 @@ export interface PlanServiceDeps {
   prisma: PrismaClient;
   temporal: Pick<Client, 'workflow'>;
   taskQueue: string;
-  tools: Pick<ToolExecutor, 'exists'>;
+  tools: Pick<ToolExecutor, 'exists' | 'assertMayRunTool'>;
 }
 
 export interface ExecuteOptions {
@@ -58,9 +58,10 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     return (await Promise.all(active.map((r) => closedRuns.settle(r.id)))).filter(Boolean).length;
   };
   /**
-   * 422 naming every problem: graph errors, unknown tools, missing sub-plans, a bad input schema,
-   * `timeout`/`retry` on a step kind that cannot honour it. A sub-plan its `owner` may not use is
-   * reported exactly as a missing one, so the answer never tells that someone else's plan exists.
+   * FORBIDDEN for a tool `owner` may not run; else 422 naming every problem: graph errors, unknown
+   * tools, missing sub-plans, a bad input schema, `timeout`/`retry` on a step kind that cannot
+   * honour it. A sub-plan its `owner` may not use is reported exactly as a missing one, so the
+   * answer never tells that someone else's plan exists.
    */
   const validateDefinition = async (definition: PlanDefinition, owner: string, selfId?: string) => {
     const problems: { code: string; stepId?: string; message: string }[] = [...validatePlanGraph(definition.steps)];
@@ -72,6 +73,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     const names = [...toolNames];
     const known = await Promise.all(names.map((n) => tools.exists(n)));
     const unknownTools = names.filter((_, i) => !known[i]);
+    // Steps run as the starter (the owner, admin, or the owner's trigger): a tool the owner may not run is refused now, not at run time.
+    for (const name of names.filter((_, i) => known[i])) await tools.assertMayRunTool(name, owner);
     const unknownUses: { stepId: string; tool: string }[] = [];
     for (const s of definition.steps) {
       for (const tool of [s.kind === 'tool' ? s.tool : undefined, s.compensation?.tool]) {

@@ -71,13 +71,20 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
     /** Drops one of the plugin's tables; a missing table is a no-op. */
     dropPluginTable: ({ pluginId, name }: { pluginId: string; name: string }) => permanent(() => pluginTables.dropPluginTable(pluginId, name)),
 
-    /** Registers one sandboxed tool as plugin.<id>.<name>. */
+    /**
+     * Registers one sandboxed tool as plugin.<id>.<name>, marked as a subscription handler when the
+     * manifest recorded for this install subscribes it to events (read here, so the mark does not
+     * depend on what the workflow passes).
+     */
     registerPluginTool: ({ pluginId, tool }: { pluginId: string; tool: PluginToolSpec }): Promise<string> =>
       permanent(async () => {
         const name = pluginToolName(pluginId, tool.name);
+        const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, select: { manifest: true } });
+        if (!plugin) throw notFound('plugin', pluginId);
+        const handler = PluginManifest.parse(plugin.manifest).subscriptions.some((s) => s.tool === tool.name);
         await pluginTools.registerPluginTool(
           pluginId,
-          { name, description: tool.description, category: tool.category, parameters: tool.parameters, tags: ['plugin', pluginId] },
+          { name, description: tool.description, category: tool.category, parameters: tool.parameters, tags: ['plugin', pluginId], ...(handler ? { subscriptionHandler: true as const } : {}) },
           tool.code,
           { allowedTools: tool.allowedTools },
         );

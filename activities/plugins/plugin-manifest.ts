@@ -75,7 +75,8 @@ export function configIssues(manifest: PluginManifest, config: Record<string, un
 
 /**
  * The checks zod cannot express: unique tool and table names, subscriptions naming the plugin's
- * own tools, permissions covering what the manifest uses, defaults satisfying the config schema.
+ * own tools, no tool calling another plugin's tools, permissions covering what the manifest uses,
+ * defaults satisfying the config schema.
  * Returns the issues; empty means the manifest may be installed.
  */
 export function manifestIssues(manifest: PluginManifest): { path: string; message: string }[] {
@@ -88,6 +89,12 @@ export function manifestIssues(manifest: PluginManifest): { path: string; messag
   manifest.subscriptions.forEach((s, i) => {
     if (!tools.has(s.tool)) issues.push({ path: `/subscriptions/${i}/tool`, message: `subscription names tool '${s.tool}', which the manifest does not declare` });
   });
+  manifest.tools.forEach((t, i) =>
+    t.allowedTools.forEach((name, j) => {
+      // plugins are isolated: a call to another plugin's tool would be refused at run time anyway
+      if (name.startsWith('plugin.') && !name.startsWith(`plugin.${manifest.id}.`)) issues.push({ path: `/tools/${i}/allowedTools/${j}`, message: `'${name}' is another plugin's tool` });
+    }),
+  );
   const need = (permission: PluginPermission, used: boolean, what: string) => {
     if (used && !manifest.permissions.includes(permission)) issues.push({ path: '/permissions', message: `${what} need the '${permission}' permission` });
   };

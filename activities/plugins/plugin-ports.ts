@@ -8,6 +8,8 @@ export interface PluginToolDefinition {
   category: string;
   parameters: Record<string, unknown>;
   tags: string[];
+  /** The manifest subscribes this tool to events: only the plugin and admin may run it. */
+  subscriptionHandler?: true;
 }
 
 export interface PluginToolRegistry {

@@ -6,4 +6,6 @@ export interface ToolExecutor {
   execute(name: string, args: unknown, context: ToolContext): Promise<unknown>;
   /** Whether a tool of that name is registered. */
   exists(name: string): Promise<boolean>;
+  /** FORBIDDEN when the principal may not run the tool (tool-permissions.ts); resolves for an unknown tool. For checks when a plan or trigger is saved. */
+  assertMayRunTool(name: string, principal: string): Promise<void>;
 }

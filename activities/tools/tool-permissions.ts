@@ -4,6 +4,9 @@ import type { ToolRecord } from './tool-types';
 /** A parsed principal string: 'admin' | 'user:<id>' | 'plugin:<id>'; anything else is `unknown`. */
 export type Principal = { kind: 'admin' } | { kind: 'user'; id: string } | { kind: 'plugin'; id: string } | { kind: 'unknown' };
 
+/** What the run rules read of a tool. */
+type RunnableTool = Pick<ToolRecord, 'name' | 'source' | 'sourceId' | 'definition'>;
+
 /** Parses a principal; never throws (an unrecognised string is `unknown` and may do nothing). */
 export function parsePrincipal(principal: string): Principal {
   if (principal === 'admin') return { kind: 'admin' };
@@ -20,9 +23,36 @@ export function ownsTool(record: Pick<ToolRecord, 'source' | 'sourceId'>, princi
   return false;
 }
 
-/** Whether the principal may see the tool: custom tools only to their owner and admin. */
-export function canSeeTool(record: Pick<ToolRecord, 'source' | 'sourceId'>, principal: string): boolean {
-  return record.source !== 'custom' || principal === 'admin' || ownsTool(record, principal);
+/** Whether the tool is a plugin's subscription handler (named in its manifest's `subscriptions[].tool`). */
+export function isSubscriptionHandler(record: Pick<ToolRecord, 'source' | 'definition'>): boolean {
+  return record.source === 'plugin' && record.definition.subscriptionHandler === true;
+}
+
+/**
+ * Why `principal` may not run the tool, or undefined when it may; the one statement of who runs what.
+ * Custom tools: their owner and admin. Plugin tools of X: never another plugin (plugins are isolated,
+ * and X's code acts as X); X's subscription handlers only X itself (its subscription host, its own
+ * code) and admin calling directly, since a handler trusts its `event` argument to be real. `nested`:
+ * the call comes from a sandboxed tool's `tools.call` (acting as `principal`).
+ */
+export function runRefusal(record: RunnableTool, principal: string, nested = false): string | undefined {
+  if (record.source === 'custom') return principal === 'admin' || ownsTool(record, principal) ? undefined : 'custom tools run only for their owner and admin';
+  if (record.source !== 'plugin') return undefined;
+  const p = parsePrincipal(principal);
+  if (p.kind === 'plugin' && p.id !== record.sourceId) return `plugins are isolated: it belongs to plugin ${record.sourceId}`;
+  if (!isSubscriptionHandler(record) || p.kind === 'plugin' || (p.kind === 'admin' && !nested)) return undefined;
+  return `it is plugin ${record.sourceId}'s subscription handler, run only by that plugin for its events (and by admin directly)`;
+}
+
+/** Whether the principal may see the tool: exactly the tools it may run (disabled ones included). */
+export function canSeeTool(record: RunnableTool, principal: string): boolean {
+  return runRefusal(record, principal) === undefined;
+}
+
+/** Throws FORBIDDEN naming principal, tool and reason when `runRefusal` refuses; whether the tool is enabled is not checked. */
+export function assertMayRun(record: RunnableTool, principal: string, nested = false): void {
+  const reason = runRefusal(record, principal, nested);
+  if (reason !== undefined) throw new AppError('FORBIDDEN', `${principal} may not run tool '${record.name}': ${reason}`, { tool: record.name });
 }
 
 /** Throws TOOL_LOCKED for built-ins (nobody, admin included, may change them) and FORBIDDEN for non-owners. */
@@ -34,10 +64,8 @@ export function assertCanManage(record: Pick<ToolRecord, 'name' | 'source' | 'so
   throw new AppError('FORBIDDEN', `${principal} may not manage tool '${record.name}'`, { tool: record.name });
 }
 
-/** Throws TOOL_DISABLED for a disabled tool and FORBIDDEN when a custom tool is run by anyone but its owner or admin. */
-export function assertCanExecute(record: Pick<ToolRecord, 'name' | 'source' | 'sourceId' | 'isEnabled'>, principal: string): void {
+/** Throws TOOL_DISABLED for a disabled tool, then FORBIDDEN as `assertMayRun` does. */
+export function assertCanExecute(record: RunnableTool & Pick<ToolRecord, 'isEnabled'>, principal: string, nested = false): void {
   if (!record.isEnabled) throw new AppError('TOOL_DISABLED', `tool '${record.name}' is disabled`, { tool: record.name });
-  if (!canSeeTool(record, principal)) {
-    throw new AppError('FORBIDDEN', `${principal} may not run tool '${record.name}'`, { tool: record.name });
-  }
+  assertMayRun(record, principal, nested);
 }

@@ -13,7 +13,7 @@ import { createIsolatedSandbox } from './sandbox/isolated-sandbox';
 import type { QuickJsSandbox, SandboxLimits } from './sandbox/quickjs-sandbox';
 import { createToolCache, INVALIDATE_ALL, listenForInvalidations, TOOL_REGISTRY_CHANNEL } from './tool-cache';
 import { createToolMetrics, type ToolOutcome } from './tool-metrics';
-import { assertCanExecute, assertCanManage, canSeeTool, parsePrincipal } from './tool-permissions';
+import { assertCanExecute, assertCanManage, assertMayRun, canSeeTool, ownsTool, parsePrincipal, runRefusal } from './tool-permissions';
 import {
   CustomToolDefinition,
   CustomToolPatch,
@@ -65,6 +65,7 @@ function definitionOf(row: ToolRegistryRow): ToolDefinition {
     category: typeof d.category === 'string' && d.category.length > 0 ? d.category : row.category,
     parameters: d.parameters !== null && typeof d.parameters === 'object' && !Array.isArray(d.parameters) ? (d.parameters as ToolDefinition['parameters']) : { type: 'object' },
     tags: Array.isArray(d.tags) ? d.tags.filter((t): t is string => typeof t === 'string' && t.length > 0 && t.length <= 50).slice(0, 20) : [],
+    ...(d.subscriptionHandler === true ? { subscriptionHandler: true as const } : {}),
   };
 }
 
@@ -162,6 +163,15 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
 
   const notify = (name: string) => prisma.$executeRaw`SELECT pg_notify(${TOOL_REGISTRY_CHANNEL}, ${name})`;
   const changed = (name: string) => cache.invalidate(name);
+
+  /** FORBIDDEN when `allowedTools` names a tool refused even to admin from inside a tool: no caller of the custom tool could ever reach it. */
+  const assertReachableFromCustom = async (tool: string, allowedTools: readonly string[]) => {
+    for (const name of allowedTools) {
+      const target = await loadRecord(name);
+      const reason = target ? runRefusal(target, 'admin', true) : undefined;
+      if (reason !== undefined) throw new AppError('FORBIDDEN', `custom tool '${tool}' may not list '${name}' in allowedTools: ${reason}`, { tool, allowedTool: name });
+    }
+  };
 
   const requireRecord = async (name: string): Promise<ToolRecord> => {
     const record = await loadRecord(name);
@@ -303,6 +313,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       validator.check(def.parameters);
       const name = `custom.${def.name}`;
       const definition: ToolDefinition = { name, description: def.description, category: def.category, parameters: def.parameters, tags: def.tags };
+      await assertReachableFromCustom(name, def.allowedTools);
       const id = newId();
       try {
         await prisma.$transaction([
@@ -331,6 +342,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       const name = `custom.${row.name}`;
       assertCanManage({ name, source: 'custom', sourceId: row.userId, isLocked: false }, principal);
       if (patch.parameters) validator.check(patch.parameters);
+      if (patch.allowedTools) await assertReachableFromCustom(name, patch.allowedTools);
       const next = {
         description: patch.description ?? row.description ?? '',
         category: patch.category ?? row.category,
@@ -361,7 +373,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     async getCustomTool(id: string, principal: string) {
       const row = await prisma.customTool.findUnique({ where: { id } });
       if (!row) throw notFound('custom tool', id);
-      if (!canSeeTool({ source: 'custom', sourceId: row.userId }, principal)) throw new AppError('FORBIDDEN', `${principal} may not read custom tool '${id}'`);
+      if (principal !== 'admin' && !ownsTool({ source: 'custom', sourceId: row.userId }, principal)) throw new AppError('FORBIDDEN', `${principal} may not read custom tool '${id}'`);
       return row;
     },
 
@@ -382,7 +394,8 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
 
     /**
      * Registers (or replaces) a plugin's sandboxed tool; its name must be `plugin.<pluginId>.*`
-     * (FORBIDDEN otherwise, so a plugin can never take another's or a built-in name).
+     * (FORBIDDEN otherwise, so a plugin can never take another's or a built-in name). A definition
+     * with `subscriptionHandler` is stored so, and only the plugin and admin may then run it.
      */
     async registerPluginTool(pluginId: string, definition: ToolDefinition, code: string, options: PluginToolOptionsInput = {}): Promise<void> {
       PluginId.parse(pluginId);
@@ -480,6 +493,12 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       return hits.sort((a, b) => nameHit(a) - nameHit(b) || a.name.localeCompare(b.name));
     },
 
+    /** FORBIDDEN when `principal` may not run the tool, enabled or not (save-time checks of plans and triggers); resolves for an unknown tool, which callers report themselves. */
+    async assertMayRunTool(name: string, principal: string): Promise<void> {
+      const record = await cache.get(name);
+      if (record) assertMayRun(record, principal);
+    },
+
     /** Whether a tool of that name is registered (cached). */
     async exists(name: string): Promise<boolean> {
       return (await cache.get(name)) !== null;
@@ -511,7 +530,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     if (!record) throw notFound('tool', name);
     let validArgs: unknown;
     try {
-      assertCanExecute(record, context.requesterId);
+      assertCanExecute(record, context.requesterId, (context.callDepth ?? 0) > 0);
       validArgs = validateArgs(record, args);
     } catch (error) {
       const appError = asToolError(name, error);

@@ -14,6 +14,8 @@ export const ToolDefinition = z.object({
   category: z.string().min(1).max(100),
   parameters: z.record(z.string(), z.unknown()),
   tags: z.array(z.string().min(1).max(50)).max(20).default([]),
+  /** Set on a plugin tool its manifest subscribes to events: only that plugin and admin may run it (tool-permissions.ts). */
+  subscriptionHandler: z.literal(true).optional(),
 });
 export type ToolDefinition = z.infer<typeof ToolDefinition>;
 

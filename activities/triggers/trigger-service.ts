@@ -22,7 +22,7 @@ export interface TriggerServiceDeps {
   secrets: SecretBox;
   /** Used to reject actions and conditions that name an unknown plan or tool (422). */
   plans: Pick<PlanService, 'getPlan' | 'assertMayUsePlan'>;
-  tools: Pick<ToolExecutor, 'exists'>;
+  tools: Pick<ToolExecutor, 'exists' | 'assertMayRunTool'>;
   /** Reconcile leaves schedules younger than this alone (their trigger row may not be committed yet). */
   orphanGraceMs?: number;
 }
@@ -55,8 +55,12 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
   const schedules = createTriggerSchedules({ temporal, taskQueue });
   const cycles = createTriggerCycleCheck({ prisma, plans });
 
-  /** UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist. */
-  async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string): Promise<void> {
+  /**
+   * UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist; FORBIDDEN
+   * when `owner` (the trigger's creator) may not run that tool: firings act as `trigger:<id>`, which
+   * the run rules cannot trace back to the creator.
+   */
+  async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string, owner: string): Promise<void> {
     const missing: { plan?: string; tool?: string }[] = [];
     if (action?.kind === 'plan') await plans.getPlan(action.planId).catch(() => missing.push({ plan: action.planId }));
     if (action?.kind === 'tool' && !(await tools.exists(action.tool))) missing.push({ tool: action.tool });
@@ -65,6 +69,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (!(await tools.exists(tool))) missing.push({ tool });
     }
     if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'trigger references what does not exist', { missing });
+    if (action?.kind === 'tool') await tools.assertMayRunTool(action.tool, owner);
+    if (type === 'condition' && config !== undefined) await tools.assertMayRunTool((config as ConditionConfig).tool, owner);
   }
 
   async function load(id: string): Promise<TriggerRow> {
@@ -114,7 +120,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
      */
     async createTrigger(body: CreateTriggerBody, createdBy: string) {
       assertMayWatch(body.type, body.config, createdBy);
-      await checkReferences(body.action, body.config, body.type);
+      await checkReferences(body.action, body.config, body.type, createdBy);
       const id = newId();
       if (body.enabled) await cycles.assertNoCycle({ id, name: body.name, type: body.type, config: body.config, action: body.action });
       const webhookSecret = body.type === 'webhook' ? newWebhookSecret() : undefined;
@@ -147,7 +153,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       const before = await load(id);
       const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(body.config);
       if (config !== undefined) assertMayWatch(before.type, config, before.createdBy ?? '');
-      await checkReferences(body.action, config, before.type);
+      await checkReferences(body.action, config, before.type, before.createdBy ?? '');
       if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
         await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action });
       }

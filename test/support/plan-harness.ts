@@ -34,6 +34,9 @@ export interface PlanHarness {
   close(): Promise<void>;
 }
 
+/** A plan service's view of tools in which every name exists and may be run: for tests of plan rules, not tool rules. */
+export const everyToolAllowed = { exists: async () => true, assertMayRunTool: async () => undefined };
+
 /** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`. */
 export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
   const log = defineTool({

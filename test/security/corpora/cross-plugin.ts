@@ -1,6 +1,7 @@
 /**
  * What plugin A tries against plugin B through the API with its own key. `{victim}` is B's id,
- * `{victimTable}` B's table, `{victimTool}` one of B's tools. Every request must be refused
+ * `{victimTable}` B's table, `{victimTool}` one of B's ordinary tools, `{victimHandler}` B's
+ * subscription handler (it writes its `event` argument into B's table). Every request must be refused
  * with the status given and leave B's footprint (tables, rows, tools, subscriptions, storage)
  * exactly as it was.
  */
@@ -31,6 +32,12 @@ export const CROSS_PLUGIN_ATTACKS: CrossPluginAttack[] = [
   ['disable B tool', 'post', '/api/v1/tools/{victimTool}/disable', undefined, 403],
   ['enable B tool', 'post', '/api/v1/tools/{victimTool}/enable', undefined, 403],
   ['unregister B tool', 'delete', '/api/v1/tools/{victimTool}', undefined, 403],
+  ['see B tool', 'get', '/api/v1/tools/{victimTool}', undefined, 404],
+  ['run B tool', 'post', '/api/v1/tools/{victimTool}/execute', { args: { n: 1 } }, 403],
+  ['run B subscription handler with a forged event', 'post', '/api/v1/tools/{victimHandler}/execute', { args: { event: { id: 'forged-by-a', data: { evil: true } } } }, 403],
+  ['save a plan that runs B tool', 'post', '/api/v1/plans', { name: 'via-plan', steps: [{ id: 's', kind: 'tool', tool: '{victimTool}', args: { n: 1 } }] }, 403],
+  ['save a plan compensating with B handler', 'post', '/api/v1/plans', { name: 'via-undo', steps: [{ id: 's', kind: 'tool', tool: 'core.echo', args: {}, compensation: { tool: '{victimHandler}', args: { event: { id: 'forged-by-a-undo' } } } }] }, 403],
+  ['save a trigger that runs B handler', 'post', '/api/v1/triggers', { name: 'via-trigger', type: 'event', config: { pattern: 'plugin.{attacker}.*' }, action: { kind: 'tool', tool: '{victimHandler}', args: { event: { id: 'forged-by-a-trigger' } } } }, 403],
   ['emit in B namespace', 'post', '/api/v1/events', { type: 'plugin.{victim}.fake', data: {} }, 403],
   ['read B event history', 'get', '/api/v1/events?category=plugin&type=plugin.{victim}.fake', undefined, 403],
   ['create a user table as a plugin', 'post', '/api/v1/acl/tables', { name: 'sneaky', columns: [{ name: 'a', type: 'text' }] }, 403],
