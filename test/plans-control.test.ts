@@ -132,6 +132,47 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(h.calls.filter((c) => c.args.id === 'B' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey)).toEqual([`${runId}/b/0`, `${runId}/b/1`]);
   });
 
+  test('rollback to a checkpoint while an approval waits resets the approval and pauses there; a step failing meanwhile decides nothing', async () => {
+    const id = await h.createPlan({
+      name: 'rollback-during-approval',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'gate', kind: 'approval', approvers: ['*'], onFailure: 'rollback', dependsOn: ['a'] },
+        { id: 'after', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['gate'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const waiting = await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    const afterA = waiting.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterA.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['a'], steps: { a: { status: 'completed' }, gate: { status: 'pending', generation: 1 }, after: { status: 'pending' } } });
+    expect(rolled.error).toBeUndefined();
+    expect(undone(runId)).toEqual([]);
+    await post(`${runId}/resume`).expect(200);
+    await h.waitFor(runId, (r) => r.steps.gate.status === 'waiting_approval');
+    await post(`${runId}/steps/gate/approve`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed' && r.source === 'database');
+    const gateEvents = done.history.filter((r: { stepId?: string }) => r.stepId === 'gate').map((r: { event: string }) => r.event);
+    expect(gateEvents).toEqual(['plan.step_started', 'plan.approval_required', 'plan.step_interrupted', 'plan.step_started', 'plan.approval_required', 'plan.step_approved', 'plan.step_completed']);
+
+    // A tool step in flight that fails (its timeout) while the rollback waits for it: recorded, then reset; its onFailure does not run.
+    const failing = await h.createPlan({
+      name: 'fails-during-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A2' }, compensation: undo('a') },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, timeout: '3s', retry: { maximumAttempts: 1 }, onFailure: 'rollback', dependsOn: ['a'] },
+      ],
+    });
+    const failingRun = await h.execute(failing);
+    const running = await h.waitFor(failingRun, (r) => r.steps.slow?.status === 'running');
+    const cp = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const back = (await post(`${failingRun}/rollback`, { checkpointId: cp.id }).expect(200)).body;
+    expect(back).toMatchObject({ status: 'paused', order: ['a'], steps: { a: { status: 'completed' }, slow: { status: 'pending', generation: 1 } } });
+    expect(undone(failingRun)).toEqual([]);
+    await post(`${failingRun}/cancel`).expect(202);
+    await h.waitFor(failingRun, (r) => r.status === 'cancelled');
+  });
+
   test('rollback without a checkpoint interrupts a waiting approval, compensates everything and ends rolled_back', async () => {
     const id = await h.createPlan({
       name: 'full-rollback',

@@ -9,6 +9,8 @@ export const PLAN_BEHAVIOURS = {
   waitTimeout: 'wait-step-timeout',
   oneFinalWrite: 'one-final-write',
   cancelledFromOutside: 'step-cancelled-from-outside-fails',
+  rollbackResetsInterrupted: 'rollback-resets-interrupted-steps',
+  interruptibleWait: 'wait-step-interruptible',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

@@ -82,6 +82,7 @@ export const PLAN_STEP_EVENTS = [
   'plan.step_failed',
   'plan.step_skipped',
   'plan.step_cancelled',
+  'plan.step_interrupted',
   'plan.step_compensated',
   'plan.compensation_failed',
   'plan.approval_required',

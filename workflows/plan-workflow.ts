@@ -90,6 +90,14 @@ function retryableSubPlanFailure(error: unknown): boolean {
 
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
 
+/** The failure of a step that stopped waiting because the run is rolling back or failing. */
+const interruption = (what: string) => ApplicationFailure.create({ type: 'INTERRUPTED', message: `${what} interrupted by a rollback or a failing run`, nonRetryable: true });
+
+/** True for the failure `interruption` creates. */
+function isInterruption(error: unknown): boolean {
+  return error instanceof ApplicationFailure && error.type === 'INTERRUPTED';
+}
+
 function errorMessage(error: unknown): string {
   let e: unknown = error;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
@@ -300,11 +308,21 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         record({ stepId: step.id, event: 'plan.step_cancelled', status: 'cancelled' });
         throw error;
       }
+      // A step in flight when a rollback to a checkpoint was asked finishes after that checkpoint,
+      // so the rollback undoes it: interrupted, it is pending again; failed, its onFailure decides
+      // nothing (it would fail or roll back the run the caller asked to pause at the checkpoint).
+      const undoneByRollback = rollbackTo !== undefined && !stop && has(BEHAVIOUR.rollbackResetsInterrupted);
+      if (undoneByRollback && isInterruption(error)) {
+        state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
+        record({ stepId: step.id, event: 'plan.step_interrupted', status: 'pending', details: { by: 'rollback', checkpointId: rollbackTo?.checkpointId }, durationMs: elapsedSince(began) });
+        bump();
+        return;
+      }
       st.error = isCancellation(error) ? 'cancelled outside this run (its sub-plan was cancelled on its own)' : errorMessage(error);
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
       record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(began) });
-      if (onFailure !== 'continue' && !stop) {
+      if (onFailure !== 'continue' && !stop && !undoneByRollback) {
         stop = onFailure;
         state.error = `step ${step.id} failed: ${st.error}`;
       }
@@ -359,7 +377,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         // A rollback or a failing run does not wait for a decision that no longer matters.
         const interrupted = () => stop !== undefined || rollbackTo !== undefined;
         const decided = await condition(() => decisions.has(step.id) || interrupted(), durationMs(step.approvalTimeout));
-        if (decided && !decisions.has(step.id)) throw ApplicationFailure.create({ type: 'INTERRUPTED', message: 'approval interrupted by a rollback or a failing run', nonRetryable: true });
+        if (decided && !decisions.has(step.id)) throw interruption('approval');
         const decision: DecisionRequest = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
         st.status = 'running';
         st.decidedBy = decision.by;
