@@ -189,6 +189,28 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     await post(`${runId}/resume`).expect(409);
   });
 
+  test('a wait step in flight is interrupted by a rollback, as an approval is: the rollback answers within the wait', async () => {
+    // Waits of 10 minutes: the test (60 s at most) ends long before either would.
+    const id = await h.createPlan({
+      name: 'rollback-during-wait',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'w', kind: 'wait', duration: '10m', dependsOn: ['a'] },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['w'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const waiting = await h.waitFor(runId, (r) => r.steps.w?.status === 'running');
+    const afterA = waiting.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterA.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['a'], steps: { w: { status: 'pending', generation: 1 }, b: { status: 'pending' } } });
+    await post(`${runId}/resume`).expect(200);
+    await h.waitFor(runId, (r) => r.steps.w.status === 'running' && r.steps.w.generation === 1);
+    const full = (await post(`${runId}/rollback`).expect(200)).body;
+    expect(full).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, w: { status: 'failed', error: 'wait interrupted by a rollback or a failing run' }, b: { status: 'pending' } } });
+    expect(undone(runId)).toEqual(['A']);
+  });
+
   test('approval: only a listed approver decides; reject fails the step; a timeout applies onTimeout', async () => {
     const id = await h.createPlan({
       name: 'approvals',

@@ -288,6 +288,34 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   );
 
   // ---- steps ----
+  /** True once a rollback or a failing run makes steps that wait (approvals, waits) stop waiting. */
+  const interrupting = () => stop !== undefined || rollbackTo !== undefined;
+
+  /**
+   * Sleeps `ms` (a timer, as `sleep` does); true when `interrupting()` came first and cancelled the
+   * timer. The run's own cancellation is rethrown.
+   */
+  const sleepUnlessInterrupted = async (ms: number): Promise<boolean> => {
+    const timer = new CancellationScope();
+    let slept = false;
+    // has() only once something interrupts: histories from before it slept on, and replay unchanged.
+    void condition(() => slept || interrupting()).then(
+      () => {
+        if (!slept && has(BEHAVIOUR.interruptibleWait)) timer.cancel();
+      },
+      () => undefined,
+    );
+    try {
+      await timer.run(() => sleep(ms));
+      return false;
+    } catch (error) {
+      if (isCancellation(error) && !CancellationScope.current().consideredCancelled) return true;
+      throw error;
+    } finally {
+      slept = true;
+    }
+  };
+
   const runStep = async (step: PlanStep): Promise<void> => {
     const st = state.steps[step.id]!;
     st.status = 'running';
@@ -358,11 +386,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
         // A wait that would outlast the step's timeout fails when the timeout expires. has() last:
         // histories recorded before it slept the whole wait.
+        // A rollback or a failing run interrupts it, as it does an approval.
         if (timeout !== undefined && ms > timeout && has(BEHAVIOUR.waitTimeout)) {
-          await sleep(timeout);
+          if (await sleepUnlessInterrupted(timeout)) throw interruption('wait');
           throw ApplicationFailure.create({ type: 'TIMEOUT', message: `wait of ${ms} ms timed out after ${timeout} ms`, nonRetryable: true });
         }
-        if (ms > 0) await sleep(ms);
+        if (ms > 0 && (await sleepUnlessInterrupted(ms))) throw interruption('wait');
         return { waitedMs: Math.max(0, ms) };
       }
       case 'condition': {
@@ -375,8 +404,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         record({ stepId: step.id, event: 'plan.approval_required', status: 'waiting_approval', details: { approvers: step.approvers, message: step.message } });
         void flush();
         // A rollback or a failing run does not wait for a decision that no longer matters.
-        const interrupted = () => stop !== undefined || rollbackTo !== undefined;
-        const decided = await condition(() => decisions.has(step.id) || interrupted(), durationMs(step.approvalTimeout));
+        const decided = await condition(() => decisions.has(step.id) || interrupting(), durationMs(step.approvalTimeout));
         if (decided && !decisions.has(step.id)) throw interruption('approval');
         const decision: DecisionRequest = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
         st.status = 'running';
