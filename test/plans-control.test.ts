@@ -189,6 +189,29 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     await post(`${runId}/resume`).expect(409);
   });
 
+  test('an approval run again after a rollback to a checkpoint waits for a new decision', async () => {
+    const id = await h.createPlan({
+      name: 'approval-rerun',
+      steps: [
+        { id: 'gate', kind: 'approval', approvers: ['*'] },
+        { id: 'ship', kind: 'tool', tool: 'core.test.log', args: { id: 'S' }, dependsOn: ['gate'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    const start = (await post(`${runId}/checkpoint`, { name: 'start' }).expect(201)).body;
+    await post(`${runId}/pause`).expect(200);
+    await post(`${runId}/steps/gate/approve`, { comment: 'first time' }).expect(200);
+    await h.waitFor(runId, (r) => r.steps.gate.status === 'completed');
+    await post(`${runId}/rollback`, { checkpointId: start.id }).expect(200);
+    await post(`${runId}/resume`).expect(200);
+    const again = await h.waitFor(runId, (r) => r.steps.gate.status === 'waiting_approval' && r.steps.gate.generation === 1);
+    expect(again.steps.ship.status).toBe('pending');
+    expect((await post(`${runId}/steps/gate/approve`, { comment: 'second time' }).expect(200)).body).toMatchObject({ status: 'completed', generation: 1 });
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps.gate.output).toMatchObject({ approved: true, comment: 'second time' });
+  });
+
   test('a wait step in flight is interrupted by a rollback, as an approval is: the rollback answers within the wait', async () => {
     // Waits of 10 minutes: the test (60 s at most) ends long before either would.
     const id = await h.createPlan({

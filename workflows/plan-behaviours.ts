@@ -11,6 +11,7 @@ export const PLAN_BEHAVIOURS = {
   cancelledFromOutside: 'step-cancelled-from-outside-fails',
   rollbackResetsInterrupted: 'rollback-resets-interrupted-steps',
   interruptibleWait: 'wait-step-interruptible',
+  rollbackClearsDecisions: 'rollback-clears-decisions',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

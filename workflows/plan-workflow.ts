@@ -536,6 +536,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       if (st.status === 'completed' || st.status === 'compensated' || st.status === 'compensation_failed') state.completedSteps -= 1;
       state.steps[id] = { status: 'pending', generation: st.generation + 1 };
       skipRequested.delete(id);
+      // An approval run again waits for a new decision (has() only then: recorded runs replay unchanged).
+      if (decisions.has(id) && has(BEHAVIOUR.rollbackClearsDecisions)) decisions.delete(id);
     }
     state.order = state.order.slice(0, position);
     state.progress = state.order.length / state.totalSteps;
