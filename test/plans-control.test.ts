@@ -212,6 +212,30 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(done.steps.gate.output).toMatchObject({ approved: true, comment: 'second time' });
   });
 
+  test('a rollback to the checkpoint right after a condition keeps its unchosen branch skipped', async () => {
+    const id = await h.createPlan({
+      name: 'condition-rollback',
+      steps: [
+        { id: 'check', kind: 'condition', expression: 'true', then: ['yes'], else: ['no'] },
+        { id: 'yes', kind: 'tool', tool: 'core.wait', args: { ms: 500 }, dependsOn: ['check'] },
+        { id: 'no', kind: 'tool', tool: 'core.test.log', args: { branch: 'no' }, dependsOn: ['check'] },
+        { id: 'tail', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['yes'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.yes?.status === 'running');
+    await post(`${runId}/pause`).expect(200);
+    const paused = await h.waitFor(runId, (r) => r.steps.yes.status === 'completed');
+    expect(paused.state.order).toEqual(['check', 'no', 'yes']);
+    const afterCheck = paused.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterCheck.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ order: ['check'], steps: { check: { status: 'completed' }, yes: { status: 'pending' }, no: { status: 'pending' } } });
+    await post(`${runId}/resume`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps).toMatchObject({ yes: { status: 'completed', generation: 1 }, no: { status: 'skipped' }, tail: { status: 'completed' } });
+    expect(h.calls.filter((c) => c.args.branch === 'no' && c.idempotencyKey?.startsWith(`${runId}/`))).toEqual([]);
+  });
+
   test('a wait step in flight is interrupted by a rollback, as an approval is: the rollback answers within the wait', async () => {
     // Waits of 10 minutes: the test (60 s at most) ends long before either would.
     const id = await h.createPlan({

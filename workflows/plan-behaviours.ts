@@ -12,6 +12,7 @@ export const PLAN_BEHAVIOURS = {
   rollbackResetsInterrupted: 'rollback-resets-interrupted-steps',
   interruptibleWait: 'wait-step-interruptible',
   rollbackClearsDecisions: 'rollback-clears-decisions',
+  rollbackKeepsBranchSkips: 'rollback-keeps-branch-skips',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

@@ -134,6 +134,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   let stop: 'fail' | 'rollback' | undefined;
   let rollbackTo: { position: number; checkpointId?: string } | undefined;
   const skipRequested = new Set<string>(input.carried?.skipRequested ?? []);
+  /** Which skip requests each completed condition made: a rollback keeps those of the conditions it does not undo. */
+  const skipsByCondition = new Map<string, string[]>(Object.entries(input.carried?.skipsByCondition ?? {}));
   const inflight = new Set<string>();
   const decisions = new Map<string, DecisionRequest>();
   const finishedAtStart = state.order.length;
@@ -396,7 +398,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
       case 'condition': {
         const result = truthy(evaluate(parseExpression(step.expression), scope()));
-        for (const id of result ? step.else : step.then) skipRequested.add(id);
+        const unchosen = result ? step.else : step.then;
+        for (const id of unchosen) skipRequested.add(id);
+        skipsByCondition.set(step.id, unchosen);
         return { result };
       }
       case 'approval': {
@@ -529,13 +533,18 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
 
   const rollbackToCheckpoint = async (position: number, checkpointId?: string): Promise<void> => {
     const undone = state.order.slice(position);
+    // The unchosen branches of the conditions before the checkpoint stay skipped (those steps may
+    // have been skipped after it, and the conditions are not evaluated again).
+    const kept = new Set(state.order.slice(0, position).flatMap((id) => skipsByCondition.get(id) ?? []));
     setStatus('rolling_back');
     await compensate(undone);
     for (const id of undone) {
       const st = state.steps[id]!;
       if (st.status === 'completed' || st.status === 'compensated' || st.status === 'compensation_failed') state.completedSteps -= 1;
       state.steps[id] = { status: 'pending', generation: st.generation + 1 };
-      skipRequested.delete(id);
+      skipsByCondition.delete(id);
+      // has() only for a step it keeps skipped: recorded runs replay unchanged.
+      if (!kept.has(id) || !has(BEHAVIOUR.rollbackKeepsBranchSkips)) skipRequested.delete(id);
       // An approval run again waits for a new decision (has() only then: recorded runs replay unchanged).
       if (decisions.has(id) && has(BEHAVIOUR.rollbackClearsDecisions)) decisions.delete(id);
     }
@@ -567,7 +576,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         if (!paused && handOver) {
           await flush();
           await condition(allHandlersFinished);
-          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested], startedAt } });
+          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested], skipsByCondition: Object.fromEntries(skipsByCondition), startedAt } });
         }
       }
       const seen = tick;
