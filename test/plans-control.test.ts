@@ -258,6 +258,27 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(undone(runId)).toEqual(['A']);
   });
 
+  test('a cancel while a rollback to a checkpoint waits for a step in flight: the rollback answers 409, the run ends cancelled', async () => {
+    const id = await h.createPlan({
+      name: 'cancel-during-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['a'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rollback = post(`${runId}/rollback`, { checkpointId: afterA.id }).then((res) => res);
+    await eventually(async () => h.events.some((e) => e.type === 'plan.rollback_requested' && (e.data as { runId: string }).runId === runId), Boolean);
+    await post(`${runId}/cancel`).expect(202);
+    const answer = await rollback;
+    expect({ status: answer.status, error: answer.body.error }).toMatchObject({ status: 409, error: { code: 'INVALID_STATE', message: `run ${runId} was cancelled before it could roll back` } });
+    const run = await h.waitFor(runId, (r) => r.status === 'cancelled');
+    expect(run.steps).toMatchObject({ a: { status: 'compensated' }, slow: { status: 'cancelled' } });
+    expect(undone(runId)).toEqual(['A']);
+  });
+
   test('approval: only a listed approver decides; reject fails the step; a timeout applies onTimeout', async () => {
     const id = await h.createPlan({
       name: 'approvals',

@@ -13,6 +13,7 @@ export const PLAN_BEHAVIOURS = {
   interruptibleWait: 'wait-step-interruptible',
   rollbackClearsDecisions: 'rollback-clears-decisions',
   rollbackKeepsBranchSkips: 'rollback-keeps-branch-skips',
+  rollbackSettlesOnCancel: 'rollback-settles-on-cancel',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

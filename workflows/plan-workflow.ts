@@ -258,7 +258,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
       record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } });
       bump();
-      await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
+      try {
+        await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
+      } catch (error) {
+        // Cancelled before the rollback finished: answers with the run as the cancellation ends it
+        // (has() only then: recorded runs, whose update failed here, replay unchanged).
+        if (!isCancellation(error) || !has(BEHAVIOUR.rollbackSettlesOnCancel)) throw error;
+        await CancellationScope.nonCancellable(() => condition(() => TERMINAL(state.status)));
+      }
       return state;
     },
     { validator: ({ checkpointId }) => {
@@ -592,6 +599,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) }, durationMs: elapsedSince(startedAt) });
       pending.run = { status: 'cancelled', state };
       await flush();
+      // A rollback cancelled on its way answers (with the cancelled state) before the run ends.
+      await condition(allHandlersFinished);
     });
     throw error;
   }
