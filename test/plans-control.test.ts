@@ -279,6 +279,44 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(undone(runId)).toEqual(['A']);
   });
 
+  test('while a rollback waits for a step in flight, the run reports it: paused (or rolling_back), and pause/resume/rollback say why they refuse', async () => {
+    const id = await h.createPlan({
+      name: 'pending-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' } },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['a'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['slow'] },
+      ],
+    });
+    const message = async (path: string, body: object = {}) => {
+      const res = await post(path, body).expect(409);
+      expect(res.body.error.code).toBe('INVALID_STATE');
+      return res.body.error.message as string;
+    };
+    const runId = await h.execute(id);
+    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rollback = post(`${runId}/rollback`, { checkpointId: afterA.id }).then((res) => res);
+    await h.waitFor(runId, (r) => r.status === 'paused' && r.steps.slow.status === 'running');
+    const underWay = `a rollback to checkpoint '${afterA.id}' is under way (the run pauses there once its steps in flight end)`;
+    expect(await message(`${runId}/pause`)).toBe(`${underWay}: cannot pause`);
+    expect(await message(`${runId}/resume`)).toBe(`${underWay}: cannot resume`);
+    expect(await message(`${runId}/rollback`)).toBe(`${underWay}: cannot roll back`);
+    await eventually(() => h.stack.prisma.planRun.findUnique({ where: { id: runId } }), (row) => row?.status === 'paused');
+    await post(`${runId}/cancel`).expect(202);
+    expect((await rollback).status).toBe(409);
+
+    const fullRunId = await h.execute(id);
+    await h.waitFor(fullRunId, (r) => r.steps.slow?.status === 'running');
+    const full = post(`${fullRunId}/rollback`).then((res) => res);
+    await h.waitFor(fullRunId, (r) => r.status === 'rolling_back' && r.steps.slow.status === 'running');
+    expect(await message(`${fullRunId}/pause`)).toBe('a rollback of the whole run is under way: cannot pause');
+    expect(await message(`${fullRunId}/resume`)).toBe('a rollback of the whole run is under way: cannot resume');
+    await post(`${fullRunId}/cancel`).expect(202);
+    expect((await full).status).toBe(409);
+    await h.waitFor(fullRunId, (r) => r.status === 'cancelled');
+  });
+
   test('approval: only a listed approver decides; reject fails the step; a timeout applies onTimeout', async () => {
     const id = await h.createPlan({
       name: 'approvals',

@@ -204,6 +204,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   };
 
   // ---- handlers ----
+  /** What keeps the run from taking a pause, resume or rollback now (undefined when nothing does). */
+  const underWay = (): string | undefined => {
+    if (TERMINAL(state.status)) return undefined;
+    if (rollbackTo) return `a rollback to checkpoint '${rollbackTo.checkpointId}' is under way (the run pauses there once its steps in flight end)`;
+    if (stop === 'rollback') return 'a rollback of the whole run is under way';
+    if (stop === 'fail') return `the run is failing (${state.error ?? 'a step failed'}) and ends once its steps in flight end`;
+    return undefined;
+  };
   setHandler(planStatusQuery, () => state);
   setHandler(
     pauseUpdate,
@@ -216,7 +224,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       return state;
     },
     { validator: (_: { by: string }) => {
-      if (state.status !== 'running' || stop || rollbackTo) throw invalidState(`run is ${state.status}, only a running run can be paused`);
+      const busy = underWay();
+      if (busy) throw invalidState(`${busy}: cannot pause`);
+      if (state.status !== 'running') throw invalidState(`run is ${state.status}, only a running run can be paused`);
     } },
   );
   setHandler(
@@ -230,7 +240,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       return state;
     },
     { validator: (_: { by: string }) => {
-      if (state.status !== 'paused' || rollbackTo) throw invalidState(`run is ${state.status}, only a paused run can be resumed`);
+      const busy = underWay();
+      if (busy) throw invalidState(`${busy}: cannot resume`);
+      if (state.status !== 'paused') throw invalidState(`run is ${state.status}, only a paused run can be resumed`);
     } },
   );
   setHandler(
@@ -251,12 +263,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     rollbackUpdate,
     async ({ checkpointId, by }) => {
       const position = checkpointId === undefined ? 0 : state.checkpoints.find((c) => c.id === checkpointId)!.position;
-      if (checkpointId === undefined) stop = 'rollback';
-      else {
+      // The status says so at once: no step starts from now on, and those in flight are awaited.
+      if (checkpointId === undefined) {
+        stop = 'rollback';
+        setStatus('rolling_back');
+      } else {
         rollbackTo = { position, checkpointId };
         paused = true;
+        setStatus('paused');
       }
-      record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } });
+      record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } }, state.status);
       bump();
       try {
         await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
@@ -269,8 +285,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       return state;
     },
     { validator: ({ checkpointId }) => {
+      const busy = underWay();
+      if (busy) throw invalidState(`${busy}: cannot roll back`);
       if (state.status !== 'running' && state.status !== 'paused') throw invalidState(`run is ${state.status}: nothing to roll back`);
-      if (stop || rollbackTo) throw invalidState('a rollback is already under way');
       if (checkpointId !== undefined && !state.checkpoints.some((c) => c.id === checkpointId)) {
         throw ApplicationFailure.create({ type: 'NOT_FOUND', message: `checkpoint '${checkpointId}' does not exist in this run`, nonRetryable: true });
       }
