@@ -184,6 +184,48 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   await post(`${alone}/cancel`).expect(202);
   await h.waitFor(runs['sub-plan-cancelled-outside'], (r) => r.status === 'failed' && r.source === 'database');
 
+  // rollbacks to a checkpoint interrupt an approval and a wait (patches 'rollback-resets-interrupted-steps',
+  // 'wait-step-interruptible'), clear the undone approval's decision ('rollback-clears-decisions'), keep the
+  // unchosen branch skipped ('rollback-keeps-branch-skips'); a cancel settles a pending one ('rollback-settles-on-cancel')
+  const interrupts = await h.createPlan({
+    name: 'rollback-interrupts',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'check', kind: 'condition', expression: 'true', then: ['gate'], else: ['no'], dependsOn: ['a'] },
+      { id: 'no', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['check'] },
+      { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['check'] },
+      { id: 'w', kind: 'wait', duration: '10m', dependsOn: ['gate'] },
+    ],
+  });
+  const ri = (runs['rollback-interrupts'] = await h.execute(interrupts));
+  const afterCheck = (await h.waitFor(ri, (r) => r.steps.gate?.status === 'waiting_approval')).state.checkpoints.find((c: { position: number }) => c.position === 2).id;
+  await post(`${ri}/rollback`, { checkpointId: afterCheck }).expect(200);
+  await post(`${ri}/resume`).expect(200);
+  await h.waitFor(ri, (r) => r.steps.gate.status === 'waiting_approval');
+  await post(`${ri}/steps/gate/approve`).expect(200);
+  await h.waitFor(ri, (r) => r.steps.w?.status === 'running');
+  await post(`${ri}/rollback`, { checkpointId: afterCheck }).expect(200);
+  await post(`${ri}/resume`).expect(200);
+  await h.waitFor(ri, (r) => r.steps.gate.status === 'waiting_approval' && r.steps.gate.generation === 2);
+  await post(`${ri}/steps/gate/approve`).expect(200);
+  await h.waitFor(ri, (r) => r.steps.w?.status === 'running');
+  await post(`${ri}/rollback`).expect(200);
+  await h.waitFor(ri, (r) => r.status === 'rolled_back' && r.source === 'database');
+  const slowAfterA = await h.createPlan({
+    name: 'rollback-cancelled',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['a'] },
+    ],
+  });
+  const rc = (runs['rollback-cancelled'] = await h.execute(slowAfterA));
+  const afterA = (await h.waitFor(rc, (r) => r.steps.slow?.status === 'running')).state.checkpoints.find((c: { position: number }) => c.position === 1).id;
+  const pendingRollback = post(`${rc}/rollback`, { checkpointId: afterA }).then((res) => res.status);
+  await h.waitFor(rc, (r) => r.status === 'paused');
+  await post(`${rc}/cancel`).expect(202);
+  expect(await pendingRollback).toBe(409);
+  await h.waitFor(rc, (r) => r.status === 'cancelled' && r.source === 'database');
+
   // runs whose starter stamped the behaviours into their input: the same code paths, no patch markers
   runs['stamped-final-write'] = await h.execute(plain);
   runs['stamped-sub-plan-timeout'] = await h.execute(timedSub);
@@ -219,7 +261,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json']));
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

@@ -132,6 +132,47 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(h.calls.filter((c) => c.args.id === 'B' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey)).toEqual([`${runId}/b/0`, `${runId}/b/1`]);
   });
 
+  test('rollback to a checkpoint while an approval waits resets the approval and pauses there; a step failing meanwhile decides nothing', async () => {
+    const id = await h.createPlan({
+      name: 'rollback-during-approval',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'gate', kind: 'approval', approvers: ['*'], onFailure: 'rollback', dependsOn: ['a'] },
+        { id: 'after', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['gate'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const waiting = await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    const afterA = waiting.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterA.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['a'], steps: { a: { status: 'completed' }, gate: { status: 'pending', generation: 1 }, after: { status: 'pending' } } });
+    expect(rolled.error).toBeUndefined();
+    expect(undone(runId)).toEqual([]);
+    await post(`${runId}/resume`).expect(200);
+    await h.waitFor(runId, (r) => r.steps.gate.status === 'waiting_approval');
+    await post(`${runId}/steps/gate/approve`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed' && r.source === 'database');
+    const gateEvents = done.history.filter((r: { stepId?: string }) => r.stepId === 'gate').map((r: { event: string }) => r.event);
+    expect(gateEvents).toEqual(['plan.step_started', 'plan.approval_required', 'plan.step_interrupted', 'plan.step_started', 'plan.approval_required', 'plan.step_approved', 'plan.step_completed']);
+
+    // A tool step in flight that fails (its timeout) while the rollback waits for it: recorded, then reset; its onFailure does not run.
+    const failing = await h.createPlan({
+      name: 'fails-during-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A2' }, compensation: undo('a') },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, timeout: '3s', retry: { maximumAttempts: 1 }, onFailure: 'rollback', dependsOn: ['a'] },
+      ],
+    });
+    const failingRun = await h.execute(failing);
+    const running = await h.waitFor(failingRun, (r) => r.steps.slow?.status === 'running');
+    const cp = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const back = (await post(`${failingRun}/rollback`, { checkpointId: cp.id }).expect(200)).body;
+    expect(back).toMatchObject({ status: 'paused', order: ['a'], steps: { a: { status: 'completed' }, slow: { status: 'pending', generation: 1 } } });
+    expect(undone(failingRun)).toEqual([]);
+    await post(`${failingRun}/cancel`).expect(202);
+    await h.waitFor(failingRun, (r) => r.status === 'cancelled');
+  });
+
   test('rollback without a checkpoint interrupts a waiting approval, compensates everything and ends rolled_back', async () => {
     const id = await h.createPlan({
       name: 'full-rollback',
@@ -146,6 +187,134 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(rolled).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, gate: { status: 'failed' } } });
     expect(undone(runId)).toEqual(['A']);
     await post(`${runId}/resume`).expect(409);
+  });
+
+  test('an approval run again after a rollback to a checkpoint waits for a new decision', async () => {
+    const id = await h.createPlan({
+      name: 'approval-rerun',
+      steps: [
+        { id: 'gate', kind: 'approval', approvers: ['*'] },
+        { id: 'ship', kind: 'tool', tool: 'core.test.log', args: { id: 'S' }, dependsOn: ['gate'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    const start = (await post(`${runId}/checkpoint`, { name: 'start' }).expect(201)).body;
+    await post(`${runId}/pause`).expect(200);
+    await post(`${runId}/steps/gate/approve`, { comment: 'first time' }).expect(200);
+    await h.waitFor(runId, (r) => r.steps.gate.status === 'completed');
+    await post(`${runId}/rollback`, { checkpointId: start.id }).expect(200);
+    await post(`${runId}/resume`).expect(200);
+    const again = await h.waitFor(runId, (r) => r.steps.gate.status === 'waiting_approval' && r.steps.gate.generation === 1);
+    expect(again.steps.ship.status).toBe('pending');
+    expect((await post(`${runId}/steps/gate/approve`, { comment: 'second time' }).expect(200)).body).toMatchObject({ status: 'completed', generation: 1 });
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps.gate.output).toMatchObject({ approved: true, comment: 'second time' });
+  });
+
+  test('a rollback to the checkpoint right after a condition keeps its unchosen branch skipped', async () => {
+    const id = await h.createPlan({
+      name: 'condition-rollback',
+      steps: [
+        { id: 'check', kind: 'condition', expression: 'true', then: ['yes'], else: ['no'] },
+        { id: 'yes', kind: 'tool', tool: 'core.wait', args: { ms: 500 }, dependsOn: ['check'] },
+        { id: 'no', kind: 'tool', tool: 'core.test.log', args: { branch: 'no' }, dependsOn: ['check'] },
+        { id: 'tail', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['yes'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.yes?.status === 'running');
+    await post(`${runId}/pause`).expect(200);
+    const paused = await h.waitFor(runId, (r) => r.steps.yes.status === 'completed');
+    expect(paused.state.order).toEqual(['check', 'no', 'yes']);
+    const afterCheck = paused.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterCheck.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ order: ['check'], steps: { check: { status: 'completed' }, yes: { status: 'pending' }, no: { status: 'pending' } } });
+    await post(`${runId}/resume`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps).toMatchObject({ yes: { status: 'completed', generation: 1 }, no: { status: 'skipped' }, tail: { status: 'completed' } });
+    expect(h.calls.filter((c) => c.args.branch === 'no' && c.idempotencyKey?.startsWith(`${runId}/`))).toEqual([]);
+  });
+
+  test('a wait step in flight is interrupted by a rollback, as an approval is: the rollback answers within the wait', async () => {
+    // Waits of 10 minutes: the test (60 s at most) ends long before either would.
+    const id = await h.createPlan({
+      name: 'rollback-during-wait',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'w', kind: 'wait', duration: '10m', dependsOn: ['a'] },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['w'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const waiting = await h.waitFor(runId, (r) => r.steps.w?.status === 'running');
+    const afterA = waiting.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterA.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['a'], steps: { w: { status: 'pending', generation: 1 }, b: { status: 'pending' } } });
+    await post(`${runId}/resume`).expect(200);
+    await h.waitFor(runId, (r) => r.steps.w.status === 'running' && r.steps.w.generation === 1);
+    const full = (await post(`${runId}/rollback`).expect(200)).body;
+    expect(full).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, w: { status: 'failed', error: 'wait interrupted by a rollback or a failing run' }, b: { status: 'pending' } } });
+    expect(undone(runId)).toEqual(['A']);
+  });
+
+  test('a cancel while a rollback to a checkpoint waits for a step in flight: the rollback answers 409, the run ends cancelled', async () => {
+    const id = await h.createPlan({
+      name: 'cancel-during-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['a'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rollback = post(`${runId}/rollback`, { checkpointId: afterA.id }).then((res) => res);
+    await eventually(async () => h.events.some((e) => e.type === 'plan.rollback_requested' && (e.data as { runId: string }).runId === runId), Boolean);
+    await post(`${runId}/cancel`).expect(202);
+    const answer = await rollback;
+    expect({ status: answer.status, error: answer.body.error }).toMatchObject({ status: 409, error: { code: 'INVALID_STATE', message: `run ${runId} was cancelled before it could roll back` } });
+    const run = await h.waitFor(runId, (r) => r.status === 'cancelled');
+    expect(run.steps).toMatchObject({ a: { status: 'compensated' }, slow: { status: 'cancelled' } });
+    expect(undone(runId)).toEqual(['A']);
+  });
+
+  test('while a rollback waits for a step in flight, the run reports it: paused (or rolling_back), and pause/resume/rollback say why they refuse', async () => {
+    const id = await h.createPlan({
+      name: 'pending-rollback',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' } },
+        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['a'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['slow'] },
+      ],
+    });
+    const message = async (path: string, body: object = {}) => {
+      const res = await post(path, body).expect(409);
+      expect(res.body.error.code).toBe('INVALID_STATE');
+      return res.body.error.message as string;
+    };
+    const runId = await h.execute(id);
+    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rollback = post(`${runId}/rollback`, { checkpointId: afterA.id }).then((res) => res);
+    await h.waitFor(runId, (r) => r.status === 'paused' && r.steps.slow.status === 'running');
+    const underWay = `a rollback to checkpoint '${afterA.id}' is under way (the run pauses there once its steps in flight end)`;
+    expect(await message(`${runId}/pause`)).toBe(`${underWay}: cannot pause`);
+    expect(await message(`${runId}/resume`)).toBe(`${underWay}: cannot resume`);
+    expect(await message(`${runId}/rollback`)).toBe(`${underWay}: cannot roll back`);
+    await eventually(() => h.stack.prisma.planRun.findUnique({ where: { id: runId } }), (row) => row?.status === 'paused');
+    await post(`${runId}/cancel`).expect(202);
+    expect((await rollback).status).toBe(409);
+
+    const fullRunId = await h.execute(id);
+    await h.waitFor(fullRunId, (r) => r.steps.slow?.status === 'running');
+    const full = post(`${fullRunId}/rollback`).then((res) => res);
+    await h.waitFor(fullRunId, (r) => r.status === 'rolling_back' && r.steps.slow.status === 'running');
+    expect(await message(`${fullRunId}/pause`)).toBe('a rollback of the whole run is under way: cannot pause');
+    expect(await message(`${fullRunId}/resume`)).toBe('a rollback of the whole run is under way: cannot resume');
+    await post(`${fullRunId}/cancel`).expect(202);
+    expect((await full).status).toBe(409);
+    await h.waitFor(fullRunId, (r) => r.status === 'cancelled');
   });
 
   test('approval: only a listed approver decides; reject fails the step; a timeout applies onTimeout', async () => {

@@ -11,6 +11,11 @@ export const PLAN_BEHAVIOURS = {
   cancelledFromOutside: 'step-cancelled-from-outside-fails',
   /** MAX_RUN_OUTPUT_BYTES fails a run; a large pending batch is written apart, not in a tool activity's input. */
   payloadLimits: 'payload-limits',
+  rollbackResetsInterrupted: 'rollback-resets-interrupted-steps',
+  interruptibleWait: 'wait-step-interruptible',
+  rollbackClearsDecisions: 'rollback-clears-decisions',
+  rollbackKeepsBranchSkips: 'rollback-keeps-branch-skips',
+  rollbackSettlesOnCancel: 'rollback-settles-on-cancel',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

@@ -53,6 +53,8 @@ export interface CarriedPlanState {
   checkpointCounter: number;
   paused: boolean;
   skipRequested: string[];
+  /** The unchosen branch of each completed condition (absent when carried by code from before it). */
+  skipsByCondition?: Record<string, string[]>;
   /** Epoch ms the run's first workflow execution started (run durations span continue-as-new). */
   startedAt?: number;
 }
@@ -82,6 +84,7 @@ export const PLAN_STEP_EVENTS = [
   'plan.step_failed',
   'plan.step_skipped',
   'plan.step_cancelled',
+  'plan.step_interrupted',
   'plan.step_compensated',
   'plan.compensation_failed',
   'plan.approval_required',

@@ -94,6 +94,14 @@ function retryableSubPlanFailure(error: unknown): boolean {
 
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
 
+/** The failure of a step that stopped waiting because the run is rolling back or failing. */
+const interruption = (what: string) => ApplicationFailure.create({ type: 'INTERRUPTED', message: `${what} interrupted by a rollback or a failing run`, nonRetryable: true });
+
+/** True for the failure `interruption` creates. */
+function isInterruption(error: unknown): boolean {
+  return error instanceof ApplicationFailure && error.type === 'INTERRUPTED';
+}
+
 function errorMessage(error: unknown): string {
   let e: unknown = error;
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
@@ -130,6 +138,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   let stop: 'fail' | 'rollback' | undefined;
   let rollbackTo: { position: number; checkpointId?: string } | undefined;
   const skipRequested = new Set<string>(input.carried?.skipRequested ?? []);
+  /** Which skip requests each completed condition made: a rollback keeps those of the conditions it does not undo. */
+  const skipsByCondition = new Map<string, string[]>(Object.entries(input.carried?.skipsByCondition ?? {}));
   const inflight = new Set<string>();
   const decisions = new Map<string, DecisionRequest>();
   const finishedAtStart = state.order.length;
@@ -238,6 +248,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   };
 
   // ---- handlers ----
+  /** What keeps the run from taking a pause, resume or rollback now (undefined when nothing does). */
+  const underWay = (): string | undefined => {
+    if (TERMINAL(state.status)) return undefined;
+    if (rollbackTo) return `a rollback to checkpoint '${rollbackTo.checkpointId}' is under way (the run pauses there once its steps in flight end)`;
+    if (stop === 'rollback') return 'a rollback of the whole run is under way';
+    if (stop === 'fail') return `the run is failing (${state.error ?? 'a step failed'}) and ends once its steps in flight end`;
+    return undefined;
+  };
   setHandler(planStatusQuery, () => state);
   setHandler(
     pauseUpdate,
@@ -250,7 +268,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       return state;
     },
     { validator: (_: { by: string }) => {
-      if (state.status !== 'running' || stop || rollbackTo) throw invalidState(`run is ${state.status}, only a running run can be paused`);
+      const busy = underWay();
+      if (busy) throw invalidState(`${busy}: cannot pause`);
+      if (state.status !== 'running') throw invalidState(`run is ${state.status}, only a running run can be paused`);
     } },
   );
   setHandler(
@@ -264,7 +284,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       return state;
     },
     { validator: (_: { by: string }) => {
-      if (state.status !== 'paused' || rollbackTo) throw invalidState(`run is ${state.status}, only a paused run can be resumed`);
+      const busy = underWay();
+      if (busy) throw invalidState(`${busy}: cannot resume`);
+      if (state.status !== 'paused') throw invalidState(`run is ${state.status}, only a paused run can be resumed`);
     } },
   );
   setHandler(
@@ -283,19 +305,31 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     rollbackUpdate,
     async ({ checkpointId, by }) => {
       const position = checkpointId === undefined ? 0 : state.checkpoints.find((c) => c.id === checkpointId)!.position;
-      if (checkpointId === undefined) stop = 'rollback';
-      else {
+      // The status says so at once: no step starts from now on, and those in flight are awaited.
+      if (checkpointId === undefined) {
+        stop = 'rollback';
+        setStatus('rolling_back');
+      } else {
         rollbackTo = { position, checkpointId };
         paused = true;
+        setStatus('paused');
       }
-      record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } });
+      record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } }, state.status);
       bump();
-      await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
+      try {
+        await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
+      } catch (error) {
+        // Cancelled before the rollback finished: answers with the run as the cancellation ends it
+        // (has() only then: recorded runs, whose update failed here, replay unchanged).
+        if (!isCancellation(error) || !has(BEHAVIOUR.rollbackSettlesOnCancel)) throw error;
+        await CancellationScope.nonCancellable(() => condition(() => TERMINAL(state.status)));
+      }
       return state;
     },
     { validator: ({ checkpointId }) => {
+      const busy = underWay();
+      if (busy) throw invalidState(`${busy}: cannot roll back`);
       if (state.status !== 'running' && state.status !== 'paused') throw invalidState(`run is ${state.status}: nothing to roll back`);
-      if (stop || rollbackTo) throw invalidState('a rollback is already under way');
       if (checkpointId !== undefined && !state.checkpoints.some((c) => c.id === checkpointId)) {
         throw ApplicationFailure.create({ type: 'NOT_FOUND', message: `checkpoint '${checkpointId}' does not exist in this run`, nonRetryable: true });
       }
@@ -322,6 +356,34 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   );
 
   // ---- steps ----
+  /** True once a rollback or a failing run makes steps that wait (approvals, waits) stop waiting. */
+  const interrupting = () => stop !== undefined || rollbackTo !== undefined;
+
+  /**
+   * Sleeps `ms` (a timer, as `sleep` does); true when `interrupting()` came first and cancelled the
+   * timer. The run's own cancellation is rethrown.
+   */
+  const sleepUnlessInterrupted = async (ms: number): Promise<boolean> => {
+    const timer = new CancellationScope();
+    let slept = false;
+    // has() only once something interrupts: histories from before it slept on, and replay unchanged.
+    void condition(() => slept || interrupting()).then(
+      () => {
+        if (!slept && has(BEHAVIOUR.interruptibleWait)) timer.cancel();
+      },
+      () => undefined,
+    );
+    try {
+      await timer.run(() => sleep(ms));
+      return false;
+    } catch (error) {
+      if (isCancellation(error) && !CancellationScope.current().consideredCancelled) return true;
+      throw error;
+    } finally {
+      slept = true;
+    }
+  };
+
   const runStep = async (step: PlanStep): Promise<void> => {
     const st = state.steps[step.id]!;
     st.status = 'running';
@@ -346,11 +408,21 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         record({ stepId: step.id, event: 'plan.step_cancelled', status: 'cancelled' });
         throw error;
       }
+      // A step in flight when a rollback to a checkpoint was asked finishes after that checkpoint,
+      // so the rollback undoes it: interrupted, it is pending again; failed, its onFailure decides
+      // nothing (it would fail or roll back the run the caller asked to pause at the checkpoint).
+      const undoneByRollback = rollbackTo !== undefined && !stop && has(BEHAVIOUR.rollbackResetsInterrupted);
+      if (undoneByRollback && isInterruption(error)) {
+        state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
+        record({ stepId: step.id, event: 'plan.step_interrupted', status: 'pending', details: { by: 'rollback', checkpointId: rollbackTo?.checkpointId }, durationMs: elapsedSince(began) });
+        bump();
+        return;
+      }
       st.error = isCancellation(error) ? 'cancelled outside this run (its sub-plan was cancelled on its own)' : errorMessage(error);
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
       record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(began) });
-      if (onFailure !== 'continue' && !stop) {
+      if (onFailure !== 'continue' && !stop && !undoneByRollback) {
         stop = onFailure;
         state.error = `step ${step.id} failed: ${st.error}`;
       }
@@ -386,16 +458,19 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         const ms = step.duration !== undefined ? durationMs(step.duration) : Date.parse(step.until!) - new Date().getTime();
         // A wait that would outlast the step's timeout fails when the timeout expires. has() last:
         // histories recorded before it slept the whole wait.
+        // A rollback or a failing run interrupts it, as it does an approval.
         if (timeout !== undefined && ms > timeout && has(BEHAVIOUR.waitTimeout)) {
-          await sleep(timeout);
+          if (await sleepUnlessInterrupted(timeout)) throw interruption('wait');
           throw ApplicationFailure.create({ type: 'TIMEOUT', message: `wait of ${ms} ms timed out after ${timeout} ms`, nonRetryable: true });
         }
-        if (ms > 0) await sleep(ms);
+        if (ms > 0 && (await sleepUnlessInterrupted(ms))) throw interruption('wait');
         return { waitedMs: Math.max(0, ms) };
       }
       case 'condition': {
         const result = truthy(evaluate(parseExpression(step.expression), scope()));
-        for (const id of result ? step.else : step.then) skipRequested.add(id);
+        const unchosen = result ? step.else : step.then;
+        for (const id of unchosen) skipRequested.add(id);
+        skipsByCondition.set(step.id, unchosen);
         return { result };
       }
       case 'approval': {
@@ -403,9 +478,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         record({ stepId: step.id, event: 'plan.approval_required', status: 'waiting_approval', details: { approvers: step.approvers, message: step.message } });
         void flush();
         // A rollback or a failing run does not wait for a decision that no longer matters.
-        const interrupted = () => stop !== undefined || rollbackTo !== undefined;
-        const decided = await condition(() => decisions.has(step.id) || interrupted(), durationMs(step.approvalTimeout));
-        if (decided && !decisions.has(step.id)) throw ApplicationFailure.create({ type: 'INTERRUPTED', message: 'approval interrupted by a rollback or a failing run', nonRetryable: true });
+        const decided = await condition(() => decisions.has(step.id) || interrupting(), durationMs(step.approvalTimeout));
+        if (decided && !decisions.has(step.id)) throw interruption('approval');
         const decision: DecisionRequest = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
         st.status = 'running';
         st.decidedBy = decision.by;
@@ -529,13 +603,20 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
 
   const rollbackToCheckpoint = async (position: number, checkpointId?: string): Promise<void> => {
     const undone = state.order.slice(position);
+    // The unchosen branches of the conditions before the checkpoint stay skipped (those steps may
+    // have been skipped after it, and the conditions are not evaluated again).
+    const kept = new Set(state.order.slice(0, position).flatMap((id) => skipsByCondition.get(id) ?? []));
     setStatus('rolling_back');
     await compensate(undone);
     for (const id of undone) {
       const st = state.steps[id]!;
       if (st.status === 'completed' || st.status === 'compensated' || st.status === 'compensation_failed') state.completedSteps -= 1;
       state.steps[id] = { status: 'pending', generation: st.generation + 1 };
-      skipRequested.delete(id);
+      skipsByCondition.delete(id);
+      // has() only for a step it keeps skipped: recorded runs replay unchanged.
+      if (!kept.has(id) || !has(BEHAVIOUR.rollbackKeepsBranchSkips)) skipRequested.delete(id);
+      // An approval run again waits for a new decision (has() only then: recorded runs replay unchanged).
+      if (decisions.has(id) && has(BEHAVIOUR.rollbackClearsDecisions)) decisions.delete(id);
     }
     state.order = state.order.slice(0, position);
     state.progress = state.order.length / state.totalSteps;
@@ -565,7 +646,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         if (!paused && handOver) {
           await flush();
           await condition(allHandlersFinished);
-          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested], startedAt } });
+          return await continueAsNew<typeof planWorkflow>({ ...input, carried: { state, sequence, checkpointCounter, paused, skipRequested: [...skipRequested], skipsByCondition: Object.fromEntries(skipsByCondition), startedAt } });
         }
       }
       const seen = tick;
@@ -581,6 +662,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       record({ event: 'plan.cancelled', status: 'cancelled', details: { compensated: state.compensations.map((c) => c.stepId) }, durationMs: elapsedSince(startedAt) });
       pending.run = { status: 'cancelled', state };
       await flush();
+      // A rollback cancelled on its way answers (with the cancelled state) before the run ends.
+      await condition(allHandlersFinished);
     });
     throw error;
   }

@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
 import { AppError, ErrorCodes, notFound, type ErrorCode } from '../../platform/errors';
@@ -142,6 +142,18 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     return run;
   };
 
+  /**
+   * The error for an update that failed for a reason other than its handler's: the run was
+   * cancelled or terminated under it, or its workflow closed before the update finished (409);
+   * anything else is returned as it is.
+   */
+  const endedDuringUpdate = async (runId: string, action: string, error: WorkflowUpdateFailedError): Promise<unknown> => {
+    const ended = error.cause instanceof CancelledFailure ? 'was cancelled'
+      : error.cause instanceof TerminatedFailure ? 'was terminated'
+      : await handleOf(runId).describe().then(({ status }) => (status.name === 'RUNNING' ? undefined : `ended (${status.name})`), () => undefined);
+    return ended === undefined ? error : new AppError('INVALID_STATE', `run ${runId} ${ended} before it could ${action}`, { runId });
+  };
+
   /** Runs a workflow update, turning a rejection by its validator into the matching AppError. */
   const update = async <R>(runId: string, action: string, call: (h: WorkflowHandle) => Promise<R>): Promise<R> => {
     await requireActive(runId, action);
@@ -153,6 +165,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         const code: ErrorCode = type in ErrorCodes ? (type as ErrorCode) : 'INVALID_STATE';
         throw new AppError(code, error.cause.message, { runId });
       }
+      if (error instanceof WorkflowUpdateFailedError) throw await endedDuringUpdate(runId, action, error);
       throw closedRun(error, runId, action);
     }
   };
@@ -399,9 +412,13 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     /**
      * With a checkpoint: compensates the steps finished after it, newest first, and leaves the run
      * paused there (resume re-runs them). Without: rolls the whole run back; it ends rolled_back.
+     * 409 INVALID_STATE when the run is cancelled (or ends otherwise) before the rollback finishes.
      */
     async rollbackToCheckpoint(runId: string, checkpointId: string | undefined, by: string) {
-      return update(runId, 'roll back', (h) => h.executeUpdate(rollbackUpdate, { args: [{ checkpointId, by }] }));
+      const state = await update(runId, 'roll back', (h) => h.executeUpdate(rollbackUpdate, { args: [{ checkpointId, by }] }));
+      // A cancel that came while the rollback waited for the steps in flight ends the run instead.
+      if (state.status === 'cancelled') throw new AppError('INVALID_STATE', `run ${runId} was cancelled before it could roll back`, { runId, status: state.status });
+      return state;
     },
 
     /** Approves or rejects a waiting approval step; FORBIDDEN for a principal not among its approvers. */
