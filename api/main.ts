@@ -8,7 +8,7 @@ import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
 import { createPluginEmitGrant } from '../activities/plugins/plugin-emit-grant';
-import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
+import { httpToolConfig, sandboxConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { createTriggerRunStarter } from '../activities/triggers/trigger-run-starter';
 import { createTriggerService } from '../activities/triggers/trigger-service';
 import { createEventTriggerDispatcher } from '../activities/triggers/event-trigger-dispatcher';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     console.log(`\n[ownpilot] bootstrap admin API key (shown once, store it now):\n[ownpilot]   ${bootstrap.key}\n`);
   }
   const { registry: tools, resources } = await startToolRegistry({
-    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), ...sandboxConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
     pluginMayEmit: createPluginEmitGrant(prisma),
   });
   registerToolMetrics(metrics, tools.metrics);

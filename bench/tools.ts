@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CORE_TOOLS } from '../activities/tools/builtin/core-tools';
+import { createIsolatedSandbox } from '../activities/tools/sandbox/isolated-sandbox';
 import { createQuickJsSandbox } from '../activities/tools/sandbox/quickjs-sandbox';
 import { createToolRegistry } from '../activities/tools/tool-registry';
 import { createPrisma } from '../platform/database';
@@ -13,6 +14,11 @@ import { percentiles, type Benchmark } from './bench-types';
 
 const CUSTOM_CODE = 'const total = args.values.reduce((a, b) => a + b, 0); return { total, mean: total / args.values.length }';
 const CUSTOM_ARGS = { values: [1, 2, 3, 4, 5, 6, 7, 8] };
+// The security review's fan-out (F5): one call runs 40 nested tools that each hold 12 MB across
+// a host call (so their runtimes stay alive together); 80 host calls, within the budget.
+const FANOUT = 40;
+const HOG_CODE = "const keep = []; for (let i = 0; i < 12; i++) keep.push(new Uint8Array(1024 * 1024).fill(1)); await tools.call('core.echo', {}); return keep.length;";
+const MiB = 1024 * 1024;
 
 /** executeTool of a built-in no-op (validation + permission check + events + metrics) and sandboxed custom tools, cold and warm. */
 export const toolsBench: Benchmark = {
@@ -25,7 +31,8 @@ export const toolsBench: Benchmark = {
     try {
       await migrate(postgres.databaseUrl);
       let emitted = 0;
-      const registry = createToolRegistry({ prisma, events: { emit: () => void (emitted += 1) }, databaseUrl: postgres.databaseUrl });
+      const sandbox = createIsolatedSandbox({ maxDepth: 3 });
+      const registry = createToolRegistry({ prisma, events: { emit: () => void (emitted += 1) }, databaseUrl: postgres.databaseUrl, sandbox });
       await registry.ready();
       await registry.registerBuiltinTools(CORE_TOOLS);
       const context = { requesterId: 'user:bench' };
@@ -67,6 +74,26 @@ export const toolsBench: Benchmark = {
         await registry.execute(names[0]!, CUSTOM_ARGS, context);
         warm.push(performance.now() - t);
       }
+      const hog = `custom.bench_hog_${Date.now()}`;
+      const fanout = `custom.bench_fanout_${Date.now()}`;
+      await registry.registerCustomTool('bench', { name: hog.slice('custom.'.length), description: 'holds 12 MB', code: HOG_CODE, requiresApproval: false, allowedTools: ['core.echo'] });
+      await registry.registerCustomTool('bench', {
+        name: fanout.slice('custom.'.length), description: 'fans out', requiresApproval: false, allowedTools: [hog],
+        code: `return (await Promise.all(Array.from({ length: ${FANOUT} }, () => tools.call('${hog}', {})))).length;`,
+      });
+      const rssBefore = process.memoryUsage().rss;
+      const workersBefore = sandbox.stats().workersStarted;
+      t = performance.now();
+      await registry.execute(fanout, {}, context);
+      const fanoutMs = performance.now() - t;
+      const rssAfter = process.memoryUsage().rss;
+      const { peakLiveRuns } = sandbox.stats();
+      // The grown worker was replaced when it went idle: this run starts a fresh one.
+      t = performance.now();
+      await registry.execute(names[0]!, CUSTOM_ARGS, context);
+      const afterRecycleMs = performance.now() - t;
+      if (sandbox.stats().workersStarted !== workersBefore + 1) throw new Error('the grown sandbox worker was not replaced');
+      const wasmAfterRecycle = sandbox.stats().wasmBytes;
       await registry.close();
       const sandboxP = percentiles(coldSandbox);
       const coldToolP = percentiles(coldTool);
@@ -80,6 +107,11 @@ export const toolsBench: Benchmark = {
         { name: 'custom tool cold, p99', value: coldToolP.p99, unit: 'ms' },
         { name: 'custom tool warm: executeTool (fresh runtime per call), p50', value: warmP.p50, unit: 'ms', target: 2 },
         { name: 'custom tool warm, p99', value: warmP.p99, unit: 'ms' },
+        { name: `fan-out of ${FANOUT} nested 12 MB tools, one executeTool`, value: fanoutMs, unit: 'ms' },
+        { name: 'fan-out: peak sandbox runs alive at once', value: peakLiveRuns, unit: 'runs', target: 16 },
+        { name: 'fan-out: process RSS growth', value: (rssAfter - rssBefore) / MiB, unit: 'MB' },
+        { name: 'WASM memory after the idle worker was replaced', value: wasmAfterRecycle / MiB, unit: 'MB' },
+        { name: 'first custom tool run on a replaced worker', value: afterRecycleMs, unit: 'ms' },
       ];
     } finally {
       await prisma.$disconnect();

@@ -34,6 +34,16 @@ export const ConfigSchema = z.object({
   TOOLS_HTTP_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   TOOLS_HTTP_ALLOWED_HOSTS: z.string().default('').transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
   TOOLS_HTTP_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1).default(5 * 1024 * 1024),
+  /** Host calls (tools.call) one top-level execution of a sandboxed tool may make, counting every tool it nests. */
+  TOOLS_SANDBOX_MAX_HOST_CALLS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Host calls one sandboxed run may have in flight at once; further calls wait their turn. */
+  TOOLS_SANDBOX_MAX_CALLS_IN_FLIGHT: z.coerce.number().int().min(1).max(1000).default(8),
+  /** Sandboxed runs (QuickJS runtimes) alive at once per process; more than the nesting depth (3). */
+  TOOLS_SANDBOX_MAX_LIVE_RUNS: z.coerce.number().int().min(4).max(1000).default(16),
+  /** Sandboxed runs that may wait for a free slot; one more fails with UNAVAILABLE. */
+  TOOLS_SANDBOX_MAX_QUEUED_RUNS: z.coerce.number().int().min(0).max(100_000).default(256),
+  /** An idle sandbox worker whose WASM memory grew past this is replaced, giving the memory back. */
+  TOOLS_SANDBOX_RECYCLE_BYTES: z.coerce.number().int().min(16 * 1024 * 1024).default(64 * 1024 * 1024),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   OWNPILOT_SECRETS_KEY: optionalString,
   /** How often the API makes Temporal schedules match the triggers table again (0 = only at start and on the endpoint). */

@@ -3,7 +3,7 @@ import { createPluginStorageTools } from '../activities/plugins/plugin-storage-t
 import { createPluginEmitGrant } from '../activities/plugins/plugin-emit-grant';
 import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { openEventBus } from '../activities/events/open-event-bus';
-import { httpToolConfig, startToolRegistry } from '../activities/tools/tool-setup';
+import { httpToolConfig, sandboxConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
 import { createPlanService } from '../activities/plans/plan-service';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const connection = await connectWorker(config);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
   const { registry: tools } = await startToolRegistry({
-    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
+    prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), ...sandboxConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
     pluginMayEmit: createPluginEmitGrant(prisma),
   });
   registerToolMetrics(metrics, tools.metrics);

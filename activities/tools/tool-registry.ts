@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
@@ -9,8 +10,10 @@ import type { ToolRegistry as ToolRegistryRow } from '../../prisma/generated/cli
 import { runWithCause } from '../events/event-cause';
 import type { EventCause, EventPublisher } from '../events/event-types';
 import { createArgsValidator, invalidArguments, type ArgumentIssue } from './args-validator';
-import { createIsolatedSandbox } from './sandbox/isolated-sandbox';
+import { createHostCallBudget } from './host-call-budget';
+import { createIsolatedSandbox, type IsolatedSandboxOptions } from './sandbox/isolated-sandbox';
 import type { QuickJsSandbox, SandboxLimits } from './sandbox/quickjs-sandbox';
+import { createSlotQueue } from './sandbox/slot-queue';
 import { createToolCache, INVALIDATE_ALL, listenForInvalidations, TOOL_REGISTRY_CHANNEL } from './tool-cache';
 import { createToolMetrics, type ToolOutcome } from './tool-metrics';
 import { assertCanExecute, assertCanManage, assertMayRun, canSeeTool, ownsTool, parsePrincipal, runRefusal } from './tool-permissions';
@@ -52,6 +55,12 @@ export interface ToolRegistryDeps {
   defaultTimeoutMs?: number;
   /** How deep sandboxed tools may nest calls to other tools. */
   maxCallDepth?: number;
+  /** Host calls (`tools.call`) one top-level execution may make, counting every tool it nests; default 100. */
+  maxHostCalls?: number;
+  /** Host calls one sandboxed run may have in flight at once; further calls wait their turn. Default 8. */
+  maxHostCallsInFlight?: number;
+  /** Live-run, queue and memory-recycling bounds of the default sandbox. */
+  sandboxPool?: Pick<IsolatedSandboxOptions, 'maxLiveRuns' | 'maxQueuedRuns' | 'recycleAboveBytes'>;
   onListenerError?: (error: Error) => void;
 }
 
@@ -137,7 +146,9 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
   const clock = deps.clock ?? (() => performance.now());
   const defaultTimeoutMs = deps.defaultTimeoutMs ?? 30_000;
   const maxCallDepth = deps.maxCallDepth ?? 3;
-  const sandbox = deps.sandbox ?? createIsolatedSandbox({ limits: deps.sandboxLimits });
+  const maxHostCalls = deps.maxHostCalls ?? 100;
+  const maxHostCallsInFlight = deps.maxHostCallsInFlight ?? 8;
+  const sandbox = deps.sandbox ?? createIsolatedSandbox({ limits: deps.sandboxLimits, maxDepth: maxCallDepth, ...deps.sandboxPool });
   const validator = createArgsValidator();
   const metrics = createToolMetrics();
   const handlers = new Map<string, BuiltinTool>();
@@ -199,33 +210,60 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     return validator.validate(record.name, record.definition.parameters, args);
   };
 
-  const runSandboxed = (record: ToolRecord, args: unknown, context: ToolContext, cause: EventCause, signal: AbortSignal, timeoutMs: number) => {
+  const runSandboxed = async (record: ToolRecord, args: unknown, context: ToolContext, cause: EventCause, signal: AbortSignal, timeoutMs: number) => {
     if (record.code === null) throw new AppError('UNAVAILABLE', `tool '${record.name}' has no code`, { tool: record.name });
     const depth = context.callDepth ?? 0;
     // A custom tool acts as its caller; a plugin tool acts as its plugin.
     const actingAs = record.source === 'plugin' ? `plugin:${record.sourceId}` : context.requesterId;
+    const budget = context.hostCalls ?? createHostCallBudget(maxHostCalls);
+    // Calls past the in-flight cap wait rather than fail: `Promise.all` over a few dozen reads is
+    // ordinary code, and the total budget already bounds how many can ever be waiting.
+    const inFlight = createSlotQueue({ slots: maxHostCallsInFlight, maxWaiting: Infinity, levels: 0 });
+    // A run's calls end with it: nothing it started keeps a runtime alive after it returned or failed.
+    const ended = new AbortController();
+    const callSignal = AbortSignal.any([signal, ended.signal]);
+    setMaxListeners(maxHostCalls, callSignal); // one per waiting or running call, which the budget bounds
     let calls = 0;
-    return sandbox.run({
-      code: record.code,
-      args,
-      signal,
-      limits: { ...deps.sandboxLimits, timeoutMs },
-      callTool: async (name, callArgs) => {
-        if (!record.allowedTools.includes(name)) {
-          throw new AppError('FORBIDDEN', `tool '${record.name}' may not call '${name}' (not in its allowedTools)`);
-        }
-        if (depth + 1 > maxCallDepth) throw new AppError('FORBIDDEN', `tool calls may nest at most ${maxCallDepth} deep`);
-        calls += 1;
-        return registry.execute(name, callArgs, {
-          requesterId: actingAs,
-          idempotencyKey: context.idempotencyKey === undefined ? undefined : `${context.idempotencyKey}/${record.name}#${calls}`,
-          signal,
-          callDepth: depth + 1,
-          // Host calls arrive from the sandbox thread outside this call's async path: pass the cause on.
-          cause,
-        });
-      },
-    });
+    let output: unknown;
+    try {
+      output = await sandbox.run({
+        code: record.code,
+        args,
+        signal,
+        depth,
+        limits: { ...deps.sandboxLimits, timeoutMs },
+        callTool: async (name, callArgs) => {
+          if (!record.allowedTools.includes(name)) {
+            throw new AppError('FORBIDDEN', `tool '${record.name}' may not call '${name}' (not in its allowedTools)`);
+          }
+          if (depth + 1 > maxCallDepth) throw new AppError('FORBIDDEN', `tool calls may nest at most ${maxCallDepth} deep`);
+          budget.spend();
+          calls += 1;
+          const key = context.idempotencyKey === undefined ? undefined : `${context.idempotencyKey}/${record.name}#${calls}`;
+          const release = await inFlight.acquire({ level: 0, signal: callSignal });
+          try {
+            return await registry.execute(name, callArgs, {
+              requesterId: actingAs,
+              idempotencyKey: key,
+              signal: callSignal,
+              callDepth: depth + 1,
+              // Host calls arrive from the sandbox thread outside this call's async path: pass the cause on.
+              cause,
+              hostCalls: budget,
+            });
+          } finally {
+            release();
+          }
+        },
+      });
+    } catch (error) {
+      throw budget.exceeded ?? error;
+    } finally {
+      ended.abort();
+    }
+    // The limit is on the whole execution: a run that caught the refusal fails all the same.
+    if (budget.exceeded) throw budget.exceeded;
+    return output;
   };
 
   const upsertBuiltins = async (tools: readonly BuiltinTool[]) => {

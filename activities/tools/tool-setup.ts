@@ -12,6 +12,17 @@ export function httpToolConfig(config: Pick<Config, 'TOOLS_HTTP_ALLOW_PRIVATE' |
   return { allowPrivate: config.TOOLS_HTTP_ALLOW_PRIVATE, allowedHosts: config.TOOLS_HTTP_ALLOWED_HOSTS, maxResponseBytes: config.TOOLS_HTTP_MAX_RESPONSE_BYTES, defaultTimeoutMs: 15_000 };
 }
 
+/** The sandbox's host-call, live-run and memory bounds from configuration. */
+export function sandboxConfig(
+  config: Pick<Config, 'TOOLS_SANDBOX_MAX_HOST_CALLS' | 'TOOLS_SANDBOX_MAX_CALLS_IN_FLIGHT' | 'TOOLS_SANDBOX_MAX_LIVE_RUNS' | 'TOOLS_SANDBOX_MAX_QUEUED_RUNS' | 'TOOLS_SANDBOX_RECYCLE_BYTES'>,
+): Pick<ToolRegistryDeps, 'maxHostCalls' | 'maxHostCallsInFlight' | 'sandboxPool'> {
+  return {
+    maxHostCalls: config.TOOLS_SANDBOX_MAX_HOST_CALLS,
+    maxHostCallsInFlight: config.TOOLS_SANDBOX_MAX_CALLS_IN_FLIGHT,
+    sandboxPool: { maxLiveRuns: config.TOOLS_SANDBOX_MAX_LIVE_RUNS, maxQueuedRuns: config.TOOLS_SANDBOX_MAX_QUEUED_RUNS, recycleAboveBytes: config.TOOLS_SANDBOX_RECYCLE_BYTES },
+  };
+}
+
 export interface ToolStackDeps extends Omit<ToolRegistryDeps, 'events' | 'prisma'> {
   prisma: PrismaClient;
   events: EventPublisher;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventCause } from '../events/event-types';
+import type { HostCallBudget } from './host-call-budget';
 
 /** `core.echo`, `custom.my_tool`, `plugin.weather.forecast`: lower-case dotted segments. */
 export const ToolName = z
@@ -38,6 +39,8 @@ export interface ToolContext {
    * handler handles (set by the plugin host). Set only by that trusted code, never from a request.
    */
   cause?: EventCause;
+  /** The host-call budget of the outermost sandboxed call, shared down the nesting; set only by the registry. */
+  hostCalls?: HostCallBudget;
 }
 
 /** A built-in tool: its definition, a zod schema for its arguments, and the code that runs it. */

@@ -4,6 +4,7 @@ import { AppError, type ErrorCode } from '../../../platform/errors';
 import { newId } from '../../../platform/ids';
 import { DEFAULT_SANDBOX_LIMITS, sandboxError, type SandboxLimits, type SandboxRun, type SandboxToolCall } from './quickjs-sandbox';
 import type { HostToWorker, WorkerToHost } from './sandbox-protocol';
+import { createSlotQueue } from './slot-queue';
 
 const ENTRY = path.join(__dirname, 'sandbox-worker-entry.cjs');
 
@@ -11,19 +12,30 @@ interface PendingRun {
   resolve(value: unknown): void;
   reject(error: AppError): void;
   callTool?: SandboxToolCall;
-  timer: NodeJS.Timeout;
+  /** Set once the run is sent: a stuck run's worker is stopped when it fires. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface Generation {
   worker: Worker;
   ready: Promise<void>;
   runs: Map<string, PendingRun>;
+  /** WASM memory the worker reported after its latest run. */
+  wasmBytes: number;
 }
 
 export interface IsolatedSandboxOptions {
   limits?: Partial<SandboxLimits>;
   /** How long past its time limit a run may stay stuck (in native code) before its worker is stopped. */
   graceMs?: number;
+  /** Runs (QuickJS runtimes) alive at once; more wait, and the wait counts in their time limit. Default 16. */
+  maxLiveRuns?: number;
+  /** Runs that may wait for a free slot; one more fails with UNAVAILABLE. Default 256. */
+  maxQueuedRuns?: number;
+  /** How deep runs nest (the registry's maxCallDepth): slots are kept back so nested runs always get one. Default 3. */
+  maxDepth?: number;
+  /** An idle worker whose WASM memory grew past this is replaced, which gives the memory back. Default 64 MiB. */
+  recycleAboveBytes?: number;
 }
 
 /**
@@ -31,11 +43,15 @@ export interface IsolatedSandboxOptions {
  * bytecodes, so a native builtin in a loop (e.g. `Array.prototype.fill`) can overrun the time
  * limit; here the host's event loop never blocks, and a run still stuck `graceMs` after its
  * limit gets its worker terminated (other runs in that worker fail with reason `aborted`) and
- * a fresh worker started. Same interface as createQuickJsSandbox.
+ * a fresh worker started. At most `maxLiveRuns` runs are alive at once, and an idle worker
+ * whose WASM memory grew past `recycleAboveBytes` is replaced the same way (WASM memory never
+ * shrinks otherwise). Same interface as createQuickJsSandbox.
  */
-export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250 }: IsolatedSandboxOptions = {}) {
+export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250, maxLiveRuns = 16, maxQueuedRuns = 256, maxDepth = 3, recycleAboveBytes = 64 * 1024 * 1024 }: IsolatedSandboxOptions = {}) {
+  const slots = createSlotQueue({ slots: maxLiveRuns, maxWaiting: maxQueuedRuns, levels: maxDepth });
   let current: Generation | undefined;
   let closed = false;
+  let workersStarted = 0;
 
   const failAll = (generation: Generation, error: (id: string) => AppError) => {
     for (const [id, run] of generation.runs) {
@@ -45,11 +61,19 @@ export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250 }: 
     generation.runs.clear();
   };
 
+  /** Stops a worker; new runs go to a fresh one, and its exit fails whatever still runs there. */
+  const retire = (generation: Generation) => {
+    if (current === generation) current = undefined;
+    void generation.worker.terminate();
+  };
+
   const spawn = (): Generation => {
     const worker = new Worker(ENTRY);
     worker.unref();
+    workersStarted += 1;
     const runs = new Map<string, PendingRun>();
-    const ready = new Promise<void>((resolve, reject) => {
+    const generation: Generation = { worker, ready: Promise.resolve(), runs, wasmBytes: 0 };
+    generation.ready = new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.on('message', (message: WorkerToHost) => {
         if (message.type === 'ready') return resolve();
@@ -65,15 +89,16 @@ export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250 }: 
           );
           return;
         }
+        generation.wasmBytes = message.wasmBytes;
         const run = runs.get(message.id);
         if (!run) return;
         runs.delete(message.id);
         clearTimeout(run.timer);
         if (message.ok) run.resolve(message.value);
         else run.reject(new AppError(message.error.code as ErrorCode, message.error.message, message.error.details));
+        if (runs.size === 0 && message.wasmBytes > recycleAboveBytes) retire(generation);
       });
     });
-    const generation: Generation = { worker, ready, runs };
     worker.on('error', (error) => failAll(generation, () => sandboxError('error', `sandbox worker failed: ${error.message}`)));
     worker.on('exit', () => {
       if (current === generation) current = undefined;
@@ -82,38 +107,54 @@ export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250 }: 
     return generation;
   };
 
-  const acquire = async (): Promise<Generation> => {
-    if (closed) throw new AppError('UNAVAILABLE', 'the sandbox is closed');
-    current ??= spawn();
-    const generation = current;
-    await generation.ready;
-    return generation;
-  };
-
   return {
-    /** Runs code in the worker; resolves with its JSON result or rejects with TOOL_FAILED (reason as createQuickJsSandbox). */
-    async run({ code, args, limits: overrides, callTool, signal }: SandboxRun): Promise<unknown> {
+    /**
+     * Runs code in the worker once one of `maxLiveRuns` slots is free; resolves with its JSON
+     * result or rejects with TOOL_FAILED (reason as createQuickJsSandbox; `timeout` also when
+     * the time limit passes while waiting), or UNAVAILABLE when `maxQueuedRuns` already wait.
+     */
+    async run({ code, args, limits: overrides, callTool, signal, depth = 0 }: SandboxRun): Promise<unknown> {
       const limits = { ...DEFAULT_SANDBOX_LIMITS, ...defaults, ...overrides };
-      const generation = await acquire();
-      const id = newId();
-      return new Promise<unknown>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          const stuck = generation.runs.get(id);
-          generation.runs.delete(id);
-          stuck?.reject(sandboxError('timeout', `the tool ran past its time limit of ${limits.timeoutMs} ms inside native code; its sandbox worker was stopped`));
-          if (current === generation) current = undefined;
-          failAll(generation, () => sandboxError('aborted', 'the sandbox worker was restarted because another tool overran'));
-          void generation.worker.terminate();
-        }, limits.timeoutMs + graceMs);
-        generation.runs.set(id, { resolve, reject, callTool, timer });
-        signal?.addEventListener('abort', () => generation.worker.postMessage({ type: 'abort', id } satisfies HostToWorker), { once: true });
-        generation.worker.postMessage({ type: 'run', id, code, args: JSON.parse(JSON.stringify(args ?? null)) as unknown, limits: { ...limits }, canCallTools: callTool !== undefined } satisfies HostToWorker);
-      });
+      const deadline = Date.now() + limits.timeoutMs;
+      const release = await slots.acquire({ level: depth, deadline, signal });
+      try {
+        if (closed) throw new AppError('UNAVAILABLE', 'the sandbox is closed');
+        const timeoutMs = Math.max(1, deadline - Date.now());
+        const generation = (current ??= spawn());
+        const id = newId();
+        const result = new Promise<unknown>((resolve, reject) => {
+          // Registered before the worker is ready, so an idle-worker replacement never takes it.
+          generation.runs.set(id, { resolve, reject, callTool, timer: undefined });
+        });
+        result.catch(() => undefined); // a worker that fails to start rejects it while `ready` is awaited
+        await generation.ready;
+        const pending = generation.runs.get(id);
+        if (pending) {
+          pending.timer = setTimeout(() => {
+            generation.runs.delete(id);
+            pending.reject(sandboxError('timeout', `the tool ran past its time limit of ${limits.timeoutMs} ms inside native code; its sandbox worker was stopped`));
+            failAll(generation, () => sandboxError('aborted', 'the sandbox worker was restarted because another tool overran'));
+            retire(generation);
+          }, timeoutMs + graceMs);
+          signal?.addEventListener('abort', () => generation.worker.postMessage({ type: 'abort', id } satisfies HostToWorker), { once: true });
+          generation.worker.postMessage({ type: 'run', id, code, args: JSON.parse(JSON.stringify(args ?? null)) as unknown, limits: { ...limits, timeoutMs }, canCallTools: callTool !== undefined } satisfies HostToWorker);
+        }
+        return await result;
+      } finally {
+        release();
+      }
     },
 
     /** Starts the worker and loads QuickJS in it. */
     async warm(): Promise<void> {
-      await acquire();
+      if (closed) throw new AppError('UNAVAILABLE', 'the sandbox is closed');
+      await (current ??= spawn()).ready;
+    },
+
+    /** Live and waiting runs, the most ever alive at once, workers started so far and the current worker's WASM memory. */
+    stats() {
+      const { held, waiting, peak } = slots.stats();
+      return { liveRuns: held, queuedRuns: waiting, peakLiveRuns: peak, workersStarted, wasmBytes: current?.wasmBytes ?? 0 };
     },
 
     /** Stops the worker; pending runs fail with reason `aborted`. */

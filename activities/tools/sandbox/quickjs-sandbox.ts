@@ -48,7 +48,7 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
 };
 
 /** Why a sandboxed run failed; `details.reason` of the TOOL_FAILED AppError. */
-export type SandboxFailure = 'timeout' | 'aborted' | 'out_of_memory' | 'stack_overflow' | 'output_too_large' | 'error' | 'never_settled';
+export type SandboxFailure = 'timeout' | 'aborted' | 'out_of_memory' | 'stack_overflow' | 'output_too_large' | 'call_limit' | 'error' | 'never_settled';
 
 /** Runs one call of a host tool on behalf of sandboxed code; whatever it throws is rethrown inside the sandbox. */
 export type SandboxToolCall = (name: string, args: unknown) => Promise<unknown>;
@@ -61,6 +61,8 @@ export interface SandboxRun {
   /** The only door out of the sandbox: `await tools.call(name, args)` inside the code. */
   callTool?: SandboxToolCall;
   signal?: AbortSignal;
+  /** How many tools deep this run is nested (0 at the top); a pool admits deeper runs first. */
+  depth?: number;
 }
 
 /** Thrown for every failed sandboxed run: code TOOL_FAILED with `details.reason`. */
@@ -241,6 +243,10 @@ export function createQuickJsSandbox(defaults: Partial<SandboxLimits> = {}) {
     /** Loads the WASM module now (otherwise the first run does). */
     async warm(): Promise<void> {
       await load();
+    },
+    /** Size of the WASM linear memory all runtimes share: it grows with concurrent runs and never shrinks. */
+    async wasmBytes(): Promise<number> {
+      return (await load()).getWasmMemory().buffer.byteLength;
     },
   };
 }

@@ -16,5 +16,7 @@ export interface WorkerError {
 export type WorkerToHost =
   | { type: 'ready' }
   | { type: 'call'; runId: string; callId: string; name: string; args: unknown }
-  | { type: 'done'; id: string; ok: true; value: unknown }
-  | { type: 'done'; id: string; ok: false; error: WorkerError };
+  | ({ type: 'done'; id: string } & ({ ok: true; value: unknown } | { ok: false; error: WorkerError }) & {
+      /** The worker's WASM memory after the run, so the pool can replace a grown worker once idle. */
+      wasmBytes: number;
+    });

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AppError } from '../../../platform/errors';
 import { createQuickJsSandbox } from './quickjs-sandbox';
-import type { HostToWorker, WorkerError } from './sandbox-protocol';
+import type { HostToWorker, WorkerError, WorkerToHost } from './sandbox-protocol';
 
 // Runs inside a worker thread: the QuickJS sandbox, driven by messages from the host pool.
 const port = parentPort!;
@@ -33,9 +33,9 @@ async function run(message: Extract<HostToWorker, { type: 'run' }>): Promise<voi
             })
         : undefined,
     });
-    port.postMessage({ type: 'done', id: message.id, ok: true, value });
+    port.postMessage({ type: 'done', id: message.id, ok: true, value, wasmBytes: await sandbox.wasmBytes() } satisfies WorkerToHost);
   } catch (error) {
-    port.postMessage({ type: 'done', id: message.id, ok: false, error: asWorkerError(error) });
+    port.postMessage({ type: 'done', id: message.id, ok: false, error: asWorkerError(error), wasmBytes: await sandbox.wasmBytes() } satisfies WorkerToHost);
   } finally {
     aborts.delete(message.id);
   }
