@@ -116,7 +116,7 @@ describe('built-in tools', () => {
     }
     await expect(exec('core.http.request', { url: 'file:///etc/passwd' })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
     for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111']) expect(isBlockedAddress(address)).toBe(false);
-    for (const address of ['127.0.0.1', '::1', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1', 'fd00::1', '100.64.0.1', 'not-an-ip']) expect(isBlockedAddress(address)).toBe(true);
+    for (const address of ['127.0.0.1', '::1', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1', 'fd00::1', '100.64.0.1', '::7f00:1', '::ffff:0:7f00:1', '::', 'not-an-ip']) expect(isBlockedAddress(address)).toBe(true);
   });
 
   test('core.http.request, with a host allowed by config, fetches with size limit, timeout and checked redirects', async () => {

@@ -1,10 +1,11 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
 import { publicErrorText } from '../../platform/error-text';
 import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
+import { toActivityFailure } from '../activity-failure';
 import type { EventBus } from '../events/event-bus';
 import { manifestIssues, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
 import type { PluginTableAcl, PluginToolRegistry } from './plugin-ports';
@@ -17,18 +18,12 @@ export interface PluginActivityDeps {
 }
 
 const SOURCE = 'plugin-service';
-/** Errors a retry cannot fix: the workflow sees them as non-retryable failures of their code. */
-const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'CONFLICT', 'INVALID_STATE']);
-
+/** Runs `run`; a permanent failure is thrown as a non-retryable one (toActivityFailure). */
 async function permanent<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    const code = error instanceof AppError ? error.code : (error as { name?: string })?.name === 'ZodError' ? 'VALIDATION_FAILED' : undefined;
-    if (code !== undefined && PERMANENT.has(code)) {
-      throw ApplicationFailure.create({ type: code, message: (error as Error).message, details: [error instanceof AppError ? error.details : undefined], nonRetryable: true });
-    }
-    throw error;
+    throw toActivityFailure(error);
   }
 }
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../../platform/database';
-import { AppError } from '../../platform/errors';
+import { toActivityFailure } from '../activity-failure';
 import { retryWhileDatabaseUnavailable } from '../database-outage';
 import { whileHeartbeating } from '../heartbeat';
 import type { BegunTriggerRun, ResolvedTriggerAction, TriggerRunInput } from '../../workflows/trigger-types';
@@ -20,16 +19,6 @@ export interface TriggerActivityDeps {
   plans: Pick<PlanService, 'executePlan'>;
   /** The most firings one causal chain may hold (config TRIGGER_MAX_CHAIN_DEPTH); default 8. */
   maxChainDepth?: number;
-}
-
-const PERMANENT: ReadonlySet<string> = new Set(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'INVALID_STATE', 'CONFLICT']);
-
-/** A permanent AppError becomes a non-retryable failure of the same type; anything else is retried. */
-function permanent(error: unknown): unknown {
-  if (error instanceof AppError && PERMANENT.has(error.code)) {
-    return ApplicationFailure.create({ type: error.code, message: error.message, details: [error.details], nonRetryable: true });
-  }
-  return error;
 }
 
 /** sha256 of the payload's JSON (keys in insertion order), or null when there is none. */
@@ -88,7 +77,7 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
           return run.workflowId;
         });
       } catch (error) {
-        throw permanent(error);
+        throw toActivityFailure(error);
       }
     },
 
@@ -102,7 +91,7 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
           retryWhileDatabaseUnavailable(() => tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey, signal })),
         );
       } catch (error) {
-        throw permanent(error);
+        throw toActivityFailure(error);
       }
     },
 

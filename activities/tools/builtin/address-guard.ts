@@ -3,7 +3,8 @@ import net from 'node:net';
 import { AppError } from '../../../platform/errors';
 
 const BLOCKED_V4 = ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4'];
-const BLOCKED_V6 = ['::/127', '64:ff9b::/96', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8'];
+// ::/96 holds ::, ::1 and the deprecated IPv4-compatible form (::7f00:1 is 127.0.0.1); ::ffff:0:0:0/96 is SIIT's IPv4-translated form.
+const BLOCKED_V6 = ['::/96', '::ffff:0:0:0/96', '64:ff9b::/96', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'fec0::/10', 'ff00::/8'];
 
 const blockList = new net.BlockList();
 for (const cidr of BLOCKED_V4) blockList.addSubnet(cidr.split('/')[0]!, Number(cidr.split('/')[1]), 'ipv4');
