@@ -177,6 +177,14 @@ describe('live event stream (Server-Sent Events)', () => {
     const fourth = await open(keys.bob);
     expect({ status: fourth.status, code: (fourth.body as { error: { code: string } }).error.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
     expect((await open(keys.alice)).status).toBe(200); // others are not affected
+    // Each sees its own streams among the subscriptions; admin sees everyone's.
+    const listed = async (key: string) =>
+      ((await (await fetch(`${served.url}/api/v1/events/subscriptions`, { headers: { authorization: `Bearer ${key}` } })).json()) as { subscriptions: { subscriberId: string }[] }).subscriptions
+        .map((s) => s.subscriberId.split(':').slice(0, 3).join(':'))
+        .filter((id) => id.startsWith('stream:'));
+    expect(await listed(keys.bob)).toEqual(['stream:user:streambob', 'stream:user:streambob', 'stream:user:streambob']);
+    expect(await listed(keys.alice)).toEqual(['stream:user:streamalice']);
+    expect((await listed(keys.admin)).sort()).toEqual(['stream:user:streamalice', 'stream:user:streambob', 'stream:user:streambob', 'stream:user:streambob']);
     held[0]!.close();
     await eventually(async () => streams.openStreams().byPrincipal['user:streambob'], (n) => n === 2);
     expect((await open(keys.bob)).status).toBe(200);

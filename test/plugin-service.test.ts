@@ -225,7 +225,7 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     expect(rows.map((r) => r.k)).not.toContain(ignored.id);
   });
 
-  test('updateConfig is validated against the manifest’s config schema', async () => {
+  test('updateConfig is validated against the manifest’s config schema; only admin and the plugin read the config', async () => {
     const id = `cf_${newId(6)}`;
     await install(manifest(id));
     expect((await admin().get(`/api/v1/plugins/${id}`)).body.config).toEqual({ level: 1 });
@@ -236,6 +236,11 @@ describe('plugin service: install/uninstall workflows, lifecycle, storage, isola
     expect((await admin().get(`/api/v1/plugins/${id}`)).body.config).toEqual({ level: 3 });
     expect((await admin().get('/api/v1/plugins?status=enabled')).body.map((p: { id: string }) => p.id)).toContain(id);
     await admin().get('/api/v1/plugins?status=weird').expect(400);
+    // A config may hold credentials: users see the plugin without it, the plugin itself sees its own.
+    const user = as('user:configreader');
+    expect((await user.get(`/api/v1/plugins/${id}`).expect(200)).body).not.toHaveProperty('config');
+    expect((await user.get('/api/v1/plugins').expect(200)).body.every((p: object) => !('config' in p))).toBe(true);
+    expect((await as(`plugin:${id}`).get(`/api/v1/plugins/${id}`).expect(200)).body.config).toEqual({ level: 3 });
   });
 
   test('storage is scoped: get/set/delete/list/clear with size limits', async () => {

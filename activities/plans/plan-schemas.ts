@@ -8,11 +8,20 @@ const MAX_DURATION_MS = 366 * 24 * 3600 * 1000;
 /** A duration of at most 366 days: milliseconds, or text such as '500ms', '5s', '10m', '2h', '1d'. */
 export const Duration = z
   .union([z.number().int().min(0), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, "a duration such as '500ms', '5s', '10m', '2h'")])
-  .refine((d) => durationMs(d) <= MAX_DURATION_MS, 'at most 366 days');
+  .refine((d) => !(lengthOf(d) > MAX_DURATION_MS), 'at most 366 days');
 export type Duration = z.infer<typeof Duration>;
 
 /** A duration Temporal can schedule with: a timeout or retry interval of 0 would leave the run stuck. */
-const PositiveDuration = Duration.refine((d) => durationMs(d) >= 1, 'must be at least 1ms');
+const PositiveDuration = Duration.refine((d) => !(lengthOf(d) < 1), 'must be at least 1ms');
+
+/** Milliseconds of a duration, NaN for one its base schema refused (zod still runs refinements on it; the refusal says why). */
+function lengthOf(d: unknown): number {
+  try {
+    return durationMs(d as Duration);
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** Temporal retry policy of a step (attempts include the first one). */
 export const RetryPolicy = z
@@ -23,7 +32,7 @@ export const RetryPolicy = z
     maximumInterval: PositiveDuration.optional(),
   })
   .strict()
-  .refine((r) => r.maximumInterval === undefined || durationMs(r.maximumInterval) >= durationMs(r.initialInterval ?? DEFAULT_RETRY_INITIAL_MS), {
+  .refine((r) => r.maximumInterval === undefined || !(lengthOf(r.maximumInterval) < lengthOf(r.initialInterval ?? DEFAULT_RETRY_INITIAL_MS)), {
     message: 'maximumInterval must not be shorter than initialInterval (1s when unset)',
     path: ['maximumInterval'],
   });

@@ -47,7 +47,9 @@ export function eventsRouter(
   router.get('/subscriptions', (req, res) => {
     const principal = principalOf(req);
     const { subscriberId } = parse(ListSubscriptionsQuery, req.query);
-    res.json({ subscriptions: events.listSubscriptions(principal.startsWith('plugin:') ? principal : subscriberId) });
+    // Admin sees every subscriber; anyone else their own: a plugin its subscriptions, anyone their live streams.
+    const own = (s: { subscriberId: string }) => principal === 'admin' || s.subscriberId === principal || s.subscriberId.startsWith(`stream:${principal}:`);
+    res.json({ subscriptions: events.listSubscriptions(subscriberId).filter(own) });
   });
   router.get('/metrics', (req, res) => {
     if (principalOf(req).startsWith('plugin:')) throw new AppError('FORBIDDEN', 'bus metrics are for admins and users');

@@ -46,7 +46,7 @@ export const eventsRoutes: RouteGroup = {
     },
     { method: 'post', path: '/', summary: 'Emit an event (the caller becomes its source)', body: EmitEventBody, errors: [403], responses: { 201: { description: 'Committed to event_log', schema: Event } } },
     {
-      method: 'get', path: '/subscriptions', summary: 'Active subscriptions on this process', query: ListSubscriptionsQuery,
+      method: 'get', path: '/subscriptions', summary: 'Active subscriptions on this process: all for admin, your own for anyone else (a plugin its subscriptions, your live streams)', query: ListSubscriptionsQuery,
       responses: { 200: { description: 'Subscriptions', schema: z.object({ subscriptions: z.array(Subscription) }) } },
     },
     {

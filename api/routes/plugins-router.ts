@@ -13,6 +13,13 @@ function assertMayAccess(principal: string, pluginId: string): void {
   }
 }
 
+/** A plugin as `principal` may see it: its config (which may hold credentials) only for admin and the plugin itself. */
+function withConfigFor<P extends { id: string; config?: unknown }>(principal: string, plugin: P): P | Omit<P, 'config'> {
+  if (principal === 'admin' || principal === `plugin:${plugin.id}`) return plugin;
+  const { config: _hidden, ...rest } = plugin;
+  return rest;
+}
+
 /** A plugin's storage is its own and admin's: users never read what a plugin kept of other users' events. */
 function assertMayUseStorage(principal: string, pluginId: string): void {
   if (principal !== 'admin' && principal !== `plugin:${pluginId}`) {
@@ -32,12 +39,12 @@ export function pluginsRouter(plugins: PluginService): Router {
   router.get('/', async (req, res) => {
     const all = await plugins.listPlugins(parse(ListPluginsQuery, req.query).status);
     const principal = principalOf(req);
-    res.json(principal.startsWith('plugin:') ? all.filter((p) => `plugin:${p.id}` === principal) : all);
+    res.json((principal.startsWith('plugin:') ? all.filter((p) => `plugin:${p.id}` === principal) : all).map((p) => withConfigFor(principal, p)));
   });
   router.get('/:id', async (req, res) => {
     const { id } = parse(PluginIdParams, req.params);
     assertMayAccess(principalOf(req), id);
-    res.json(await plugins.getPlugin(id));
+    res.json(withConfigFor(principalOf(req), await plugins.getPlugin(id)));
   });
   router.delete('/:id', requireAdmin, async (req, res) => {
     res.status(202).json(await plugins.uninstall(parse(PluginIdParams, req.params).id, principalOf(req)));

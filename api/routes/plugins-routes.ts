@@ -9,7 +9,7 @@ const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled', 'unin
 const StoredManifest = z.looseObject({ id: z.string(), name: z.string(), version: z.string() }).describe('The manifest as submitted: see the body of POST /api/v1/plugins');
 /** A plugins row. */
 const Plugin = z.object({
-  id: z.string(), manifest: StoredManifest, status: z.enum(PLUGIN_STATUSES), config: z.record(z.string(), z.unknown()).describe('Validated by the manifest\'s config schema'),
+  id: z.string(), manifest: StoredManifest, status: z.enum(PLUGIN_STATUSES), config: z.record(z.string(), z.unknown()).optional().describe('Validated by the manifest\'s config schema; shown only to admin and the plugin itself, as it may hold credentials'),
   errorMessage: z.string().nullable(), workflowId: z.string().nullable().describe('The last install/uninstall workflow'), installedAt: Timestamp, updatedAt: Timestamp,
 });
 /** One plugin with its event subscriptions. */
