@@ -50,6 +50,9 @@ describe('plan graph validation', () => {
     expect(problems([tool('a', { args: { v: '{{ input. }}' } })])).toEqual(['BAD_EXPRESSION:a']);
     expect(problems([tool('a', { compensation: { tool: 'core.echo', args: { undo: '{{ steps.a.output.id }}' } } })])).toEqual([]);
     expect(problems([{ id: 'c', kind: 'condition', expression: 'input.x > 1', then: ['b'] }, tool('b')])).toEqual(['BAD_BRANCH:c']);
+    // a name with a dash reads as one key: refused, with how to write either meaning
+    expect(problems([tool('a', { args: { v: '{{ input.n-1 }}' } })])).toEqual(['BAD_EXPRESSION:a']);
+    expect(problems([tool('a', { args: { v: "{{ input.n - 1 }}", w: "{{ input['n-1'] }}" } })])).toEqual([]);
     // a step in both branches, and a step joining both branches, would always be skipped
     expect(problems([{ id: 'c', kind: 'condition', expression: 'input.x > 1', then: ['b'], else: ['b'] }, tool('b', { dependsOn: ['c'] })])).toEqual(['BAD_BRANCH:c']);
     const branches = [{ id: 'c', kind: 'condition', expression: 'input.x > 1', then: ['yes'], else: ['no'] }, tool('yes', { dependsOn: ['c'] }), tool('no', { dependsOn: ['c'] })];

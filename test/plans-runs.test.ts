@@ -17,6 +17,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
       [[{ id: 'a', kind: 'tool', tool: 'core.echo', args: { u: '{{ steps.zzz.output }}' } }], /unknown step 'zzz'/],
       [[{ id: 'a', kind: 'tool', tool: 'core.echo' }, { id: 'b', kind: 'tool', tool: 'core.echo', args: { u: '{{ steps.a.output }}' } }], /'a', which is not among its dependencies/],
       [[{ id: 'a', kind: 'sub_plan', planId: 'nope' }], /plan 'nope', which does not exist/],
+      [[{ id: 'a', kind: 'tool', tool: 'core.echo', args: { v: '{{ input.n-1 }}' } }], /'n-1' would be read as one key; write 'n - 1' to subtract, or \['n-1'\] for such a key/],
     ];
     const before = await h.stack.prisma.plan.count();
     for (const [steps, message] of cases) {

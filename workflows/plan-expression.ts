@@ -73,6 +73,14 @@ function tokenize(source: string): Token[] {
   return tokens;
 }
 
+/**
+ * Names in `source` that hold a `-` (`n-1` in `input.n-1`): they read as one key, not as a
+ * subtraction. Kept for plans saved before they were refused; new ones are refused on save.
+ */
+export function dashedNames(source: string): string[] {
+  return tokenize(source).filter((t) => t.kind === 'id' && t.value.includes('-')).map((t) => t.value);
+}
+
 const BINARY_PRECEDENCE: Record<string, number> = {
   '||': 1, '&&': 2, '==': 3, '!=': 3, '<': 4, '<=': 4, '>': 4, '>=': 4, '+': 5, '-': 5, '*': 6, '/': 6, '%': 6,
 };

@@ -1,7 +1,7 @@
 // Save-time checks of a plan's step graph and its references. Pure code, shared by the service
 // (before a definition is stored) and the workflow.
 import type { PlanStep } from '../activities/plans/plan-schemas';
-import { parseExpression, referencedSteps, type ExpressionError } from './plan-expression';
+import { dashedNames, parseExpression, referencedSteps, type ExpressionError } from './plan-expression';
 import { templateSources } from './plan-template';
 
 export interface GraphProblem {
@@ -36,6 +36,15 @@ export function validatePlanGraph(steps: readonly PlanStep[]): GraphProblem[] {
         let refs: string[];
         try {
           refs = referencedSteps(parseExpression(source));
+          const dashed = dashedNames(source)[0];
+          if (dashed !== undefined) {
+            const [left, right] = [dashed.slice(0, dashed.indexOf('-')), dashed.slice(dashed.indexOf('-') + 1)];
+            problems.push({
+              code: 'BAD_EXPRESSION',
+              stepId: step.id,
+              message: `${where} of step '${step.id}': '${dashed}' would be read as one key; write '${left} - ${right}' to subtract, or ['${dashed}'] for such a key`,
+            });
+          }
         } catch (error) {
           problems.push({ code: 'BAD_EXPRESSION', stepId: step.id, message: `${where} of step '${step.id}': ${(error as ExpressionError).message}` });
           continue;
