@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/activity-failure';
 import { CORE_TOOLS } from '../../activities/tools/builtin/core-tools';
@@ -136,6 +137,20 @@ describe('sandbox pool: waiting runs are bounded and keep their deadline', () =>
       gates.shift()!();
       await expect(again).resolves.toBe(1);
       expect(pool.stats()).toMatchObject({ peakLiveRuns: 2, liveRuns: 0, queuedRuns: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('sandbox runs and their abort signal', () => {
+  test('a run leaves no listener on the signal it was given, so a long-lived signal does not keep every run (and its worker)', async () => {
+    const pool = createIsolatedSandbox({ maxDepth: 1 });
+    const signal = new AbortController().signal;
+    try {
+      for (let n = 0; n < 20; n++) await expect(pool.run({ code: `return ${n}`, args: {}, signal })).resolves.toBe(n);
+      await expect(pool.run({ code: 'throw new Error("no")', args: {}, signal })).rejects.toBeDefined();
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     } finally {
       await pool.close();
     }

@@ -117,6 +117,7 @@ export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250, ma
       const limits = { ...DEFAULT_SANDBOX_LIMITS, ...defaults, ...overrides };
       const deadline = Date.now() + limits.timeoutMs;
       const release = await slots.acquire({ level: depth, deadline, signal });
+      let onAbort: (() => void) | undefined;
       try {
         if (closed) throw new AppError('UNAVAILABLE', 'the sandbox is closed');
         const timeoutMs = Math.max(1, deadline - Date.now());
@@ -136,11 +137,14 @@ export function createIsolatedSandbox({ limits: defaults = {}, graceMs = 250, ma
             failAll(generation, () => sandboxError('aborted', 'the sandbox worker was restarted because another tool overran'));
             retire(generation);
           }, timeoutMs + graceMs);
-          signal?.addEventListener('abort', () => generation.worker.postMessage({ type: 'abort', id } satisfies HostToWorker), { once: true });
+          onAbort = () => generation.worker.postMessage({ type: 'abort', id } satisfies HostToWorker);
+          signal?.addEventListener('abort', onAbort, { once: true });
           generation.worker.postMessage({ type: 'run', id, code, args: JSON.parse(JSON.stringify(args ?? null)) as unknown, limits: { ...limits, timeoutMs }, canCallTools: callTool !== undefined } satisfies HostToWorker);
         }
         return await result;
       } finally {
+        // A long-lived signal would otherwise keep every run's listener, and the worker it names.
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
         release();
       }
     },
