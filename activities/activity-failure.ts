@@ -22,3 +22,12 @@ export function toActivityFailure(error: unknown): unknown {
   if (error instanceof ZodError) return ApplicationFailure.create({ type: 'VALIDATION_FAILED', message: error.message, details: [{ issues: error.issues }], nonRetryable: true });
   return error;
 }
+
+/** Runs `run`; what it throws goes through toActivityFailure (permanent: non-retryable; anything else: retried). */
+export async function permanentFailures<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toActivityFailure(error);
+  }
+}

@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
-import { toActivityFailure } from '../activity-failure';
+import { permanentFailures } from '../activity-failure';
 import type { EventBus } from '../events/event-bus';
 import { manifestIssues, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
 import type { PluginTableAcl, PluginToolRegistry } from './plugin-ports';
@@ -18,15 +18,6 @@ export interface PluginActivityDeps {
 }
 
 const SOURCE = 'plugin-service';
-/** Runs `run`; a permanent failure is thrown as a non-retryable one (toActivityFailure). */
-async function permanent<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw toActivityFailure(error);
-  }
-}
-
 /** An event id unique to this workflow run and purpose, so a retried activity emits once. */
 const runEventId = (purpose: string) => {
   const info = Context.current().info;
@@ -38,7 +29,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
   return {
     /** Parses the manifest and checks it as a whole; VALIDATION_FAILED / UNPROCESSABLE are final. */
     validatePluginManifest: (input: unknown): Promise<PluginManifest> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         const manifest = PluginManifest.parse(input);
         const issues = manifestIssues(manifest);
         if (issues.length > 0) throw new AppError('UNPROCESSABLE', `manifest of '${manifest.id}' is inconsistent`, { issues });
@@ -47,7 +38,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
 
     /** Records the plugin as `installing`; takes over a row left in `error`; CONFLICT when it exists otherwise. */
     recordPlugin: ({ manifest, workflowId }: { manifest: PluginManifest; workflowId: string }): Promise<void> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         const now = new Date();
         const data = { manifest: asJson(manifest), status: 'installing', config: asJson(manifest.config.defaults), errorMessage: null, workflowId, installedAt: now, updatedAt: now };
         const { count } = await prisma.plugin.updateMany({ where: { id: manifest.id, OR: [{ status: 'error' }, { status: 'installing', workflowId }] }, data });
@@ -61,10 +52,10 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
       }),
 
     /** Creates one table through the ACL; `created: false` when it already existed with this spec (then it is not ours to undo). */
-    createPluginTable: ({ pluginId, table }: { pluginId: string; table: PluginTableSpec }) => permanent(() => pluginTables.createPluginTable(pluginId, table)),
+    createPluginTable: ({ pluginId, table }: { pluginId: string; table: PluginTableSpec }) => permanentFailures(() => pluginTables.createPluginTable(pluginId, table)),
 
     /** Drops one of the plugin's tables; a missing table is a no-op. */
-    dropPluginTable: ({ pluginId, name }: { pluginId: string; name: string }) => permanent(() => pluginTables.dropPluginTable(pluginId, name)),
+    dropPluginTable: ({ pluginId, name }: { pluginId: string; name: string }) => permanentFailures(() => pluginTables.dropPluginTable(pluginId, name)),
 
     /**
      * Registers one sandboxed tool as plugin.<id>.<name>, marked as a subscription handler when the
@@ -72,7 +63,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
      * depend on what the workflow passes).
      */
     registerPluginTool: ({ pluginId, tool }: { pluginId: string; tool: PluginToolSpec }): Promise<string> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         const name = pluginToolName(pluginId, tool.name);
         const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, select: { manifest: true } });
         if (!plugin) throw notFound('plugin', pluginId);
@@ -88,7 +79,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
 
     /** Unregisters one of the plugin's tools as the plugin itself; a missing tool is a no-op. */
     unregisterPluginTool: ({ pluginId, tool }: { pluginId: string; tool: string }): Promise<void> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         try {
           await pluginTools.unregisterTool(pluginToolName(pluginId, tool), `plugin:${pluginId}`);
         } catch (error) {
@@ -98,7 +89,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
 
     /** Records the subscriptions (replacing any earlier attempt's) in one transaction; CONFLICT for a duplicate. */
     recordPluginSubscriptions: ({ pluginId, subscriptions }: { pluginId: string; subscriptions: PluginSubscriptionSpec[] }): Promise<number> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         try {
           await prisma.$transaction([
             prisma.pluginEventSubscription.deleteMany({ where: { pluginId } }),
@@ -115,11 +106,11 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
 
     /** Removes the plugin's subscriptions; hosts drop them when they hear the next lifecycle event. */
     removePluginSubscriptions: ({ pluginId }: { pluginId: string }): Promise<number> =>
-      permanent(async () => (await prisma.pluginEventSubscription.deleteMany({ where: { pluginId } })).count),
+      permanentFailures(async () => (await prisma.pluginEventSubscription.deleteMany({ where: { pluginId } })).count),
 
     /** Marks the plugin enabled and announces it (every process then activates its subscriptions). */
     activatePlugin: ({ pluginId, workflowId }: { pluginId: string; workflowId: string }): Promise<void> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, workflowId, status: { in: ['installing', 'enabled'] } }, data: { status: 'enabled', updatedAt: new Date() } });
         if (count === 0) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is no longer being installed by ${workflowId}`);
         const version = ((await prisma.plugin.findUniqueOrThrow({ where: { id: pluginId } })).manifest as { version: string }).version;
@@ -133,7 +124,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
      * Emits plugin.install_failed.
      */
     markPluginFailed: ({ pluginId, workflowId, step, reason, manifest }: { pluginId: string; workflowId: string; step: PluginInstallStep; reason: string; manifest: unknown }): Promise<void> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         const errorMessage = `${step}: ${publicErrorText(reason)}`.slice(0, 4000);
         const now = new Date();
         // a failure at activate comes after this run recorded the row, which it may already have switched to `enabled`
@@ -149,7 +140,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
 
     /** Marks the plugin `uninstalling` (hosts stop delivering to it); NOT_FOUND when absent, INVALID_STATE while installing. */
     beginPluginUninstall: ({ pluginId }: { pluginId: string }): Promise<void> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         const plugin = await prisma.plugin.findUnique({ where: { id: pluginId } });
         if (!plugin) throw notFound('plugin', pluginId);
         if (plugin.status === 'installing') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is still being installed`);
@@ -158,17 +149,17 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
       }),
 
     /** Unregisters every tool of the plugin. */
-    unregisterPluginTools: ({ pluginId }: { pluginId: string }) => permanent(() => pluginTools.unregisterPluginTools(pluginId)),
+    unregisterPluginTools: ({ pluginId }: { pluginId: string }) => permanentFailures(() => pluginTools.unregisterPluginTools(pluginId)),
 
     /** Drops every table the plugin owns. */
-    dropPluginTables: ({ pluginId }: { pluginId: string }) => permanent(() => pluginTables.dropPluginTables(pluginId)),
+    dropPluginTables: ({ pluginId }: { pluginId: string }) => permanentFailures(() => pluginTables.dropPluginTables(pluginId)),
 
     /** Deletes every storage key of the plugin. */
-    clearPluginStorage: ({ pluginId }: { pluginId: string }): Promise<number> => permanent(async () => (await prisma.pluginStorage.deleteMany({ where: { pluginId } })).count),
+    clearPluginStorage: ({ pluginId }: { pluginId: string }): Promise<number> => permanentFailures(async () => (await prisma.pluginStorage.deleteMany({ where: { pluginId } })).count),
 
     /** Removes the plugin's row (subscriptions cascade) and announces it. */
     deletePlugin: ({ pluginId }: { pluginId: string }): Promise<void> =>
-      permanent(async () => {
+      permanentFailures(async () => {
         await prisma.plugin.deleteMany({ where: { id: pluginId, status: 'uninstalling' } });
         await events.emitAsync('plugin.uninstalled', { pluginId }, SOURCE, { id: runEventId('uninstalled'), until: 'committed' });
       }),
