@@ -328,7 +328,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const runId = await h.execute(id);
     await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
     await eventually(async () => h.events.some((e) => e.type === 'plan.approval_required' && (e.data as { runId: string }).runId === runId), Boolean);
-    await post(`${runId}/steps/ship/approve`).expect(404);
+    await post(`${runId}/steps/ship/approve`).expect(409);
     await expect(service.decideStep(runId, 'gate', true, 'user:mallory')).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(service.decideStep(runId, 'gate', false, 'user:alice', 'not today')).resolves.toMatchObject({ status: 'failed', decidedBy: 'user:alice' });
     const rejected = await h.waitFor(runId, (r) => r.status === 'failed');

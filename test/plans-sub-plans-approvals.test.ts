@@ -209,8 +209,9 @@ describe('plan runs: sub-plan cancel and failure, approval timeouts and decision
     await h.api.post(`/api/v1/plans/runs/${runId}/steps/first/reject`).send({}).expect(403); // admin is not listed either
     // `second` exists but is not waiting yet
     expect((await alice.post(`/api/v1/plans/runs/${runId}/steps/second/approve`).send({}).expect(409)).body.error.code).toBe('INVALID_STATE');
-    await alice.post(`/api/v1/plans/runs/${runId}/steps/work/approve`).send({}).expect(404);
-    await alice.post(`/api/v1/plans/runs/${runId}/steps/nope/approve`).send({}).expect(404);
+    // a step of another kind is there but has nothing to decide; a step that is not there is not found
+    expect((await alice.post(`/api/v1/plans/runs/${runId}/steps/work/approve`).send({}).expect(409)).body.error.message).toMatch(/'work' is a tool step, not an approval/);
+    expect((await alice.post(`/api/v1/plans/runs/${runId}/steps/nope/approve`).send({}).expect(404)).body.error.message).toMatch(/step 'nope' does not exist in this run/);
     expect((await h.run(runId)).steps.first.status).toBe('waiting_approval'); // nothing above changed the run
 
     expect((await alice.post(`/api/v1/plans/runs/${runId}/steps/first/approve`).send({ comment: 'go' }).expect(200)).body).toMatchObject({ status: 'completed', decidedBy: 'user:alice' });

@@ -345,7 +345,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     },
     { validator: ({ stepId, by }) => {
       const step = byId.get(stepId);
-      if (!step || step.kind !== 'approval') throw ApplicationFailure.create({ type: 'NOT_FOUND', message: `approval step '${stepId}' does not exist`, nonRetryable: true });
+      if (!step) throw ApplicationFailure.create({ type: 'NOT_FOUND', message: `step '${stepId}' does not exist in this run`, nonRetryable: true });
+      if (step.kind !== 'approval') throw invalidState(`step '${stepId}' is a ${step.kind} step, not an approval: there is nothing to decide`);
       if (state.steps[stepId]!.status !== 'waiting_approval' || decisions.has(stepId)) {
         throw invalidState(`step '${stepId}' is ${state.steps[stepId]!.status}, not waiting for approval`);
       }
