@@ -13,7 +13,10 @@ export const ALLOWED_NODES: ReadonlySet<string> = new Set([
   'IndexElem', 'List', 'String', 'Integer', 'Float', 'Boolean', 'BitString',
 ]);
 
-/** Side-effect-free functions (aggregates, window, string, math, date, JSON, set-returning); no padding/repeat memory bombs. */
+/**
+ * Side-effect-free functions (aggregates, window, string, math, date, JSON, set-returning); no
+ * padding/repeat memory bombs: no lpad, rpad, repeat, nor format (its width, '%400000000s', pads).
+ */
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
   // aggregates
   'count', 'sum', 'avg', 'min', 'max', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'json_object_agg',
@@ -23,7 +26,7 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
   // strings
   'lower', 'upper', 'initcap', 'length', 'char_length', 'character_length', 'octet_length', 'substr', 'substring', 'trim', 'btrim',
   'ltrim', 'rtrim', 'replace', 'concat', 'concat_ws', 'left', 'right', 'position', 'strpos', 'split_part',
-  'starts_with', 'reverse', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_split_to_array', 'format',
+  'starts_with', 'reverse', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_split_to_array',
   'md5', 'encode', 'decode', 'to_hex', 'string_to_array', 'array_to_string', 'translate', 'overlay',
   // numbers
   'abs', 'ceil', 'ceiling', 'floor', 'round', 'trunc', 'mod', 'power', 'sqrt', 'exp', 'ln', 'log', 'sign', 'greatest', 'least',
