@@ -205,4 +205,31 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
     }
     await t.api.delete(`/api/v1/triggers/${trigger}`).expect(204);
   });
+
+  test('a backfill covers the past of an enabled trigger, within bounds; nothing fires for a refused one (found by review)', async () => {
+    const daily = await createTrigger({ name: 'daily', type: 'schedule', config: { cron: '0 9 * * *', overlap: 'allow_all' }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    const everySecond = await createTrigger({ name: 'every second', type: 'schedule', enabled: false, config: { intervalSeconds: 1, overlap: 'skip' }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    const hour = 3_600_000;
+    const past = (hoursAgo: number) => new Date(Date.now() - hoursAgo * hour).toISOString();
+    const refused: [string, Record<string, unknown>, number, RegExp][] = [
+      [daily, { start: past(1), end: new Date(Date.now() + 400 * 24 * hour).toISOString() }, 400, /at most 31 days/],
+      [daily, { start: past(1), end: new Date(Date.now() + 24 * hour).toISOString() }, 422, /end is in the future/],
+      [daily, { start: 0, end: 1 }, 400, /./],
+      [daily, { start: past(2), end: past(3) }, 400, /start must be before end/],
+      [everySecond, { start: past(2), end: past(1) }, 409, /disabled/],
+    ];
+    for (const [id, body, status, message] of refused) {
+      const res = await t.api.post(`/api/v1/triggers/${id}/backfill`).send(body);
+      expect({ body, status: res.status, message: JSON.stringify(res.body.error) }).toEqual({ body, status, message: expect.stringMatching(message) });
+    }
+    expect(await history(everySecond)).toEqual([]);
+    // A day of a one-second interval would be 86,400 firings.
+    await t.api.post(`/api/v1/triggers/${everySecond}/enable`).expect(200);
+    const many = await t.api.post(`/api/v1/triggers/${everySecond}/backfill`).send({ start: past(24), end: past(0) }).expect(422);
+    expect(many.body.error.details).toMatchObject({ firings: 86_400, max: 10_000 });
+    await t.api.post(`/api/v1/triggers/${everySecond}/disable`).expect(200);
+    await t.api.post(`/api/v1/triggers/${daily}/backfill`).send({ start: past(48), end: past(0) }).expect(202);
+    await eventually(() => history(daily), (rows) => rows.length === 2);
+    for (const id of [daily, everySecond]) await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  });
 });

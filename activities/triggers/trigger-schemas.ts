@@ -114,10 +114,20 @@ export type ListTriggersQuery = z.infer<typeof ListTriggersQuery>;
 export const ExecuteTriggerBody = z.object({ payload: z.unknown().optional() }).strict();
 
 /** Body of POST /api/v1/triggers/:id/backfill (schedule triggers). */
+/** The longest range one backfill covers. */
+export const MAX_BACKFILL_DAYS = 31;
+const Instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+/** A past range of at most MAX_BACKFILL_DAYS (the service also bounds its firings); ISO 8601 instants. */
 export const BackfillBody = z
-  .object({ start: z.coerce.date(), end: z.coerce.date(), overlap: z.enum(OVERLAP_POLICIES).default('allow_all') })
+  .object({ start: Instant, end: Instant, overlap: z.enum(OVERLAP_POLICIES).default('allow_all') })
   .strict()
-  .refine((b) => b.start < b.end, 'start must be before end');
+  // zod runs these on a value whose fields failed too (then not Dates: their own issues say why).
+  .refine((b) => !(b.start instanceof Date && b.end instanceof Date) || b.start < b.end, 'start must be before end')
+  .refine((b) => !(b.start instanceof Date && b.end instanceof Date) || b.end.getTime() - b.start.getTime() <= MAX_BACKFILL_DAYS * 86_400_000, {
+    message: `a backfill covers at most ${MAX_BACKFILL_DAYS} days`,
+    path: ['end'],
+  });
 export type BackfillBody = z.infer<typeof BackfillBody>;
 
 /** Query of GET /api/v1/triggers/:id/history: newest first, `before` is the cursor from the last page. */

@@ -12,7 +12,7 @@ import { assertMayWatch, createTriggerAccess } from './trigger-access';
 import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
-import { type BackfillBody, CONFIG_SCHEMAS, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
+import { type BackfillBody, CONFIG_SCHEMAS, type ScheduleConfig, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
 
 export interface TriggerServiceDeps {
   prisma: PrismaClient;
@@ -49,6 +49,11 @@ function view(row: TriggerRow) {
 function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
 }
+
+/** How far in the future a backfill's end may be (clocks differ a little). */
+const CLOCK_SKEW_MS = 60_000;
+/** The most firings one backfill of an interval schedule may ask for (a cron range is bounded by MAX_BACKFILL_DAYS). */
+const MAX_BACKFILL_FIRINGS = 10_000;
 
 /** Trigger CRUD, firing, history and Temporal Schedule consistency (seed §5 ITriggerService). */
 export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
@@ -234,10 +239,22 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       return { triggerId: id, via: 'workflow' as const, runId };
     },
 
-    /** Runs the schedule over a past time range (schedule triggers only). */
+    /**
+     * Runs the schedule over a past range (schedule triggers only, enabled: a disabled trigger is
+     * INVALID_STATE, as for execute). A range reaching into the future, or one that would fire an
+     * interval schedule more than MAX_BACKFILL_FIRINGS times, is UNPROCESSABLE.
+     */
     async backfill(id: string, body: BackfillBody) {
       const row = await load(id);
       if (row.type !== 'schedule') throw new AppError('UNPROCESSABLE', 'only schedule triggers can be backfilled', { type: row.type });
+      if (!row.isEnabled) throw new AppError('INVALID_STATE', `trigger '${id}' is disabled`, { id });
+      // The future is the schedule's own business: a backfill would fire all of its slots now.
+      if (body.end.getTime() > Date.now() + CLOCK_SKEW_MS) throw new AppError('UNPROCESSABLE', 'a backfill covers the past: end is in the future', { end: body.end });
+      const { intervalSeconds } = row.config as ScheduleConfig;
+      const firings = intervalSeconds === undefined ? undefined : Math.floor((body.end.getTime() - body.start.getTime()) / (intervalSeconds * 1000));
+      if (firings !== undefined && firings > MAX_BACKFILL_FIRINGS) {
+        throw new AppError('UNPROCESSABLE', `the range would fire the trigger ${firings} times, more than ${MAX_BACKFILL_FIRINGS}: backfill a shorter range`, { firings, max: MAX_BACKFILL_FIRINGS });
+      }
       await temporal.schedule.getHandle(scheduleIdOf(id)).backfill({ start: body.start, end: body.end, overlap: temporalOverlap(body.overlap) });
       return { triggerId: id, start: body.start, end: body.end };
     },
