@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from '../../platform/database';
@@ -146,8 +147,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
 
     /**
      * Changes name, description, config (checked against the trigger's type) or action; the
-     * schedule follows in the same transaction. A change that makes an enabled event trigger close
-     * a provable cycle is UNPROCESSABLE.
+     * schedule follows in the same transaction; a changed condition forgets its last value (its
+     * cooldown stays). A change that makes an enabled event trigger close a provable cycle is UNPROCESSABLE.
      */
     async updateTrigger(id: string, body: UpdateTriggerBody) {
       const before = await load(id);
@@ -170,6 +171,10 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
               updatedAt: new Date(),
             },
           });
+          if (updated.type === 'condition' && config !== undefined && !isDeepStrictEqual(before.config, JSON.parse(JSON.stringify(config)))) {
+            // The old condition's edge says nothing about the new one: start from false (armed).
+            await tx.triggerConditionState.updateMany({ where: { triggerId: id }, data: { lastValue: false } });
+          }
           if (SCHEDULED_TYPES.has(updated.type) && (config !== undefined || body.name !== undefined)) {
             await schedules.put(updated);
             scheduled = true;
