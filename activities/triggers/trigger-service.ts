@@ -282,7 +282,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     /**
      * Makes Temporal match the database: recreates missing schedules (paused iff the trigger is
      * disabled), fixes a wrong paused state, and deletes `trigger-*` schedules without a trigger
-     * row (older than the grace period).
+     * row (older than the grace period). Each repair reads its row again under the row lock, so a
+     * pass never re-enables a trigger disabled, or recreates one deleted, while it ran.
      */
     async reconcile() {
       const rows = await prisma.trigger.findMany({ where: { type: { in: [...SCHEDULED_TYPES] } } });
@@ -297,16 +298,23 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
         await handle.delete().catch(() => undefined);
         result.removed.push(summary.scheduleId);
       }
-      for (const [scheduleId, row] of wanted) {
+      for (const [scheduleId, listed] of wanted) {
         try {
-          const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
-          if (!described) {
-            await schedules.put(row);
-            result.recreated.push(scheduleId);
-          } else if (described.state.paused === row.isEnabled) {
-            await schedules.setPaused(row.id, !row.isEnabled);
-            result.repaired.push(scheduleId);
-          }
+          // Repair from the row as it is now, under the row lock enable/disable/delete take: the
+          // listing above is stale, and acting on it would undo a disable or a delete made since.
+          await prisma.$transaction(async (tx) => {
+            await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${listed.id} FOR UPDATE`;
+            const row = await tx.trigger.findUnique({ where: { id: listed.id } });
+            if (!row) return; // deleted meanwhile; its schedule went with it
+            const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
+            if (!described) {
+              await schedules.put(row);
+              result.recreated.push(scheduleId);
+            } else if (described.state.paused === row.isEnabled) {
+              await schedules.setPaused(row.id, !row.isEnabled);
+              result.repaired.push(scheduleId);
+            }
+          });
         } catch (error) {
           // One bad row (e.g. a config that no longer validates) must not stop the others.
           result.failed.push({ scheduleId, error: error instanceof Error ? error.message : String(error) });
