@@ -223,4 +223,18 @@ describe('schedule triggers on Temporal Schedules', () => {
     await expect(describe_(deleted.id)).rejects.toBeInstanceOf(ScheduleNotFoundError);
     await t.api.delete(`/api/v1/triggers/${disabled.id}`).expect(204);
   });
+
+  test('execute and backfill of a trigger whose schedule is missing recreate it from the row and go ahead', async () => {
+    const trigger = await createTrigger({ name: 'lost schedule', type: 'schedule', config: { cron: '0 0 1 1 *', overlap: 'allow_all' }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
+    await t.api.post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(202);
+    expect((await describe_(trigger.id)).state.paused).toBe(false);
+    await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length === 1);
+
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
+    const start = new Date(Date.UTC(new Date().getUTCFullYear() - 1, 0, 1) - 60_000);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/backfill`).send({ start, end: new Date(start.getTime() + 120_000) }).expect(202);
+    await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length === 2);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Client } from '@temporalio/client';
+import { type Client, type ScheduleHandle, ScheduleNotFoundError } from '@temporalio/client';
 import type { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
@@ -93,6 +93,39 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       return updated;
     });
     return view(row);
+  }
+
+  /**
+   * Makes the trigger's schedule match its row as it is now, read under the row lock
+   * enable/disable/delete take (so a change made meanwhile is never undone): recreates a missing
+   * schedule (paused iff disabled) or fixes a wrong paused state. 'gone' when the row no longer exists.
+   */
+  async function repairSchedule(id: string): Promise<'recreated' | 'repaired' | 'gone' | 'ok'> {
+    return prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
+      const row = await tx.trigger.findUnique({ where: { id } });
+      if (!row) return 'gone';
+      const described = await temporal.schedule.getHandle(scheduleIdOf(id)).describe().catch(() => null);
+      if (!described) {
+        await schedules.put(row);
+        return 'recreated';
+      }
+      if (described.state.paused !== row.isEnabled) return 'ok';
+      await schedules.setPaused(id, !row.isEnabled);
+      return 'repaired';
+    });
+  }
+
+  /** Runs `act` on the trigger's schedule; one missing from Temporal is recreated from the row and `act` tried once more. */
+  async function onSchedule<T>(id: string, act: (handle: ScheduleHandle) => Promise<T>): Promise<T> {
+    const handle = temporal.schedule.getHandle(scheduleIdOf(id));
+    try {
+      return await act(handle);
+    } catch (error) {
+      if (!(error instanceof ScheduleNotFoundError)) throw error;
+      if ((await repairSchedule(id)) === 'gone') throw notFound('trigger', id);
+      return act(handle);
+    }
   }
 
   async function scheduleInfo(row: TriggerRow) {
@@ -226,13 +259,14 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     /**
      * Fires now. A schedule trigger without payload is fired through its schedule (ALLOW_ALL,
      * so it fires even while a run is going); everything else starts `trigger-<id>-manual-<n>`
-     * with the payload. A disabled trigger is INVALID_STATE.
+     * with the payload. A disabled trigger is INVALID_STATE; a schedule missing from Temporal is
+     * recreated from the row first.
      */
     async executeTrigger(id: string, payload: unknown) {
       const row = await load(id);
       if (!row.isEnabled) throw new AppError('INVALID_STATE', `trigger '${id}' is disabled`, { id });
       if (row.type === 'schedule' && payload === undefined) {
-        await temporal.schedule.getHandle(scheduleIdOf(id)).trigger('ALLOW_ALL');
+        await onSchedule(id, (handle) => handle.trigger('ALLOW_ALL'));
         return { triggerId: id, via: 'schedule' as const, scheduleId: scheduleIdOf(id) };
       }
       const { runId } = await starter.start(`manual-${newId()}`, { triggerId: id, source: 'manual', payload });
@@ -243,7 +277,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     async backfill(id: string, body: BackfillBody) {
       const row = await load(id);
       if (row.type !== 'schedule') throw new AppError('UNPROCESSABLE', 'only schedule triggers can be backfilled', { type: row.type });
-      await temporal.schedule.getHandle(scheduleIdOf(id)).backfill({ start: body.start, end: body.end, overlap: temporalOverlap(body.overlap) });
+      await onSchedule(id, (handle) => handle.backfill({ start: body.start, end: body.end, overlap: temporalOverlap(body.overlap) }));
       return { triggerId: id, start: body.start, end: body.end };
     },
 
@@ -300,21 +334,9 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       }
       for (const [scheduleId, listed] of wanted) {
         try {
-          // Repair from the row as it is now, under the row lock enable/disable/delete take: the
-          // listing above is stale, and acting on it would undo a disable or a delete made since.
-          await prisma.$transaction(async (tx) => {
-            await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${listed.id} FOR UPDATE`;
-            const row = await tx.trigger.findUnique({ where: { id: listed.id } });
-            if (!row) return; // deleted meanwhile; its schedule went with it
-            const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
-            if (!described) {
-              await schedules.put(row);
-              result.recreated.push(scheduleId);
-            } else if (described.state.paused === row.isEnabled) {
-              await schedules.setPaused(row.id, !row.isEnabled);
-              result.repaired.push(scheduleId);
-            }
-          });
+          // The listing is stale by now; repairSchedule acts on the row as it is.
+          const outcome = await repairSchedule(listed.id);
+          if (outcome === 'recreated' || outcome === 'repaired') result[outcome].push(scheduleId);
         } catch (error) {
           // One bad row (e.g. a config that no longer validates) must not stop the others.
           result.failed.push({ scheduleId, error: error instanceof Error ? error.message : String(error) });
