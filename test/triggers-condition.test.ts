@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../activities/tools/tool-types';
+import { createTriggerActivities } from '../activities/triggers/trigger-activities';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
@@ -76,14 +77,44 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
     gauges.get('g2')!.level = 0;
     await eventually(() => stack.prisma.triggerConditionState.findUnique({ where: { triggerId: id } }), (s) => s?.lastValue === false);
     gauges.get('g2')!.level = 50;
-    await eventually(() => stack.prisma.triggerConditionState.findUnique({ where: { triggerId: id } }), (s) => s?.lastValue === true);
     await checks('g2', 2);
     expect(await firings(id)).toHaveLength(1);
+    // Held back, not lost: the edge stays armed until the cooldown has passed.
+    expect(await stack.prisma.triggerConditionState.findUnique({ where: { triggerId: id } })).toMatchObject({ lastValue: false });
 
     // Disabled: the schedule pauses, the gauge is no longer read.
     await t.api.post(`/api/v1/triggers/${id}/disable`).expect(200);
     const shown = await t.api.get(`/api/v1/triggers/${id}`).expect(200);
     expect(shown.body.schedule.paused).toBe(true);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  });
+
+  test('an edge suppressed by the cooldown fires once the cooldown has passed, and a config change re-arms', async () => {
+    // Created disabled, then enabled in the row only: the paused schedule never checks, the test does.
+    gauges.set('g3', { level: 0, reads: 0 });
+    const config = { tool: 'core.test_gauge', args: { gauge: 'g3' }, expression: { path: 'result.level', op: 'gte', value: 10 }, intervalSeconds: 60, cooldownSeconds: 60 };
+    const created = await t.api.post('/api/v1/triggers').send({ name: 'watch g3', type: 'condition', enabled: false, config, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201);
+    const id = created.body.id as string;
+    const setEnabled = (isEnabled: boolean) => stack.prisma.trigger.update({ where: { id }, data: { isEnabled } });
+    await setEnabled(true);
+    const acts = createTriggerActivities({ prisma: stack.prisma, tools: stack.tools, events: stack.bus, plans: t.plans });
+    let n = 0;
+    const check = async (level: number) => {
+      gauges.get('g3')!.level = level;
+      return (await acts.checkTriggerCondition({ triggerId: id, checkId: `g3-${n++}` })).fire;
+    };
+    const endCooldown = () => stack.prisma.triggerConditionState.update({ where: { triggerId: id }, data: { lastFiredAt: new Date(Date.now() - 61_000) } });
+
+    expect([await check(0), await check(20), await check(0), await check(20), await check(20)]).toEqual([false, true, false, false, false]);
+    await endCooldown();
+    expect([await check(20), await check(20)]).toEqual([true, false]);
+
+    // A new condition starts from a fresh edge: true now means it fires (outside the cooldown).
+    await endCooldown();
+    await setEnabled(false);
+    await t.api.patch(`/api/v1/triggers/${id}`).send({ config: { ...config, expression: { path: 'result.level', op: 'gte', value: 15 } } }).expect(200);
+    await setEnabled(true);
+    expect(await check(20)).toBe(true);
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 });

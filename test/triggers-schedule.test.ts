@@ -1,5 +1,6 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { scheduleIdOf } from '../activities/triggers/trigger-schedules';
+import { createTriggerService } from '../activities/triggers/trigger-service';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
@@ -186,6 +187,54 @@ describe('schedule triggers on Temporal Schedules', () => {
     // Schedule listing is eventually consistent: the orphan shows up in a later pass.
     await eventually(async () => [...(await eager.triggers.reconcile()).removed, ...recreated.body.removed], (removed) => removed.includes(orphanId));
     await expect(stack.client.schedule.getHandle(orphanId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
+  test('reconcile acts on each row as it is when it repairs: a disable or delete made during the pass stands', async () => {
+    const disabled = await createTrigger({ name: 'disabled mid-pass', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
+    const deleted = await createTrigger({ name: 'deleted mid-pass', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
+    // The pass's listing returns only after the user's disable and delete have committed.
+    let listed!: () => void;
+    const listing = new Promise<void>((resolve) => (listed = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const trigger = new Proxy(stack.prisma.trigger, {
+      get(target, prop) {
+        if (prop !== 'findMany') return Reflect.get(target, prop) as unknown;
+        return async (args: Parameters<typeof target.findMany>[0]) => {
+          const rows = await target.findMany(args);
+          listed();
+          await gate;
+          return rows;
+        };
+      },
+    });
+    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'trigger' ? trigger : (Reflect.get(target, prop) as unknown)) });
+    const slow = createTriggerService({ prisma, temporal: stack.client, taskQueue: stack.taskQueue, starter: t.starter, secrets: t.secrets, plans: t.plans, tools: stack.tools });
+    const pass = slow.reconcile();
+    await listing;
+    await t.api.post(`/api/v1/triggers/${disabled.id}/disable`).expect(200);
+    await t.api.delete(`/api/v1/triggers/${deleted.id}`).expect(204);
+    release();
+    const result = await pass;
+    expect(result.repaired).not.toContain(scheduleIdOf(disabled.id));
+    expect(result.recreated).not.toContain(scheduleIdOf(deleted.id));
+    expect((await describe_(disabled.id)).state.paused).toBe(true);
+    await expect(describe_(deleted.id)).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    await t.api.delete(`/api/v1/triggers/${disabled.id}`).expect(204);
+  });
+
+  test('execute and backfill of a trigger whose schedule is missing recreate it from the row and go ahead', async () => {
+    const trigger = await createTrigger({ name: 'lost schedule', type: 'schedule', config: { cron: '0 0 1 1 *', overlap: 'allow_all' }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
+    await t.api.post(`/api/v1/triggers/${trigger.id}/execute`).send({}).expect(202);
+    expect((await describe_(trigger.id)).state.paused).toBe(false);
+    await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length === 1);
+
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
+    const start = new Date(Date.UTC(new Date().getUTCFullYear() - 1, 0, 1) - 60_000);
+    await t.api.post(`/api/v1/triggers/${trigger.id}/backfill`).send({ start, end: new Date(start.getTime() + 120_000) }).expect(202);
+    await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length === 2);
     await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 });

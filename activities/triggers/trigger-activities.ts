@@ -114,7 +114,8 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
 
     /**
      * Calls the condition's tool, tests its expression against `{ result }` and persists the edge
-     * state under a row lock: fires only on false→true outside the cooldown. A retried check
+     * state under a row lock: fires on false→true, or on the first true check after the cooldown
+     * when the edge came during it. A retried check
      * (same checkId) that already fired answers fire again; a tool failure keeps the old state.
      */
     async checkTriggerCondition(input: { triggerId: string; checkId: string }): Promise<{ fire: boolean; value: boolean; payload?: unknown }> {
@@ -141,10 +142,12 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
         if (state?.last_fired_check === input.checkId) return { fire: true, value: true, payload: { result } };
         const now = new Date();
         const cooledDown = !state?.last_fired_at || now.getTime() - state.last_fired_at.getTime() >= config.cooldownSeconds * 1000;
-        const fire = value && !state?.last_value && cooledDown;
+        const edge = value && !state?.last_value;
+        const fire = edge && cooledDown;
         await tx.triggerConditionState.update({
           where: { triggerId: trigger.id },
-          data: { lastValue: value, lastCheckedAt: now, lastError: null, ...(fire ? { lastFiredAt: now, lastFiredCheck: input.checkId } : {}) },
+          // An edge held back by the cooldown keeps last_value false (armed), so it fires once the cooldown has passed.
+          data: { lastValue: edge && !cooledDown ? false : value, lastCheckedAt: now, lastError: null, ...(fire ? { lastFiredAt: now, lastFiredCheck: input.checkId } : {}) },
         });
         return { fire, value, payload: fire ? { result } : undefined };
       });

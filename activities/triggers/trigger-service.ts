@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { isDeepStrictEqual } from 'node:util';
+import { type Client, type ScheduleHandle, ScheduleNotFoundError } from '@temporalio/client';
 import type { Prisma } from '../../prisma/generated/client';
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
@@ -99,6 +100,39 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     return view(row);
   }
 
+  /**
+   * Makes the trigger's schedule match its row as it is now, read under the row lock
+   * enable/disable/delete take (so a change made meanwhile is never undone): recreates a missing
+   * schedule (paused iff disabled) or fixes a wrong paused state. 'gone' when the row no longer exists.
+   */
+  async function repairSchedule(id: string): Promise<'recreated' | 'repaired' | 'gone' | 'ok'> {
+    return prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
+      const row = await tx.trigger.findUnique({ where: { id } });
+      if (!row) return 'gone';
+      const described = await temporal.schedule.getHandle(scheduleIdOf(id)).describe().catch(() => null);
+      if (!described) {
+        await schedules.put(row);
+        return 'recreated';
+      }
+      if (described.state.paused !== row.isEnabled) return 'ok';
+      await schedules.setPaused(id, !row.isEnabled);
+      return 'repaired';
+    });
+  }
+
+  /** Runs `act` on the trigger's schedule; one missing from Temporal is recreated from the row and `act` tried once more. */
+  async function onSchedule<T>(id: string, act: (handle: ScheduleHandle) => Promise<T>): Promise<T> {
+    const handle = temporal.schedule.getHandle(scheduleIdOf(id));
+    try {
+      return await act(handle);
+    } catch (error) {
+      if (!(error instanceof ScheduleNotFoundError)) throw error;
+      if ((await repairSchedule(id)) === 'gone') throw notFound('trigger', id);
+      return act(handle);
+    }
+  }
+
   async function scheduleInfo(row: TriggerRow) {
     if (!SCHEDULED_TYPES.has(row.type)) return undefined;
     try {
@@ -151,8 +185,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
 
     /**
      * Changes name, description, config (checked against the trigger's type) or action; the
-     * schedule follows in the same transaction. A change that makes an enabled event trigger close
-     * a provable cycle is UNPROCESSABLE.
+     * schedule follows in the same transaction; a changed condition forgets its last value (its
+     * cooldown stays). A change that makes an enabled event trigger close a provable cycle is UNPROCESSABLE.
      */
     async updateTrigger(id: string, body: UpdateTriggerBody) {
       const before = await load(id);
@@ -175,6 +209,10 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
               updatedAt: new Date(),
             },
           });
+          if (updated.type === 'condition' && config !== undefined && !isDeepStrictEqual(before.config, JSON.parse(JSON.stringify(config)))) {
+            // The old condition's edge says nothing about the new one: start from false (armed).
+            await tx.triggerConditionState.updateMany({ where: { triggerId: id }, data: { lastValue: false } });
+          }
           if (SCHEDULED_TYPES.has(updated.type) && (config !== undefined || body.name !== undefined)) {
             await schedules.put(updated);
             scheduled = true;
@@ -226,13 +264,14 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     /**
      * Fires now. A schedule trigger without payload is fired through its schedule (ALLOW_ALL,
      * so it fires even while a run is going); everything else starts `trigger-<id>-manual-<n>`
-     * with the payload. A disabled trigger is INVALID_STATE.
+     * with the payload. A disabled trigger is INVALID_STATE; a schedule missing from Temporal is
+     * recreated from the row first.
      */
     async executeTrigger(id: string, payload: unknown) {
       const row = await load(id);
       if (!row.isEnabled) throw new AppError('INVALID_STATE', `trigger '${id}' is disabled`, { id });
       if (row.type === 'schedule' && payload === undefined) {
-        await temporal.schedule.getHandle(scheduleIdOf(id)).trigger('ALLOW_ALL');
+        await onSchedule(id, (handle) => handle.trigger('ALLOW_ALL'));
         return { triggerId: id, via: 'schedule' as const, scheduleId: scheduleIdOf(id) };
       }
       const { runId } = await starter.start(`manual-${newId()}`, { triggerId: id, source: 'manual', payload });
@@ -255,7 +294,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (firings !== undefined && firings > MAX_BACKFILL_FIRINGS) {
         throw new AppError('UNPROCESSABLE', `the range would fire the trigger ${firings} times, more than ${MAX_BACKFILL_FIRINGS}: backfill a shorter range`, { firings, max: MAX_BACKFILL_FIRINGS });
       }
-      await temporal.schedule.getHandle(scheduleIdOf(id)).backfill({ start: body.start, end: body.end, overlap: temporalOverlap(body.overlap) });
+      await onSchedule(id, (handle) => handle.backfill({ start: body.start, end: body.end, overlap: temporalOverlap(body.overlap) }));
       return { triggerId: id, start: body.start, end: body.end };
     },
 
@@ -294,7 +333,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     /**
      * Makes Temporal match the database: recreates missing schedules (paused iff the trigger is
      * disabled), fixes a wrong paused state, and deletes `trigger-*` schedules without a trigger
-     * row (older than the grace period).
+     * row (older than the grace period). Each repair reads its row again under the row lock, so a
+     * pass never re-enables a trigger disabled, or recreates one deleted, while it ran.
      */
     async reconcile() {
       const rows = await prisma.trigger.findMany({ where: { type: { in: [...SCHEDULED_TYPES] } } });
@@ -309,16 +349,11 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
         await handle.delete().catch(() => undefined);
         result.removed.push(summary.scheduleId);
       }
-      for (const [scheduleId, row] of wanted) {
+      for (const [scheduleId, listed] of wanted) {
         try {
-          const described = await temporal.schedule.getHandle(scheduleId).describe().catch(() => null);
-          if (!described) {
-            await schedules.put(row);
-            result.recreated.push(scheduleId);
-          } else if (described.state.paused === row.isEnabled) {
-            await schedules.setPaused(row.id, !row.isEnabled);
-            result.repaired.push(scheduleId);
-          }
+          // The listing is stale by now; repairSchedule acts on the row as it is.
+          const outcome = await repairSchedule(listed.id);
+          if (outcome === 'recreated' || outcome === 'repaired') result[outcome].push(scheduleId);
         } catch (error) {
           // One bad row (e.g. a config that no longer validates) must not stop the others.
           result.failed.push({ scheduleId, error: error instanceof Error ? error.message : String(error) });
