@@ -130,7 +130,8 @@ describe('database ACL', () => {
 
     test('only the owner drops a plugin table; dropping twice is a no-op; dropPluginTables removes the rest', async () => {
       await stack.acl.createPluginTable(alpha, { name: 'scratch', columns: [{ name: 'a', type: 'text' }] });
-      await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, `plugin:${beta}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      // beta may not read it, so to beta it does not exist.
+      await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, `plugin:${beta}`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
       await expect(stack.acl.dropTable('plans', 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
       expect(await stack.acl.dropPluginTable(alpha, 'scratch')).toEqual({ table: `plugin_${alpha}_scratch`, dropped: true });
@@ -169,7 +170,7 @@ describe('database ACL', () => {
       expect(audit).toMatchObject({ action: 'query', statement: `SELECT * FROM ${alphaNotes}` });
       expect(stack.events.ofType('database.access_denied').some((e) => (e.data as { requesterId: string }).requesterId === b)).toBe(true);
 
-      await keys.beta.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(403); // not the owner
+      await keys.beta.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(404); // may not read it: as if missing
       await keys.alpha.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'write' }).expect(422);
       await keys.alpha.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(204);
       const read = await keys.beta.post('/api/v1/db/query').send({ sql: `SELECT title FROM ${alphaNotes} WHERE title = $1`, params: ['first'] }).expect(200);
@@ -302,7 +303,7 @@ describe('database ACL', () => {
       await keys.carol.post('/api/v1/db/query').send({ sql: `UPDATE ${table} SET entry = entry || '!'` }).expect(200);
 
       expect((await keys.dave.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${table}` })).status).toBe(403);
-      expect((await keys.dave.get(`/api/v1/acl/tables/${table}`)).status).toBe(403);
+      expect((await keys.dave.get(`/api/v1/acl/tables/${table}`)).status).toBe(404);
       expect((await keys.dave.get('/api/v1/acl/tables').expect(200)).body.tables.map((t: { name: string }) => t.name)).not.toContain(table);
       expect((await keys.carol.get('/api/v1/acl/tables').expect(200)).body.tables.map((t: { name: string }) => t.name)).toContain(table);
       expect((await keys.admin.post('/api/v1/db/query').send({ sql: `SELECT entry FROM ${table}` }).expect(200)).body.rows).toEqual([{ entry: 'dear diary!' }]);
@@ -310,9 +311,44 @@ describe('database ACL', () => {
       await keys.carol.post(`/api/v1/acl/tables/${table}/grants`).send({ grantee: 'user:dave', privilege: 'write' }).expect(204);
       expect((await keys.dave.post('/api/v1/db/query').send({ sql: `INSERT INTO ${table} (entry) VALUES ('dave was here')` })).status).toBe(200);
       expect((await keys.dave.post('/api/v1/db/query').send({ sql: `UPDATE ${table} SET entry = 'x'` })).status).toBe(403); // UPDATE also reads
-      await keys.dave.delete(`/api/v1/acl/tables/${table}`).expect(403);
-      await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(200);
+      await keys.dave.delete(`/api/v1/acl/tables/${table}`).expect(404); // may not read it: as if missing
+      expect((await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(200)).body).toEqual({ table, dropped: true });
+      await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(404);
       await keys.carol.get(`/api/v1/acl/tables/${table}`).expect(404);
+    });
+
+    test('a table the caller may not read answers exactly as a missing one on every route that names a table', async () => {
+      const hiddenSpec = { name: `hidden_${run}`, columns: [{ name: 'secret', type: 'text' }] };
+      const hidden = (await keys.carol.post('/api/v1/acl/tables').send(hiddenSpec).expect(201)).body.table as string;
+      const missing = `user_nothing_${run}`.slice(0, hidden.length).padEnd(hidden.length, 'x');
+      const probes: [string, (name: string) => Promise<{ status: number; text: string }>][] = [
+        ['GET metadata', (name) => keys.dave.get(`/api/v1/acl/tables/${name}`)],
+        ['POST grant', (name) => keys.dave.post(`/api/v1/acl/tables/${name}/grants`).send({ grantee: 'user:dave', privilege: 'read' })],
+        ['DELETE grant', (name) => keys.dave.delete(`/api/v1/acl/tables/${name}/grants`).send({ grantee: 'user:dave', privilege: 'read' })],
+        ['DELETE table', (name) => keys.dave.delete(`/api/v1/acl/tables/${name}`)],
+        ['SQL query', (name) => keys.dave.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${name}` })],
+      ];
+      // A user table, another plugin's protected table, a locked system table, credentials: all hidden from dave.
+      for (const name of [hidden, alphaNotes, 'plans', 'api_keys']) {
+        for (const [route, probe] of probes) {
+          const [seen, absent] = [await probe(name), await probe(missing)];
+          expect([route, name, seen.status, seen.text.replaceAll(name, '<table>')]).toEqual([route, name, absent.status, absent.text.replaceAll(missing, '<table>')]);
+        }
+      }
+      const notFound = await keys.dave.get(`/api/v1/acl/tables/${hidden}`).expect(404);
+      expect(notFound.body).toEqual({ error: { code: 'NOT_FOUND', message: `table '${hidden}' does not exist`, details: { id: hidden } } });
+      expect(await stack.acl.getTableMetadata(hidden)).not.toBeNull(); // dave's DELETE dropped nothing
+      // The probe of an existing table is still audited as a denial.
+      expect(await stack.prisma.aclAudit.findFirst({ where: { requesterId: 'user:dave', action: 'grant', outcome: 'denied', tableNames: { has: hidden } } })).not.toBeNull();
+
+      // Who may know the table gets the real answers: admin sees it, a reader learns it is not theirs to grant.
+      expect((await keys.admin.get(`/api/v1/acl/tables/${hidden}`).expect(200)).body).toMatchObject({ name: hidden, ownerId: 'user:carol' });
+      expect((await keys.admin.get('/api/v1/acl/tables/api_keys').expect(200)).body).toMatchObject({ name: 'api_keys', accessLevel: 'locked' });
+      await keys.carol.post(`/api/v1/acl/tables/${hidden}/grants`).send({ grantee: 'user:dave', privilege: 'read' }).expect(204);
+      expect((await keys.dave.get(`/api/v1/acl/tables/${hidden}`).expect(200)).body.name).toBe(hidden);
+      expect((await keys.dave.post(`/api/v1/acl/tables/${hidden}/grants`).send({ grantee: 'user:dave', privilege: 'write' }).expect(403)).body.error.code).toBe('FORBIDDEN');
+      await keys.dave.delete(`/api/v1/acl/tables/${hidden}`).expect(403);
+      await keys.carol.delete(`/api/v1/acl/tables/${hidden}`).expect(200);
     });
 
     test('bad bodies are 400 in the standard shape', async () => {

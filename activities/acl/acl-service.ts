@@ -112,14 +112,36 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     return rules !== null && isAllowed(rules, requesterId, privilege);
   }
 
-  /** Audits and announces a denial, then throws it (FORBIDDEN unless `error` says otherwise). */
-  async function deny(requesterId: string, action: Action, reason: string, tables: string[], statement?: string, error?: AppError): Promise<never> {
+  /**
+   * Whether `requesterId` may learn that `table` exists: admin always, anyone else only when it
+   * may read the table. To everyone else a table answers exactly as a missing one, so table names
+   * cannot be probed.
+   */
+  async function visible(table: string, requesterId: string): Promise<boolean> {
+    return requesterId === 'admin' || can(table, requesterId, 'read');
+  }
+
+  /** Audits and announces a denial. */
+  async function recordDenial(requesterId: string, action: Action, reason: string, tables: string[], statement?: string): Promise<void> {
     await prisma.aclAudit.create({
       data: { id: newId(), requesterId, action, outcome: 'denied', tableNames: tables, statement: statement?.slice(0, 4000) ?? null, reason: reason.slice(0, 1000) },
     });
     events.emit('database.access_denied', { requesterId, action, reason, tables }, SOURCE);
     metrics?.denied(requesterId, action);
+  }
+
+  /** Audits and announces a denial, then throws it (FORBIDDEN unless `error` says otherwise). */
+  async function deny(requesterId: string, action: Action, reason: string, tables: string[], statement?: string, error?: AppError): Promise<never> {
+    await recordDenial(requesterId, action, reason, tables, statement);
     throw error ?? new AppError('FORBIDDEN', reason, { tables });
+  }
+
+  /** The table's rules when `requesterId` may know it exists; NOT_FOUND, the same as for a missing table, otherwise (audited as a denial). */
+  async function rulesVisibleTo(table: string, requesterId: string, action: Action): Promise<TableRules> {
+    const { rules } = await load(table);
+    if (!rules) throw notFound('table', table);
+    if (!(await visible(table, requesterId))) return deny(requesterId, action, `${requesterId} may not see '${table}'`, [table], undefined, notFound('table', table));
+    return rules;
   }
 
   function invalidate(table?: string): void {
@@ -163,12 +185,17 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     return { table, created };
   }
 
-  /** Drops an ACL-created table after checking `requesterId` may; missing tables are a no-op. */
-  async function dropTable(table: string, requesterId: string): Promise<{ table: string; dropped: boolean }> {
+  /**
+   * Drops an ACL-created table after checking `requesterId` may (FORBIDDEN otherwise); `dropped:
+   * false` for a missing table and for one the requester may not see (that one audited as a denial).
+   */
+  async function dropIfOwned(table: string, requesterId: string): Promise<{ table: string; dropped: boolean }> {
+    const mayKnow = await visible(table, requesterId);
     const dropped = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${table}))`;
       const row = await tx.tableMetadata.findUnique({ where: { tableName: table } });
       if (!row) return false;
+      if (!mayKnow) return 'hidden' as const;
       const owner = row.ownerId === requesterId || (row.accessLevel === 'user' && requesterId === 'admin');
       if (row.accessLevel === 'locked' || !owner) return 'denied' as const;
       await tx.$executeRawUnsafe(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
@@ -178,6 +205,10 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       return true;
     });
     if (dropped === 'denied') return deny(requesterId, 'drop_table', `only the owner may drop '${table}'`, [table]);
+    if (dropped === 'hidden') {
+      await recordDenial(requesterId, 'drop_table', `${requesterId} may not see '${table}'`, [table]);
+      return { table, dropped: false };
+    }
     invalidate(table);
     if (dropped) events.emit('database.table_dropped', { table, requesterId }, SOURCE);
     return { table, dropped };
@@ -211,6 +242,13 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     /** The metadata of one table (cached); null when the ACL does not know it. */
     async getTableMetadata(tableName: string): Promise<TableMetadata | null> {
       return (await load(tableName)).metadata;
+    },
+
+    /** The metadata of one table as `requesterId` may see it: NOT_FOUND alike for a missing table and one it may not read (admin sees all). */
+    async describeTable(tableName: string, requesterId: string): Promise<TableMetadata> {
+      const { metadata } = await load(tableName);
+      if (!metadata || !(await visible(tableName, requesterId))) throw notFound('table', tableName);
+      return metadata;
     },
 
     /** Metadata of every table `requesterId` may read, by name. */
@@ -284,14 +322,14 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     /** Drops one of the plugin's tables by its short name (as in the spec); FORBIDDEN when another owns it; a missing table is a no-op. */
     async dropPluginTable(pluginId: string, tableName: string): Promise<{ table: string; dropped: boolean }> {
       const id = TablePluginId.parse(pluginId);
-      return dropTable(pluginTableName(id, tableName), pluginPrincipal(id));
+      return dropIfOwned(pluginTableName(id, tableName), pluginPrincipal(id));
     },
 
     /** Drops every table `plugin:<pluginId>` owns (uninstall); returns their names. */
     async dropPluginTables(pluginId: string): Promise<string[]> {
       const owner = pluginPrincipal(TablePluginId.parse(pluginId));
       const rows = await prisma.tableMetadata.findMany({ where: { ownerId: owner, accessLevel: 'protected' }, select: { tableName: true } });
-      for (const row of rows) await dropTable(row.tableName, owner);
+      for (const row of rows) await dropIfOwned(row.tableName, owner);
       return rows.map((r) => r.tableName);
     },
 
@@ -301,13 +339,18 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       return createTable(userTableName(def.name), def, 'user', ownerId);
     },
 
-    /** Drops a table its owner (or admin, for user tables) asks to drop; locked tables never. */
-    dropTable,
+    /**
+     * Drops a table its owner (or admin, for user tables) asks to drop; locked tables never
+     * (FORBIDDEN). NOT_FOUND alike for a missing table and one the requester may not see.
+     */
+    async dropTable(table: string, requesterId: string): Promise<{ table: string; dropped: true }> {
+      if (!(await dropIfOwned(table, requesterId)).dropped) throw notFound('table', table);
+      return { table, dropped: true };
+    },
 
-    /** Grants `privilege` on `table` to a principal; only the owner or admin may, and only what the level allows. */
+    /** Grants `privilege` on `table` to a principal; only the owner or admin may, and only what the level allows; NOT_FOUND when the requester may not see the table. */
     async grantAccess(table: string, grant: GrantBody, requesterId: string): Promise<void> {
-      const { rules } = await load(table);
-      if (!rules) throw notFound('table', table);
+      const rules = await rulesVisibleTo(table, requesterId, 'grant');
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'grant', `only the owner may grant on '${table}'`, [table]);
       if (!GRANTABLE[rules.accessLevel].includes(grant.privilege) || UNREADABLE_TABLES.has(table)) {
         throw new AppError('UNPROCESSABLE', `${grant.privilege} cannot be granted on ${rules.accessLevel} table '${table}'`, { table });
@@ -323,10 +366,9 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       invalidate(table);
     },
 
-    /** Removes a grant (idempotent); only the owner or admin may. */
+    /** Removes a grant (idempotent); only the owner or admin may; NOT_FOUND when the requester may not see the table. */
     async revokeAccess(table: string, grant: GrantBody, requesterId: string): Promise<void> {
-      const { rules } = await load(table);
-      if (!rules) throw notFound('table', table);
+      const rules = await rulesVisibleTo(table, requesterId, 'revoke');
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'revoke', `only the owner may revoke on '${table}'`, [table]);
       const role = grant.grantee === 'admin' || grant.grantee === rules.ownerId ? undefined : await ensureRole(grant.grantee);
       await prisma.$transaction(async (tx) => {
