@@ -12,6 +12,7 @@ import { GRANTABLE, isAllowed, type AccessLevel, type TableRules } from './acl-r
 import { analyzeQuery, loadSqlParser, type QueryAnalysis } from './query-analyzer';
 import { UNREADABLE_TABLES } from './sql-allow-lists';
 import { runStatement, type QueryResult } from './query-executor';
+import { guardedReadSql } from './result-size';
 import { ADMIN_QUERY_ROLE, PRIVILEGE_SQL, ensureRoleSql, queryRoleOf } from './query-roles';
 import { buildCreateTableSql, pluginTableName, quoteIdentifier, userTableName } from './table-ddl';
 
@@ -42,6 +43,8 @@ export interface DatabaseAclDeps {
   events: EventPublisher;
   statementTimeoutMs?: number;
   maxRows?: number;
+  /** The largest result a statement may answer (its rows as JSON); more is RESULT_TOO_LARGE. */
+  maxResultBytes?: number;
   /** Backstop expiry of cached metadata; changes in any process also clear caches through NOTIFY. */
   cacheTtlMs?: number;
   now?: () => number;
@@ -64,7 +67,7 @@ interface CachedTable {
 type Action = 'query' | 'create_table' | 'drop_table' | 'grant' | 'revoke';
 
 /** The database ACL (seed §2): table metadata, access decisions, query validation and execution, plugin tables. */
-export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, cacheTtlMs = 30_000, now = Date.now, metrics }: DatabaseAclDeps) {
+export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, maxResultBytes = 16 * 1024 * 1024, cacheTtlMs = 30_000, now = Date.now, metrics }: DatabaseAclDeps) {
   const cache = new Map<string, CachedTable>();
   const parserReady = loadSqlParser();
   const ensuredRoles = new Set<string>([ADMIN_QUERY_ROLE]);
@@ -218,9 +221,8 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
   async function runQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
     const analysis = await acl.validateQuery(query, requesterId);
     const tables = [...new Set(analysis.access.map((a) => a.table))];
-    // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows instead of streaming a huge result here.
-    // The text parsed as exactly one SELECT, so it is a valid subquery; the newlines end any trailing comment.
-    const sql = analysis.readOnly ? `SELECT * FROM (\n${analysis.statement}\n) AS ownpilot_query LIMIT ${maxRows + 1}` : query;
+    // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows or maxResultBytes instead of streaming a huge result here.
+    const sql = analysis.readOnly ? guardedReadSql(analysis.statement, maxRows, maxResultBytes) : query;
     let result: QueryResult;
     try {
       result = await runStatement(pool, {
@@ -229,6 +231,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
         params: [...params],
         readOnly: analysis.readOnly,
         statementTimeoutMs,
+        maxResultBytes,
         ...(analysis.readOnly ? {} : { audit: { requesterId, tables } }),
       });
     } catch (error) {
@@ -294,7 +297,8 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     /**
      * Validates, then runs one statement with bound parameters under the restricted role, a
      * statement timeout and (for reads) a read-only transaction; writes are audited in the same
-     * transaction. At most `maxRows` rows are returned (`truncated` says when more matched).
+     * transaction. At most `maxRows` rows are returned (`truncated` says when more matched); a
+     * result over `maxResultBytes` fails RESULT_TOO_LARGE with nothing of it returned.
      */
     async executeQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
       if (!metrics) return runQuery(query, params, requesterId);
