@@ -42,7 +42,7 @@ export const dbRoutes: RouteGroup = {
   description: 'Database ACL: table metadata, user tables, grants, audit',
   routes: [
     {
-      method: 'post', path: '/query', summary: 'Run one SQL statement through the ACL as the caller', body: QueryBody, errors: [403, 422],
+      method: 'post', path: '/query', summary: 'Run one SQL statement through the ACL as the caller (422 RESULT_TOO_LARGE past ACL_MAX_RESULT_BYTES)', body: QueryBody, errors: [403, 422],
       responses: {
         200: {
           description: 'Rows (at most the configured maximum; `truncated` says when more matched)',
