@@ -273,6 +273,8 @@ describe('schedule triggers on Temporal Schedules', () => {
     const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', second: '2-digit' });
     expect(restored.info.nextActionTimes.length).toBeGreaterThan(0);
     expect(restored.info.nextActionTimes.map((at) => berlin.format(at))).toEqual(restored.info.nextActionTimes.map(() => '09:00:00'));
+    // A run the drifted schedule started on the unpolled queue would wait there for ever.
+    for (const running of restored.info.runningActions) await stack.client.workflow.getHandle(running.workflow.workflowId).terminate('test cleanup');
     await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 
