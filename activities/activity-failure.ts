@@ -3,7 +3,7 @@ import { ZodError } from 'zod';
 import { AppError, type ErrorCode } from '../platform/errors';
 
 /** Errors a retry cannot fix: the workflow sees them as non-retryable failures of their code. */
-const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'TOOL_LOCKED', 'TOOL_DISABLED', 'APPROVAL_REQUIRED', 'CONFLICT', 'INVALID_STATE']);
+const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NOT_FOUND', 'UNPROCESSABLE', 'FORBIDDEN', 'VALIDATION_FAILED', 'TOOL_LOCKED', 'TOOL_DISABLED', 'APPROVAL_REQUIRED', 'CONFLICT', 'INVALID_STATE', 'RESULT_TOO_LARGE']);
 /** TOOL_FAILED reasons the same sandboxed code and arguments hit again on every attempt. */
 const PERMANENT_TOOL_FAILURES: ReadonlySet<unknown> = new Set(['call_limit', 'out_of_memory', 'stack_overflow', 'output_too_large']);
 

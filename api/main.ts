@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const eventMetrics = createEventMetrics(metrics);
   const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
   registerEventBusMetrics(metrics, events);
-  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, maxResultBytes: config.ACL_MAX_RESULT_BYTES, metrics: createAclMetrics(metrics) });
   const keys = createApiKeyService({ prisma });
   const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
   const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);

@@ -46,7 +46,7 @@ export const pluginInstall: Benchmark = {
     const prisma = createPrisma(pg.databaseUrl, 8);
     const sql = createSqlPool(pg.databaseUrl);
     const bus = await openEventBus(pg.databaseUrl, logger);
-    const database = await startDatabaseAcl({ prisma, databaseUrl: pg.databaseUrl, events: bus, statementTimeoutMs: 5000 });
+    const database = await startDatabaseAcl({ prisma, databaseUrl: pg.databaseUrl, events: bus, statementTimeoutMs: 5000, maxResultBytes: 16 * 1024 * 1024 });
     const { registry: tools } = await startToolRegistry({
       prisma, events: bus, databaseUrl: pg.databaseUrl, extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
       pluginMayEmit: createPluginEmitGrant(prisma),

@@ -45,6 +45,8 @@ export const ConfigSchema = z.object({
   /** An idle sandbox worker whose WASM memory grew past this is replaced, giving the memory back. */
   TOOLS_SANDBOX_RECYCLE_BYTES: z.coerce.number().int().min(16 * 1024 * 1024).default(64 * 1024 * 1024),
   ACL_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** The largest result (rows as JSON) one ACL statement may answer; PostgreSQL stops a read that grows past it. */
+  ACL_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
   OWNPILOT_SECRETS_KEY: optionalString,
   /** How often the API makes Temporal schedules match the triggers table again (0 = only at start and on the endpoint). */
   TRIGGER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),

@@ -9,6 +9,7 @@ import { ADMIN_QUERY_ROLE, queryRoleOf } from '../activities/acl/query-roles';
 import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
+import { loadConfig } from '../platform/config';
 import { AppError } from '../platform/errors';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
@@ -130,7 +131,8 @@ describe('database ACL', () => {
 
     test('only the owner drops a plugin table; dropping twice is a no-op; dropPluginTables removes the rest', async () => {
       await stack.acl.createPluginTable(alpha, { name: 'scratch', columns: [{ name: 'a', type: 'text' }] });
-      await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, `plugin:${beta}`)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      // beta may not read it, so to beta it does not exist.
+      await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, `plugin:${beta}`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
       await expect(stack.acl.dropTable(`plugin_${alpha}_scratch`, 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
       await expect(stack.acl.dropTable('plans', 'admin')).rejects.toMatchObject({ code: 'FORBIDDEN' });
       expect(await stack.acl.dropPluginTable(alpha, 'scratch')).toEqual({ table: `plugin_${alpha}_scratch`, dropped: true });
@@ -169,7 +171,7 @@ describe('database ACL', () => {
       expect(audit).toMatchObject({ action: 'query', statement: `SELECT * FROM ${alphaNotes}` });
       expect(stack.events.ofType('database.access_denied').some((e) => (e.data as { requesterId: string }).requesterId === b)).toBe(true);
 
-      await keys.beta.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(403); // not the owner
+      await keys.beta.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(404); // may not read it: as if missing
       await keys.alpha.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'write' }).expect(422);
       await keys.alpha.post(`/api/v1/acl/tables/${alphaNotes}/grants`).send({ grantee: b, privilege: 'read' }).expect(204);
       const read = await keys.beta.post('/api/v1/db/query').send({ sql: `SELECT title FROM ${alphaNotes} WHERE title = $1`, params: ['first'] }).expect(200);
@@ -257,10 +259,40 @@ describe('database ACL', () => {
       expect(await small.executeQuery('SELECT 1 AS one;', [], 'admin')).toMatchObject({ truncated: false, rows: [{ one: 1 }] });
     });
 
+    test('a result over maxResultBytes is RESULT_TOO_LARGE with no rows; one of exactly the cap is answered whole', async () => {
+      const sql = 'SELECT g AS n, md5(g::text) AS h FROM generate_series(1, 500) g';
+      const bytes = Buffer.byteLength(JSON.stringify((await stack.acl.executeQuery(sql, [], 'admin')).rows));
+      const sized = (maxResultBytes: number) => createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, maxResultBytes });
+      const exact = await sized(bytes).executeQuery(sql, [], 'admin');
+      expect(exact).toMatchObject({ fields: ['n', 'h'], rowCount: 500, truncated: false });
+      expect(exact.rows).toHaveLength(500);
+      expect(Object.keys(exact.rows[0]!)).toEqual(['n', 'h']); // the wrapper's byte count is not answered
+      await expect(sized(bytes - 1).executeQuery(sql, [], 'admin')).rejects.toMatchObject({ code: 'RESULT_TOO_LARGE', details: { maxBytes: bytes - 1 } });
+    });
+
+    test('PostgreSQL stops a read once its rows pass maxResultBytes (no timeout, no scan to the end); a write returning too much is rolled back', async () => {
+      const small = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, maxRows: 100_000_000, maxResultBytes: 64 * 1024, statementTimeoutMs: 30_000 });
+      const started = Date.now();
+      // 10^8 rows (a join, so they stream: one generate_series is materialised whole) would take far
+      // longer than this test allows; the guard ends the scan after about 1,500.
+      const endless = 'SELECT a, b, md5(a::text) FROM generate_series(1, 10000) a, generate_series(1, 10000) b';
+      await expect(small.executeQuery(endless, [], 'admin')).rejects.toMatchObject({ code: 'RESULT_TOO_LARGE' });
+      expect(Date.now() - started).toBeLessThan(5000);
+      // One huge row: refused before it is sent.
+      await expect(small.executeQuery("SELECT string_agg(x::text, '') AS s FROM generate_series(1, 1000000) x", [], 'admin')).rejects.toMatchObject({ code: 'RESULT_TOO_LARGE' });
+
+      const b = `plugin:${beta}`;
+      const before = await count(betaItems);
+      const audited = await stack.prisma.aclAudit.count({ where: { requesterId: b } });
+      await expect(small.executeQuery(`INSERT INTO ${betaItems} (label) SELECT md5(g::text) FROM generate_series(1, 2000) g RETURNING label`, [], b)).rejects.toMatchObject({ code: 'RESULT_TOO_LARGE' });
+      expect(await count(betaItems)).toBe(before);
+      expect(await stack.prisma.aclAudit.count({ where: { requesterId: b } })).toBe(audited);
+    });
+
     test('reads run in a read-only transaction with a statement timeout', async () => {
       const slow = createDatabaseAcl({ prisma: stack.prisma, pool: stack.pool, events: stack.events, statementTimeoutMs: 100 });
       await expect(slow.executeQuery('SELECT count(*) FROM generate_series(1, 100000000) a', [], 'admin')).rejects.toMatchObject({ code: 'UNPROCESSABLE', details: { sqlstate: '57014' } });
-      await expect(runStatement(stack.pool, { sql: `INSERT INTO ${betaItems} (label) VALUES ('ro')`, params: [], readOnly: true, statementTimeoutMs: 1000, role: queryRoleOf(`plugin:${beta}`) })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(runStatement(stack.pool, { sql: `INSERT INTO ${betaItems} (label) VALUES ('ro')`, params: [], readOnly: true, statementTimeoutMs: 1000, maxResultBytes: 1 << 20, role: queryRoleOf(`plugin:${beta}`) })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     });
 
     test('defence in depth: a statement that skipped validation still runs as the principal’s own role', async () => {
@@ -279,13 +311,13 @@ describe('database ACL', () => {
       ];
       const before = { keys: await stack.prisma.apiKey.count(), notes: await count(alphaNotes), plans: await count('plans') };
       for (const [role, sql] of attempts) {
-        const outcome = await runStatement(stack.pool, { sql, params: [], readOnly: false, statementTimeoutMs: 1000, role }).then(() => 'ran', (e: AppError) => e.code);
+        const outcome = await runStatement(stack.pool, { sql, params: [], readOnly: false, statementTimeoutMs: 1000, maxResultBytes: 1 << 20, role }).then(() => 'ran', (e: AppError) => e.code);
         expect([role, sql, outcome]).toEqual([role, sql, 'FORBIDDEN']);
       }
-      await expect(runStatement(stack.pool, { sql: 'SELECT 1; DELETE FROM api_keys', params: [], readOnly: false, statementTimeoutMs: 1000, role: ADMIN_QUERY_ROLE })).rejects.toBeInstanceOf(AppError);
+      await expect(runStatement(stack.pool, { sql: 'SELECT 1; DELETE FROM api_keys', params: [], readOnly: false, statementTimeoutMs: 1000, maxResultBytes: 1 << 20, role: ADMIN_QUERY_ROLE })).rejects.toBeInstanceOf(AppError);
       expect({ keys: await stack.prisma.apiKey.count(), notes: await count(alphaNotes), plans: await count('plans') }).toEqual(before);
       // Its own table, through its own role: allowed.
-      const own = await runStatement(stack.pool, { sql: `SELECT count(*)::int AS n FROM ${betaItems}`, params: [], readOnly: true, statementTimeoutMs: 1000, role: betaRole });
+      const own = await runStatement(stack.pool, { sql: `SELECT count(*)::int AS n FROM ${betaItems}`, params: [], readOnly: true, statementTimeoutMs: 1000, maxResultBytes: 1 << 20, role: betaRole });
       expect(own.rows[0]).toEqual({ n: expect.any(Number) });
     });
   });
@@ -302,7 +334,7 @@ describe('database ACL', () => {
       await keys.carol.post('/api/v1/db/query').send({ sql: `UPDATE ${table} SET entry = entry || '!'` }).expect(200);
 
       expect((await keys.dave.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${table}` })).status).toBe(403);
-      expect((await keys.dave.get(`/api/v1/acl/tables/${table}`)).status).toBe(403);
+      expect((await keys.dave.get(`/api/v1/acl/tables/${table}`)).status).toBe(404);
       expect((await keys.dave.get('/api/v1/acl/tables').expect(200)).body.tables.map((t: { name: string }) => t.name)).not.toContain(table);
       expect((await keys.carol.get('/api/v1/acl/tables').expect(200)).body.tables.map((t: { name: string }) => t.name)).toContain(table);
       expect((await keys.admin.post('/api/v1/db/query').send({ sql: `SELECT entry FROM ${table}` }).expect(200)).body.rows).toEqual([{ entry: 'dear diary!' }]);
@@ -310,9 +342,54 @@ describe('database ACL', () => {
       await keys.carol.post(`/api/v1/acl/tables/${table}/grants`).send({ grantee: 'user:dave', privilege: 'write' }).expect(204);
       expect((await keys.dave.post('/api/v1/db/query').send({ sql: `INSERT INTO ${table} (entry) VALUES ('dave was here')` })).status).toBe(200);
       expect((await keys.dave.post('/api/v1/db/query').send({ sql: `UPDATE ${table} SET entry = 'x'` })).status).toBe(403); // UPDATE also reads
-      await keys.dave.delete(`/api/v1/acl/tables/${table}`).expect(403);
-      await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(200);
+      await keys.dave.delete(`/api/v1/acl/tables/${table}`).expect(404); // may not read it: as if missing
+      expect((await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(200)).body).toEqual({ table, dropped: true });
+      await keys.carol.delete(`/api/v1/acl/tables/${table}`).expect(404);
       await keys.carol.get(`/api/v1/acl/tables/${table}`).expect(404);
+    });
+
+    test('a table the caller may not read answers exactly as a missing one on every route that names a table', async () => {
+      const hiddenSpec = { name: `hidden_${run}`, columns: [{ name: 'secret', type: 'text' }] };
+      const hidden = (await keys.carol.post('/api/v1/acl/tables').send(hiddenSpec).expect(201)).body.table as string;
+      const missing = `user_nothing_${run}`.slice(0, hidden.length).padEnd(hidden.length, 'x');
+      const probes: [string, (name: string) => Promise<{ status: number; text: string }>][] = [
+        ['GET metadata', (name) => keys.dave.get(`/api/v1/acl/tables/${name}`)],
+        ['POST grant', (name) => keys.dave.post(`/api/v1/acl/tables/${name}/grants`).send({ grantee: 'user:dave', privilege: 'read' })],
+        ['DELETE grant', (name) => keys.dave.delete(`/api/v1/acl/tables/${name}/grants`).send({ grantee: 'user:dave', privilege: 'read' })],
+        ['DELETE table', (name) => keys.dave.delete(`/api/v1/acl/tables/${name}`)],
+        ['SQL query', (name) => keys.dave.post('/api/v1/db/query').send({ sql: `SELECT * FROM ${name}` })],
+      ];
+      // A user table, another plugin's protected table, a locked system table, credentials: all hidden from dave.
+      for (const name of [hidden, alphaNotes, 'plans', 'api_keys']) {
+        for (const [route, probe] of probes) {
+          const [seen, absent] = [await probe(name), await probe(missing)];
+          expect([route, name, seen.status, seen.text.replaceAll(name, '<table>')]).toEqual([route, name, absent.status, absent.text.replaceAll(missing, '<table>')]);
+        }
+      }
+      const notFound = await keys.dave.get(`/api/v1/acl/tables/${hidden}`).expect(404);
+      expect(notFound.body).toEqual({ error: { code: 'NOT_FOUND', message: `table '${hidden}' does not exist`, details: { id: hidden } } });
+      expect(await stack.acl.getTableMetadata(hidden)).not.toBeNull(); // dave's DELETE dropped nothing
+      // The probe of an existing table is still audited as a denial.
+      expect(await stack.prisma.aclAudit.findFirst({ where: { requesterId: 'user:dave', action: 'grant', outcome: 'denied', tableNames: { has: hidden } } })).not.toBeNull();
+
+      // Who may know the table gets the real answers: admin sees it, a reader learns it is not theirs to grant.
+      expect((await keys.admin.get(`/api/v1/acl/tables/${hidden}`).expect(200)).body).toMatchObject({ name: hidden, ownerId: 'user:carol' });
+      expect((await keys.admin.get('/api/v1/acl/tables/api_keys').expect(200)).body).toMatchObject({ name: 'api_keys', accessLevel: 'locked' });
+      await keys.carol.post(`/api/v1/acl/tables/${hidden}/grants`).send({ grantee: 'user:dave', privilege: 'read' }).expect(204);
+      expect((await keys.dave.get(`/api/v1/acl/tables/${hidden}`).expect(200)).body.name).toBe(hidden);
+      expect((await keys.dave.post(`/api/v1/acl/tables/${hidden}/grants`).send({ grantee: 'user:dave', privilege: 'write' }).expect(403)).body.error.code).toBe('FORBIDDEN');
+      await keys.dave.delete(`/api/v1/acl/tables/${hidden}`).expect(403);
+      await keys.carol.delete(`/api/v1/acl/tables/${hidden}`).expect(200);
+    });
+
+    test('POST /db/query of a result over ACL_MAX_RESULT_BYTES (16 MiB by default) is 422 RESULT_TOO_LARGE with no rows', async () => {
+      const res = await keys.carol.post('/api/v1/db/query').send({ sql: "SELECT string_agg(x::text, '') AS s FROM generate_series(1, 5000000) x" }).expect(422);
+      expect(res.body).toEqual({ error: { code: 'RESULT_TOO_LARGE', message: expect.stringContaining(`${16 * 1024 * 1024} bytes`), details: { maxBytes: 16 * 1024 * 1024 } } });
+      expect(res.text.length).toBeLessThan(1000);
+      // The cap is configuration, zod-checked at start.
+      expect(loadConfig({}).ACL_MAX_RESULT_BYTES).toBe(16 * 1024 * 1024);
+      expect(loadConfig({ ACL_MAX_RESULT_BYTES: '65536' }).ACL_MAX_RESULT_BYTES).toBe(65_536);
+      expect(() => loadConfig({ ACL_MAX_RESULT_BYTES: '10' })).toThrow(/ACL_MAX_RESULT_BYTES/);
     });
 
     test('bad bodies are 400 in the standard shape', async () => {
@@ -344,13 +421,13 @@ describe('database ACL', () => {
   });
 
   test('a grant in another process reaches this process’s cache through NOTIFY', async () => {
-    const here = await startDatabaseAcl({ prisma: stack.prisma, databaseUrl: stackInfo().databaseUrl, events: stack.events, statementTimeoutMs: 1000 });
+    const here = await startDatabaseAcl({ prisma: stack.prisma, databaseUrl: stackInfo().databaseUrl, events: stack.events, statementTimeoutMs: 1000, maxResultBytes: 1 << 20 });
     try {
       const b = `plugin:${beta}`;
       expect(await here.acl.canRead(alphaNotes, b)).toBe(false); // cached now (30 s)
       await stack.acl.grantAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);
       await eventually(() => here.acl.canRead(alphaNotes, b), (ok) => ok);
-      const asBeta = { sql: `SELECT count(*) FROM ${alphaNotes}`, params: [], readOnly: true, statementTimeoutMs: 1000, role: queryRoleOf(b) };
+      const asBeta = { sql: `SELECT count(*) FROM ${alphaNotes}`, params: [], readOnly: true, statementTimeoutMs: 1000, maxResultBytes: 1 << 20, role: queryRoleOf(b) };
       expect((await runStatement(stack.pool, asBeta)).rowCount).toBe(1); // the role got SELECT with the grant
       // Revoked by the other ACL instance (a fresh process): the rule and the role both lose it.
       await here.acl.revokeAccess(alphaNotes, { grantee: b, privilege: 'read' }, `plugin:${alpha}`);

@@ -1,4 +1,5 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
+import { SPEC_PROBE_PREFIX } from '../activities/triggers/schedule-drift';
 import { scheduleIdOf } from '../activities/triggers/trigger-schedules';
 import { createTriggerService } from '../activities/triggers/trigger-service';
 import { buildTriggerApp } from './support/trigger-app';
@@ -222,6 +223,84 @@ describe('schedule triggers on Temporal Schedules', () => {
     expect((await describe_(disabled.id)).state.paused).toBe(true);
     await expect(describe_(deleted.id)).rejects.toBeInstanceOf(ScheduleNotFoundError);
     await t.api.delete(`/api/v1/triggers/${disabled.id}`).expect(204);
+  });
+
+  test('reconcile realigns a schedule whose spec, policies and action were changed in Temporal, and it fires per the row again', async () => {
+    const trigger = await createTrigger({ name: 'every second', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    const original = await describe_(trigger.id);
+    // Behind the API's back: a yearly cron, another trigger's arguments, other policies.
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).update((prev) => ({
+      ...prev,
+      spec: { cronExpressions: ['0 0 1 1 *'] },
+      action: { ...prev.action, args: [{ triggerId: 'someone-else', source: 'schedule' }] },
+      policies: { overlap: 'ALLOW_ALL', catchupWindow: '1h', pauseOnFailure: true },
+    }));
+    const drifted = await describe_(trigger.id);
+    expect(drifted.spec.intervals).toEqual([]);
+    await eventually(() => history(trigger.id), (rows) => rows.every((r) => r.status !== 'running'));
+    const firedBefore = (await history(trigger.id)).length;
+
+    const result = await t.api.post('/api/v1/triggers/reconcile').expect(200);
+    expect(result.body.realigned).toEqual([scheduleIdOf(trigger.id)]);
+    expect(result.body.repaired).not.toContain(scheduleIdOf(trigger.id));
+    const restored = await describe_(trigger.id);
+    expect(restored.spec).toEqual(original.spec);
+    expect(restored.spec.intervals).toEqual([{ every: 1000 }]);
+    expect(restored.policies).toEqual({ overlap: 'SKIP', catchupWindow: 60_000, pauseOnFailure: false });
+    expect(restored.action).toEqual(original.action);
+    expect(restored.state.paused).toBe(false);
+    // Fires every second again, as this trigger (the arguments are its own again).
+    await eventually(() => history(trigger.id), (rows) => rows.filter((r) => r.status === 'succeeded').length >= firedBefore + 2);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
+  test('reconcile puts back a cron schedule turned into a 1 s interval on another task queue: next firings at 09:00 Berlin again', async () => {
+    const trigger = await createTrigger({
+      name: 'nine berlin', type: 'schedule', config: { cron: '0 9 * * *', timezone: 'Europe/Berlin', catchupWindowSeconds: 600 }, action: { kind: 'tool', tool: 'core.echo', args: {} },
+    });
+    const original = await describe_(trigger.id);
+    await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).update((prev) => ({
+      ...prev,
+      spec: { intervals: [{ every: '1s' }], timezone: 'UTC' },
+      action: { ...prev.action, taskQueue: 'nobody-polls-this' },
+    }));
+    // A firing taken meanwhile goes to a queue no worker polls: it never runs.
+    const result = await t.triggers.reconcile();
+    expect(result.realigned).toEqual([scheduleIdOf(trigger.id)]);
+    const restored = await describe_(trigger.id);
+    expect(restored.spec).toEqual(original.spec);
+    expect(restored.action).toMatchObject({ taskQueue: stack.taskQueue, workflowType: 'triggerRunWorkflow' });
+    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    expect(restored.info.nextActionTimes.length).toBeGreaterThan(0);
+    expect(restored.info.nextActionTimes.map((at) => berlin.format(at))).toEqual(restored.info.nextActionTimes.map(() => '09:00:00'));
+    // A run the drifted schedule started on the unpolled queue would wait there for ever.
+    for (const running of restored.info.runningActions) await stack.client.workflow.getHandle(running.workflow.workflowId).terminate('test cleanup');
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
+  test('reconcile leaves untouched schedules alone: two passes over every kind of trigger realign and repair nothing', async () => {
+    const made = await Promise.all([
+      createTrigger({ name: 'cron', type: 'schedule', config: { cron: '30 6 * * 1-5', timezone: 'America/New_York', overlap: 'buffer_all', catchupWindowSeconds: 900, jitterSeconds: 45, pauseOnFailure: true }, action: { kind: 'plan', planId } }),
+      createTrigger({ name: 'names', type: 'schedule', config: { cron: '15 10 * JAN-JUN MON-FRI' }, action: { kind: 'tool', tool: 'core.echo', args: {} } }),
+      createTrigger({ name: 'macro', type: 'schedule', config: { cron: '@daily' }, action: { kind: 'tool', tool: 'core.echo', args: {} } }),
+      createTrigger({ name: 'every', type: 'schedule', config: { cron: '@every 90m' }, action: { kind: 'tool', tool: 'core.echo', args: {} } }),
+      createTrigger({ name: 'interval', type: 'schedule', config: { intervalSeconds: 7200, overlap: 'allow_all' }, action: { kind: 'tool', tool: 'core.echo', args: { a: [1, { b: null }] } } }),
+      createTrigger({ name: 'disabled', type: 'schedule', enabled: false, config: { cron: '0 0 1 1 *' }, action: { kind: 'plan', planId } }),
+      createTrigger({ name: 'condition', type: 'condition', config: { tool: 'core.echo', args: { level: 20 }, expression: { path: 'result.level', op: 'gte', value: 10 }, intervalSeconds: 3600 }, action: { kind: 'tool', tool: 'core.echo', args: {} } }),
+    ]);
+    const ids = made.map((m) => scheduleIdOf(m.id));
+    const service = t.triggers;
+    for (const pass of [await service.reconcile(), await service.reconcile()]) {
+      expect([...pass.recreated, ...pass.realigned, ...pass.repaired].filter((id) => ids.includes(id))).toEqual([]);
+      expect(pass.failed).toEqual([]);
+    }
+    // The normalisation probes are gone again.
+    await eventually(async () => {
+      const probes: string[] = [];
+      for await (const s of stack.client.schedule.list()) if (s.scheduleId.startsWith(SPEC_PROBE_PREFIX)) probes.push(s.scheduleId);
+      return probes;
+    }, (probes) => probes.length === 0);
+    for (const m of made) await t.api.delete(`/api/v1/triggers/${m.id}`).expect(204);
   });
 
   test('execute and backfill of a trigger whose schedule is missing recreate it from the row and go ahead', async () => {

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const events = await openEventBus(config.DATABASE_URL, logger, { observe: eventMetrics.observe });
   registerEventBusMetrics(metrics, events);
   const connection = await connectWorker(config);
-  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, metrics: createAclMetrics(metrics) });
+  const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, maxResultBytes: config.ACL_MAX_RESULT_BYTES, metrics: createAclMetrics(metrics) });
   const { registry: tools } = await startToolRegistry({
     prisma, events, databaseUrl: config.DATABASE_URL, http: httpToolConfig(config), ...sandboxConfig(config), extraTools: [createDbQueryTool(database.acl), ...createPluginStorageTools(prisma)],
     pluginMayEmit: createPluginEmitGrant(prisma),

@@ -9,13 +9,14 @@ export interface AclRuntimeOptions {
   databaseUrl: string;
   events: EventPublisher;
   statementTimeoutMs: number;
+  maxResultBytes: number;
   metrics?: AclMetricsSink;
 }
 
 /** The ACL of one process: its SQL pool, the query role's grants on locked tables, and a NOTIFY listener that keeps its cache in step with other processes. */
-export async function startDatabaseAcl({ prisma, databaseUrl, events, statementTimeoutMs, metrics }: AclRuntimeOptions) {
+export async function startDatabaseAcl({ prisma, databaseUrl, events, statementTimeoutMs, maxResultBytes, metrics }: AclRuntimeOptions) {
   const pool = createSqlPool(databaseUrl);
-  const acl = createDatabaseAcl({ prisma, pool, events, statementTimeoutMs, metrics });
+  const acl = createDatabaseAcl({ prisma, pool, events, statementTimeoutMs, maxResultBytes, metrics });
   await acl.syncQueryRoleGrants();
   const listener = await listenForNotifications(databaseUrl, [ACL_CHANNEL], (_channel, table) => acl.invalidate(table));
   return {

@@ -12,6 +12,7 @@ import { GRANTABLE, isAllowed, type AccessLevel, type TableRules } from './acl-r
 import { analyzeQuery, loadSqlParser, type QueryAnalysis } from './query-analyzer';
 import { UNREADABLE_TABLES } from './sql-allow-lists';
 import { runStatement, type QueryResult } from './query-executor';
+import { guardedReadSql } from './result-size';
 import { ADMIN_QUERY_ROLE, PRIVILEGE_SQL, ensureRoleSql, queryRoleOf } from './query-roles';
 import { buildCreateTableSql, pluginTableName, quoteIdentifier, userTableName } from './table-ddl';
 
@@ -42,6 +43,8 @@ export interface DatabaseAclDeps {
   events: EventPublisher;
   statementTimeoutMs?: number;
   maxRows?: number;
+  /** The largest result a statement may answer (its rows as JSON); more is RESULT_TOO_LARGE. */
+  maxResultBytes?: number;
   /** Backstop expiry of cached metadata; changes in any process also clear caches through NOTIFY. */
   cacheTtlMs?: number;
   now?: () => number;
@@ -64,7 +67,7 @@ interface CachedTable {
 type Action = 'query' | 'create_table' | 'drop_table' | 'grant' | 'revoke';
 
 /** The database ACL (seed §2): table metadata, access decisions, query validation and execution, plugin tables. */
-export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, cacheTtlMs = 30_000, now = Date.now, metrics }: DatabaseAclDeps) {
+export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5000, maxRows = 1000, maxResultBytes = 16 * 1024 * 1024, cacheTtlMs = 30_000, now = Date.now, metrics }: DatabaseAclDeps) {
   const cache = new Map<string, CachedTable>();
   const parserReady = loadSqlParser();
   const ensuredRoles = new Set<string>([ADMIN_QUERY_ROLE]);
@@ -112,14 +115,36 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     return rules !== null && isAllowed(rules, requesterId, privilege);
   }
 
-  /** Audits and announces a denial, then throws it (FORBIDDEN unless `error` says otherwise). */
-  async function deny(requesterId: string, action: Action, reason: string, tables: string[], statement?: string, error?: AppError): Promise<never> {
+  /**
+   * Whether `requesterId` may learn that `table` exists: admin always, anyone else only when it
+   * may read the table. To everyone else a table answers exactly as a missing one, so table names
+   * cannot be probed.
+   */
+  async function visible(table: string, requesterId: string): Promise<boolean> {
+    return requesterId === 'admin' || can(table, requesterId, 'read');
+  }
+
+  /** Audits and announces a denial. */
+  async function recordDenial(requesterId: string, action: Action, reason: string, tables: string[], statement?: string): Promise<void> {
     await prisma.aclAudit.create({
       data: { id: newId(), requesterId, action, outcome: 'denied', tableNames: tables, statement: statement?.slice(0, 4000) ?? null, reason: reason.slice(0, 1000) },
     });
     events.emit('database.access_denied', { requesterId, action, reason, tables }, SOURCE);
     metrics?.denied(requesterId, action);
+  }
+
+  /** Audits and announces a denial, then throws it (FORBIDDEN unless `error` says otherwise). */
+  async function deny(requesterId: string, action: Action, reason: string, tables: string[], statement?: string, error?: AppError): Promise<never> {
+    await recordDenial(requesterId, action, reason, tables, statement);
     throw error ?? new AppError('FORBIDDEN', reason, { tables });
+  }
+
+  /** The table's rules when `requesterId` may know it exists; NOT_FOUND, the same as for a missing table, otherwise (audited as a denial). */
+  async function rulesVisibleTo(table: string, requesterId: string, action: Action): Promise<TableRules> {
+    const { rules } = await load(table);
+    if (!rules) throw notFound('table', table);
+    if (!(await visible(table, requesterId))) return deny(requesterId, action, `${requesterId} may not see '${table}'`, [table], undefined, notFound('table', table));
+    return rules;
   }
 
   function invalidate(table?: string): void {
@@ -163,12 +188,17 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     return { table, created };
   }
 
-  /** Drops an ACL-created table after checking `requesterId` may; missing tables are a no-op. */
-  async function dropTable(table: string, requesterId: string): Promise<{ table: string; dropped: boolean }> {
+  /**
+   * Drops an ACL-created table after checking `requesterId` may (FORBIDDEN otherwise); `dropped:
+   * false` for a missing table and for one the requester may not see (that one audited as a denial).
+   */
+  async function dropIfOwned(table: string, requesterId: string): Promise<{ table: string; dropped: boolean }> {
+    const mayKnow = await visible(table, requesterId);
     const dropped = await prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${table}))`;
       const row = await tx.tableMetadata.findUnique({ where: { tableName: table } });
       if (!row) return false;
+      if (!mayKnow) return 'hidden' as const;
       const owner = row.ownerId === requesterId || (row.accessLevel === 'user' && requesterId === 'admin');
       if (row.accessLevel === 'locked' || !owner) return 'denied' as const;
       await tx.$executeRawUnsafe(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
@@ -178,6 +208,10 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       return true;
     });
     if (dropped === 'denied') return deny(requesterId, 'drop_table', `only the owner may drop '${table}'`, [table]);
+    if (dropped === 'hidden') {
+      await recordDenial(requesterId, 'drop_table', `${requesterId} may not see '${table}'`, [table]);
+      return { table, dropped: false };
+    }
     invalidate(table);
     if (dropped) events.emit('database.table_dropped', { table, requesterId }, SOURCE);
     return { table, dropped };
@@ -187,9 +221,8 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
   async function runQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
     const analysis = await acl.validateQuery(query, requesterId);
     const tables = [...new Set(analysis.access.map((a) => a.table))];
-    // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows instead of streaming a huge result here.
-    // The text parsed as exactly one SELECT, so it is a valid subquery; the newlines end any trailing comment.
-    const sql = analysis.readOnly ? `SELECT * FROM (\n${analysis.statement}\n) AS ownpilot_query LIMIT ${maxRows + 1}` : query;
+    // A plain read is wrapped so PostgreSQL stops after maxRows + 1 rows or maxResultBytes instead of streaming a huge result here.
+    const sql = analysis.readOnly ? guardedReadSql(analysis.statement, maxRows, maxResultBytes) : query;
     let result: QueryResult;
     try {
       result = await runStatement(pool, {
@@ -198,6 +231,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
         params: [...params],
         readOnly: analysis.readOnly,
         statementTimeoutMs,
+        maxResultBytes,
         ...(analysis.readOnly ? {} : { audit: { requesterId, tables } }),
       });
     } catch (error) {
@@ -211,6 +245,13 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     /** The metadata of one table (cached); null when the ACL does not know it. */
     async getTableMetadata(tableName: string): Promise<TableMetadata | null> {
       return (await load(tableName)).metadata;
+    },
+
+    /** The metadata of one table as `requesterId` may see it: NOT_FOUND alike for a missing table and one it may not read (admin sees all). */
+    async describeTable(tableName: string, requesterId: string): Promise<TableMetadata> {
+      const { metadata } = await load(tableName);
+      if (!metadata || !(await visible(tableName, requesterId))) throw notFound('table', tableName);
+      return metadata;
     },
 
     /** Metadata of every table `requesterId` may read, by name. */
@@ -256,7 +297,8 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     /**
      * Validates, then runs one statement with bound parameters under the restricted role, a
      * statement timeout and (for reads) a read-only transaction; writes are audited in the same
-     * transaction. At most `maxRows` rows are returned (`truncated` says when more matched).
+     * transaction. At most `maxRows` rows are returned (`truncated` says when more matched); a
+     * result over `maxResultBytes` fails RESULT_TOO_LARGE with nothing of it returned.
      */
     async executeQuery(query: string, params: readonly unknown[], requesterId: string): Promise<QueryResult & { kind: QueryAnalysis['kind']; truncated: boolean }> {
       if (!metrics) return runQuery(query, params, requesterId);
@@ -284,14 +326,14 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     /** Drops one of the plugin's tables by its short name (as in the spec); FORBIDDEN when another owns it; a missing table is a no-op. */
     async dropPluginTable(pluginId: string, tableName: string): Promise<{ table: string; dropped: boolean }> {
       const id = TablePluginId.parse(pluginId);
-      return dropTable(pluginTableName(id, tableName), pluginPrincipal(id));
+      return dropIfOwned(pluginTableName(id, tableName), pluginPrincipal(id));
     },
 
     /** Drops every table `plugin:<pluginId>` owns (uninstall); returns their names. */
     async dropPluginTables(pluginId: string): Promise<string[]> {
       const owner = pluginPrincipal(TablePluginId.parse(pluginId));
       const rows = await prisma.tableMetadata.findMany({ where: { ownerId: owner, accessLevel: 'protected' }, select: { tableName: true } });
-      for (const row of rows) await dropTable(row.tableName, owner);
+      for (const row of rows) await dropIfOwned(row.tableName, owner);
       return rows.map((r) => r.tableName);
     },
 
@@ -301,13 +343,18 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       return createTable(userTableName(def.name), def, 'user', ownerId);
     },
 
-    /** Drops a table its owner (or admin, for user tables) asks to drop; locked tables never. */
-    dropTable,
+    /**
+     * Drops a table its owner (or admin, for user tables) asks to drop; locked tables never
+     * (FORBIDDEN). NOT_FOUND alike for a missing table and one the requester may not see.
+     */
+    async dropTable(table: string, requesterId: string): Promise<{ table: string; dropped: true }> {
+      if (!(await dropIfOwned(table, requesterId)).dropped) throw notFound('table', table);
+      return { table, dropped: true };
+    },
 
-    /** Grants `privilege` on `table` to a principal; only the owner or admin may, and only what the level allows. */
+    /** Grants `privilege` on `table` to a principal; only the owner or admin may, and only what the level allows; NOT_FOUND when the requester may not see the table. */
     async grantAccess(table: string, grant: GrantBody, requesterId: string): Promise<void> {
-      const { rules } = await load(table);
-      if (!rules) throw notFound('table', table);
+      const rules = await rulesVisibleTo(table, requesterId, 'grant');
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'grant', `only the owner may grant on '${table}'`, [table]);
       if (!GRANTABLE[rules.accessLevel].includes(grant.privilege) || UNREADABLE_TABLES.has(table)) {
         throw new AppError('UNPROCESSABLE', `${grant.privilege} cannot be granted on ${rules.accessLevel} table '${table}'`, { table });
@@ -323,10 +370,9 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       invalidate(table);
     },
 
-    /** Removes a grant (idempotent); only the owner or admin may. */
+    /** Removes a grant (idempotent); only the owner or admin may; NOT_FOUND when the requester may not see the table. */
     async revokeAccess(table: string, grant: GrantBody, requesterId: string): Promise<void> {
-      const { rules } = await load(table);
-      if (!rules) throw notFound('table', table);
+      const rules = await rulesVisibleTo(table, requesterId, 'revoke');
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'revoke', `only the owner may revoke on '${table}'`, [table]);
       const role = grant.grantee === 'admin' || grant.grantee === rules.ownerId ? undefined : await ensureRole(grant.grantee);
       await prisma.$transaction(async (tx) => {

@@ -21,7 +21,7 @@ export function createTriggerReconciler({ triggers, logger, intervalMs }: Trigge
   const pass = async (): Promise<void> => {
     try {
       const result = await triggers.reconcile();
-      const changed = result.recreated.length + result.repaired.length + result.removed.length + result.failed.length;
+      const changed = result.recreated.length + result.realigned.length + result.repaired.length + result.removed.length + result.failed.length;
       if (changed > 0) logger.info(result, 'trigger schedules reconciled');
     } catch (error) {
       logger.warn({ err: error }, 'trigger schedule reconcile failed');

@@ -12,7 +12,8 @@ import type { ToolExecutor } from '../tools/tool-executor';
 import { assertMayWatch, createTriggerAccess } from './trigger-access';
 import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
-import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, temporalOverlap } from './trigger-schedules';
+import { createScheduleDriftCheck } from './schedule-drift';
+import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, scheduleOptionsFor, temporalOverlap } from './trigger-schedules';
 import { type BackfillBody, CONFIG_SCHEMAS, type ScheduleConfig, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
 
 export interface TriggerServiceDeps {
@@ -60,6 +61,7 @@ const MAX_BACKFILL_FIRINGS = 10_000;
 export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
   const schedules = createTriggerSchedules({ temporal, taskQueue });
   const cycles = createTriggerCycleCheck({ prisma, plans });
+  const drift = createScheduleDriftCheck({ temporal });
 
   /**
    * UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist; FORBIDDEN
@@ -103,9 +105,10 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
   /**
    * Makes the trigger's schedule match its row as it is now, read under the row lock
    * enable/disable/delete take (so a change made meanwhile is never undone): recreates a missing
-   * schedule (paused iff disabled) or fixes a wrong paused state. 'gone' when the row no longer exists.
+   * schedule (paused iff disabled), replaces one whose spec, policies or action differ from what
+   * the row produces ('realigned'), or fixes a wrong paused state. 'gone' when the row no longer exists.
    */
-  async function repairSchedule(id: string): Promise<'recreated' | 'repaired' | 'gone' | 'ok'> {
+  async function repairSchedule(id: string): Promise<'recreated' | 'realigned' | 'repaired' | 'gone' | 'ok'> {
     return prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
       const row = await tx.trigger.findUnique({ where: { id } });
@@ -114,6 +117,10 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (!described) {
         await schedules.put(row);
         return 'recreated';
+      }
+      if ((await drift.differences(described, scheduleOptionsFor(row, taskQueue))).length > 0) {
+        await schedules.put(row); // the whole schedule, paused state included
+        return 'realigned';
       }
       if (described.state.paused !== row.isEnabled) return 'ok';
       await schedules.setPaused(id, !row.isEnabled);
@@ -332,14 +339,15 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
 
     /**
      * Makes Temporal match the database: recreates missing schedules (paused iff the trigger is
-     * disabled), fixes a wrong paused state, and deletes `trigger-*` schedules without a trigger
+     * disabled), replaces schedules whose spec, policies or action drifted from the row
+     * (`realigned`), fixes a wrong paused state (`repaired`), and deletes `trigger-*` schedules without a trigger
      * row (older than the grace period). Each repair reads its row again under the row lock, so a
      * pass never re-enables a trigger disabled, or recreates one deleted, while it ran.
      */
     async reconcile() {
       const rows = await prisma.trigger.findMany({ where: { type: { in: [...SCHEDULED_TYPES] } } });
       const wanted = new Map(rows.map((r) => [scheduleIdOf(r.id), r]));
-      const result = { recreated: [] as string[], repaired: [] as string[], removed: [] as string[], failed: [] as { scheduleId: string; error: string }[] };
+      const result = { recreated: [] as string[], realigned: [] as string[], repaired: [] as string[], removed: [] as string[], failed: [] as { scheduleId: string; error: string }[] };
       for await (const summary of temporal.schedule.list()) {
         if (!summary.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
         if (wanted.has(summary.scheduleId)) continue;
@@ -353,7 +361,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
         try {
           // The listing is stale by now; repairSchedule acts on the row as it is.
           const outcome = await repairSchedule(listed.id);
-          if (outcome === 'recreated' || outcome === 'repaired') result[outcome].push(scheduleId);
+          if (outcome === 'recreated' || outcome === 'realigned' || outcome === 'repaired') result[outcome].push(scheduleId);
         } catch (error) {
           // One bad row (e.g. a config that no longer validates) must not stop the others.
           result.failed.push({ scheduleId, error: error instanceof Error ? error.message : String(error) });

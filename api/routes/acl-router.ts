@@ -1,22 +1,20 @@
 import { Router } from 'express';
 import { AuditQuery, CreateUserTableBody, GrantBody, TableNameParams } from '../../activities/acl/acl-schemas';
 import type { DatabaseAcl } from '../../activities/acl/acl-service';
-import { AppError, notFound } from '../../platform/errors';
 import { requireAdmin, requirePrincipal } from '../auth-middleware';
 import { parse, principalOf } from '../validate';
 
-/** /api/v1/acl: table metadata the caller may read, user tables (create/drop), grants, and the audit trail (admin). */
+/**
+ * /api/v1/acl: table metadata the caller may read, user tables (create/drop), grants, and the audit
+ * trail (admin). A table the caller may not read answers as a missing one on every route.
+ */
 export function aclRouter(acl: DatabaseAcl): Router {
   const router = Router();
   router.get('/tables', async (req, res) => {
     res.json({ tables: await acl.listTables(principalOf(req)) });
   });
   router.get('/tables/:name', async (req, res) => {
-    const { name } = parse(TableNameParams, req.params);
-    const metadata = await acl.getTableMetadata(name);
-    if (!metadata) throw notFound('table', name);
-    if (!(await acl.canRead(name, principalOf(req)))) throw new AppError('FORBIDDEN', `you may not read '${name}'`, { table: name });
-    res.json(metadata);
+    res.json(await acl.describeTable(parse(TableNameParams, req.params).name, principalOf(req)));
   });
   router.post('/tables', requirePrincipal('user', 'admin'), async (req, res) => {
     res.status(201).json(await acl.createUserTable(principalOf(req), parse(CreateUserTableBody, req.body)));

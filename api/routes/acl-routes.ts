@@ -23,14 +23,14 @@ export const aclRoutes: RouteGroup = {
   description: 'Database ACL: table metadata, user tables, grants, audit',
   routes: [
     { method: 'get', path: '/tables', summary: 'Tables the caller may read', responses: { 200: { description: 'Metadata by name', schema: z.object({ tables: z.array(TableMetadata) }) } } },
-    { method: 'get', path: '/tables/:name', summary: 'One table\'s metadata', params: TableNameParams, errors: [403, 404], responses: { 200: { description: 'Metadata', schema: TableMetadata } } },
+    { method: 'get', path: '/tables/:name', summary: 'One table\'s metadata (404 alike for a missing table and one the caller may not read)', params: TableNameParams, errors: [404], responses: { 200: { description: 'Metadata', schema: TableMetadata } } },
     {
       method: 'post', path: '/tables', summary: 'Create a user table owned by the caller (users and admin)', body: CreateUserTableBody, errors: [403, 409, 422],
       responses: { 201: { description: 'Created (or already there with the same spec)', schema: z.object({ table: z.string(), created: z.boolean() }) } },
     },
-    { method: 'delete', path: '/tables/:name', summary: 'Drop a table the caller owns', params: TableNameParams, errors: [403, 404], responses: { 200: { description: 'Dropped', schema: z.object({ table: z.string(), dropped: z.boolean() }) } } },
-    { method: 'post', path: '/tables/:name/grants', summary: 'Grant a privilege on an owned table', params: TableNameParams, body: GrantBody, errors: [403, 404, 422], responses: { 204: { description: 'Granted' } } },
-    { method: 'delete', path: '/tables/:name/grants', summary: 'Revoke a privilege on an owned table', params: TableNameParams, body: GrantBody, errors: [403, 404, 422], responses: { 204: { description: 'Revoked' } } },
+    { method: 'delete', path: '/tables/:name', summary: 'Drop a table the caller owns (404 alike for a missing table and one the caller may not read)', params: TableNameParams, errors: [403, 404], responses: { 200: { description: 'Dropped', schema: z.object({ table: z.string(), dropped: z.literal(true) }) } } },
+    { method: 'post', path: '/tables/:name/grants', summary: 'Grant a privilege on an owned table (404 alike for a missing table and one the caller may not read)', params: TableNameParams, body: GrantBody, errors: [403, 404, 422], responses: { 204: { description: 'Granted' } } },
+    { method: 'delete', path: '/tables/:name/grants', summary: 'Revoke a privilege on an owned table (404 alike for a missing table and one the caller may not read)', params: TableNameParams, body: GrantBody, errors: [403, 404, 422], responses: { 204: { description: 'Revoked' } } },
     { method: 'get', path: '/audit', summary: 'ACL audit trail (admin)', auth: 'admin', query: AuditQuery, responses: { 200: { description: 'Entries, newest first', schema: z.object({ entries: z.array(AuditEntry) }) } } },
   ],
 };
@@ -42,7 +42,7 @@ export const dbRoutes: RouteGroup = {
   description: 'Database ACL: table metadata, user tables, grants, audit',
   routes: [
     {
-      method: 'post', path: '/query', summary: 'Run one SQL statement through the ACL as the caller', body: QueryBody, errors: [403, 422],
+      method: 'post', path: '/query', summary: 'Run one SQL statement through the ACL as the caller (422 RESULT_TOO_LARGE past ACL_MAX_RESULT_BYTES)', body: QueryBody, errors: [403, 422],
       responses: {
         200: {
           description: 'Rows (at most the configured maximum; `truncated` says when more matched)',

@@ -22,7 +22,10 @@ const ScheduleState = z.union([
 ]);
 const TriggerWithSchedule = Trigger.extend({ schedule: ScheduleState.optional().describe('Schedule and condition triggers: their Temporal Schedule') });
 const ReconcileResult = z.object({
-  recreated: z.array(z.string()), repaired: z.array(z.string()), removed: z.array(z.string()),
+  recreated: z.array(z.string()).describe('Missing schedules created again from their rows'),
+  realigned: z.array(z.string()).describe('Schedules whose spec, policies or action differed from their rows, replaced'),
+  repaired: z.array(z.string()).describe('Schedules whose paused state contradicted the enabled flag, fixed'),
+  removed: z.array(z.string()).describe('Schedules without a trigger row, deleted'),
   failed: z.array(z.object({ scheduleId: z.string(), error: z.string() })),
 });
 const Fired = z.union([
@@ -44,7 +47,7 @@ export const triggersRoutes: RouteGroup = {
   routes: [
     { method: 'post', path: '/', summary: 'Create a trigger (webhook triggers return their secret once); 422 when an event trigger would close a cycle', body: CreateTriggerBody, errors: [403, 409, 422], responses: { 201: { description: 'Created', schema: CreatedTrigger } } },
     { method: 'get', path: '/', summary: 'The caller\'s triggers (admin: all)', query: ListTriggersQuery, responses: { 200: { description: 'Triggers', schema: z.array(Trigger) } } },
-    { method: 'post', path: '/reconcile', summary: 'Recreate missing Temporal Schedules from the table', auth: 'admin', responses: { 200: { description: 'What was fixed', schema: ReconcileResult } } },
+    { method: 'post', path: '/reconcile', summary: 'Make Temporal Schedules match the triggers table (recreate, realign, fix pause, remove orphans)', auth: 'admin', responses: { 200: { description: 'What was fixed', schema: ReconcileResult } } },
     { method: 'get', path: '/:id', summary: 'One trigger with its schedule state', params: TriggerIdParams, errors: [403, 404], responses: { 200: { description: 'The trigger', schema: TriggerWithSchedule } } },
     { method: 'patch', path: '/:id', summary: 'Change a trigger', params: TriggerIdParams, body: UpdateTriggerBody, errors: [403, 404, 422], responses: { 200: { description: 'The trigger', schema: Trigger } } },
     { method: 'delete', path: '/:id', summary: 'Delete a trigger and its schedule', params: TriggerIdParams, errors: [403, 404], responses: { 204: { description: 'Deleted' } } },

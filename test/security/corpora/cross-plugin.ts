@@ -3,7 +3,7 @@
  * `{victimTable}` B's table, `{victimTool}` one of B's ordinary tools, `{victimHandler}` B's
  * subscription handler (it writes its `event` argument into B's table). Every request must be refused
  * with the status given and leave B's footprint (tables, rows, tools, subscriptions, storage)
- * exactly as it was.
+ * exactly as it was. B's table routes answer 404: a table A may not read must look like a missing one.
  */
 export type CrossPluginAttack = [label: string, method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, body: unknown, status: number];
 
@@ -21,10 +21,10 @@ export const CROSS_PLUGIN_ATTACKS: CrossPluginAttack[] = [
   ['clear B storage', 'delete', '/api/v1/plugins/{victim}/storage', undefined, 403],
   ['path traversal into B storage', 'get', '/api/v1/plugins/{attacker}/storage/..%2F..%2F{victim}%2Fstorage%2Fsecret', undefined, 404],
   ['install over B', 'post', '/api/v1/plugins', '{victimManifest}', 403],
-  ['read B table metadata', 'get', '/api/v1/acl/tables/{victimTable}', undefined, 403],
-  ['drop B table', 'delete', '/api/v1/acl/tables/{victimTable}', undefined, 403],
-  ['grant itself read on B table', 'post', '/api/v1/acl/tables/{victimTable}/grants', { grantee: 'plugin:{attacker}', privilege: 'read' }, 403],
-  ['revoke B grants', 'delete', '/api/v1/acl/tables/{victimTable}/grants', { grantee: 'plugin:{victim}', privilege: 'read' }, 403],
+  ['read B table metadata', 'get', '/api/v1/acl/tables/{victimTable}', undefined, 404],
+  ['drop B table', 'delete', '/api/v1/acl/tables/{victimTable}', undefined, 404],
+  ['grant itself read on B table', 'post', '/api/v1/acl/tables/{victimTable}/grants', { grantee: 'plugin:{attacker}', privilege: 'read' }, 404],
+  ['revoke B grants', 'delete', '/api/v1/acl/tables/{victimTable}/grants', { grantee: 'plugin:{victim}', privilege: 'read' }, 404],
   ['select from B table', 'post', '/api/v1/db/query', { sql: 'SELECT * FROM {victimTable}' }, 403],
   ['delete from B table', 'post', '/api/v1/db/query', { sql: 'DELETE FROM {victimTable}' }, 403],
   ['insert into B table', 'post', '/api/v1/db/query', { sql: "INSERT INTO {victimTable} (k, v) VALUES ('x', '{}')" }, 403],
