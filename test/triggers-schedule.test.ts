@@ -169,7 +169,7 @@ describe('schedule triggers on Temporal Schedules', () => {
     await t.api.delete(`/api/v1/triggers/${kept.id}`).expect(204);
   });
 
-  test('reconcile recreates a schedule deleted behind our back and removes an orphan', async () => {
+  test('reconcile recreates a schedule deleted behind our back and removes an orphan and a stray spec probe', async () => {
     const eager = await buildTriggerApp(stack, { orphanGraceMs: 0 });
     const trigger = await createTrigger({ name: 'recreate me', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId }, enabled: false });
     await stack.client.schedule.getHandle(scheduleIdOf(trigger.id)).delete();
@@ -179,6 +179,9 @@ describe('schedule triggers on Temporal Schedules', () => {
       spec: { intervals: [{ every: '1h' }] },
       action: { type: 'startWorkflow', workflowType: 'triggerRunWorkflow', taskQueue: stack.taskQueue, args: [{ triggerId: 'orphan', source: 'schedule' }] },
     });
+    // What a drift check leaves when its process dies between creating and deleting its probe.
+    const probeId = `${SPEC_PROBE_PREFIX}stray${Date.now()}`;
+    await stack.client.schedule.create({ scheduleId: probeId, spec: { intervals: [{ every: '1h' }] }, state: { paused: true }, action: { type: 'startWorkflow', workflowType: 'triggerRunWorkflow', taskQueue: stack.taskQueue, args: [{ triggerId: 'probe', source: 'schedule' }] } });
     const broken = await stack.prisma.trigger.create({ data: { id: `broken${Date.now()}`, name: 'broken', type: 'schedule', config: { cron: 5 }, action: {} } });
     const recreated = await eager.api.post('/api/v1/triggers/reconcile').expect(200);
     expect(recreated.body.recreated).toContain(scheduleIdOf(trigger.id));
@@ -186,8 +189,13 @@ describe('schedule triggers on Temporal Schedules', () => {
     await stack.prisma.trigger.delete({ where: { id: broken.id } });
     expect((await describe_(trigger.id)).state.paused).toBe(true);
     // Schedule listing is eventually consistent: the orphan shows up in a later pass.
-    await eventually(async () => [...(await eager.triggers.reconcile()).removed, ...recreated.body.removed], (removed) => removed.includes(orphanId));
+    const removed = new Set<string>(recreated.body.removed);
+    await eventually(async () => {
+      for (const id of (await eager.triggers.reconcile()).removed) removed.add(id);
+      return removed;
+    }, (all) => all.has(orphanId) && all.has(probeId));
     await expect(stack.client.schedule.getHandle(orphanId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    await expect(stack.client.schedule.getHandle(probeId).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 

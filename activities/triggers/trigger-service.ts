@@ -12,7 +12,7 @@ import type { ToolExecutor } from '../tools/tool-executor';
 import { assertMayWatch, createTriggerAccess } from './trigger-access';
 import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
-import { createScheduleDriftCheck } from './schedule-drift';
+import { createScheduleDriftCheck, SPEC_PROBE_PREFIX } from './schedule-drift';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, scheduleOptionsFor, temporalOverlap } from './trigger-schedules';
 import { type BackfillBody, CONFIG_SCHEMAS, type ScheduleConfig, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
 
@@ -341,7 +341,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
      * Makes Temporal match the database: recreates missing schedules (paused iff the trigger is
      * disabled), replaces schedules whose spec, policies or action drifted from the row
      * (`realigned`), fixes a wrong paused state (`repaired`), and deletes `trigger-*` schedules without a trigger
-     * row (older than the grace period). Each repair reads its row again under the row lock, so a
+     * row and stray spec probes (older than the grace period). Each repair reads its row again under the row lock, so a
      * pass never re-enables a trigger disabled, or recreates one deleted, while it ran.
      */
     async reconcile() {
@@ -349,7 +349,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       const wanted = new Map(rows.map((r) => [scheduleIdOf(r.id), r]));
       const result = { recreated: [] as string[], realigned: [] as string[], repaired: [] as string[], removed: [] as string[], failed: [] as { scheduleId: string; error: string }[] };
       for await (const summary of temporal.schedule.list()) {
-        if (!summary.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+        // A spec probe outlives its grace only when the process that made it died before deleting it.
+        if (!summary.scheduleId.startsWith(SCHEDULE_PREFIX) && !summary.scheduleId.startsWith(SPEC_PROBE_PREFIX)) continue;
         if (wanted.has(summary.scheduleId)) continue;
         const handle = temporal.schedule.getHandle(summary.scheduleId);
         const described = await handle.describe().catch(() => null);
