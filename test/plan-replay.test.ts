@@ -4,7 +4,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { CURRENT_PLAN_BEHAVIOURS } from '../workflows/plan-behaviours';
-import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
+import { hasRecordedHistory, recordedHistoryFiles, replayRecordedHistories, writeRecordedHistory } from './support/replay';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
@@ -226,6 +226,12 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   expect(await pendingRollback).toBe(409);
   await h.waitFor(rc, (r) => r.status === 'cancelled' && r.source === 'database');
 
+  // outputs of 400 KB: each step's bookkeeping is written by its own local activity, not in the next
+  // tool's input, and the third output takes the run past its output budget: OUTPUT_LIMIT (patch 'payload-limits')
+  const big = (id: string, after?: string) => ({ id, kind: 'tool', tool: 'core.test.bytes', args: { bytes: 400_000 }, ...(after ? { dependsOn: [after] } : {}) });
+  runs['payload-limits'] = await h.execute(await h.createPlan({ name: 'payload-limits', steps: [big('b1'), big('b2', 'b1'), big('b3', 'b2'), big('b4', 'b3')] }));
+  await h.waitFor(runs['payload-limits'], (r) => r.status === 'failed' && r.source === 'database', 60_000);
+
   // runs whose starter stamped the behaviours into their input: the same code paths, no patch markers
   runs['stamped-final-write'] = await h.execute(plain);
   runs['stamped-sub-plan-timeout'] = await h.execute(timedSub);
@@ -250,9 +256,8 @@ describe('plan workflow determinism', () => {
       const runs = await recordScenarios(h);
       fs.mkdirSync(DIR, { recursive: true });
       for (const [name, workflowId] of Object.entries(runs)) {
-        if (!OVERWRITE && fs.existsSync(path.join(DIR, `${name}.json`))) continue;
-        const history = await h.stack.client.workflow.getHandle(workflowId).fetchHistory();
-        fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify({ workflowId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
+        if (!OVERWRITE && hasRecordedHistory(DIR, name)) continue;
+        writeRecordedHistory(DIR, name, workflowId, await h.stack.client.workflow.getHandle(workflowId).fetchHistory());
       }
     } finally {
       await h.close();
@@ -261,7 +266,9 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz']));
+    // Large histories are stored gzipped: none takes more than 1 MB of the repository.
+    expect(files.filter((f) => fs.statSync(path.join(DIR, f)).size > 1024 * 1024)).toEqual([]);
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

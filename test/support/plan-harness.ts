@@ -37,7 +37,7 @@ export interface PlanHarness {
 /** A plan service's view of tools in which every name exists and may be run: for tests of plan rules, not tool rules. */
 export const everyToolAllowed = { exists: async () => true, assertMayRunTool: async () => undefined };
 
-/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`. */
+/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`; `test.bytes` returns a large output from small arguments. */
 export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
   const log = defineTool({
     definition: { name: 'core.test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
@@ -82,7 +82,12 @@ export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
       return args;
     },
   });
-  return [log, fail, flaky, failOnce] as BuiltinTool[];
+  const bytes = defineTool({
+    definition: { name: 'core.test.bytes', description: 'returns args.bytes characters', category: 'test', parameters: {}, tags: [] },
+    args: z.object({ bytes: z.number().int() }),
+    execute: async (args) => ({ text: 'x'.repeat(args.bytes) }),
+  });
+  return [log, fail, flaky, failOnce, bytes] as BuiltinTool[];
 }
 
 /** Opens the test stack, starts a worker with the test tools and builds the API over it. */
