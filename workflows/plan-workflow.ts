@@ -25,6 +25,7 @@ import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-
 import { DEFAULT_RETRY_INITIAL_MS, durationMs } from './plan-graph';
 import { jsonBytes, runOutputBudget, TEMPORAL_PAYLOAD_LIMIT_BYTES } from './plan-outputs';
 import { resolveTemplates } from './plan-template';
+import { createReadySteps } from './ready-steps';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
 import type {
   CheckpointRecord,
@@ -131,6 +132,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     checkpoints: [],
     compensations: [],
   };
+  const readySteps = createReadySteps(steps, (id) => state.steps[id]!.status);
   let sequence = input.carried?.sequence ?? 0;
   let checkpointCounter = input.carried?.checkpointCounter ?? 0;
   let paused = input.carried?.paused ?? false;
@@ -244,6 +246,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     if (status === 'completed') state.completedSteps++;
     state.progress = state.order.length / state.totalSteps;
     if (status !== 'skipped') takeCheckpoint();
+    readySteps.finished(id);
     bump();
   };
 
@@ -415,6 +418,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       const undoneByRollback = rollbackTo !== undefined && !stop && has(BEHAVIOUR.rollbackResetsInterrupted);
       if (undoneByRollback && isInterruption(error)) {
         state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
+        readySteps.requeued(step.id);
         record({ stepId: step.id, event: 'plan.step_interrupted', status: 'pending', details: { by: 'rollback', checkpointId: rollbackTo?.checkpointId }, durationMs: elapsedSince(began) });
         bump();
         return;
@@ -581,25 +585,23 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     });
   };
 
-  const ready = (): PlanStep[] => steps.filter((s) => state.steps[s.id]!.status === 'pending' && s.dependsOn.every((d) => isFinished(state.steps[d]!.status)));
-
-  /** Starts ready steps up to the concurrency limit; a step whose dependency did not complete, or an unchosen branch, is skipped. */
+  /** What a scheduling pass does: a step whose dependency did not complete, or an unchosen branch, is skipped; the others start up to the concurrency limit. */
+  const scheduling = {
+    blocked: (step: PlanStep) => skipRequested.has(step.id) || step.dependsOn.some((d) => state.steps[d]!.status !== 'completed'),
+    room: () => definition.concurrency - inflight.size,
+    skip: (step: PlanStep) => {
+      finish(step.id, 'skipped');
+      record({ stepId: step.id, event: 'plan.step_skipped', status: 'skipped' });
+    },
+    start: (step: PlanStep) => {
+      inflight.add(step.id);
+      void runStep(step).catch(() => undefined);
+    },
+  };
+  /** Starts the ready steps in definition order (ready-steps.ts keeps them as steps finish or are reset). */
   const schedule = (): void => {
-    for (let again = true; again; ) {
-      again = false;
-      for (const step of ready()) {
-        const blocked = skipRequested.has(step.id) || step.dependsOn.some((d) => state.steps[d]!.status !== 'completed');
-        if (blocked) {
-          finish(step.id, 'skipped');
-          record({ stepId: step.id, event: 'plan.step_skipped', status: 'skipped' });
-          again = true;
-          continue;
-        }
-        if (inflight.size >= definition.concurrency) continue;
-        inflight.add(step.id);
-        void runStep(step).catch(() => undefined);
-      }
-    }
+    // A skip can make its dependents ready: they are taken by the next pass.
+    for (let again = true; again; ) again = readySteps.pass(scheduling);
   };
 
   const rollbackToCheckpoint = async (position: number, checkpointId?: string): Promise<void> => {
@@ -619,6 +621,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       // An approval run again waits for a new decision (has() only then: recorded runs replay unchanged).
       if (decisions.has(id) && has(BEHAVIOUR.rollbackClearsDecisions)) decisions.delete(id);
     }
+    readySteps.reset(undone);
     state.order = state.order.slice(0, position);
     state.progress = state.order.length / state.totalSteps;
     state.checkpoints = state.checkpoints.filter((c) => c.position <= position);
@@ -706,8 +709,4 @@ async function withStepTimeout<T>(ms: number, what: string, fn: () => Promise<T>
 
 function TERMINAL(status: PlanRunStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'cancelled' || status === 'rolled_back';
-}
-
-function isFinished(status: StepState['status']): boolean {
-  return status === 'completed' || status === 'failed' || status === 'skipped' || status === 'compensated' || status === 'compensation_failed';
 }
