@@ -143,6 +143,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   /** Which skip requests each completed condition made: a rollback keeps those of the conditions it does not undo. */
   const skipsByCondition = new Map<string, string[]>(Object.entries(input.carried?.skipsByCondition ?? {}));
   const inflight = new Set<string>();
+  /** The scope of each tool and sub-plan step in flight, which a rollback cancels. */
+  const cancellableSteps = new Map<string, CancellationScope>();
   const decisions = new Map<string, DecisionRequest>();
   const finishedAtStart = state.order.length;
   // Durations use the workflow's clock (new Date() is deterministic in the sandbox).
@@ -318,6 +320,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         setStatus('paused');
       }
       record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } }, state.status);
+      // Steps in flight are stopped rather than awaited (they end cancelled: runStep).
+      for (const stepScope of cancellableSteps.values()) stepScope.cancel();
       bump();
       try {
         await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
@@ -396,8 +400,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     const key = `${info.workflowId}/${step.id}/${st.generation}`;
     const began = new Date().getTime();
     if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
+    // A rollback cancels a tool or sub-plan step in flight (a behaviour: before, it waited for it).
+    const stepScope = (step.kind === 'tool' || step.kind === 'sub_plan') && has(BEHAVIOUR.rollbackCancelsInFlight) ? new CancellationScope() : undefined;
+    if (stepScope) cancellableSteps.set(step.id, stepScope);
     try {
-      const output = await executeStep(step, st, startSeq, key);
+      const output = stepScope ? await stepScope.run(() => executeStep(step, st, startSeq, key)) : await executeStep(step, st, startSeq, key);
       const bytes = jsonBytes(output);
       // has() last: runs recorded before the limit never reach it.
       if (outputBytesSoFar() + bytes > outputBudget && has(BEHAVIOUR.payloadLimits)) throw outputLimitExceeded(step, bytes);
@@ -405,6 +412,21 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       finish(step.id, 'completed', bytes);
       record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(began) });
     } catch (error) {
+      // Cancelled by a rollback (not by the run's cancellation): it did not complete, so it has
+      // nothing to compensate. A rollback to a checkpoint puts it back to pending, to run again on
+      // resume as a new generation (a new idempotency key).
+      if (isCancellation(error) && stepScope?.consideredCancelled === true && !CancellationScope.current().consideredCancelled) {
+        const details = { by: 'rollback', checkpointId: rollbackTo?.checkpointId };
+        if (rollbackTo !== undefined && !stop) {
+          state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
+          readySteps.requeued(step.id);
+        } else {
+          st.status = 'cancelled';
+        }
+        record({ stepId: step.id, event: 'plan.step_cancelled', status: state.steps[step.id]!.status, details, durationMs: elapsedSince(began) });
+        bump();
+        return;
+      }
       // Only the run's own cancellation cancels a step; a child run cancelled by someone else fails
       // it (a behaviour: before, such a step was left 'cancelled' and the run never ended).
       if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !has(BEHAVIOUR.cancelledFromOutside))) {
@@ -433,6 +455,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
     } finally {
       inflight.delete(step.id);
+      cancellableSteps.delete(step.id);
     }
   };
 
@@ -516,8 +539,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
               void flush();
             });
           } catch (error) {
-            // A run that is failing or rolling back starts no new attempt (a pause or a rollback to a
-            // checkpoint lets the step finish, retries included, as it does a tool step's).
+            // A run that is failing or rolling back starts no new attempt (a pause lets the step
+            // finish, retries included, as it does a tool step's; a rollback cancels it).
             if (attempt >= policy.maximumAttempts || !retryableSubPlanFailure(error) || stop !== undefined) throw error;
             previousError = errorMessage(error);
             const interval = policy.initialInterval * policy.backoffCoefficient ** (attempt - 1);
