@@ -1,32 +1,14 @@
 import { PlanStep } from '../activities/plans/plan-schemas';
 import type { StepStatus } from '../workflows/plan-types';
-import { createReadySteps, isFinished, type PassActions, type ReadySteps } from '../workflows/ready-steps';
+import { createReadySteps, type PassActions, type ReadySteps } from '../workflows/ready-steps';
 import { randomFrom } from './support/chaos-knobs';
+import { fullScanScheduler } from './support/full-scan-scheduler';
 
 // The plan workflow's scheduling order is part of its recorded histories: the index of ready steps
 // must act exactly as a scan of every step in definition order did, across finishes, skips,
 // interruptions and rollbacks to a checkpoint.
 
 type MakeScheduler = (steps: readonly PlanStep[], statusOf: (id: string) => StepStatus) => ReadySteps;
-
-/** The scan the index replaces: every pending step whose dependencies all finished, in definition order. */
-const fullScan: MakeScheduler = (steps, statusOf) => ({
-  finished: () => undefined,
-  reset: () => undefined,
-  requeued: () => undefined,
-  pass(actions) {
-    let skipped = false;
-    for (const step of steps.filter((s) => statusOf(s.id) === 'pending' && s.dependsOn.every((d) => isFinished(statusOf(d))))) {
-      if (actions.blocked(step)) {
-        actions.skip(step);
-        skipped = true;
-      } else if (actions.room() > 0) {
-        actions.start(step);
-      }
-    }
-    return skipped;
-  },
-});
 
 const tool = (id: string, dependsOn: string[] = []) => PlanStep.parse({ id, kind: 'tool', tool: 'core.echo', dependsOn });
 
@@ -115,7 +97,7 @@ function simulate(seed: number, make: MakeScheduler): string[] {
 describe('ready steps index', () => {
   test('acts as the full scan did, in the same order, over 500 random plans with skips, failures, interruptions and rollbacks', () => {
     for (let seed = 1; seed <= 500; seed++) {
-      const scanned = simulate(seed, fullScan);
+      const scanned = simulate(seed, fullScanScheduler);
       expect({ seed, log: simulate(seed, createReadySteps) }).toEqual({ seed, log: scanned });
     }
   });
