@@ -3,6 +3,7 @@ import type { Benchmark, BenchFigure } from './bench-types';
 import { eventBus } from './events';
 import { loadApi, loadBurst, loadMemory } from './load';
 import { observabilityBench } from './observability';
+import { planSchedulingBench } from './plan-scheduling';
 import { pluginInstall } from './plugins';
 import { planBench } from './plans';
 import { stackStartup } from './stack-startup';
@@ -11,7 +12,7 @@ import { toolsBench } from './tools';
 import { triggersBench } from './triggers';
 
 /** Every benchmark `npm run bench` runs, in order; `npm run bench -- <name>` runs the matching ones. */
-const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, planBench, triggersBench, observabilityBench, temporalProfile, loadBurst, loadApi, loadMemory];
+const BENCHMARKS: Benchmark[] = [stackStartup, aclBench, toolsBench, eventBus, pluginInstall, planBench, planSchedulingBench, triggersBench, observabilityBench, temporalProfile, loadBurst, loadApi, loadMemory];
 
 function format(figure: BenchFigure): string {
   const value = figure.value >= 100 ? figure.value.toFixed(0) : figure.value.toFixed(2);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { CURRENT_PLAN_BEHAVIOURS } from '../workflows/plan-behaviours';
-import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
+import { hasRecordedHistory, recordedHistoryFiles, replayRecordedHistories, writeRecordedHistory } from './support/replay';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
@@ -211,20 +211,67 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   await h.waitFor(ri, (r) => r.steps.w?.status === 'running');
   await post(`${ri}/rollback`).expect(200);
   await h.waitFor(ri, (r) => r.status === 'rolled_back' && r.source === 'database');
+  // rollback-cancelled.json was recorded when a rollback waited for a tool step in flight; one cancels
+  // it now ('rollback-cancels-in-flight'), so the step kept in flight is a sub-plan whose child, once
+  // cancelled, holds its compensation until released.
+  const heldOnUndo = await h.createPlan({
+    name: 'child-held-on-undo',
+    steps: [
+      { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'C1' }, compensation: { tool: 'core.test.hold', args: { token: '{{ input.token }}' } } },
+      { id: 'w', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['c1'] },
+    ],
+  });
   const slowAfterA = await h.createPlan({
     name: 'rollback-cancelled',
     steps: [
       { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
-      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['a'] },
+      { id: 'slow', kind: 'sub_plan', planId: heldOnUndo, input: { token: '{{ input.token }}' }, dependsOn: ['a'] },
     ],
   });
-  const rc = (runs['rollback-cancelled'] = await h.execute(slowAfterA));
-  const afterA = (await h.waitFor(rc, (r) => r.steps.slow?.status === 'running')).state.checkpoints.find((c: { position: number }) => c.position === 1).id;
+  const rcToken = randomUUID();
+  const rc = (runs['rollback-cancelled'] = await h.execute(slowAfterA, { input: { token: rcToken } }));
+  await h.waitFor(`plan-${heldOnUndo}-1`, (r) => r.steps.w?.status === 'running');
+  const afterA = (await h.run(rc)).state.checkpoints.find((c: { position: number }) => c.position === 1).id;
   const pendingRollback = post(`${rc}/rollback`, { checkpointId: afterA }).then((res) => res.status);
   await h.waitFor(rc, (r) => r.status === 'paused');
   await post(`${rc}/cancel`).expect(202);
+  h.release(rcToken);
   expect(await pendingRollback).toBe(409);
   await h.waitFor(rc, (r) => r.status === 'cancelled' && r.source === 'database');
+
+  // a rollback cancels the tool and sub-plan steps in flight (patch 'rollback-cancels-in-flight'): to a
+  // checkpoint, the tool step goes back to pending and runs again on resume; of the whole run, the
+  // sub-plan's child is cancelled (and compensates its own steps) before the parent's compensations
+  const rollbackChild = await h.createPlan({
+    name: 'child-cancelled-by-rollback',
+    steps: [
+      { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'RCC1' }, compensation: undo('c1') },
+      { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 60_000 }, dependsOn: ['c1'] },
+    ],
+  });
+  const heldToken = randomUUID();
+  const inFlight = await h.createPlan({
+    name: 'rollback-cancels-in-flight',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'held', kind: 'tool', tool: 'core.test.hold', args: { token: heldToken }, compensation: { tool: 'core.test.log', args: { undo: 'held' } }, dependsOn: ['a'] },
+      { id: 'sub', kind: 'sub_plan', planId: rollbackChild, dependsOn: ['held'] },
+    ],
+  });
+  const rif = (runs['rollback-cancels-in-flight'] = await h.execute(inFlight));
+  const beforeHeld = (await h.waitFor(rif, (r) => r.steps.held?.status === 'running')).state.checkpoints.find((c: { position: number }) => c.position === 1).id;
+  await post(`${rif}/rollback`, { checkpointId: beforeHeld }).expect(200);
+  h.release(heldToken);
+  await post(`${rif}/resume`).expect(200);
+  await h.waitFor(`plan-${rollbackChild}-1`, (r) => r.steps.slow?.status === 'running');
+  await post(`${rif}/rollback`).expect(200);
+  await h.waitFor(rif, (r) => r.status === 'rolled_back' && r.source === 'database');
+
+  // outputs of 400 KB: each step's bookkeeping is written by its own local activity, not in the next
+  // tool's input, and the third output takes the run past its output budget: OUTPUT_LIMIT (patch 'payload-limits')
+  const big = (id: string, after?: string) => ({ id, kind: 'tool', tool: 'core.test.bytes', args: { bytes: 400_000 }, ...(after ? { dependsOn: [after] } : {}) });
+  runs['payload-limits'] = await h.execute(await h.createPlan({ name: 'payload-limits', steps: [big('b1'), big('b2', 'b1'), big('b3', 'b2'), big('b4', 'b3')] }));
+  await h.waitFor(runs['payload-limits'], (r) => r.status === 'failed' && r.source === 'database', 60_000);
 
   // runs whose starter stamped the behaviours into their input: the same code paths, no patch markers
   runs['stamped-final-write'] = await h.execute(plain);
@@ -250,9 +297,8 @@ describe('plan workflow determinism', () => {
       const runs = await recordScenarios(h);
       fs.mkdirSync(DIR, { recursive: true });
       for (const [name, workflowId] of Object.entries(runs)) {
-        if (!OVERWRITE && fs.existsSync(path.join(DIR, `${name}.json`))) continue;
-        const history = await h.stack.client.workflow.getHandle(workflowId).fetchHistory();
-        fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify({ workflowId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
+        if (!OVERWRITE && hasRecordedHistory(DIR, name)) continue;
+        writeRecordedHistory(DIR, name, workflowId, await h.stack.client.workflow.getHandle(workflowId).fetchHistory());
       }
     } finally {
       await h.close();
@@ -261,7 +307,9 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json']));
+    // Large histories are stored gzipped: none takes more than 1 MB of the repository.
+    expect(files.filter((f) => fs.statSync(path.join(DIR, f)).size > 1024 * 1024)).toEqual([]);
     const results = await replayRecordedHistories(DIR, 'plan-replay');
     expect(results).toEqual(results.map(({ workflowId }) => ({ workflowId, error: undefined })));
     expect(results).toHaveLength(files.length);

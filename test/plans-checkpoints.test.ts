@@ -10,18 +10,13 @@ describe('plan checkpoints: linear bookkeeping, outputs rebuilt, bounded outputs
   let h: PlanHarness;
   beforeAll(async () => {
     h = await openPlanHarness();
-    // keyed: an output that tells generations apart; bytes: a large output from small arguments.
+    // keyed: an output that tells generations apart.
     const keyed = defineTool({
       definition: { name: 'core.test.keyed', description: 'returns its idempotency key and args', category: 'test', parameters: {}, tags: [] },
       args: z.record(z.string(), z.unknown()),
       execute: async (args, context) => ({ key: context.idempotencyKey, ...args }),
     });
-    const bytes = defineTool({
-      definition: { name: 'core.test.bytes', description: 'returns args.bytes characters', category: 'test', parameters: {}, tags: [] },
-      args: z.object({ bytes: z.number().int() }),
-      execute: async (args) => ({ text: 'x'.repeat(args.bytes) }),
-    });
-    await h.stack.tools.registerBuiltinTools([keyed, bytes] as BuiltinTool[]);
+    await h.stack.tools.registerBuiltinTools([keyed] as BuiltinTool[]);
   });
   afterAll(() => h.close());
   const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createPlanService, type PlanService } from '../activities/plans/plan-service';
 import { everyToolAllowed, openPlanHarness, type PlanHarness } from './support/plan-harness';
 import { eventually } from './support/wait';
@@ -155,7 +156,8 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const gateEvents = done.history.filter((r: { stepId?: string }) => r.stepId === 'gate').map((r: { event: string }) => r.event);
     expect(gateEvents).toEqual(['plan.step_started', 'plan.approval_required', 'plan.step_interrupted', 'plan.step_started', 'plan.approval_required', 'plan.step_approved', 'plan.step_completed']);
 
-    // A tool step in flight that fails (its timeout) while the rollback waits for it: recorded, then reset; its onFailure does not run.
+    // A tool step in flight (onFailure rollback) is cancelled by the rollback, or fails by its timeout
+    // first: either way it is pending again, and its onFailure does not run.
     const failing = await h.createPlan({
       name: 'fails-during-rollback',
       steps: [
@@ -258,20 +260,42 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(undone(runId)).toEqual(['A']);
   });
 
-  test('a cancel while a rollback to a checkpoint waits for a step in flight: the rollback answers 409, the run ends cancelled', async () => {
-    const id = await h.createPlan({
-      name: 'cancel-during-rollback',
+  /**
+   * A plan whose step `slow` is a sub-plan that, once cancelled, ends only when the test releases
+   * the run's `input.token` (its child's compensation holds until then): a rollback, which cancels
+   * the step, waits for it as long as the test wants.
+   */
+  const slowToCancel = async (name: string) => {
+    const child = await h.createPlan({
+      name: `${name}-child`,
       steps: [
-        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
-        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['a'] },
+        { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'C1' }, compensation: { tool: 'core.test.hold', args: { token: '{{ input.token }}' } } },
+        { id: 'w', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['c1'] },
       ],
     });
-    const runId = await h.execute(id);
-    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
-    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const parent = await h.createPlan({
+      name,
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'slow', kind: 'sub_plan', planId: child, input: { token: '{{ input.token }}' }, dependsOn: ['a'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['slow'] },
+      ],
+    });
+    let runs = 0;
+    return async () => {
+      const token = randomUUID();
+      const runId = await h.execute(parent, { input: { token } });
+      const running = await h.waitFor(`plan-${child}-${++runs}`, (r) => r.steps.w?.status === 'running').then(() => h.run(runId));
+      return { runId, token, afterA: running.state.checkpoints.find((c: { position: number }) => c.position === 1) };
+    };
+  };
+
+  test('a cancel while a rollback to a checkpoint waits for a step in flight: the rollback answers 409, the run ends cancelled', async () => {
+    const { runId, token, afterA } = await (await slowToCancel('cancel-during-rollback'))();
     const rollback = post(`${runId}/rollback`, { checkpointId: afterA.id }).then((res) => res);
     await eventually(async () => h.events.some((e) => e.type === 'plan.rollback_requested' && (e.data as { runId: string }).runId === runId), Boolean);
     await post(`${runId}/cancel`).expect(202);
+    h.release(token);
     const answer = await rollback;
     expect({ status: answer.status, error: answer.body.error }).toMatchObject({ status: 409, error: { code: 'INVALID_STATE', message: `run ${runId} was cancelled before it could roll back` } });
     const run = await h.waitFor(runId, (r) => r.status === 'cancelled');
@@ -280,22 +304,13 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
   });
 
   test('while a rollback waits for a step in flight, the run reports it: paused (or rolling_back), and pause/resume/rollback say why they refuse', async () => {
-    const id = await h.createPlan({
-      name: 'pending-rollback',
-      steps: [
-        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' } },
-        { id: 'slow', kind: 'tool', tool: 'core.wait', args: { ms: 120_000 }, dependsOn: ['a'] },
-        { id: 'c', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['slow'] },
-      ],
-    });
+    const start = await slowToCancel('pending-rollback');
     const message = async (path: string, body: object = {}) => {
       const res = await post(path, body).expect(409);
       expect(res.body.error.code).toBe('INVALID_STATE');
       return res.body.error.message as string;
     };
-    const runId = await h.execute(id);
-    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
-    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const { runId, token, afterA } = await start();
     const rollback = post(`${runId}/rollback`, { checkpointId: afterA.id }).then((res) => res);
     await h.waitFor(runId, (r) => r.status === 'paused' && r.steps.slow.status === 'running');
     const underWay = `a rollback to checkpoint '${afterA.id}' is under way (the run pauses there once its steps in flight end)`;
@@ -304,15 +319,16 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     expect(await message(`${runId}/rollback`)).toBe(`${underWay}: cannot roll back`);
     await eventually(() => h.stack.prisma.planRun.findUnique({ where: { id: runId } }), (row) => row?.status === 'paused');
     await post(`${runId}/cancel`).expect(202);
+    h.release(token);
     expect((await rollback).status).toBe(409);
 
-    const fullRunId = await h.execute(id);
-    await h.waitFor(fullRunId, (r) => r.steps.slow?.status === 'running');
+    const { runId: fullRunId, token: fullToken } = await start();
     const full = post(`${fullRunId}/rollback`).then((res) => res);
     await h.waitFor(fullRunId, (r) => r.status === 'rolling_back' && r.steps.slow.status === 'running');
     expect(await message(`${fullRunId}/pause`)).toBe('a rollback of the whole run is under way: cannot pause');
     expect(await message(`${fullRunId}/resume`)).toBe('a rollback of the whole run is under way: cannot resume');
     await post(`${fullRunId}/cancel`).expect(202);
+    h.release(fullToken);
     expect((await full).status).toBe(409);
     await h.waitFor(fullRunId, (r) => r.status === 'cancelled');
   });

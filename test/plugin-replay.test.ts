@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { pluginInstallWorkflowId, pluginUninstallWorkflowId } from '../workflows/plugin-types';
-import { recordedHistoryFiles, replayRecordedHistories } from './support/replay';
+import { hasRecordedHistory, recordedHistoryFiles, replayRecordedHistories, writeRecordedHistory } from './support/replay';
 import { openTestStack } from './support/test-stack';
 
 // Recorded histories of plugin installs (success, and failures with compensation: at the tables
@@ -49,9 +48,8 @@ describe('plugin workflow determinism', () => {
         ['install-activate-failed', pluginInstallWorkflowId('replay_act')],
       ];
       for (const [name, workflowId] of recorded) {
-        if (!OVERWRITE && fs.existsSync(path.join(DIR, `${name}.json`))) continue;
-        const history = await stack.client.workflow.getHandle(workflowId!).fetchHistory();
-        fs.writeFileSync(path.join(DIR, `${name}.json`), JSON.stringify({ workflowId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
+        if (!OVERWRITE && hasRecordedHistory(DIR, name!)) continue;
+        writeRecordedHistory(DIR, name!, workflowId!, await stack.client.workflow.getHandle(workflowId!).fetchHistory());
       }
     } finally {
       await stack.close();

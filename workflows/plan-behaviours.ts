@@ -16,6 +16,8 @@ export const PLAN_BEHAVIOURS = {
   rollbackClearsDecisions: 'rollback-clears-decisions',
   rollbackKeepsBranchSkips: 'rollback-keeps-branch-skips',
   rollbackSettlesOnCancel: 'rollback-settles-on-cancel',
+  /** A rollback cancels the tool and sub-plan steps in flight instead of waiting for them to end. */
+  rollbackCancelsInFlight: 'rollback-cancels-in-flight',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

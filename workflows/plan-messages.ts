@@ -10,7 +10,7 @@ export const pauseUpdate = defineUpdate<PlanRunState, [{ by: string }]>('pause')
 export const resumeUpdate = defineUpdate<PlanRunState, [{ by: string }]>('resume');
 /** Marks a named checkpoint at the current position. */
 export const checkpointUpdate = defineUpdate<CheckpointRef, [{ name?: string; by: string }]>('checkpoint');
-/** Compensates the steps finished after a checkpoint and pauses there (without one: rolls the whole run back). */
+/** Cancels the tool and sub-plan steps in flight, compensates the steps finished after a checkpoint and pauses there (without one: rolls the whole run back). */
 export const rollbackUpdate = defineUpdate<PlanRunState, [{ checkpointId?: string; by: string }]>('rollback');
 /** Approves or rejects a step waiting for approval; rejected unless the step waits and the principal may decide. */
 export const decideUpdate = defineUpdate<StepState, [DecisionRequest]>('decide');

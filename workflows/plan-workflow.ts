@@ -25,6 +25,7 @@ import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-
 import { DEFAULT_RETRY_INITIAL_MS, durationMs } from './plan-graph';
 import { jsonBytes, runOutputBudget, TEMPORAL_PAYLOAD_LIMIT_BYTES } from './plan-outputs';
 import { resolveTemplates } from './plan-template';
+import { createReadySteps } from './ready-steps';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
 import type {
   CheckpointRecord,
@@ -131,6 +132,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     checkpoints: [],
     compensations: [],
   };
+  const readySteps = createReadySteps(steps, (id) => state.steps[id]!.status);
   let sequence = input.carried?.sequence ?? 0;
   let checkpointCounter = input.carried?.checkpointCounter ?? 0;
   let paused = input.carried?.paused ?? false;
@@ -141,6 +143,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   /** Which skip requests each completed condition made: a rollback keeps those of the conditions it does not undo. */
   const skipsByCondition = new Map<string, string[]>(Object.entries(input.carried?.skipsByCondition ?? {}));
   const inflight = new Set<string>();
+  /** The scope of each tool and sub-plan step in flight, which a rollback cancels. */
+  const cancellableSteps = new Map<string, CancellationScope>();
   const decisions = new Map<string, DecisionRequest>();
   const finishedAtStart = state.order.length;
   // Durations use the workflow's clock (new Date() is deterministic in the sandbox).
@@ -244,6 +248,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     if (status === 'completed') state.completedSteps++;
     state.progress = state.order.length / state.totalSteps;
     if (status !== 'skipped') takeCheckpoint();
+    readySteps.finished(id);
     bump();
   };
 
@@ -315,6 +320,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         setStatus('paused');
       }
       record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } }, state.status);
+      // Steps in flight are stopped rather than awaited (they end cancelled: runStep).
+      for (const stepScope of cancellableSteps.values()) stepScope.cancel();
       bump();
       try {
         await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
@@ -393,8 +400,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     const key = `${info.workflowId}/${step.id}/${st.generation}`;
     const began = new Date().getTime();
     if (step.kind !== 'tool') pending.transitions.push({ sequence: startSeq, stepId: step.id, event: 'plan.step_started', status: 'running', details: { kind: step.kind } });
+    // A rollback cancels a tool or sub-plan step in flight (a behaviour: before, it waited for it).
+    const stepScope = (step.kind === 'tool' || step.kind === 'sub_plan') && has(BEHAVIOUR.rollbackCancelsInFlight) ? new CancellationScope() : undefined;
+    if (stepScope) cancellableSteps.set(step.id, stepScope);
     try {
-      const output = await executeStep(step, st, startSeq, key);
+      const output = stepScope ? await stepScope.run(() => executeStep(step, st, startSeq, key)) : await executeStep(step, st, startSeq, key);
       const bytes = jsonBytes(output);
       // has() last: runs recorded before the limit never reach it.
       if (outputBytesSoFar() + bytes > outputBudget && has(BEHAVIOUR.payloadLimits)) throw outputLimitExceeded(step, bytes);
@@ -402,6 +412,21 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       finish(step.id, 'completed', bytes);
       record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(began) });
     } catch (error) {
+      // Cancelled by a rollback (not by the run's cancellation): it did not complete, so it has
+      // nothing to compensate. A rollback to a checkpoint puts it back to pending, to run again on
+      // resume as a new generation (a new idempotency key).
+      if (isCancellation(error) && stepScope?.consideredCancelled === true && !CancellationScope.current().consideredCancelled) {
+        const details = { by: 'rollback', checkpointId: rollbackTo?.checkpointId };
+        if (rollbackTo !== undefined && !stop) {
+          state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
+          readySteps.requeued(step.id);
+        } else {
+          st.status = 'cancelled';
+        }
+        record({ stepId: step.id, event: 'plan.step_cancelled', status: state.steps[step.id]!.status, details, durationMs: elapsedSince(began) });
+        bump();
+        return;
+      }
       // Only the run's own cancellation cancels a step; a child run cancelled by someone else fails
       // it (a behaviour: before, such a step was left 'cancelled' and the run never ended).
       if (isCancellation(error) && (CancellationScope.current().consideredCancelled || !has(BEHAVIOUR.cancelledFromOutside))) {
@@ -415,6 +440,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       const undoneByRollback = rollbackTo !== undefined && !stop && has(BEHAVIOUR.rollbackResetsInterrupted);
       if (undoneByRollback && isInterruption(error)) {
         state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
+        readySteps.requeued(step.id);
         record({ stepId: step.id, event: 'plan.step_interrupted', status: 'pending', details: { by: 'rollback', checkpointId: rollbackTo?.checkpointId }, durationMs: elapsedSince(began) });
         bump();
         return;
@@ -429,6 +455,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
     } finally {
       inflight.delete(step.id);
+      cancellableSteps.delete(step.id);
     }
   };
 
@@ -512,8 +539,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
               void flush();
             });
           } catch (error) {
-            // A run that is failing or rolling back starts no new attempt (a pause or a rollback to a
-            // checkpoint lets the step finish, retries included, as it does a tool step's).
+            // A run that is failing or rolling back starts no new attempt (a pause lets the step
+            // finish, retries included, as it does a tool step's; a rollback cancels it).
             if (attempt >= policy.maximumAttempts || !retryableSubPlanFailure(error) || stop !== undefined) throw error;
             previousError = errorMessage(error);
             const interval = policy.initialInterval * policy.backoffCoefficient ** (attempt - 1);
@@ -581,25 +608,23 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     });
   };
 
-  const ready = (): PlanStep[] => steps.filter((s) => state.steps[s.id]!.status === 'pending' && s.dependsOn.every((d) => isFinished(state.steps[d]!.status)));
-
-  /** Starts ready steps up to the concurrency limit; a step whose dependency did not complete, or an unchosen branch, is skipped. */
+  /** What a scheduling pass does: a step whose dependency did not complete, or an unchosen branch, is skipped; the others start up to the concurrency limit. */
+  const scheduling = {
+    blocked: (step: PlanStep) => skipRequested.has(step.id) || step.dependsOn.some((d) => state.steps[d]!.status !== 'completed'),
+    room: () => definition.concurrency - inflight.size,
+    skip: (step: PlanStep) => {
+      finish(step.id, 'skipped');
+      record({ stepId: step.id, event: 'plan.step_skipped', status: 'skipped' });
+    },
+    start: (step: PlanStep) => {
+      inflight.add(step.id);
+      void runStep(step).catch(() => undefined);
+    },
+  };
+  /** Starts the ready steps in definition order (ready-steps.ts keeps them as steps finish or are reset). */
   const schedule = (): void => {
-    for (let again = true; again; ) {
-      again = false;
-      for (const step of ready()) {
-        const blocked = skipRequested.has(step.id) || step.dependsOn.some((d) => state.steps[d]!.status !== 'completed');
-        if (blocked) {
-          finish(step.id, 'skipped');
-          record({ stepId: step.id, event: 'plan.step_skipped', status: 'skipped' });
-          again = true;
-          continue;
-        }
-        if (inflight.size >= definition.concurrency) continue;
-        inflight.add(step.id);
-        void runStep(step).catch(() => undefined);
-      }
-    }
+    // A skip can make its dependents ready: they are taken by the next pass.
+    for (let again = true; again; ) again = readySteps.pass(scheduling);
   };
 
   const rollbackToCheckpoint = async (position: number, checkpointId?: string): Promise<void> => {
@@ -619,6 +644,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       // An approval run again waits for a new decision (has() only then: recorded runs replay unchanged).
       if (decisions.has(id) && has(BEHAVIOUR.rollbackClearsDecisions)) decisions.delete(id);
     }
+    readySteps.reset(undone);
     state.order = state.order.slice(0, position);
     state.progress = state.order.length / state.totalSteps;
     state.checkpoints = state.checkpoints.filter((c) => c.position <= position);
@@ -706,8 +732,4 @@ async function withStepTimeout<T>(ms: number, what: string, fn: () => Promise<T>
 
 function TERMINAL(status: PlanRunStatus): boolean {
   return status === 'completed' || status === 'failed' || status === 'cancelled' || status === 'rolled_back';
-}
-
-function isFinished(status: StepState['status']): boolean {
-  return status === 'completed' || status === 'failed' || status === 'skipped' || status === 'compensated' || status === 'compensation_failed';
 }

@@ -410,8 +410,9 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     },
 
     /**
-     * With a checkpoint: compensates the steps finished after it, newest first, and leaves the run
-     * paused there (resume re-runs them). Without: rolls the whole run back; it ends rolled_back.
+     * Cancels the tool and sub-plan steps in flight, then, with a checkpoint: compensates the steps
+     * finished after it, newest first, and leaves the run paused there (resume re-runs them, and the
+     * cancelled ones). Without: rolls the whole run back; it ends rolled_back.
      * 409 INVALID_STATE when the run is cancelled (or ends otherwise) before the rollback finishes.
      */
     async rollbackToCheckpoint(runId: string, checkpointId: string | undefined, by: string) {

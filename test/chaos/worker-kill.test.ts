@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import { createPlanService, type PlanService } from '../../activities/plans/plan-service';
 import { newId } from '../../platform/ids';
 import { stopChild } from '../../platform/local/temporal-dev-server';
 import { chaosKnob, seededRandom } from '../support/chaos-knobs';
+import { writeRecordedHistory } from '../support/replay';
 import { openTestStack, type TestStack } from '../support/test-stack';
 import { eventually } from '../support/wait';
 import { killHard, spawnWorker } from '../support/worker-process';
@@ -164,8 +163,7 @@ describe('chaos: workers killed with SIGKILL while plans with side effects run',
       { attempt: 1, idempotencyKey: `${runId}/only/0`, redispatch: 1 },
     ]);
     if (process.env.RECORD_PLAN_HISTORIES === '1') {
-      const history = await stack.client.workflow.getHandle(runId).fetchHistory();
-      fs.writeFileSync(path.join(__dirname, '..', 'replay-histories', 'worker-lost.json'), JSON.stringify({ workflowId: runId, history: temporal.api.history.v1.History.fromObject(history).toJSON() }, null, 1));
+      writeRecordedHistory(path.join(__dirname, '..', 'replay-histories'), 'worker-lost', runId, await stack.client.workflow.getHandle(runId).fetchHistory());
     }
   }, 180_000);
 

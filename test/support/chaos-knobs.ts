@@ -7,22 +7,24 @@ export function chaosKnob(name: string, fallback: number): number {
   return value;
 }
 
+/** A pseudo-random generator (mulberry32) of floats in [0, 1) from `seed`: the same seed, the same sequence. */
+export function randomFrom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
- * A seeded pseudo-random generator (mulberry32) returning floats in [0, 1). The seed comes from
- * CHAOS_SEED when set, else from the clock; it is printed so a failing run can be replayed.
+ * A seeded pseudo-random generator (randomFrom). The seed comes from CHAOS_SEED when set, else
+ * from the clock; it is printed so a failing run can be replayed.
  */
 export function seededRandom(label: string): { seed: number; next: () => number } {
   const seed = process.env.CHAOS_SEED ? chaosKnob('CHAOS_SEED', 0) : Date.now() % 2 ** 31;
   console.log(`[chaos] ${label}: seed ${seed} (replay with CHAOS_SEED=${seed})`);
-  let state = seed >>> 0;
-  return {
-    seed,
-    next() {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    },
-  };
+  return { seed, next: randomFrom(seed) };
 }

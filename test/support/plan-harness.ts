@@ -26,6 +26,8 @@ export interface PlanHarness {
   /** Requests as another principal. */
   as(principal: string): Promise<ReturnType<typeof authed>>;
   calls: ToolCallRecord[];
+  /** Lets the `core.test.hold` calls with this token (and later ones) end. */
+  release(token: string): void;
   events: CollectedEvent[];
   createPlan(body: Record<string, unknown>): Promise<string>;
   execute(planId: string, body?: Record<string, unknown>): Promise<string>;
@@ -37,8 +39,30 @@ export interface PlanHarness {
 /** A plan service's view of tools in which every name exists and may be run: for tests of plan rules, not tool rules. */
 export const everyToolAllowed = { exists: async () => true, assertMayRunTool: async () => undefined };
 
-/** Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`. */
-export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
+/** Tokens that `core.test.hold` waits for: released by the test, whenever it chooses. */
+export function createHolds() {
+  const released = new Set<string>();
+  const waiting = new Map<string, (() => void)[]>();
+  return {
+    release(token: string): void {
+      released.add(token);
+      for (const resume of waiting.get(token) ?? []) resume();
+      waiting.delete(token);
+    },
+    /** Resolves once `token` is released (at once if it already was). */
+    until(token: string): Promise<void> {
+      if (released.has(token)) return Promise.resolve();
+      return new Promise((resolve) => waiting.set(token, [...(waiting.get(token) ?? []), resolve]));
+    },
+  };
+}
+export type Holds = ReturnType<typeof createHolds>;
+
+/**
+ * Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`;
+ * `test.bytes` returns a large output from small arguments; `test.hold` records its call and runs until the test releases `args.token` (or the call is cancelled).
+ */
+export function testTools(calls: ToolCallRecord[], holds: Holds): BuiltinTool[] {
   const log = defineTool({
     definition: { name: 'core.test.log', description: 'records the call', category: 'test', parameters: {}, tags: [] },
     args: z.record(z.string(), z.unknown()),
@@ -82,14 +106,30 @@ export function testTools(calls: ToolCallRecord[]): BuiltinTool[] {
       return args;
     },
   });
-  return [log, fail, flaky, failOnce] as BuiltinTool[];
+  const bytes = defineTool({
+    definition: { name: 'core.test.bytes', description: 'returns args.bytes characters', category: 'test', parameters: {}, tags: [] },
+    args: z.object({ bytes: z.number().int() }),
+    execute: async (args) => ({ text: 'x'.repeat(args.bytes) }),
+  });
+  const hold = defineTool({
+    definition: { name: 'core.test.hold', description: 'runs until the test releases args.token', category: 'test', parameters: {}, tags: [] },
+    args: z.object({ token: z.string() }),
+    timeoutMs: 5 * 60_000,
+    execute: async (args, context) => {
+      calls.push({ tool: 'core.test.hold', args, idempotencyKey: context.idempotencyKey });
+      await holds.until(args.token);
+      return args;
+    },
+  });
+  return [log, fail, flaky, failOnce, bytes, hold] as BuiltinTool[];
 }
 
 /** Opens the test stack, starts a worker with the test tools and builds the API over it. */
 export async function openPlanHarness(): Promise<PlanHarness> {
   const stack = await openTestStack();
   const calls: ToolCallRecord[] = [];
-  await stack.tools.registerBuiltinTools(testTools(calls));
+  const holds = createHolds();
+  await stack.tools.registerBuiltinTools(testTools(calls, holds));
   // The worker publishes on the stack's bus; every plan.* event it carries is collected here.
   const events: CollectedEvent[] = [];
   stack.bus.subscribe('plan-harness', 'plan.**', (e) => void events.push({ type: e.type, data: e.data, source: e.source }));
@@ -104,6 +144,7 @@ export async function openPlanHarness(): Promise<PlanHarness> {
     api,
     as,
     calls,
+    release: holds.release,
     events,
     async createPlan(body) {
       const res = await api.post('/api/v1/plans').send(body);

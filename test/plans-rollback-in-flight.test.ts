@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { eventually } from './support/wait';
+
+// A rollback cancels the tool and sub-plan steps in flight (behaviour 'rollback-cancels-in-flight')
+// instead of waiting for them: the steps below hold until released, which these tests never do
+// before the rollback, so only the cancellation can end them.
+describe('plan rollback: steps in flight are cancelled, not awaited', () => {
+  let h: PlanHarness;
+  beforeAll(async () => {
+    h = await openPlanHarness();
+  });
+  afterAll(() => h.close());
+  const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
+  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
+  /** What the compensations of these runs undid, in the order they ran. */
+  const undoneBy = (...runIds: string[]) => h.calls.filter((c) => runIds.some((r) => c.idempotencyKey?.startsWith(`${r}/`)) && c.idempotencyKey?.endsWith('/compensate')).map((c) => c.args.undo);
+  /** A run's plan_history rows in sequence order, as `stepId event status`. */
+  const rows = async (runId: string) =>
+    (await h.stack.prisma.planHistory.findMany({ where: { runId }, orderBy: { sequence: 'asc' } })).map((r) => ({ row: `${r.stepId ?? '-'} ${r.event} ${r.status}`, details: r.details }));
+  const temporalEvents = async (runId: string) => ((await h.stack.client.workflow.getHandle(runId).fetchHistory()).events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')));
+
+  test('a rollback of the whole run cancels the tool step in flight, which is not compensated; the completed steps are, newest first', async () => {
+    const id = await h.createPlan({
+      name: 'rollback-cancels-tool',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'slow', kind: 'tool', tool: 'core.test.hold', args: { token: randomUUID() }, compensation: undo('slow'), dependsOn: ['b'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    const rolled = (await post(`${runId}/rollback`).expect(200)).body;
+    expect(rolled).toMatchObject({
+      status: 'rolled_back',
+      steps: { a: { status: 'compensated' }, b: { status: 'compensated' }, slow: { status: 'cancelled' } },
+      compensations: [{ stepId: 'b', status: 'completed' }, { stepId: 'a', status: 'completed' }],
+    });
+    expect(undoneBy(runId)).toEqual(['B', 'A']);
+
+    await h.waitFor(runId, (r) => r.status === 'rolled_back' && r.source === 'database');
+    const history = await rows(runId);
+    const after = history.slice(history.findIndex((r) => r.row === '- plan.rollback_requested rolling_back'));
+    expect(after.map((r) => r.row)).toEqual(['- plan.rollback_requested rolling_back', 'slow plan.step_cancelled cancelled', 'b plan.step_compensated compensated', 'a plan.step_compensated compensated', '- plan.rolled_back rolled_back']);
+    expect(after[1]!.details).toEqual({ by: 'rollback' });
+    // The activity was cancelled (it heartbeats, so the cancellation reached it), not waited for.
+    expect(await temporalEvents(runId)).toEqual(expect.arrayContaining(['activityTaskCancelRequestedEventAttributes', 'activityTaskCanceledEventAttributes']));
+  });
+
+  test('a rollback to a checkpoint cancels the tool step in flight and pauses there; resume runs it again with a new idempotency key', async () => {
+    const token = randomUUID();
+    const id = await h.createPlan({
+      name: 'rollback-to-checkpoint-cancels-tool',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'c', kind: 'tool', tool: 'core.test.log', args: { id: 'C' }, compensation: undo('c'), dependsOn: ['b'] },
+        { id: 'slow', kind: 'tool', tool: 'core.test.hold', args: { token }, compensation: undo('slow'), dependsOn: ['c'] },
+        { id: 'd', kind: 'tool', tool: 'core.test.log', args: { id: 'D' }, dependsOn: ['slow'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const running = await h.waitFor(runId, (r) => r.steps.slow?.status === 'running');
+    const afterA = running.state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterA.id }).expect(200)).body;
+    expect(rolled).toMatchObject({
+      status: 'paused',
+      order: ['a'],
+      steps: { a: { status: 'completed' }, b: { status: 'pending', generation: 1 }, c: { status: 'pending', generation: 1 }, slow: { status: 'pending', generation: 1 }, d: { status: 'pending' } },
+    });
+    expect(undoneBy(runId)).toEqual(['C', 'B']);
+    await eventually(() => rows(runId), (r) => r.some((x) => x.row === '- plan.rolled_back paused'));
+    const slowRows = (await rows(runId)).filter((r) => r.row.startsWith('slow '));
+    expect(slowRows.map((r) => r.row)).toEqual(['slow plan.step_started running', 'slow plan.step_attempt running', 'slow plan.step_cancelled pending']);
+    expect(slowRows[2]!.details).toEqual({ by: 'rollback', checkpointId: afterA.id });
+
+    h.release(token);
+    await post(`${runId}/resume`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps.slow).toMatchObject({ status: 'completed', generation: 1 });
+    const holds = h.calls.filter((c) => c.tool === 'core.test.hold' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey);
+    expect(holds).toEqual([`${runId}/slow/0`, `${runId}/slow/1`]);
+    expect(undoneBy(runId)).toEqual(['C', 'B']);
+  });
+
+  test('a rollback to a checkpoint cancels a sub-plan in flight, which compensates its own steps; resume starts a new child run', async () => {
+    const token = randomUUID();
+    const child = await h.createPlan({
+      name: 'held-child',
+      steps: [
+        { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'C1' }, compensation: undo('c1') },
+        { id: 'w', kind: 'tool', tool: 'core.test.hold', args: { token: '{{ input.token }}' }, dependsOn: ['c1'] },
+      ],
+    });
+    const parent = await h.createPlan({
+      name: 'rollback-cancels-sub-plan',
+      steps: [
+        { id: 'p1', kind: 'tool', tool: 'core.test.log', args: { id: 'P1' }, compensation: undo('p1') },
+        { id: 'p2', kind: 'tool', tool: 'core.test.log', args: { id: 'P2' }, compensation: undo('p2'), dependsOn: ['p1'] },
+        { id: 'sub', kind: 'sub_plan', planId: child, input: { token: '{{ input.token }}' }, compensation: undo('sub'), dependsOn: ['p2'] },
+      ],
+    });
+    const runId = await h.execute(parent, { input: { token } });
+    const firstChild = `plan-${child}-1`;
+    await h.waitFor(firstChild, (r) => r.steps.w?.status === 'running');
+    const afterP1 = (await h.run(runId)).state.checkpoints.find((c: { position: number }) => c.position === 1);
+    const rolled = (await post(`${runId}/rollback`, { checkpointId: afterP1.id }).expect(200)).body;
+    expect(rolled).toMatchObject({ status: 'paused', order: ['p1'], steps: { p2: { status: 'pending', generation: 1 }, sub: { status: 'pending', generation: 1 } } });
+    // The child ran its own compensations (cancelled) before the parent's rollback compensated p2.
+    expect(await h.waitFor(firstChild, (r) => r.status === 'cancelled')).toMatchObject({ steps: { c1: { status: 'compensated' }, w: { status: 'cancelled' } } });
+    expect(undoneBy(runId, firstChild)).toEqual(['C1', 'P2']);
+
+    h.release(token);
+    await post(`${runId}/resume`).expect(200);
+    const done = await h.waitFor(runId, (r) => r.status === 'completed');
+    expect(done.steps.sub).toMatchObject({ status: 'completed', generation: 1, output: { runId: `plan-${child}-2` } });
+  });
+});
