@@ -115,6 +115,10 @@ describe('condition triggers: periodic check, fire on the false→true edge', ()
     await t.api.patch(`/api/v1/triggers/${id}`).send({ config: { ...config, expression: { path: 'result.level', op: 'gte', value: 15 } } }).expect(200);
     await setEnabled(true);
     expect(await check(20)).toBe(true);
+
+    // The same question asked on another rhythm keeps its edge: still true, so no new firing.
+    await t.api.patch(`/api/v1/triggers/${id}`).send({ config: { cooldownSeconds: 0, intervalSeconds: 30 } }).expect(200);
+    expect(await check(20)).toBe(false);
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 });

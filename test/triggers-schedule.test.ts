@@ -14,6 +14,27 @@ describe('schedule triggers on Temporal Schedules', () => {
   const history = async (id: string) => (await t.api.get(`/api/v1/triggers/${id}/history?limit=500`).expect(200)).body.items as { status: string; workflowId: string; planWorkflowId: string | null; error: string | null }[];
   const describe_ = (id: string) => stack.client.schedule.getHandle(scheduleIdOf(id)).describe();
   const createTrigger = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send(body).expect(201)).body as { id: string };
+  /** A trigger service whose first `read` of trigger rows returns only once the test releases it (`reached`: the read is done). */
+  const heldAfter = (read: 'findUnique' | 'findMany') => {
+    let readDone!: () => void;
+    const reached = new Promise<void>((resolve) => (readDone = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const rows = new Proxy(stack.prisma.trigger, {
+      get(target, prop) {
+        if (prop !== read) return Reflect.get(target, prop) as unknown;
+        return async (args: never) => {
+          const result: unknown = await (target[read] as (a: never) => Promise<unknown>)(args);
+          readDone();
+          await gate;
+          return result;
+        };
+      },
+    });
+    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'trigger' ? rows : (Reflect.get(target, prop) as unknown)) });
+    const slow = createTriggerService({ prisma, temporal: stack.client, taskQueue: stack.taskQueue, starter: t.starter, secrets: t.secrets, plans: t.plans, tools: stack.tools });
+    return { slow, reached, release };
+  };
 
   beforeAll(async () => {
     stack = await openTestStack();
@@ -199,29 +220,48 @@ describe('schedule triggers on Temporal Schedules', () => {
     await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
   });
 
+  test('PATCH config changes only the fields it names; null resets one; a switch from interval to cron names both', async () => {
+    const trigger = await createTrigger({ name: 'patched', type: 'schedule', config: { intervalSeconds: 3600, timezone: 'Europe/Berlin', jitterSeconds: 5 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    const patch = (config: Record<string, unknown>) => t.api.patch(`/api/v1/triggers/${trigger.id}`).send({ config });
+
+    expect((await patch({ overlap: 'buffer_one' }).expect(200)).body.config).toMatchObject({ intervalSeconds: 3600, timezone: 'Europe/Berlin', jitterSeconds: 5, overlap: 'buffer_one' });
+    expect((await describe_(trigger.id)).policies.overlap).toBe('BUFFER_ONE');
+
+    // Both cron and interval would be set: refused with the way to switch, nothing changes.
+    const refused = await patch({ cron: '0 9 * * *' }).expect(400);
+    expect(JSON.stringify(refused.body.error)).toContain('sets the other to null');
+    expect((await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200)).body.config).toMatchObject({ intervalSeconds: 3600, overlap: 'buffer_one' });
+
+    const switched = (await patch({ cron: '0 9 * * *', intervalSeconds: null, timezone: null }).expect(200)).body.config;
+    expect(switched).toEqual({ cron: '0 9 * * *', timezone: 'UTC', overlap: 'buffer_one', jitterSeconds: 5, catchupWindowSeconds: 60, pauseOnFailure: false });
+    const spec = (await describe_(trigger.id)).spec;
+    expect(spec.timezone).toBe('UTC');
+    expect(spec.intervals ?? []).toEqual([]);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
+  test('a PATCH that finds the trigger changed since it read it answers 409 instead of undoing the other change', async () => {
+    const trigger = await createTrigger({ name: 'contended', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    // The slow update reads the row, then waits until another update has committed.
+    const { slow, reached, release } = heldAfter('findUnique');
+    const slowUpdate = slow.updateTrigger(trigger.id, { config: { jitterSeconds: 30 } });
+    await reached;
+    await t.api.patch(`/api/v1/triggers/${trigger.id}`).send({ config: { timezone: 'Asia/Tokyo' } }).expect(200);
+    release();
+    await expect(slowUpdate).rejects.toMatchObject({ code: 'CONFLICT' });
+    const stored = (await t.api.get(`/api/v1/triggers/${trigger.id}`).expect(200)).body.config;
+    expect(stored).toMatchObject({ timezone: 'Asia/Tokyo', jitterSeconds: 0 });
+    expect((await describe_(trigger.id)).spec.timezone).toBe('Asia/Tokyo');
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
   test('reconcile acts on each row as it is when it repairs: a disable or delete made during the pass stands', async () => {
     const disabled = await createTrigger({ name: 'disabled mid-pass', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
     const deleted = await createTrigger({ name: 'deleted mid-pass', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'plan', planId } });
     // The pass's listing returns only after the user's disable and delete have committed.
-    let listed!: () => void;
-    const listing = new Promise<void>((resolve) => (listed = resolve));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const trigger = new Proxy(stack.prisma.trigger, {
-      get(target, prop) {
-        if (prop !== 'findMany') return Reflect.get(target, prop) as unknown;
-        return async (args: Parameters<typeof target.findMany>[0]) => {
-          const rows = await target.findMany(args);
-          listed();
-          await gate;
-          return rows;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'trigger' ? trigger : (Reflect.get(target, prop) as unknown)) });
-    const slow = createTriggerService({ prisma, temporal: stack.client, taskQueue: stack.taskQueue, starter: t.starter, secrets: t.secrets, plans: t.plans, tools: stack.tools });
+    const { slow, reached, release } = heldAfter('findMany');
     const pass = slow.reconcile();
-    await listing;
+    await reached;
     await t.api.post(`/api/v1/triggers/${disabled.id}/disable`).expect(200);
     await t.api.delete(`/api/v1/triggers/${deleted.id}`).expect(204);
     release();

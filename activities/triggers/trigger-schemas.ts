@@ -26,7 +26,7 @@ export const ScheduleConfig = z
     pauseOnFailure: z.boolean().default(false),
   })
   .strict()
-  .refine((c) => (c.cron === undefined) !== (c.intervalSeconds === undefined), 'give exactly one of cron or intervalSeconds');
+  .refine((c) => (c.cron === undefined) !== (c.intervalSeconds === undefined), 'give exactly one of cron or intervalSeconds (a PATCH that switches sets the other to null)');
 export type ScheduleConfig = z.infer<typeof ScheduleConfig>;
 
 /** Fires for events whose type matches `pattern` and whose envelope matches `filter` (paths start at `data.`, `type`, `source`). */
@@ -92,7 +92,7 @@ export const CreateTriggerBody = z.discriminatedUnion('type', [
 ]);
 export type CreateTriggerBody = z.infer<typeof CreateTriggerBody>;
 
-/** Body of PATCH /api/v1/triggers/:id; `config` is checked against the trigger's type (which cannot change). */
+/** Body of PATCH /api/v1/triggers/:id; `config` is a patch of the stored config (config-patch.ts), checked as a whole against the trigger's type (which cannot change). */
 export const UpdateTriggerBody = z
   .object({
     name: common.name.optional(),

@@ -12,6 +12,7 @@ import type { ToolExecutor } from '../tools/tool-executor';
 import { assertMayWatch, createTriggerAccess } from './trigger-access';
 import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
+import { patchConfig } from './config-patch';
 import { createScheduleDriftCheck, SPEC_PROBE_PREFIX } from './schedule-drift';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, scheduleOptionsFor, temporalOverlap } from './trigger-schedules';
 import { type BackfillBody, CONFIG_SCHEMAS, type ScheduleConfig, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
@@ -58,6 +59,12 @@ const CLOCK_SKEW_MS = 60_000;
 const MAX_BACKFILL_FIRINGS = 10_000;
 
 /** Trigger CRUD, firing, history and Temporal Schedule consistency (seed §5 ITriggerService). */
+/** Whether a condition's config asks a different question (tool, args, expression): its interval or cooldown changing keeps the edge. */
+function conditionChanged(before: unknown, after: unknown): boolean {
+  const question = (c: Partial<ConditionConfig>) => JSON.parse(JSON.stringify({ tool: c.tool, args: c.args, expression: c.expression })) as unknown;
+  return !isDeepStrictEqual(question(before as Partial<ConditionConfig>), question(after as Partial<ConditionConfig>));
+}
+
 export function createTriggerService({ prisma, temporal, taskQueue, starter, secrets, plans, tools, orphanGraceMs = 60_000 }: TriggerServiceDeps) {
   const schedules = createTriggerSchedules({ temporal, taskQueue });
   const cycles = createTriggerCycleCheck({ prisma, plans });
@@ -197,7 +204,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
      */
     async updateTrigger(id: string, body: UpdateTriggerBody) {
       const before = await load(id);
-      const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(body.config);
+      const config = body.config === undefined ? undefined : CONFIG_SCHEMAS[before.type as TriggerType].parse(patchConfig(before.config, body.config));
       if (config !== undefined) assertMayWatch(before.type, config, before.createdBy ?? '');
       await checkReferences(body.action, config, before.type, before.createdBy ?? '');
       if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
@@ -206,6 +213,13 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       let scheduled = false;
       try {
         const row = await prisma.$transaction(async (tx) => {
+          // The checks above ran on `before`: a trigger changed meanwhile (a concurrent PATCH
+          // whose fields this one would silently undo) is a conflict, not a lost update.
+          const changed = await tx.trigger.updateMany({ where: { id, updatedAt: before.updatedAt }, data: { updatedAt: new Date() } });
+          if (changed.count === 0) {
+            if ((await tx.trigger.count({ where: { id } })) === 0) throw notFound('trigger', id);
+            throw new AppError('CONFLICT', `trigger ${id} was changed while this update was checked; read it again and retry`, { id });
+          }
           const updated = await tx.trigger.update({
             where: { id },
             data: {
@@ -216,7 +230,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
               updatedAt: new Date(),
             },
           });
-          if (updated.type === 'condition' && config !== undefined && !isDeepStrictEqual(before.config, JSON.parse(JSON.stringify(config)))) {
+          if (updated.type === 'condition' && config !== undefined && conditionChanged(before.config, config)) {
             // The old condition's edge says nothing about the new one: start from false (armed).
             await tx.triggerConditionState.updateMany({ where: { triggerId: id }, data: { lastValue: false } });
           }
