@@ -147,6 +147,51 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(await stack.prisma.eventLog.count({ where: { eventType: `plugin.${tag}.last` } })).toBe(300);
   });
 
+  test('an event event_log refuses costs only itself: the rest of its batch is written and sent, and its emitAsync rejects (UNAVAILABLE)', async () => {
+    const tag = newId(6);
+    const got: string[] = [];
+    worker.subscribe(`refused-${tag}`, `agent.${tag}`, (e) => void got.push(e.id));
+    const droppedBefore = api.metrics().store!.log.dropped;
+    // one batch: jsonb refuses a lone surrogate (an emoji cut in half), and used to drop the whole batch with it
+    const good = api.emit(`agent.${tag}`, { agentId: 'a' }, 'test');
+    const refused = api.emitAsync(`agent.${tag}`, { agentId: 'b', text: 'cut \ud83d' }, 'test', { until: 'committed' });
+    const good2 = api.emit(`agent.${tag}`, { agentId: 'c' }, 'test');
+    await expect(refused).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await api.flush();
+    const logged = await stack.prisma.eventLog.findMany({ where: { eventType: `agent.${tag}` }, orderBy: [{ timestamp: 'asc' }, { id: 'asc' }] });
+    expect(logged.map((e) => e.id)).toEqual([good.id, good2.id]);
+    expect(api.metrics().store!.log.dropped - droppedBefore).toBe(1);
+    expect(await eventually(async () => got, (ids) => ids.length === 2)).toEqual([good.id, good2.id]);
+  });
+
+  test('a failed write fails emitAsync and the emitEvent activity (retryably); the retry with the same id writes it without delivering it locally again', async () => {
+    const tag = newId(6);
+    const role = await createDeafenableRole();
+    const roleName = new URL(role.url).username;
+    const other = await openEventBus(role.url, logger); // a process whose writes the test can refuse
+    try {
+      const local: string[] = [];
+      other.subscribe(`retry-${tag}`, `agent.${tag}`, (e) => void local.push(e.id));
+      const { emitEvent } = createEventActivities({ events: other });
+      const input = { type: `agent.${tag}`, data: { agentId: 'x' }, source: 'workflow:wf', id: `wf-${tag}/1` };
+      await stack.prisma.$executeRawUnsafe(`REVOKE INSERT ON event_log FROM ${roleName}`);
+      const failed = await new MockActivityEnvironment().run(emitEvent, input).then(() => undefined, (e: unknown) => e);
+      expect(failed).toMatchObject({ code: 'UNAVAILABLE' }); // not a non-retryable failure: Temporal retries it
+      expect(await stack.prisma.eventLog.count({ where: { id: input.id } })).toBe(0);
+      await eventually(async () => local, (ids) => ids.length === 1);
+
+      await stack.prisma.$executeRawUnsafe(`GRANT INSERT ON event_log TO ${roleName}`);
+      expect(await new MockActivityEnvironment().run(emitEvent, input)).toEqual({ id: input.id });
+      expect(await stack.prisma.eventLog.count({ where: { id: input.id } })).toBe(1);
+      const marker = other.emit(`agent.${tag}`, { agentId: 'marker' }, 'test');
+      await eventually(async () => local, (ids) => ids.includes(marker.id));
+      expect(local).toEqual([input.id, marker.id]);
+    } finally {
+      await other.close();
+      await role.drop();
+    }
+  });
+
   test('emitAsync with a fixed id (a retried activity) writes and sends the event once', async () => {
     const tag = newId(6);
     const got: OwnPilotEvent[] = [];
@@ -198,7 +243,7 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     await request(app).get('/api/v1/events').query({ order: 'sideways' }).expect(400);
   });
 
-  test('POST /api/v1/events: the emit rule of core.events.emit (namespaces per principal, a plugin\'s grant, 64 KB)', async () => {
+  test('POST /api/v1/events: the emit rule of core.events.emit (namespaces per principal, a plugin\'s grant, 64 KB, storable text)', async () => {
     const tag = newId(6);
     const as = (principal: string) =>
       express()
@@ -233,6 +278,12 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(await stack.prisma.eventLog.count({ where: { data: { path: ['marker'], equals: tag } } })).toBe(0);
     await request(as('user:forger')).post('/api/v1/events').send({ type: 'agent.started', data: { agentId: 'a' } }).expect(201);
     await request(as('user:forger')).post('/api/v1/events').send({ type: 'agent.noted', data: { big: 'x'.repeat(70_000) } }).expect(422);
+    // text event_log cannot store is refused before it could cost a batch anything
+    for (const text of ['cut \ud83d', 'x\udc00']) {
+      const res = await request(as('user:forger')).post('/api/v1/events').send({ type: 'agent.noted', data: { text } }).expect(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/lone UTF-16 surrogate/) });
+    }
+    await request(as('user:forger')).post('/api/v1/events').send({ type: 'agent.noted', data: { text: 'whole 😀 and \\ud800 as text' } }).expect(201);
   });
 
   test('the emitEvent activity emits once per id and fails non-retryably on a bad event', async () => {

@@ -4,7 +4,7 @@ import type { Logger } from '../../platform/logger';
 import type { EventHistoryFilters } from './event-history-schemas';
 import { patternRegexSource } from './event-pattern';
 import { OwnPilotEvent } from './event-types';
-import { createWriteBatcher } from './write-batcher';
+import { createWriteBatcher, type WriteDone } from './write-batcher';
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; larger events travel by id. */
 export const NOTIFY_PAYLOAD_LIMIT = 7999;
@@ -161,12 +161,12 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   };
 
   return {
-    /** Buffers the event for event_log and the channel; `done` runs once it is committed (or dropped). */
-    append(event: OwnPilotEvent, origin: string, done?: () => void): void {
+    /** Buffers the event for event_log and the channel; `done` says whether it was committed (false: dropped). */
+    append(event: OwnPilotEvent, origin: string, done?: WriteDone): void {
       if (closed) {
         stats.droppedAfterClose++;
         logger.warn({ eventId: event.id, type: event.type }, 'event emitted after the bus closed: not logged or sent');
-        done?.();
+        done?.(false);
         return;
       }
       batcher.add({ event, origin }, done);
