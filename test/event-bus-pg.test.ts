@@ -73,6 +73,17 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(api.metrics().store!.oversized).toBe(oversizedBefore + 1);
   });
 
+  test('events reach the other process in emit order, oversized ones (loaded from event_log) included', async () => {
+    const tag = newId(6);
+    const got: number[] = [];
+    worker.subscribe(`order-${tag}`, `plugin.${tag}.*`, (e) => void got.push((e.data as { n: number }).n));
+    const oversizedBefore = api.metrics().store!.oversized;
+    for (let n = 0; n < 8; n++) api.emit(`plugin.${tag}.step`, { n, pad: n % 2 === 0 ? 'é'.repeat(5000) : '' }, 'api');
+    await eventually(async () => got.length, (count) => count === 8);
+    expect(api.metrics().store!.oversized - oversizedBefore).toBe(4);
+    expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   test('delivery is at-most-once: a failing handler is not retried, a process that was not listening never gets the event', async () => {
     const tag = newId(6);
     let calls = 0;

@@ -108,6 +108,19 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     return rows[0] && toEvent(rows[0]);
   };
 
+  /** Parses one notification (loading an oversized event from event_log); undefined, logged, when it cannot be read. */
+  const receive = async (payload: string): Promise<{ event: OwnPilotEvent; origin: string } | undefined> => {
+    try {
+      const wire = JSON.parse(payload) as Wire;
+      const parsed = OwnPilotEvent.safeParse('e' in wire ? wire.e : await load(wire.i));
+      if (parsed.success) return { event: parsed.data, origin: wire.o };
+      logger.warn({ issues: parsed.error.issues }, 'ignored a malformed event notification');
+    } catch (error) {
+      logger.error({ err: error }, 'failed to receive an event notification');
+    }
+    return undefined;
+  };
+
   const connectListener = async (onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> => {
     const client = new Client({ connectionString: options.databaseUrl });
     const reconnect = (error?: Error) => {
@@ -131,19 +144,19 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     };
     client.on('error', reconnect);
     client.on('end', () => reconnect(new Error('connection ended')));
+    // Events are handed on in NOTIFY (commit) order: one that must be loaded from event_log
+    // (oversized) holds back those notified after it, while loads still run side by side.
+    let handedOn: Promise<void> = Promise.resolve();
     client.on('notification', (message: Notification) => {
       if (message.channel !== channel || !message.payload) return;
       stats.received++;
-      void (async () => {
-        const wire = JSON.parse(message.payload!) as Wire;
-        const raw = 'e' in wire ? wire.e : await load(wire.i);
-        const parsed = OwnPilotEvent.safeParse(raw);
-        if (!parsed.success) {
-          logger.warn({ issues: parsed.error.issues }, 'ignored a malformed event notification');
-          return;
-        }
-        onEvent(parsed.data, wire.o);
-      })().catch((error: unknown) => logger.error({ err: error }, 'failed to receive an event notification'));
+      const received = receive(message.payload);
+      handedOn = handedOn
+        .then(async () => {
+          const got = await received;
+          if (got) onEvent(got.event, got.origin);
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'failed to hand on an event notification'));
     });
     try {
       await client.connect();
