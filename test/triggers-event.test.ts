@@ -5,6 +5,7 @@ import { openEventBus } from '../activities/events/open-event-bus';
 import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
+import { createDeafenableRole } from './support/deafenable-role';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackInfo } from './support/stack-info';
@@ -69,6 +70,27 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     }
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
+
+  test('an event committed while the dispatching process’s listener is cut fires its trigger once the listener is back, once', async () => {
+    const id = await create({ pattern: 'resource.created', filter: { path: 'data.resourceType', op: 'eq', value: 'cut-note' } });
+    const role = await createDeafenableRole();
+    const apiBus = await openEventBus(role.url, createLogger('api', 'silent')); // the process that dispatches, with a connection the test can cut
+    const detach = createEventTriggerDispatcher({ prisma: stack.prisma, starter: createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue }), logger: createLogger('api', 'silent') }).attach(apiBus);
+    try {
+      await role.deafen(apiBus.metrics().store!.listenerPid!);
+      await eventually(async () => apiBus.metrics().store!.listening, (l) => !l);
+      const missed = await stack.bus.emitAsync('resource.created', { resourceType: 'cut-note', id: 'n4' }, 'test', { until: 'committed' });
+      await role.restore();
+      const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded', 60_000);
+      expect(rows[0]!.workflowId).toBe(`trigger-${id}-ev-${missed.id}`);
+    } finally {
+      detach();
+      await role.restore();
+      await apiBus.close();
+      await role.drop();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  }, 90_000);
 
   test('pattern and filter decide; disabled triggers and a trigger’s own events never fire', async () => {
     const id = await create({ pattern: 'plugin.*.done', filter: { any: [{ path: 'data.status', op: 'in', value: ['ok', 'partial'] }, { path: 'data.tags', op: 'contains', value: 'urgent' }] } });

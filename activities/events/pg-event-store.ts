@@ -19,7 +19,12 @@ export interface PgEventStoreOptions {
   maxBuffered?: number;
   /** How long a batch waits out an unreachable PostgreSQL before it is dropped (default 60 s). */
   outageMs?: number;
+  /** Most events read back from event_log after a lost listener connection (default 10,000); older ones stay missed. */
+  maxCatchUp?: number;
 }
+
+/** How far before the last event heard the catch-up after a reconnect starts: events commit a little after they are stamped. */
+export const CATCH_UP_OVERLAP_MS = 5_000;
 
 /** What crosses processes: the origin bus instance and the event, or only its id when too large. */
 type Wire = { o: string; e: OwnPilotEvent } | { o: string; i: string };
@@ -68,7 +73,10 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   const { logger } = options;
   const pool = new Pool({ connectionString: options.databaseUrl, max: 2, options: '-c synchronous_commit=off' });
   pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
-  const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0 };
+  const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0, caughtUp: 0 };
+  const maxCatchUp = options.maxCatchUp ?? 10_000;
+  /** Timestamp (ms) of the newest event heard, or of the first LISTEN: where a catch-up starts. */
+  let lastHeard: number | undefined;
   let listener: Client | undefined;
   /** Backend pid of the listening connection (lets operators and tests find it in pg_stat_activity). */
   let listenerPid: number | undefined;
@@ -121,6 +129,29 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     return undefined;
   };
 
+  /**
+   * Hands on, oldest first, the events of event_log stamped from `since` on (at most `maxCatchUp`):
+   * those committed while the listener was away. The bus drops the ones it already has.
+   */
+  const catchUp = async (since: Date, onEvent: (event: OwnPilotEvent, origin: string) => void): Promise<void> => {
+    let after: { timestamp: Date; id: string } | undefined;
+    let count = 0;
+    while (count < maxCatchUp) {
+      const { rows } = await pool.query<Row>(
+        `SELECT id, event_type, category, source, data, timestamp, cause FROM event_log
+         WHERE timestamp >= $1 AND ($2::timestamptz IS NULL OR (timestamp, id) > ($2, $3))
+         ORDER BY timestamp, id LIMIT $4`,
+        [since, after?.timestamp ?? null, after?.id ?? null, Math.min(500, maxCatchUp - count)],
+      );
+      for (const row of rows) onEvent(toEvent(row), '');
+      count += rows.length;
+      if (rows.length === 0 || count >= maxCatchUp) break;
+      after = rows[rows.length - 1]!;
+    }
+    stats.caughtUp += count;
+    if (count >= maxCatchUp) logger.warn({ since, count }, 'event catch-up stopped at its limit: older events committed while the listener was away are missed');
+  };
+
   const connectListener = async (onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> => {
     const client = new Client({ connectionString: options.databaseUrl });
     const reconnect = (error?: Error) => {
@@ -128,7 +159,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       listener = undefined;
       listenerPid = undefined;
       stats.listenerReconnects++;
-      logger.warn({ err: error }, 'event listener lost its connection; reconnecting (events meanwhile are missed)');
+      logger.warn({ err: error }, 'event listener lost its connection; reconnecting (then catching up from event_log)');
       client.removeAllListeners();
       client.on('error', () => undefined);
       void client.end().catch(() => undefined);
@@ -144,9 +175,18 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     };
     client.on('error', reconnect);
     client.on('end', () => reconnect(new Error('connection ended')));
+    const hear = (event: OwnPilotEvent, origin: string) => {
+      lastHeard = Math.max(lastHeard ?? 0, Date.parse(event.timestamp));
+      onEvent(event, origin);
+    };
     // Events are handed on in NOTIFY (commit) order: one that must be loaded from event_log
-    // (oversized) holds back those notified after it, while loads still run side by side.
-    let handedOn: Promise<void> = Promise.resolve();
+    // (oversized) holds back those notified after it, while loads still run side by side. On a
+    // reconnect, the catch-up from event_log goes first: it starts once LISTEN is on, so an event
+    // committed meanwhile is in the catch-up, in a notification, or in both (the bus drops repeats).
+    let startCatchUp!: (since: Date | undefined) => void;
+    let handedOn: Promise<void> = new Promise<Date | undefined>((resolve) => (startCatchUp = resolve))
+      .then((since) => since && catchUp(since, hear))
+      .catch((error: unknown) => logger.error({ err: error }, 'event catch-up after a reconnect failed: events committed meanwhile are missed'));
     client.on('notification', (message: Notification) => {
       if (message.channel !== channel || !message.payload) return;
       stats.received++;
@@ -154,7 +194,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       handedOn = handedOn
         .then(async () => {
           const got = await received;
-          if (got) onEvent(got.event, got.origin);
+          if (got) hear(got.event, got.origin);
         })
         .catch((error: unknown) => logger.error({ err: error }, 'failed to hand on an event notification'));
     });
@@ -171,6 +211,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       return;
     }
     listener = client;
+    startCatchUp(lastHeard === undefined ? undefined : new Date(lastHeard - CATCH_UP_OVERLAP_MS));
+    lastHeard ??= Date.now();
   };
 
   return {
@@ -187,8 +229,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
 
     /**
      * Starts hearing events committed by any process on this database (including this one).
-     * After a lost connection it reconnects by itself and then calls `onReconnected`: what was
-     * committed meanwhile was not heard (at-most-once), so state kept in sync by events should be re-read.
+     * After a lost connection it reconnects by itself, hands on what event_log got meanwhile (from
+     * 5 s before the last event heard, at most `maxCatchUp`, origin ''), then calls `onReconnected`.
      */
     listen(onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> {
       return connectListener(onEvent, onReconnected);
