@@ -50,6 +50,8 @@ export const ConfigSchema = z.object({
   TRIGGER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   /** The most trigger firings one causal chain may hold (trigger → event → trigger ...); deeper firings are skipped. */
   TRIGGER_MAX_CHAIN_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
+  /** Days event_log (and the plugin delivery claims of its events) are kept; workers prune hourly (0 = forever). */
+  EVENT_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
 
