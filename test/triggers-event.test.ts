@@ -92,6 +92,24 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   }, 90_000);
 
+  test('a burst of 15,000 events from another process is dispatched without loss: the events matching a trigger at its end all fire', async () => {
+    const tag = newId(6);
+    const id = await create({ pattern: `agent.${tag}.hit` });
+    const workerBus = await openEventBus(stackInfo().databaseUrl, createLogger('worker', 'silent'));
+    const detach = t.dispatcher.attach(stack.bus);
+    try {
+      for (let i = 0; i < 15_000; i++) workerBus.emit(`agent.${tag}.miss`, { agentId: String(i) }, 'test');
+      const hits = Array.from({ length: 3 }, (_, i) => workerBus.emit(`agent.${tag}.hit`, { agentId: `hit-${i}` }, 'test'));
+      const rows = await eventually(() => firings(id), (r) => r.length === 3, 60_000);
+      expect(rows.map((r) => r.workflowId).sort()).toEqual(hits.map((e) => `trigger-${id}-ev-${e.id}`).sort());
+      expect(stack.bus.metrics().subscribers['trigger-service']).toMatchObject({ overflowed: 0 });
+    } finally {
+      detach();
+      await workerBus.close();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  }, 120_000);
+
   test('pattern and filter decide; disabled triggers and a trigger’s own events never fire', async () => {
     const id = await create({ pattern: 'plugin.*.done', filter: { any: [{ path: 'data.status', op: 'in', value: ['ok', 'partial'] }, { path: 'data.tags', op: 'contains', value: 'urgent' }] } });
     expect(await t.dispatcher.dispatch(event('plugin.digest.done', { status: 'failed' }))).toEqual([]);

@@ -21,7 +21,11 @@ export interface EventTriggerDispatcherDeps {
   prisma: PrismaClient;
   starter: Pick<TriggerRunStarter, 'start'>;
   logger: Pick<Logger, 'warn'>;
+  /** Events held while a batch is dispatched; beyond this they are dropped and logged (default 100,000). */
+  maxPending?: number;
 }
+
+type TriggerRow = Awaited<ReturnType<PrismaClient['trigger']['findMany']>>[number];
 
 /**
  * Starts a trigger run for every enabled event trigger whose pattern and filter match an event
@@ -32,11 +36,10 @@ export interface EventTriggerDispatcherDeps {
  * chain of trigger firings, so a longer cycle (A → B → A) is recorded as skipped (see
  * trigger-causation.ts) instead of looping.
  */
-export function createEventTriggerDispatcher({ prisma, starter, logger }: EventTriggerDispatcherDeps) {
+export function createEventTriggerDispatcher({ prisma, starter, logger, maxPending = 100_000 }: EventTriggerDispatcherDeps) {
   const causes = createCausationResolver({ prisma });
 
-  async function dispatch(event: OwnPilotEvent): Promise<string[]> {
-    const triggers = await prisma.trigger.findMany({ where: { type: 'event', isEnabled: true } });
+  async function dispatchTo(triggers: TriggerRow[], event: OwnPilotEvent): Promise<string[]> {
     const started: string[] = [];
     let chain: string[] | undefined; // looked up once, and only when some trigger matches
     for (const trigger of triggers) {
@@ -53,18 +56,46 @@ export function createEventTriggerDispatcher({ prisma, starter, logger }: EventT
     return started;
   }
 
+  const enabledEventTriggers = () => prisma.trigger.findMany({ where: { type: 'event', isEnabled: true } });
+
   return {
     /** Matches one event against every event trigger and starts the runs; returns their ids. */
-    dispatch,
+    async dispatch(event: OwnPilotEvent): Promise<string[]> {
+      return dispatchTo(await enabledEventTriggers(), event);
+    },
 
-    /** Subscribes to every event on `bus`; returns the unsubscribe function. Failures are logged, never thrown into the bus. */
+    /**
+     * Subscribes to every event on `bus`; returns the unsubscribe function. Events are dispatched
+     * in batches, with the triggers read once per batch (as they are when the batch starts, so an
+     * event that arrives after a trigger change sees it): one query per event could not keep up
+     * with a burst, and the bus dropped what its queue could not hold. Failures are logged, never
+     * thrown into the bus.
+     */
     attach(bus: EventSubscriber): () => void {
-      const id = bus.subscribe(EVENT_TRIGGER_SUBSCRIBER, '**', async (event) => {
-        try {
-          await dispatch(event);
-        } catch (error) {
-          logger.warn({ err: error, eventId: event.id }, 'event trigger dispatch failed');
+      let pending: OwnPilotEvent[] = [];
+      let draining = false;
+      const drain = async () => {
+        draining = true;
+        while (pending.length > 0) {
+          const batch = pending;
+          pending = [];
+          const triggers = await enabledEventTriggers().catch((error: unknown) => {
+            logger.warn({ err: error, events: batch.length }, 'event trigger dispatch failed: the triggers could not be read');
+            return [];
+          });
+          for (const event of batch) {
+            await dispatchTo(triggers, event).catch((error: unknown) => logger.warn({ err: error, eventId: event.id }, 'event trigger dispatch failed'));
+          }
         }
+        draining = false;
+      };
+      const id = bus.subscribe(EVENT_TRIGGER_SUBSCRIBER, '**', (event) => {
+        if (pending.length >= maxPending) {
+          logger.warn({ eventId: event.id, type: event.type, maxPending }, 'event trigger dispatch is behind: event dropped');
+          return;
+        }
+        pending.push(event);
+        if (!draining) void drain();
       });
       return () => void bus.unsubscribe(id);
     },
