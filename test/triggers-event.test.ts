@@ -92,6 +92,31 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   }, 90_000);
 
+  test('an API started after events were committed reads them back from event_log: each fires once, never for a trigger created after it', async () => {
+    const tag = newId(6);
+    const id = await create({ pattern: `agent.${tag}.done` });
+    // committed while no process dispatched (the API was down); the second one before `late` existed
+    const missed = await stack.bus.emitAsync(`agent.${tag}.done`, { agentId: 'a' }, 'test', { until: 'committed' });
+    const late = await create({ pattern: `agent.${tag}.*` });
+    const logger = createLogger('api', 'silent');
+    const starter = createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue });
+    const attachApi = () => createEventTriggerDispatcher({ prisma: stack.prisma, starter, logger, catchUpMs: 60_000 }).attach(stack.bus);
+    const detach = [attachApi()];
+    try {
+      const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
+      expect(rows[0]!.workflowId).toBe(`trigger-${id}-ev-${missed.id}`);
+      detach.push(attachApi()); // a second API process starting reads the same events: nothing starts twice
+      const marker = stack.bus.emit(`agent.${tag}.marker`, { agentId: 'm' }, 'test');
+      await eventually(() => firings(late), (r) => r.some((x) => x.workflowId === `trigger-${late}-ev-${marker.id}`));
+      expect(await firings(id)).toHaveLength(1);
+      expect((await firings(late)).map((r) => r.workflowId)).toEqual([`trigger-${late}-ev-${marker.id}`]);
+    } finally {
+      for (const stop of detach) stop();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${late}`).expect(204);
+  });
+
   test('a burst of 15,000 events from another process is dispatched without loss: the events matching a trigger at its end all fire', async () => {
     const tag = newId(6);
     const id = await create({ pattern: `agent.${tag}.hit` });

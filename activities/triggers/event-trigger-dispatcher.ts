@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../../platform/database';
 import type { Logger } from '../../platform/logger';
+import type { EventHistoryQuery } from '../events/event-history-schemas';
 import type { OwnPilotEvent } from '../events/event-types';
 import { compilePattern } from '../events/event-pattern';
 import { mayReadEvent } from '../events/event-visibility';
@@ -12,7 +13,11 @@ import { EventConfig } from './trigger-schemas';
 export interface EventSubscriber {
   subscribe(subscriberId: string, pattern: string, handler: (event: OwnPilotEvent) => unknown): string;
   unsubscribe(subscriptionId: string): unknown;
+  getEventHistory(filters: EventHistoryQuery): Promise<OwnPilotEvent[]>;
 }
+
+/** event_log rows read per page when catching up. */
+const CATCH_UP_PAGE = 500;
 
 /** The subscriber id the dispatcher uses on the bus. */
 export const EVENT_TRIGGER_SUBSCRIBER = 'trigger-service';
@@ -23,6 +28,12 @@ export interface EventTriggerDispatcherDeps {
   logger: Pick<Logger, 'warn'>;
   /** Events held while a batch is dispatched; beyond this they are dropped and logged (default 100,000). */
   maxPending?: number;
+  /**
+   * How far back `attach` reads event_log for events committed while no process dispatched them
+   * (an API restart; config TRIGGER_EVENT_CATCH_UP_MS), default 0 = none. It must stay far below Temporal's retention:
+   * the run id of a firing already started is what makes a replayed event start nothing twice.
+   */
+  catchUpMs?: number;
 }
 
 type TriggerRow = Awaited<ReturnType<PrismaClient['trigger']['findMany']>>[number];
@@ -36,13 +47,16 @@ type TriggerRow = Awaited<ReturnType<PrismaClient['trigger']['findMany']>>[numbe
  * chain of trigger firings, so a longer cycle (A → B → A) is recorded as skipped (see
  * trigger-causation.ts) instead of looping.
  */
-export function createEventTriggerDispatcher({ prisma, starter, logger, maxPending = 100_000 }: EventTriggerDispatcherDeps) {
+export function createEventTriggerDispatcher({ prisma, starter, logger, maxPending = 100_000, catchUpMs = 0 }: EventTriggerDispatcherDeps) {
   const causes = createCausationResolver({ prisma });
 
-  async function dispatchTo(triggers: TriggerRow[], event: OwnPilotEvent): Promise<string[]> {
+  /** Starts the runs `event` asks for; a `replayed` event (caught up from event_log) fires only triggers last changed before it. */
+  async function dispatchTo(triggers: TriggerRow[], event: OwnPilotEvent, replayed = false): Promise<string[]> {
     const started: string[] = [];
     let chain: string[] | undefined; // looked up once, and only when some trigger matches
     for (const trigger of triggers) {
+      // a trigger created or enabled after the event was not watching when it happened
+      if (replayed && Date.parse(event.timestamp) < trigger.updatedAt.getTime()) continue;
       const parsed = EventConfig.safeParse(trigger.config);
       if (!parsed.success || !compilePattern(parsed.data.pattern)(event.type)) continue;
       if (event.category === 'trigger' && (event.data as { triggerId?: unknown } | null)?.triggerId === trigger.id) continue;
@@ -72,7 +86,7 @@ export function createEventTriggerDispatcher({ prisma, starter, logger, maxPendi
      * thrown into the bus.
      */
     attach(bus: EventSubscriber): () => void {
-      let pending: OwnPilotEvent[] = [];
+      let pending: { event: OwnPilotEvent; replayed: boolean }[] = [];
       let draining = false;
       const drain = async () => {
         draining = true;
@@ -83,20 +97,31 @@ export function createEventTriggerDispatcher({ prisma, starter, logger, maxPendi
             logger.warn({ err: error, events: batch.length }, 'event trigger dispatch failed: the triggers could not be read');
             return [];
           });
-          for (const event of batch) {
-            await dispatchTo(triggers, event).catch((error: unknown) => logger.warn({ err: error, eventId: event.id }, 'event trigger dispatch failed'));
+          for (const { event, replayed } of batch) {
+            await dispatchTo(triggers, event, replayed).catch((error: unknown) => logger.warn({ err: error, eventId: event.id }, 'event trigger dispatch failed'));
           }
         }
         draining = false;
       };
-      const id = bus.subscribe(EVENT_TRIGGER_SUBSCRIBER, '**', (event) => {
+      const queue = (event: OwnPilotEvent, replayed: boolean) => {
         if (pending.length >= maxPending) {
           logger.warn({ eventId: event.id, type: event.type, maxPending }, 'event trigger dispatch is behind: event dropped');
           return;
         }
-        pending.push(event);
+        pending.push({ event, replayed });
         if (!draining) void drain();
-      });
+      };
+      const id = bus.subscribe(EVENT_TRIGGER_SUBSCRIBER, '**', (event) => queue(event, false));
+      // Subscribed first, so an event committed meanwhile is heard live, read back, or both (its run starts once).
+      const catchUp = async (to: Date) => {
+        const from = new Date(to.getTime() - catchUpMs);
+        for (let offset = 0; ; offset += CATCH_UP_PAGE) {
+          const page = await bus.getEventHistory({ from, to, order: 'asc', limit: CATCH_UP_PAGE, offset });
+          for (const event of page) queue(event, true);
+          if (page.length < CATCH_UP_PAGE) return;
+        }
+      };
+      if (catchUpMs > 0) void catchUp(new Date()).catch((error: unknown) => logger.warn({ err: error }, 'event trigger catch-up from event_log failed'));
       return () => void bus.unsubscribe(id);
     },
   };
