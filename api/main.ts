@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const reconciler = createTriggerReconciler({ triggers, logger, intervalMs: config.TRIGGER_RECONCILE_INTERVAL_MS });
   if (config.TRIGGER_RECONCILE_INTERVAL_MS > 0) reconciler.start();
   // Event triggers: every event on the bus is matched here; run ids make several API processes safe.
-  createEventTriggerDispatcher({ prisma, starter, logger }).attach(events);
+  createEventTriggerDispatcher({ prisma, starter, logger, catchUpMs: config.TRIGGER_EVENT_CATCH_UP_MS }).attach(events);
   const streams = createEventStreams({ events });
   const app = createApp({
     logger,

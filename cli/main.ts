@@ -17,7 +17,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   runs pause|resume|cancel <runId> | checkpoint <runId> [--name NAME] | rollback <runId> [--checkpoint ID]
   runs approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | enable|disable <id> | fire <id> [--payload JSON] | history <id>
-  plugins list | get <id> | install <manifest.json> | uninstall|enable|disable <id>
+  plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
   events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
   keys list | create <name> --principal admin|user:<id>|plugin:<id> | revoke <keyId>
@@ -76,6 +76,7 @@ function parseCommandLine(argv: string[]) {
         search: { type: 'string' },
         args: { type: 'string' },
         principal: { type: 'string' },
+        force: { type: 'boolean' },
         type: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

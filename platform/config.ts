@@ -50,8 +50,12 @@ export const ConfigSchema = z.object({
   OWNPILOT_SECRETS_KEY: optionalString,
   /** How often the API makes Temporal schedules match the triggers table again (0 = only at start and on the endpoint). */
   TRIGGER_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  /** How far back the API reads event_log at start for events no process dispatched to event triggers (0 = none). */
+  TRIGGER_EVENT_CATCH_UP_MS: z.coerce.number().int().min(0).max(86_400_000).default(600_000),
   /** The most trigger firings one causal chain may hold (trigger → event → trigger ...); deeper firings are skipped. */
   TRIGGER_MAX_CHAIN_DEPTH: z.coerce.number().int().min(1).max(100).default(8),
+  /** Days event_log (and the plugin delivery claims of its events) are kept; workers prune hourly (0 = forever). */
+  EVENT_LOG_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
 });
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
 

@@ -147,8 +147,9 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
       expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [d], error: `cycle: ${d} → ${d}` });
       const relayed = await stack.prisma.eventLog.findMany({ where: { eventType: `plugin.${relayId}.noted` }, orderBy: { timestamp: 'asc' } });
       expect(relayed.map((e) => e.cause)).toEqual([
-        { requesterId: `plugin:${relayId}`, idempotencyKey: expect.any(String) }, // relaying the user's note: the handler's own call
-        { requesterId: `trigger:${d}`, idempotencyKey: fired.workflowId }, // relaying the trigger's note: the trigger's call
+        // relaying the user's note: the handler's own call; relaying the trigger's note: the trigger's call (each one handler hop)
+        { requesterId: `plugin:${relayId}`, idempotencyKey: expect.any(String), pluginHops: 1 },
+        { requesterId: `trigger:${d}`, idempotencyKey: fired.workflowId, pluginHops: 1 },
       ]);
       await settle(d);
       expect(await history(d)).toHaveLength(2);

@@ -5,6 +5,7 @@ import { openEventBus } from '../activities/events/open-event-bus';
 import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
+import { createDeafenableRole } from './support/deafenable-role';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackInfo } from './support/stack-info';
@@ -69,6 +70,70 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     }
     await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
+
+  test('an event committed while the dispatching process’s listener is cut fires its trigger once the listener is back, once', async () => {
+    const id = await create({ pattern: 'resource.created', filter: { path: 'data.resourceType', op: 'eq', value: 'cut-note' } });
+    const role = await createDeafenableRole();
+    const apiBus = await openEventBus(role.url, createLogger('api', 'silent')); // the process that dispatches, with a connection the test can cut
+    const detach = createEventTriggerDispatcher({ prisma: stack.prisma, starter: createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue }), logger: createLogger('api', 'silent') }).attach(apiBus);
+    try {
+      await role.deafen(apiBus.metrics().store!.listenerPid!);
+      await eventually(async () => apiBus.metrics().store!.listening, (l) => !l);
+      const missed = await stack.bus.emitAsync('resource.created', { resourceType: 'cut-note', id: 'n4' }, 'test', { until: 'committed' });
+      await role.restore();
+      const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded', 60_000);
+      expect(rows[0]!.workflowId).toBe(`trigger-${id}-ev-${missed.id}`);
+    } finally {
+      detach();
+      await role.restore();
+      await apiBus.close();
+      await role.drop();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  }, 90_000);
+
+  test('an API started after events were committed reads them back from event_log: each fires once, never for a trigger created after it', async () => {
+    const tag = newId(6);
+    const id = await create({ pattern: `agent.${tag}.done` });
+    // committed while no process dispatched (the API was down); the second one before `late` existed
+    const missed = await stack.bus.emitAsync(`agent.${tag}.done`, { agentId: 'a' }, 'test', { until: 'committed' });
+    const late = await create({ pattern: `agent.${tag}.*` });
+    const logger = createLogger('api', 'silent');
+    const starter = createTriggerRunStarter({ temporal: stack.client, taskQueue: stack.taskQueue });
+    const attachApi = () => createEventTriggerDispatcher({ prisma: stack.prisma, starter, logger, catchUpMs: 60_000 }).attach(stack.bus);
+    const detach = [attachApi()];
+    try {
+      const rows = await eventually(() => firings(id), (r) => r.length === 1 && r[0]!.status === 'succeeded');
+      expect(rows[0]!.workflowId).toBe(`trigger-${id}-ev-${missed.id}`);
+      detach.push(attachApi()); // a second API process starting reads the same events: nothing starts twice
+      const marker = stack.bus.emit(`agent.${tag}.marker`, { agentId: 'm' }, 'test');
+      await eventually(() => firings(late), (r) => r.some((x) => x.workflowId === `trigger-${late}-ev-${marker.id}`));
+      expect(await firings(id)).toHaveLength(1);
+      expect((await firings(late)).map((r) => r.workflowId)).toEqual([`trigger-${late}-ev-${marker.id}`]);
+    } finally {
+      for (const stop of detach) stop();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+    await t.api.delete(`/api/v1/triggers/${late}`).expect(204);
+  });
+
+  test('a burst of 15,000 events from another process is dispatched without loss: the events matching a trigger at its end all fire', async () => {
+    const tag = newId(6);
+    const id = await create({ pattern: `agent.${tag}.hit` });
+    const workerBus = await openEventBus(stackInfo().databaseUrl, createLogger('worker', 'silent'));
+    const detach = t.dispatcher.attach(stack.bus);
+    try {
+      for (let i = 0; i < 15_000; i++) workerBus.emit(`agent.${tag}.miss`, { agentId: String(i) }, 'test');
+      const hits = Array.from({ length: 3 }, (_, i) => workerBus.emit(`agent.${tag}.hit`, { agentId: `hit-${i}` }, 'test'));
+      const rows = await eventually(() => firings(id), (r) => r.length === 3, 60_000);
+      expect(rows.map((r) => r.workflowId).sort()).toEqual(hits.map((e) => `trigger-${id}-ev-${e.id}`).sort());
+      expect(stack.bus.metrics().subscribers['trigger-service']).toMatchObject({ overflowed: 0 });
+    } finally {
+      detach();
+      await workerBus.close();
+    }
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
+  }, 120_000);
 
   test('pattern and filter decide; disabled triggers and a trigger’s own events never fire', async () => {
     const id = await create({ pattern: 'plugin.*.done', filter: { any: [{ path: 'data.status', op: 'in', value: ['ok', 'partial'] }, { path: 'data.tags', op: 'contains', value: 'urgent' }] } });

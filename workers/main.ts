@@ -3,6 +3,7 @@ import { createPluginStorageTools } from '../activities/plugins/plugin-storage-t
 import { createPluginEmitGrant } from '../activities/plugins/plugin-emit-grant';
 import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
 import { openEventBus } from '../activities/events/open-event-bus';
+import { createEventLogRetention } from '../activities/events/event-log-retention';
 import { httpToolConfig, sandboxConfig, startToolRegistry } from '../activities/tools/tool-setup';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
@@ -18,6 +19,9 @@ import { activityObservability } from './activity-observability';
 import { installTemporalRuntimeLog } from './temporal-runtime-log';
 import { connectClient, connectWorker } from '../platform/temporal-connection';
 import { createOwnPilotWorker } from './create-worker';
+
+/** How often a worker prunes event_log to EVENT_LOG_RETENTION_DAYS. */
+const EVENT_LOG_PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Worker process: connects to PostgreSQL and Temporal, polls until SIGINT/SIGTERM, then drains. */
 async function main(): Promise<void> {
@@ -42,6 +46,8 @@ async function main(): Promise<void> {
   // Plugin subscriptions run plugin tools: they are hosted by workers (restored here at start).
   const pluginHost = createPluginSubscriptionHost({ prisma, bus: events, tools, logger });
   await pluginHost.start();
+  const retention = createEventLogRetention({ prisma, logger, retentionDays: config.EVENT_LOG_RETENTION_DAYS });
+  retention.start(EVENT_LOG_PRUNE_INTERVAL_MS);
   const temporal = await connectClient(config);
   const plans = createPlanService({ prisma, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE, tools });
   const worker = await createOwnPilotWorker({
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metricsPort: exporter?.port }, 'worker ready');
   await worker.run();
   pluginHost.stop();
+  await retention.stop();
   await exporter?.close();
   await connection.close();
   await tools.close();

@@ -3,6 +3,8 @@ import { parsePrincipal } from '../tools/tool-permissions';
 
 /** The largest `data` a principal may emit (services' own events are not bound by it). */
 const MAX_EVENT_BYTES = 64 * 1024;
+/** What JSON.stringify writes for a NUL or a lone UTF-16 surrogate: text PostgreSQL's jsonb refuses, so event_log could not hold the event. */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /**
  * The event-type prefixes a principal may emit. `tool.*`, `resource.*`, `database.*`, `plan.*`
@@ -21,7 +23,7 @@ export function allowedEventPrefixes(principal: string): string[] {
  * Resolves when `principal` may emit `type` with `data`, by the one rule `POST /api/v1/events` and
  * `core.events.emit` share: FORBIDDEN outside `allowedEventPrefixes`, or for a plugin without the
  * emit grant (`pluginMayEmit`: enabled, manifest grants `events.emit`; never without that check);
- * UNPROCESSABLE when `data` exceeds 64 KB.
+ * UNPROCESSABLE when `data` exceeds 64 KB; VALIDATION_FAILED when it holds a NUL or a lone surrogate.
  */
 export async function assertMayEmit(principal: string, type: string, data: unknown, pluginMayEmit?: (pluginId: string) => Promise<boolean>): Promise<void> {
   const allowed = allowedEventPrefixes(principal);
@@ -30,5 +32,7 @@ export async function assertMayEmit(principal: string, type: string, data: unkno
   if (p.kind === 'plugin' && !(await pluginMayEmit?.(p.id))) {
     throw new AppError('FORBIDDEN', `plugin '${p.id}' may not emit: it is not enabled with the 'events.emit' permission`, { type });
   }
-  if (Buffer.byteLength(JSON.stringify(data ?? null)) > MAX_EVENT_BYTES) throw new AppError('UNPROCESSABLE', `event data exceeds ${MAX_EVENT_BYTES} bytes`, { type });
+  const json = JSON.stringify(data ?? null);
+  if (Buffer.byteLength(json) > MAX_EVENT_BYTES) throw new AppError('UNPROCESSABLE', `event data exceeds ${MAX_EVENT_BYTES} bytes`, { type });
+  if (UNSTORABLE_ESCAPE.test(json)) throw new AppError('VALIDATION_FAILED', 'event data holds a NUL character or a lone UTF-16 surrogate, which event_log cannot store', { type });
 }

@@ -1,5 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { AppError } from '../../platform/errors';
+import { permanentFailures } from '../activity-failure';
 import type { EventBus } from './event-bus';
 
 export interface EmitEventInput {
@@ -13,18 +12,15 @@ export interface EmitEventInput {
 /** Activities that let workflows publish on the event bus. */
 export function createEventActivities({ events }: { events: Pick<EventBus, 'emitAsync'> }) {
   return {
-    /** Emits and waits until the event is committed to event_log (a slow subscriber never stalls a workflow); a bad event fails non-retryably. */
-    async emitEvent(input: EmitEventInput): Promise<{ id: string }> {
-      try {
+    /**
+     * Emits and waits until the event is committed to event_log (a slow subscriber never stalls a
+     * workflow); a bad event fails non-retryably, a failed write (UNAVAILABLE) is retried.
+     */
+    emitEvent: (input: EmitEventInput): Promise<{ id: string }> =>
+      permanentFailures(async () => {
         const event = await events.emitAsync(input.type, input.data, input.source, { id: input.id, until: 'committed' });
         return { id: event.id };
-      } catch (error) {
-        if (error instanceof AppError) {
-          throw ApplicationFailure.create({ type: error.code, message: error.message, details: [error.details], nonRetryable: true });
-        }
-        throw error;
-      }
-    },
+      }),
   };
 }
 export type EventActivities = ReturnType<typeof createEventActivities>;

@@ -126,35 +126,43 @@ export function createEventBus(options: EventBusOptions) {
     };
   };
 
+  /** Ids of events whose write to event_log failed: emitting one again (a retry with its id) writes it without delivering it again. */
+  const unwritten = new Set<string>();
+  const notCommitted = (event: OwnPilotEvent) =>
+    new AppError('UNAVAILABLE', `event '${event.type}' could not be written to event_log; emitting it again with the same id retries the write`, { eventId: event.id });
+  /** Runs once the event is settled: with an error when it was not committed. */
+  type Settle = (error?: AppError) => void;
+
   // Deliveries and batched writes run outside the emitter's cause: a handler's own events are not the tool call's.
-  const publish = (event: OwnPilotEvent, done?: () => void, until: EmitUntil = 'handled'): void => withoutCause(() => publishNow(event, done, until));
-  const publishNow = (event: OwnPilotEvent, done?: () => void, until: EmitUntil = 'handled'): void => {
-    if (!remember(event.id)) {
-      counters.duplicatesIgnored++;
-      done?.();
-      return;
+  const publish = (event: OwnPilotEvent, done?: Settle, until: EmitUntil = 'handled'): void => withoutCause(() => publishNow(event, done, until));
+  const publishNow = (event: OwnPilotEvent, done?: Settle, until: EmitUntil = 'handled'): void => {
+    const rewrite = unwritten.delete(event.id);
+    if (!rewrite) {
+      if (!remember(event.id)) {
+        counters.duplicatesIgnored++;
+        done?.();
+        return;
+      }
+      counters.emitted++;
+      options.observe?.(event);
     }
-    counters.emitted++;
-    options.observe?.(event);
     if (!store) {
-      deliver(event, until === 'handled' ? done : undefined);
+      deliver(event, until === 'handled' ? () => done?.() : undefined);
       if (until === 'committed') done?.(); // nothing to commit to
       return;
     }
-    if (!done) {
-      deliver(event);
-      store.append(event, instanceId);
-      return;
-    }
-    if (until === 'committed') {
-      deliver(event);
-      store.append(event, instanceId, done);
-      return;
-    }
-    let pending = 2;
-    const settle = () => --pending === 0 && done();
-    deliver(event, settle);
-    store.append(event, instanceId, settle);
+    let failure: AppError | undefined;
+    let pending = until === 'handled' && !rewrite ? 2 : 1;
+    const settle = () => --pending === 0 && done?.(failure);
+    if (!rewrite) deliver(event, until === 'handled' && done ? settle : undefined);
+    store.append(event, instanceId, (written) => {
+      if (!written) {
+        failure = notCommitted(event);
+        unwritten.add(event.id);
+        if (unwritten.size > dedupeWindow) unwritten.delete(unwritten.values().next().value as string);
+      }
+      settle();
+    });
   };
 
   const bus = {
@@ -174,11 +182,13 @@ export function createEventBus(options: EventBusOptions) {
     /**
      * Like `emit`, but resolves once the event is committed to event_log (hence sent to the
      * other processes) and, with `until: 'handled'` (the default), every local subscriber has
-     * handled, timed out on or dropped it. `id` makes a retried emit a no-op.
+     * handled, timed out on or dropped it. `id` makes a retried emit a no-op. Rejects with
+     * UNAVAILABLE when the write failed (local subscribers have it; other processes do not):
+     * emitting the same id again retries the write without delivering the event locally again.
      */
     emitAsync(type: string, data: unknown, source: string, options: EmitAsyncOptions = {}): Promise<OwnPilotEvent> {
       const event = build(type, data, source, options.id);
-      return new Promise((resolve) => publish(event, () => resolve(event), options.until));
+      return new Promise((resolve, reject) => publish(event, (error) => (error ? reject(error) : resolve(event)), options.until));
     },
 
     /** Subscribes `handler` to a `*`/`**` pattern; returns the subscription id. Throws VALIDATION_FAILED for a bad pattern. */

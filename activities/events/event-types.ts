@@ -16,7 +16,14 @@ export const EventType = z
  * The tool call during which an event was emitted (its requester and idempotency key; for a
  * call nested in a sandboxed tool, the outermost call). The bus stamps it; trigger cycle guards follow it.
  */
-export const EventCause = z.object({ requesterId: z.string().min(1).max(300), idempotencyKey: z.string().min(1).max(1000).optional() }).strict();
+export const EventCause = z
+  .object({
+    requesterId: z.string().min(1).max(300),
+    idempotencyKey: z.string().min(1).max(1000).optional(),
+    /** How many plugin subscription handlers the chain that led to this event ran through (absent: none). */
+    pluginHops: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
 export type EventCause = z.infer<typeof EventCause>;
 
 /** The envelope every event travels in, in process, across processes and in event_log. */

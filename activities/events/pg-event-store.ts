@@ -4,7 +4,7 @@ import type { Logger } from '../../platform/logger';
 import type { EventHistoryFilters } from './event-history-schemas';
 import { patternRegexSource } from './event-pattern';
 import { OwnPilotEvent } from './event-types';
-import { createWriteBatcher } from './write-batcher';
+import { createWriteBatcher, type WriteDone } from './write-batcher';
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; larger events travel by id. */
 export const NOTIFY_PAYLOAD_LIMIT = 7999;
@@ -19,7 +19,12 @@ export interface PgEventStoreOptions {
   maxBuffered?: number;
   /** How long a batch waits out an unreachable PostgreSQL before it is dropped (default 60 s). */
   outageMs?: number;
+  /** Most events read back from event_log after a lost listener connection (default 10,000); older ones stay missed. */
+  maxCatchUp?: number;
 }
+
+/** How far before the last event heard the catch-up after a reconnect starts: events commit a little after they are stamped. */
+export const CATCH_UP_OVERLAP_MS = 5_000;
 
 /** What crosses processes: the origin bus instance and the event, or only its id when too large. */
 type Wire = { o: string; e: OwnPilotEvent } | { o: string; i: string };
@@ -68,7 +73,10 @@ export function createPgEventStore(options: PgEventStoreOptions) {
   const { logger } = options;
   const pool = new Pool({ connectionString: options.databaseUrl, max: 2, options: '-c synchronous_commit=off' });
   pool.on('error', (error) => logger.warn({ error: error.message }, 'event store pool error'));
-  const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0 };
+  const stats = { oversized: 0, received: 0, listenerReconnects: 0, droppedAfterClose: 0, caughtUp: 0 };
+  const maxCatchUp = options.maxCatchUp ?? 10_000;
+  /** Timestamp (ms) of the newest event heard, or of the first LISTEN: where a catch-up starts. */
+  let lastHeard: number | undefined;
   let listener: Client | undefined;
   /** Backend pid of the listening connection (lets operators and tests find it in pg_stat_activity). */
   let listenerPid: number | undefined;
@@ -108,6 +116,42 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     return rows[0] && toEvent(rows[0]);
   };
 
+  /** Parses one notification (loading an oversized event from event_log); undefined, logged, when it cannot be read. */
+  const receive = async (payload: string): Promise<{ event: OwnPilotEvent; origin: string } | undefined> => {
+    try {
+      const wire = JSON.parse(payload) as Wire;
+      const parsed = OwnPilotEvent.safeParse('e' in wire ? wire.e : await load(wire.i));
+      if (parsed.success) return { event: parsed.data, origin: wire.o };
+      logger.warn({ issues: parsed.error.issues }, 'ignored a malformed event notification');
+    } catch (error) {
+      logger.error({ err: error }, 'failed to receive an event notification');
+    }
+    return undefined;
+  };
+
+  /**
+   * Hands on, oldest first, the events of event_log stamped from `since` on (at most `maxCatchUp`):
+   * those committed while the listener was away. The bus drops the ones it already has.
+   */
+  const catchUp = async (since: Date, onEvent: (event: OwnPilotEvent, origin: string) => void): Promise<void> => {
+    let after: { timestamp: Date; id: string } | undefined;
+    let count = 0;
+    while (count < maxCatchUp) {
+      const { rows } = await pool.query<Row>(
+        `SELECT id, event_type, category, source, data, timestamp, cause FROM event_log
+         WHERE timestamp >= $1 AND ($2::timestamptz IS NULL OR (timestamp, id) > ($2, $3))
+         ORDER BY timestamp, id LIMIT $4`,
+        [since, after?.timestamp ?? null, after?.id ?? null, Math.min(500, maxCatchUp - count)],
+      );
+      for (const row of rows) onEvent(toEvent(row), '');
+      count += rows.length;
+      if (rows.length === 0 || count >= maxCatchUp) break;
+      after = rows[rows.length - 1]!;
+    }
+    stats.caughtUp += count;
+    if (count >= maxCatchUp) logger.warn({ since, count }, 'event catch-up stopped at its limit: older events committed while the listener was away are missed');
+  };
+
   const connectListener = async (onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> => {
     const client = new Client({ connectionString: options.databaseUrl });
     const reconnect = (error?: Error) => {
@@ -115,7 +159,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       listener = undefined;
       listenerPid = undefined;
       stats.listenerReconnects++;
-      logger.warn({ err: error }, 'event listener lost its connection; reconnecting (events meanwhile are missed)');
+      logger.warn({ err: error }, 'event listener lost its connection; reconnecting (then catching up from event_log)');
       client.removeAllListeners();
       client.on('error', () => undefined);
       void client.end().catch(() => undefined);
@@ -131,19 +175,28 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     };
     client.on('error', reconnect);
     client.on('end', () => reconnect(new Error('connection ended')));
+    const hear = (event: OwnPilotEvent, origin: string) => {
+      lastHeard = Math.max(lastHeard ?? 0, Date.parse(event.timestamp));
+      onEvent(event, origin);
+    };
+    // Events are handed on in NOTIFY (commit) order: one that must be loaded from event_log
+    // (oversized) holds back those notified after it, while loads still run side by side. On a
+    // reconnect, the catch-up from event_log goes first: it starts once LISTEN is on, so an event
+    // committed meanwhile is in the catch-up, in a notification, or in both (the bus drops repeats).
+    let startCatchUp!: (since: Date | undefined) => void;
+    let handedOn: Promise<void> = new Promise<Date | undefined>((resolve) => (startCatchUp = resolve))
+      .then((since) => since && catchUp(since, hear))
+      .catch((error: unknown) => logger.error({ err: error }, 'event catch-up after a reconnect failed: events committed meanwhile are missed'));
     client.on('notification', (message: Notification) => {
       if (message.channel !== channel || !message.payload) return;
       stats.received++;
-      void (async () => {
-        const wire = JSON.parse(message.payload!) as Wire;
-        const raw = 'e' in wire ? wire.e : await load(wire.i);
-        const parsed = OwnPilotEvent.safeParse(raw);
-        if (!parsed.success) {
-          logger.warn({ issues: parsed.error.issues }, 'ignored a malformed event notification');
-          return;
-        }
-        onEvent(parsed.data, wire.o);
-      })().catch((error: unknown) => logger.error({ err: error }, 'failed to receive an event notification'));
+      const received = receive(message.payload);
+      handedOn = handedOn
+        .then(async () => {
+          const got = await received;
+          if (got) hear(got.event, got.origin);
+        })
+        .catch((error: unknown) => logger.error({ err: error }, 'failed to hand on an event notification'));
     });
     try {
       await client.connect();
@@ -158,15 +211,17 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       return;
     }
     listener = client;
+    startCatchUp(lastHeard === undefined ? undefined : new Date(lastHeard - CATCH_UP_OVERLAP_MS));
+    lastHeard ??= Date.now();
   };
 
   return {
-    /** Buffers the event for event_log and the channel; `done` runs once it is committed (or dropped). */
-    append(event: OwnPilotEvent, origin: string, done?: () => void): void {
+    /** Buffers the event for event_log and the channel; `done` says whether it was committed (false: dropped). */
+    append(event: OwnPilotEvent, origin: string, done?: WriteDone): void {
       if (closed) {
         stats.droppedAfterClose++;
         logger.warn({ eventId: event.id, type: event.type }, 'event emitted after the bus closed: not logged or sent');
-        done?.();
+        done?.(false);
         return;
       }
       batcher.add({ event, origin }, done);
@@ -174,8 +229,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
 
     /**
      * Starts hearing events committed by any process on this database (including this one).
-     * After a lost connection it reconnects by itself and then calls `onReconnected`: what was
-     * committed meanwhile was not heard (at-most-once), so state kept in sync by events should be re-read.
+     * After a lost connection it reconnects by itself, hands on what event_log got meanwhile (from
+     * 5 s before the last event heard, at most `maxCatchUp`, origin ''), then calls `onReconnected`.
      */
     listen(onEvent: (event: OwnPilotEvent, origin: string) => void, onReconnected?: () => void): Promise<void> {
       return connectListener(onEvent, onReconnected);

@@ -51,8 +51,14 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
         }
       }),
 
-    /** Creates one table through the ACL; `created: false` when it already existed with this spec (then it is not ours to undo). */
-    createPluginTable: ({ pluginId, table }: { pluginId: string; table: PluginTableSpec }) => permanentFailures(() => pluginTables.createPluginTable(pluginId, table)),
+    /**
+     * Creates one table through the ACL (CONFLICT when the name is taken otherwise). `created` tells
+     * the workflow the table is this install's to undo, also when it already existed with this spec
+     * and owner: left by this step's own earlier attempt whose reply was lost, or by an earlier
+     * failed install of the plugin. No live plugin uses it: at this step the row is this install's.
+     */
+    createPluginTable: ({ pluginId, table }: { pluginId: string; table: PluginTableSpec }): Promise<{ table: string; created: true }> =>
+      permanentFailures(async () => ({ table: (await pluginTables.createPluginTable(pluginId, table)).table, created: true })),
 
     /** Drops one of the plugin's tables; a missing table is a no-op. */
     dropPluginTable: ({ pluginId, name }: { pluginId: string; name: string }) => permanentFailures(() => pluginTables.dropPluginTable(pluginId, name)),

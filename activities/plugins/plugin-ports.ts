@@ -1,6 +1,8 @@
 // The slices of the tool registry and the database ACL the plugin service uses. They mirror
 // `Pick<ToolRegistry, ...>` and `Pick<DatabaseAcl, ...>` (issue 3), so the real services fit as they are.
 
+import type { EventCause } from '../events/event-types';
+
 /** A tool as the registry registers it. */
 export interface PluginToolDefinition {
   name: string;
@@ -20,7 +22,7 @@ export interface PluginToolRegistry {
   unregisterTool(name: string, principal: string): Promise<void>;
   enableTool(name: string, principal: string): Promise<void>;
   disableTool(name: string, principal: string): Promise<void>;
-  executeTool(name: string, args: unknown, context: { requesterId: string; idempotencyKey?: string }): Promise<unknown>;
+  executeTool(name: string, args: unknown, context: { requesterId: string; idempotencyKey?: string; cause?: EventCause }): Promise<unknown>;
 }
 
 export interface PluginTableAcl {

@@ -8,6 +8,7 @@ import { configIssues, manifestIssues, PluginManifest, pluginToolName } from './
 import { createPluginEmitGrant } from './plugin-emit-grant';
 import type { PluginToolRegistry } from './plugin-ports';
 import { createPluginStorage } from './plugin-storage';
+import { findPluginToolUsers } from './plugin-tool-users';
 
 export interface PluginServiceDeps {
   prisma: PrismaClient;
@@ -67,10 +68,19 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
       return { pluginId: manifest.id, workflowId };
     },
 
-    /** Starts workflow `plugin-uninstall-<id>`; NOT_FOUND when absent, INVALID_STATE while installing. */
-    async uninstall(pluginId: string, requestedBy: string) {
+    /**
+     * Starts workflow `plugin-uninstall-<id>`; NOT_FOUND when absent, INVALID_STATE while installing,
+     * CONFLICT (naming them) while saved triggers or plans use its tools, unless `force`.
+     */
+    async uninstall(pluginId: string, requestedBy: string, { force = false }: { force?: boolean } = {}) {
       const plugin = await requirePlugin(pluginId);
       if (plugin.status === 'installing') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is still being installed`);
+      if (!force) {
+        const users = await findPluginToolUsers(prisma, pluginId);
+        if (users.triggers.length + users.plans.length > 0) {
+          throw new AppError('CONFLICT', `plugin '${pluginId}' has tools that ${users.triggers.length} trigger(s) and ${users.plans.length} plan(s) use; change or delete them, or pass force=true`, users);
+        }
+      }
       const workflowId = pluginUninstallWorkflowId(pluginId);
       const input: PluginUninstallInput = { pluginId, requestedBy };
       try {

@@ -15,6 +15,8 @@ export interface PluginSubscriptionHostDeps {
   limits?: SubscribeOptions;
   /** How often every plugin is compared with plugin_event_subscriptions, to catch lifecycle events this process missed (default 30 s; 0 = never). */
   resyncIntervalMs?: number;
+  /** An event whose causal chain already ran through this many subscription handlers is not handled (default 8): stops handler loops. */
+  maxHandlerHops?: number;
 }
 
 const LIFECYCLE = new Set(['plugin.installed', 'plugin.enabled', 'plugin.disabled', 'plugin.uninstalled', 'plugin.install_failed']);
@@ -35,7 +37,9 @@ const wanted = (plugin: PluginRow | null): string | undefined =>
  * re-syncs the ones that differ. A matching event runs the subscribed tool with
  * `{ event, config }` once per (subscription, event) across all processes: the host first
  * claims the delivery in plugin_event_deliveries, which succeeds only while the plugin is enabled.
- * Events the handler's tool emits carry the handled event's cause, when it has one.
+ * Events the handler's tool emits carry the handled event's cause, when it has one, counting one
+ * more handler hop; an event that already passed `maxHandlerHops` handlers is recorded as a failed
+ * delivery and not handled, so handlers feeding each other (within a plugin or across plugins) stop.
  */
 export function createPluginSubscriptionHost({
   prisma,
@@ -44,18 +48,29 @@ export function createPluginSubscriptionHost({
   logger,
   limits = { ratePerSecond: 50, burst: 50, policy: 'defer' },
   resyncIntervalMs = 30_000,
+  maxHandlerHops = 8,
 }: PluginSubscriptionHostDeps) {
   const deliver = async (pluginId: string, subscriptionId: string, toolName: string, event: OwnPilotEvent) => {
+    const hops = event.cause?.pluginHops ?? 0;
+    const refusal = hops >= maxHandlerHops ? `not handled: its causal chain already ran through ${hops} subscription handlers (a handler loop?)` : null;
+    // The claim of a refused delivery records the refusal instead, once across all processes.
     const claimed = await prisma.$executeRaw`
-      INSERT INTO plugin_event_deliveries (subscription_id, event_id)
-      SELECT ${subscriptionId}, ${event.id}
+      INSERT INTO plugin_event_deliveries (subscription_id, event_id, status, error)
+      SELECT ${subscriptionId}, ${event.id}, ${refusal === null ? 'running' : 'failed'}, ${refusal}
       WHERE EXISTS (SELECT 1 FROM plugins WHERE id = ${pluginId} AND status = 'enabled')
       ON CONFLICT DO NOTHING`;
     if (claimed === 0) return;
+    if (refusal !== null) {
+      logger.warn({ pluginId, subscriptionId, eventId: event.id, type: event.type, hops }, 'plugin subscription handler loop stopped');
+      return;
+    }
+    const idempotencyKey = `${subscriptionId}/${event.id}`;
     try {
       const plugin = await prisma.plugin.findUniqueOrThrow({ where: { id: pluginId }, select: { config: true } });
-      // The handler's events inherit the handled event's cause: a trigger loop through a plugin stays traceable.
-      await tools.executeTool(toolName, { event, config: plugin.config }, { requesterId: `plugin:${pluginId}`, idempotencyKey: `${subscriptionId}/${event.id}`, ...(event.cause ? { cause: event.cause } : {}) });
+      // The handler's events inherit the handled event's cause (a trigger loop through a plugin stays
+      // traceable) with one more hop, so a loop of handlers through each other's events ends.
+      const cause = { ...(event.cause ?? { requesterId: `plugin:${pluginId}`, idempotencyKey }), pluginHops: hops + 1 };
+      await tools.executeTool(toolName, { event, config: plugin.config }, { requesterId: `plugin:${pluginId}`, idempotencyKey, cause });
       await prisma.pluginEventDelivery.update({ where: { subscriptionId_eventId: { subscriptionId, eventId: event.id } }, data: { status: 'succeeded' } });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -14,8 +14,9 @@ const BusMetrics = z.object({
   instanceId: z.string(), emitted: z.number().int(), received: z.number().int(), ownEchoes: z.number().int(), duplicatesIgnored: z.number().int(), rejected: z.number().int(),
   subscriptions: z.number().int(),
   store: z.object({
-    log: z.object({ written: z.number().int(), batches: z.number().int(), dropped: z.number().int(), failedAttempts: z.number().int(), buffered: z.number().int() }),
+    log: z.object({ written: z.number().int(), batches: z.number().int(), dropped: z.number().int(), failedAttempts: z.number().int(), buffered: z.number().int(), splits: z.number().int().describe('Batches split because PostgreSQL refused one of their events') }),
     oversized: z.number().int(), received: z.number().int(), listenerReconnects: z.number().int(), droppedAfterClose: z.number().int(), listening: z.boolean(),
+    caughtUp: z.number().int().describe('Events read back from event_log after reconnects'),
     listenerPid: z.number().int().optional().describe('Backend pid of the listening connection (absent while disconnected)'),
   }).optional().describe('event_log writer and cross-process listener (absent on an in-process bus)'),
   subscribers: z.record(z.string(), SubscriberMetrics),

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
+import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UninstallPluginQuery, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
 import type { PluginService } from '../../activities/plugins/plugin-service';
 import { StorageListQuery } from '../../activities/plugins/plugin-storage';
 import { AppError } from '../../platform/errors';
@@ -47,7 +47,8 @@ export function pluginsRouter(plugins: PluginService): Router {
     res.json(withConfigFor(principalOf(req), await plugins.getPlugin(id)));
   });
   router.delete('/:id', requireAdmin, async (req, res) => {
-    res.status(202).json(await plugins.uninstall(parse(PluginIdParams, req.params).id, principalOf(req)));
+    const { force } = parse(UninstallPluginQuery, req.query);
+    res.status(202).json(await plugins.uninstall(parse(PluginIdParams, req.params).id, principalOf(req), { force }));
   });
   router.post('/:id/enable', requireAdmin, async (req, res) => {
     res.json(await plugins.enable(parse(PluginIdParams, req.params).id));

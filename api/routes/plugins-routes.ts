@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
+import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UninstallPluginQuery, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
 import { PluginManifest } from '../../activities/plugins/plugin-manifest';
 import { StorageListQuery } from '../../activities/plugins/plugin-storage';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
@@ -27,7 +27,7 @@ export const pluginsRoutes: RouteGroup = {
     { method: 'post', path: '/', summary: 'Install a plugin from its manifest (a workflow; compensated on failure)', auth: 'admin', body: PluginManifest, errors: [403, 409, 422], responses: { 202: { description: 'Install started', schema: Started } } },
     { method: 'get', path: '/', summary: 'Installed plugins (a plugin sees only itself)', query: ListPluginsQuery, responses: { 200: { description: 'Plugins', schema: z.array(Plugin) } } },
     { method: 'get', path: '/:id', summary: 'One plugin', params: PluginIdParams, errors: [403, 404], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
-    { method: 'delete', path: '/:id', summary: 'Uninstall (a workflow)', auth: 'admin', params: PluginIdParams, errors: [403, 404, 409], responses: { 202: { description: 'Uninstall started', schema: Started } } },
+    { method: 'delete', path: '/:id', summary: 'Uninstall (a workflow); 409 while saved triggers or plans use its tools, unless force=true', auth: 'admin', params: PluginIdParams, query: UninstallPluginQuery, errors: [403, 404, 409], responses: { 202: { description: 'Uninstall started', schema: Started } } },
     { method: 'post', path: '/:id/enable', summary: 'Enable', auth: 'admin', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
     { method: 'post', path: '/:id/disable', summary: 'Disable', auth: 'admin', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
     { method: 'put', path: '/:id/config', summary: 'Replace the plugin\'s config (validated by its manifest)', auth: 'admin', params: PluginIdParams, body: UpdateConfigBody, errors: [403, 404, 422], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },

@@ -31,7 +31,7 @@ export function resourceCommands(): Record<string, Command> {
     },
     'plugins get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/plugins/${id(c, 'pluginId')}`)),
     'plugins install': async (c) => printObject(c.out, await c.api.post<Row>('/api/v1/plugins', c.readJson(arg(c, 0, 'manifest.json')))),
-    'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c, 'pluginId')}`)) ?? { ok: true }),
+    'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c, 'pluginId')}${c.flags.force === true ? '?force=true' : ''}`)) ?? { ok: true }),
     'plugins enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/enable`)),
     'plugins disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c, 'pluginId')}/disable`)),
     'events tail': (c) => tailEvents(c, typeof c.flags.type === 'string' ? c.flags.type : undefined, typeof c.flags.since === 'string' ? c.flags.since : undefined),

@@ -186,7 +186,9 @@ describe('cross-plugin isolation corpus', () => {
   });
 
   test('uninstalling A leaves every part of B working', async () => {
-    await as('admin').delete(`/api/v1/plugins/${a}`).expect(202);
+    // A's own plan and trigger (saved above) name its tools: refused, unless forced
+    await as('admin').delete(`/api/v1/plugins/${a}`).expect(409);
+    await as('admin').delete(`/api/v1/plugins/${a}`).query({ force: 'true' }).expect(202);
     await eventually(() => stack.prisma.plugin.count({ where: { id: a } }), (n) => n === 0);
     expect(await pluginFootprint(stack.prisma, b)).toMatchObject({ subscriptions: 1, storage: 1, tools: [`plugin.${b}.double`, `plugin.${b}.on_event`] });
     stack.bus.emit(`agent.${b}`, { agentId: 'x' }, 'test'); // the subscription host delivers to B's handler
