@@ -100,4 +100,13 @@ describe('schema.prisma agrees with the migrated database', () => {
     const rows = await prisma.$queryRaw<{ indexname: string }[]>`SELECT indexname FROM pg_indexes WHERE tablename = 'event_log'`;
     expect(rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['idx_event_log_type', 'idx_event_log_category', 'idx_event_log_timestamp']));
   });
+
+  test('retention finds old plugin delivery claims by index, not by a scan of the table', async () => {
+    // An empty table is scanned whatever its indexes: the planner is told to avoid that, in one transaction.
+    const plan = await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SET LOCAL enable_seqscan = off`;
+      return tx.$queryRaw<{ 'QUERY PLAN': string }[]>`EXPLAIN SELECT subscription_id, event_id FROM plugin_event_deliveries WHERE created_at < now() LIMIT 5000`;
+    });
+    expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('idx_plugin_event_deliveries_created_at');
+  });
 });
