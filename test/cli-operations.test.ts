@@ -218,6 +218,8 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     const ran = await ownpilot(['tools', 'run', 'core.math', '--args', '{"op":"add","values":[1,2]}', '--json'], fileOnly());
     expect(ran.code).toBe(0);
     expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'completed', output: { result: 3 } });
+    const shown = await ownpilot(['tools', 'run', 'core.math', '--args', '{"op":"add","values":[1,2]}'], fileOnly());
+    expect(shown.stdout).toMatch(/^durationMs\s+\d+(\.\d)?$/m);
     const notObject = await ownpilot(['tools', 'run', 'core.math', '--args', '[1]'], fileOnly());
     expect(notObject.code).toBe(2);
     expect(notObject.stderr).toBe('ownpilot: --args must be a JSON object\n');
