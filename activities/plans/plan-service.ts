@@ -127,7 +127,6 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     return run;
   };
 
-  /** The steps of a plan version, all pending (the run they belong to has not started). */
   /** The step ids of a plan version, in definition order (none when the version is gone). */
   const stepIdsOf = async (planId: string, version: number): Promise<string[]> => {
     const stored = await prisma.planVersion.findUnique({ where: { planId_version: { planId, version } }, select: { definition: true } });
@@ -135,9 +134,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   };
 
   /**
-   * A run's step states keyed in definition order: a snapshot read back from PostgreSQL has its
-   * keys in JSONB's order (shortest first), so a failed run listed the steps it never reached
-   * out of order. Without a state, every step of the version is pending.
+   * A run's step states keyed in definition order (a snapshot read back from PostgreSQL has
+   * JSONB's key order, shortest first); without a state, every step of the version, pending.
    */
   const stepsInOrder = (ids: string[], steps: Record<string, StepState> | undefined): Record<string, StepState> => {
     if (!steps) return Object.fromEntries(ids.map((id) => [id, { status: 'pending', generation: 0 } satisfies StepState]));
