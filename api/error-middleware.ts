@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request } from 'express';
 import { ZodError } from 'zod';
 import { isDatabaseUnavailable } from '../platform/database-errors';
 import { AppError } from '../platform/errors';
@@ -13,6 +13,17 @@ export interface ErrorBody {
 const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 /**
+ * Why a request failed its schema, naming the cause when it sent a body that is not JSON: the JSON
+ * parser skips any other content type (`curl -d` sends a form by default), so the route saw no body.
+ */
+function invalidRequestMessage(req: Request): string {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody || req.is('application/json') !== false) return 'request is invalid';
+  const given = (req.headers['content-type'] ?? 'no content type').slice(0, 100);
+  return `request is invalid: the body was sent as ${given}, not JSON; send it with content-type: application/json`;
+}
+
+/**
  * Maps AppError and ZodError to their status; a lost or refused PostgreSQL connection to 503
  * DATABASE_UNAVAILABLE with Retry-After; anything else is a 500 with a request id only.
  */
@@ -23,7 +34,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (error instanceof ZodError) {
-      res.status(400).json({ error: { code: 'VALIDATION_FAILED', message: 'request is invalid', details: { issues: error.issues } } } satisfies ErrorBody);
+      res.status(400).json({ error: { code: 'VALIDATION_FAILED', message: invalidRequestMessage(req), details: { issues: error.issues } } } satisfies ErrorBody);
       return;
     }
     // Express's body parser reports malformed JSON / oversized bodies with a status and a type.

@@ -12,11 +12,13 @@ import { resourceCommands } from './commands/resource-commands';
 
 const USAGE = `usage: ownpilot <command> [args] [--json]
 
-  plans list | get <id> | create <file.json> | execute <id> [--input JSON] [--follow] | history <id>
+  plans list | get <id> | create <file.json> | update <id> <patch.json> | delete <id>
+  plans execute <id> [--input JSON] [--follow] | history <id>
   runs list <planId> | get <runId> | follow <runId>
   runs pause|resume|cancel <runId> | checkpoint <runId> [--name NAME] | rollback <runId> [--checkpoint ID]
   runs approve|reject <runId> <stepId> [--comment TEXT]
-  triggers list | get <id> | create <file.json> | enable|disable <id> | fire <id> [--payload JSON] | history <id>
+  triggers list | get <id> | create <file.json> | update <id> <patch.json> | delete <id> | rotate-secret <id>
+  triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
   events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]

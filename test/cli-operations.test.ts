@@ -70,6 +70,33 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect(badPayload.stderr).toBe('ownpilot: --payload must be JSON\n');
   });
 
+  test('triggers update/rotate-secret/delete and plans update/delete, each one command', async () => {
+    const file = path.join(dir, 'edit-trigger.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'cli edit', type: 'webhook', action: { kind: 'tool', tool: 'core.echo' } }));
+    const { id, webhookSecret } = JSON.parse((await ownpilot(['triggers', 'create', file, '--json'], fileOnly())).stdout) as { id: string; webhookSecret: string };
+    const patch = path.join(dir, 'trigger-patch.json');
+    fs.writeFileSync(patch, JSON.stringify({ name: 'cli edited', config: { rateLimitPerMinute: 5 } }));
+    const updated = await ownpilot(['triggers', 'update', id, patch], fileOnly());
+    expect(updated.stderr).toBe('');
+    expect(updated.stdout).toMatch(/name\s+cli edited/);
+    expect(updated.stdout).toMatch(/"rateLimitPerMinute":5/);
+    const rotated = await ownpilot(['triggers', 'rotate-secret', id, '--json'], fileOnly());
+    const { webhookSecret: fresh } = JSON.parse(rotated.stdout) as { webhookSecret: string };
+    expect(fresh).toMatch(/^whsec_/);
+    expect(fresh).not.toBe(webhookSecret);
+    expect((await ownpilot(['triggers', 'delete', id], fileOnly())).stdout).toMatch(/deleted\s+true/);
+    expect((await ownpilot(['triggers', 'get', id], fileOnly())).stderr).toMatch(/^ownpilot: NOT_FOUND: /);
+    expect((await ownpilot(['triggers', 'update', id], fileOnly())).stderr).toMatch(/^ownpilot: missing <patch\.json>/);
+
+    const planFile = path.join(dir, 'edit-plan.json');
+    fs.writeFileSync(planFile, JSON.stringify({ name: 'cli plan', steps: [{ id: 'a', kind: 'tool', tool: 'core.echo' }] }));
+    const planId = (JSON.parse((await ownpilot(['plans', 'create', planFile, '--json'], fileOnly())).stdout) as { id: string }).id;
+    fs.writeFileSync(patch, JSON.stringify({ steps: [{ id: 'b', kind: 'tool', tool: 'core.math', args: { op: 'add', values: [1] } }] }));
+    expect((await ownpilot(['plans', 'update', planId, patch], fileOnly())).stdout).toMatch(/version\s+2/);
+    expect((await ownpilot(['plans', 'delete', planId], fileOnly())).stdout).toMatch(/deleted\s+true/);
+    expect((await ownpilot(['plans', 'get', planId], fileOnly())).stderr).toMatch(/^ownpilot: NOT_FOUND: /);
+  });
+
   test('plugins list and get answer JSON and one-line errors', async () => {
     const listed = await ownpilot(['plugins', 'list', '--json'], fileOnly());
     expect(listed.code).toBe(0);
@@ -191,6 +218,8 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     const ran = await ownpilot(['tools', 'run', 'core.math', '--args', '{"op":"add","values":[1,2]}', '--json'], fileOnly());
     expect(ran.code).toBe(0);
     expect(JSON.parse(ran.stdout)).toMatchObject({ status: 'completed', output: { result: 3 } });
+    const shown = await ownpilot(['tools', 'run', 'core.math', '--args', '{"op":"add","values":[1,2]}'], fileOnly());
+    expect(shown.stdout).toMatch(/^durationMs\s+\d+(\.\d)?$/m);
     const notObject = await ownpilot(['tools', 'run', 'core.math', '--args', '[1]'], fileOnly());
     expect(notObject.code).toBe(2);
     expect(notObject.stderr).toBe('ownpilot: --args must be a JSON object\n');

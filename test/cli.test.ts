@@ -3,7 +3,8 @@ import { serve, type Served } from './support/serve';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestKey, testKeyService } from './support/api-auth';
-import { ownpilot } from './support/cli-process';
+import { spawn } from 'node:child_process';
+import { OWNPILOT_BIN, ownpilot } from './support/cli-process';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackApp } from './support/tool-test-app';
 
@@ -76,5 +77,15 @@ describe('ownpilot CLI', () => {
     const usage = await ownpilot(['plans', 'frobnicate'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^ownpilot: unknown command 'plans frobnicate'\nusage:/);
+  });
+
+  test('a reader that stops reading (`| head`) ends the command quietly, without an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [OWNPILOT_BIN, 'tools', 'list', '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // as `head` does once it has its lines
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });

@@ -72,6 +72,19 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
     await served.cancelPlan(running.runId);
   });
 
+  test('a closed run lists its steps in definition order, not the order PostgreSQL keeps the snapshot in', async () => {
+    // JSONB orders keys shortest first: b, ab, first.
+    const id = await h.createPlan({ name: 'order', steps: [
+      { id: 'first', kind: 'tool', tool: 'core.test.fail' },
+      { id: 'b', kind: 'tool', tool: 'core.echo', dependsOn: ['first'] },
+      { id: 'ab', kind: 'tool', tool: 'core.echo', dependsOn: ['b'] },
+    ] });
+    const runId = await h.execute(id);
+    const run = await h.waitFor(runId, (r) => r.status === 'failed' && r.source === 'database');
+    expect(Object.keys(run.steps)).toEqual(['first', 'b', 'ab']);
+    expect(run.steps.first.status).toBe('failed');
+  });
+
   test('a run terminated outside OwnPilot (Temporal Web UI) is recorded as failed: it frees its slot, and its plan can be deleted', async () => {
     const id = await h.createPlan({ name: 'terminated', maxConcurrentRuns: 1, steps: [{ id: 'gate', kind: 'approval', approvers: ['admin'] }] });
     const waiting = async () => {

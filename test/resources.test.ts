@@ -58,6 +58,14 @@ describe('personal-data resources: API, tools, events, idempotency, plans', () =
     expect(await stack.prisma.calendarEvent.count()).toBe(before);
   });
 
+  test('a body sent without the JSON content type (curl -d sends a form) is refused saying so, and a JSON body still passes', async () => {
+    const form = await request(app).post('/api/v1/resources/notes').set(as(ann)).type('form').send('{"title":"from curl"}').expect(400);
+    expect(form.body.error).toMatchObject({ code: 'VALIDATION_FAILED', message: 'request is invalid: the body was sent as application/x-www-form-urlencoded, not JSON; send it with content-type: application/json' });
+    const empty = await request(app).post('/api/v1/resources/notes').set(as(ann)).send({}).expect(400);
+    expect(empty.body.error.message).toBe('request is invalid');
+    await request(app).post('/api/v1/resources/notes').set(as(ann)).type('json').send('{"title":"from curl"}').expect(201);
+  });
+
   test('every resource has create/get/list/update/delete tools; create is idempotent per key', async () => {
     for (const type of ['tasks', 'notes', 'bookmarks', 'contacts', 'calendar_events', 'memories', 'goals']) {
       for (const op of ['create', 'get', 'list', 'update', 'delete']) expect(await stack.tools.exists(`core.${type}.${op}`)).toBe(true);

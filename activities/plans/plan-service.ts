@@ -127,11 +127,19 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     return run;
   };
 
-  /** The steps of a plan version, all pending (the run they belong to has not started). */
-  const pendingSteps = async (planId: string, version: number): Promise<Record<string, StepState>> => {
+  /** The step ids of a plan version, in definition order (none when the version is gone). */
+  const stepIdsOf = async (planId: string, version: number): Promise<string[]> => {
     const stored = await prisma.planVersion.findUnique({ where: { planId_version: { planId, version } }, select: { definition: true } });
-    const steps = stored ? (stored.definition as PlanDefinition).steps : [];
-    return Object.fromEntries(steps.map((step) => [step.id, { status: 'pending', generation: 0 } satisfies StepState]));
+    return stored ? (stored.definition as PlanDefinition).steps.map((step) => step.id) : [];
+  };
+
+  /**
+   * A run's step states keyed in definition order (a snapshot read back from PostgreSQL has
+   * JSONB's key order, shortest first); without a state, every step of the version, pending.
+   */
+  const stepsInOrder = (ids: string[], steps: Record<string, StepState> | undefined): Record<string, StepState> => {
+    if (!steps) return Object.fromEntries(ids.map((id) => [id, { status: 'pending', generation: 0 } satisfies StepState]));
+    return { ...Object.fromEntries(ids.filter((id) => id in steps).map((id) => [id, steps[id]!])), ...steps };
   };
 
   const requireActive = async (runId: string, action: string) => {
@@ -344,9 +352,11 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
           // No worker answering (or not started yet): the last snapshot stands.
         }
       }
-      const [checkpoints, history] = await Promise.all([
+      const [checkpoints, history, stepIds] = await Promise.all([
         prisma.planCheckpoint.findMany({ where: { runId }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, position: true, createdAt: true } }),
         prisma.planHistory.findMany({ where: { runId }, orderBy: [{ sequence: 'asc' }, { id: 'asc' }] }),
+        // A live state's keys are already in definition order (the workflow built it from the definition).
+        source === 'workflow' && state ? [] : stepIdsOf(row.planId, row.version),
       ]);
       const { state: _omit, ...run } = row;
       const live = source === 'workflow' && state;
@@ -358,7 +368,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         error: (live ? state!.error : undefined) ?? row.error,
         progress: state?.progress ?? 0,
         // A run no worker has picked up yet has no state: its steps are those of its version, all pending.
-        steps: state?.steps ?? (await pendingSteps(row.planId, row.version)),
+        steps: source === 'workflow' && state ? state.steps : stepsInOrder(stepIds, state?.steps),
         state,
         source,
         checkpoints: kept ? checkpoints.filter((c) => kept.has(c.id)) : checkpoints,

@@ -48,7 +48,9 @@ export function adminCommands(): Record<string, Command> {
     'tools get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/tools/${named(c, 'name')}`)),
     'tools run': async (c) => {
       const result = await c.api.post<Row & { status: string }>(`/api/v1/tools/${named(c, 'name')}/execute`, { args: objectFlag(c, 'args') });
-      printObject(c.out, result);
+      // People get the duration to a tenth of a millisecond (the API answers it unrounded).
+      const duration = typeof result.durationMs === 'number' && !c.out.json ? { durationMs: Math.round(result.durationMs * 10) / 10 } : {};
+      printObject(c.out, { ...result, ...duration });
       // A call waiting for approval did not run: scripts must not take it for a result.
       return result.status === 'completed' ? 0 : 1;
     },

@@ -53,7 +53,7 @@ function printRun(context: CommandContext, run: RunViewBody): void {
 
 const runPath = (context: CommandContext) => `/api/v1/plans/runs/${encodeURIComponent(arg(context, 0, 'runId'))}`;
 
-/** `ownpilot plans <list|get|create|execute|history>` and `ownpilot runs <...>`. */
+/** `ownpilot plans <list|get|create|update|delete|execute|history>` and `ownpilot runs <...>`. */
 export function planCommands(isTty: boolean): Record<string, Command> {
   return {
     'plans list': async (c) => {
@@ -69,6 +69,15 @@ export function planCommands(isTty: boolean): Record<string, Command> {
     'plans create': async (c) => {
       const plan = await c.api.post<Row>('/api/v1/plans', c.readJson(arg(c, 0, 'file.json')));
       printObject(c.out, { id: plan.id, name: plan.name, version: plan.version });
+    },
+    'plans update': async (c) => {
+      const plan = await c.api.patch<Row>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}`, c.readJson(arg(c, 1, 'patch.json')));
+      printObject(c.out, { id: plan.id, name: plan.name, version: plan.version });
+    },
+    'plans delete': async (c) => {
+      const planId = arg(c, 0, 'planId');
+      await c.api.delete(`/api/v1/plans/${encodeURIComponent(planId)}`);
+      printObject(c.out, { id: planId, deleted: true });
     },
     'plans execute': async (c) => {
       const started = await c.api.post<{ runId: string }>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}/execute`, {

@@ -14,6 +14,13 @@ export function resourceCommands(): Record<string, Command> {
     },
     'triggers get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/triggers/${id(c, 'triggerId')}`)),
     'triggers create': async (c) => printObject(c.out, await c.api.post<Row>('/api/v1/triggers', c.readJson(arg(c, 0, 'file.json')))),
+    'triggers update': async (c) => printObject(c.out, await c.api.patch<Row>(`/api/v1/triggers/${id(c, 'triggerId')}`, c.readJson(arg(c, 1, 'patch.json')))),
+    'triggers delete': async (c) => {
+      await c.api.delete(`/api/v1/triggers/${id(c, 'triggerId')}`);
+      printObject(c.out, { id: arg(c, 0, 'triggerId'), deleted: true });
+    },
+    // A webhook's new secret is shown once, as at create.
+    'triggers rotate-secret': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/rotate-secret`)),
     'triggers enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/enable`)),
     'triggers disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c, 'triggerId')}/disable`)),
     'triggers fire': async (c) => {
