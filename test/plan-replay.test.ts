@@ -267,6 +267,21 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   await post(`${rif}/rollback`).expect(200);
   await h.waitFor(rif, (r) => r.status === 'rolled_back' && r.source === 'database');
 
+  // a rollback of the whole run cancels the wait and the approval in flight (patch 'rollback-cancels-waits'):
+  // both end cancelled, with no checkpoint after them, and only the completed step is compensated
+  const waits = await h.createPlan({
+    name: 'rollback-cancels-waits',
+    steps: [
+      { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+      { id: 'w', kind: 'wait', duration: '10m', dependsOn: ['a'] },
+      { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['a'] },
+    ],
+  });
+  const rcw = (runs['rollback-cancels-waits'] = await h.execute(waits));
+  await h.waitFor(rcw, (r) => r.steps.w?.status === 'running' && r.steps.gate?.status === 'waiting_approval');
+  await post(`${rcw}/rollback`).expect(200);
+  await h.waitFor(rcw, (r) => r.status === 'rolled_back' && r.source === 'database');
+
   // outputs of 400 KB: each step's bookkeeping is written by its own local activity, not in the next
   // tool's input, and the third output takes the run past its output budget: OUTPUT_LIMIT (patch 'payload-limits')
   const big = (id: string, after?: string) => ({ id, kind: 'tool', tool: 'core.test.bytes', args: { bytes: 400_000 }, ...(after ? { dependsOn: [after] } : {}) });
@@ -307,7 +322,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json', 'rollback-cancels-waits.json']));
     // Large histories are stored gzipped: none takes more than 1 MB of the repository.
     expect(files.filter((f) => fs.statSync(path.join(DIR, f)).size > 1024 * 1024)).toEqual([]);
     const results = await replayRecordedHistories(DIR, 'plan-replay');

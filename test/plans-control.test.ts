@@ -175,7 +175,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     await h.waitFor(failingRun, (r) => r.status === 'cancelled');
   });
 
-  test('rollback without a checkpoint interrupts a waiting approval, compensates everything and ends rolled_back', async () => {
+  test('rollback without a checkpoint cancels a waiting approval, compensates everything and ends rolled_back', async () => {
     const id = await h.createPlan({
       name: 'full-rollback',
       steps: [
@@ -186,7 +186,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     const runId = await h.execute(id);
     await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
     const rolled = (await post(`${runId}/rollback`).expect(200)).body;
-    expect(rolled).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, gate: { status: 'failed' } } });
+    expect(rolled).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, gate: { status: 'cancelled' } } });
     expect(undone(runId)).toEqual(['A']);
     await post(`${runId}/resume`).expect(409);
   });
@@ -256,7 +256,7 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
     await post(`${runId}/resume`).expect(200);
     await h.waitFor(runId, (r) => r.steps.w.status === 'running' && r.steps.w.generation === 1);
     const full = (await post(`${runId}/rollback`).expect(200)).body;
-    expect(full).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, w: { status: 'failed', error: 'wait interrupted by a rollback or a failing run' }, b: { status: 'pending' } } });
+    expect(full).toMatchObject({ status: 'rolled_back', steps: { a: { status: 'compensated' }, w: { status: 'cancelled' }, b: { status: 'pending' } } });
     expect(undone(runId)).toEqual(['A']);
   });
 

@@ -4,7 +4,8 @@ import { eventually } from './support/wait';
 
 // A rollback cancels the tool and sub-plan steps in flight (behaviour 'rollback-cancels-in-flight')
 // instead of waiting for them: the steps below hold until released, which these tests never do
-// before the rollback, so only the cancellation can end them.
+// before the rollback, so only the cancellation can end them. A whole-run rollback also ends the
+// waits and approvals it interrupts cancelled (behaviour 'rollback-cancels-waits').
 describe('plan rollback: steps in flight are cancelled, not awaited', () => {
   let h: PlanHarness;
   beforeAll(async () => {
@@ -46,6 +47,78 @@ describe('plan rollback: steps in flight are cancelled, not awaited', () => {
     expect(after[1]!.details).toEqual({ by: 'rollback' });
     // The activity was cancelled (it heartbeats, so the cancellation reached it), not waited for.
     expect(await temporalEvents(runId)).toEqual(expect.arrayContaining(['activityTaskCancelRequestedEventAttributes', 'activityTaskCanceledEventAttributes']));
+  });
+
+  /** A run's checkpoint positions, in the workflow state and in plan_checkpoints. */
+  const checkpointPositions = async (runId: string) => ({
+    state: (await h.run(runId)).state.checkpoints.map((c: { position: number }) => c.position),
+    rows: (await h.stack.prisma.planCheckpoint.findMany({ where: { runId }, orderBy: { position: 'asc' } })).map((c) => c.position),
+  });
+
+  test.each([
+    ['wait', { kind: 'wait', duration: '10m' }],
+    ['approval', { kind: 'approval', approvers: ['*'] }],
+  ])('a rollback of the whole run cancels the %s step in flight: no failure, no checkpoint after it, not compensated', async (kind, waiting) => {
+    const id = await h.createPlan({
+      name: `rollback-cancels-${kind}`,
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'b', kind: 'tool', tool: 'core.test.log', args: { id: 'B' }, compensation: undo('b'), dependsOn: ['a'] },
+        { id: 'w', ...waiting, compensation: { tool: 'core.test.log', args: { undo: 'W' } }, dependsOn: ['b'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    await h.waitFor(runId, (r) => r.steps.w?.status === (kind === 'wait' ? 'running' : 'waiting_approval'));
+    const rolled = (await post(`${runId}/rollback`).expect(200)).body;
+    expect(rolled).toMatchObject({
+      status: 'rolled_back',
+      order: ['a', 'b'],
+      steps: { a: { status: 'compensated' }, b: { status: 'compensated' }, w: { status: 'cancelled' } },
+      compensations: [{ stepId: 'b', status: 'completed' }, { stepId: 'a', status: 'completed' }],
+    });
+    expect(rolled.steps.w.error).toBeUndefined();
+    expect(undoneBy(runId)).toEqual(['B', 'A']);
+
+    await h.waitFor(runId, (r) => r.status === 'rolled_back' && r.source === 'database');
+    const history = await rows(runId);
+    const after = history.slice(history.findIndex((r) => r.row === '- plan.rollback_requested rolling_back'));
+    expect(after.map((r) => r.row)).toEqual(['- plan.rollback_requested rolling_back', 'w plan.step_cancelled cancelled', 'b plan.step_compensated compensated', 'a plan.step_compensated compensated', '- plan.rolled_back rolled_back']);
+    expect(after[1]!.details).toEqual({ by: 'rollback' });
+    expect(await checkpointPositions(runId)).toEqual({ state: [1, 2], rows: [1, 2] });
+  });
+
+  test('a step failing with onFailure rollback cancels the wait and approval in flight beside it', async () => {
+    const id = await h.createPlan({
+      name: 'failure-rollback-cancels-waits',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'w', kind: 'wait', duration: '10m', dependsOn: ['a'] },
+        { id: 'gate', kind: 'approval', approvers: ['*'], dependsOn: ['a'] },
+        { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, retry: { maximumAttempts: 1 }, onFailure: 'rollback', dependsOn: ['a'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    const done = await h.waitFor(runId, (r) => r.status === 'rolled_back' && r.source === 'database');
+    expect(done.steps).toMatchObject({ a: { status: 'compensated' }, w: { status: 'cancelled' }, gate: { status: 'cancelled' }, bad: { status: 'failed' } });
+    expect(done.state.order).toEqual(['a', 'bad']);
+    expect(undoneBy(runId)).toEqual(['A']);
+    const cancelled = (await rows(runId)).filter((r) => r.row.endsWith('plan.step_cancelled cancelled')).map((r) => r.row);
+    expect(cancelled.sort()).toEqual(['gate plan.step_cancelled cancelled', 'w plan.step_cancelled cancelled']);
+    expect(await checkpointPositions(runId)).toEqual({ state: [1, 2], rows: [1, 2] });
+  });
+
+  test('a run failing by onFailure fail (no rollback) interrupts the wait beside it, which fails with the run', async () => {
+    const id = await h.createPlan({
+      name: 'failure-interrupts-wait',
+      steps: [
+        { id: 'w', kind: 'wait', duration: '10m' },
+        { id: 'bad', kind: 'tool', tool: 'core.test.fail', args: {}, retry: { maximumAttempts: 1 }, onFailure: 'fail' },
+      ],
+    });
+    const runId = await h.execute(id);
+    const done = await h.waitFor(runId, (r) => r.status === 'failed' && r.source === 'database');
+    expect(done.steps).toMatchObject({ w: { status: 'failed', error: 'wait interrupted by a rollback or a failing run' }, bad: { status: 'failed' } });
+    expect(done.error).toMatch(/^step bad failed/);
   });
 
   test('a rollback to a checkpoint cancels the tool step in flight and pauses there; resume runs it again with a new idempotency key', async () => {

@@ -18,6 +18,8 @@ export const PLAN_BEHAVIOURS = {
   rollbackSettlesOnCancel: 'rollback-settles-on-cancel',
   /** A rollback cancels the tool and sub-plan steps in flight instead of waiting for them to end. */
   rollbackCancelsInFlight: 'rollback-cancels-in-flight',
+  /** A wait or approval interrupted by a whole-run rollback ends cancelled, as a tool step in flight does, instead of failed. */
+  rollbackCancelsWaits: 'rollback-cancels-waits',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

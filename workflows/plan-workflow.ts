@@ -412,10 +412,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       finish(step.id, 'completed', bytes);
       record({ stepId: step.id, event: 'plan.step_completed', status: 'completed', details: { output: st.output }, durationMs: elapsedSince(began) });
     } catch (error) {
-      // Cancelled by a rollback (not by the run's cancellation): it did not complete, so it has
-      // nothing to compensate. A rollback to a checkpoint puts it back to pending, to run again on
-      // resume as a new generation (a new idempotency key).
-      if (isCancellation(error) && stepScope?.consideredCancelled === true && !CancellationScope.current().consideredCancelled) {
+      // Cancelled by a rollback (not by the run's cancellation), or a wait or approval interrupted
+      // by a whole-run rollback (a behaviour: before, it failed and was checkpointed; has() last):
+      // it did not complete, so it has nothing to compensate. A rollback to a checkpoint puts it
+      // back to pending, to run again on resume as a new generation (a new idempotency key).
+      const cancelledByRollback = isCancellation(error) && stepScope?.consideredCancelled === true && !CancellationScope.current().consideredCancelled;
+      if (cancelledByRollback || (stop === 'rollback' && isInterruption(error) && has(BEHAVIOUR.rollbackCancelsWaits))) {
         const details = { by: 'rollback', checkpointId: rollbackTo?.checkpointId };
         if (rollbackTo !== undefined && !stop) {
           state.steps[step.id] = { status: 'pending', generation: st.generation + 1 };
