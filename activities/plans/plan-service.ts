@@ -58,6 +58,22 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     return (await Promise.all(active.map((r) => closedRuns.settle(r.id)))).filter(Boolean).length;
   };
   /**
+   * After a failed workflow start: true when the workflow exists after all (the start went
+   * through, only its answer was lost). When Temporal confirms there is none, the pending row is
+   * removed, so its start key is free again; when Temporal cannot say, the row stays (a retry with
+   * the start key starts that run), since deleting it could orphan a workflow that did start.
+   */
+  const startLanded = async (runId: string): Promise<boolean> => {
+    try {
+      await temporal.workflow.getHandle(runId).describe();
+      return true;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) return false;
+    }
+    await prisma.planRun.deleteMany({ where: { id: runId, status: 'pending' } });
+    return false;
+  };
+  /**
    * FORBIDDEN for a tool `owner` may not run; else 422 naming every problem: graph errors, unknown
    * tools, missing sub-plans, a bad input schema, `timeout`/`retry` on a step kind that cannot
    * honour it. A sub-plan its `owner` may not use is reported exactly as a missing one, so the
@@ -243,12 +259,17 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
 
     /** Deletes a plan with its versions, runs and history; INVALID_STATE while a run is active. */
     async deletePlan(id: string): Promise<void> {
-      const countActive = () => prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
-      let active = await countActive();
-      if (active > 0 && (await settleActiveRuns(id)) > 0) active = await countActive();
-      if (active > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${active} active runs; cancel them first`, { active });
-      const { count } = await prisma.plan.deleteMany({ where: { id } });
-      if (count === 0) throw notFound('plan', id);
+      const active = await prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+      if (active > 0) await settleActiveRuns(id);
+      // Counted again under the plan row's lock, which run allocation takes too: a start either
+      // commits its run before this count (refused) or finds the plan gone (NOT_FOUND).
+      await prisma.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM plans WHERE id = ${id} FOR UPDATE`;
+        if (locked.length === 0) throw notFound('plan', id);
+        const stillActive = await tx.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+        if (stillActive > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${stillActive} active runs; cancel them first`, { active: stillActive });
+        await tx.plan.delete({ where: { id } });
+      });
     },
 
     /** A plan with its steps and latest runs; NOT_FOUND when absent. */
@@ -278,7 +299,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     /**
      * Starts the next run as workflow `plan-<id>-<n>` and returns at once. A reused start key
      * returns the earlier run; a plan at maxConcurrentRuns is refused with CONFLICT (409); the
-     * run row is removed again if Temporal refuses the start.
+     * run row is removed again if Temporal confirms the start did not happen.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
       const allocateRun = () => startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
@@ -307,7 +328,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         });
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) return { runId, workflowId: runId, status: 'pending' as const, existing: true };
-        await prisma.planRun.delete({ where: { id: runId } });
+        // The error may have lost the answer to a start Temporal accepted: then the run is on.
+        if (await startLanded(runId)) return { runId, workflowId: runId, status: 'pending' as const, existing };
         throw error;
       }
       return { runId, workflowId: runId, status: 'pending' as const, existing };
