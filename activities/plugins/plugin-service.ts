@@ -21,7 +21,11 @@ export const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled'
 export type PluginStatus = (typeof PLUGIN_STATUSES)[number];
 
 const SOURCE = 'plugin-service';
-const SETTLED: readonly string[] = ['installed', 'enabled', 'disabled'];
+const SETTLED = ['installed', 'enabled', 'disabled'];
+/** Advisory-lock class (with the plugin id's hash) under which one enable/disable of a plugin runs at a time. */
+const LIFECYCLE_LOCK_CLASS = 727004;
+/** How long an enable/disable may hold that lock while it switches the plugin's tools. */
+const LIFECYCLE_TIMEOUT_MS = 30_000;
 
 /** The plugin service (seed §4): lifecycle through Temporal workflows, state, config and scoped storage. */
 export function createPluginService({ prisma, temporal, taskQueue, events, pluginTools }: PluginServiceDeps) {
@@ -37,10 +41,27 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     if (!SETTLED.includes(plugin.status)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
     const tools = manifestOf(plugin).tools.map((t) => pluginToolName(pluginId, t.name));
     const principal = `plugin:${pluginId}`;
-    // Disable: status first (deliveries stop at once), then tools. Enable: tools first, then status.
-    if (!enabled) await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'disabled', updatedAt: new Date() } });
-    for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
-    if (enabled) await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'enabled', updatedAt: new Date() } });
+    // Only a settled plugin changes status: overwriting `uninstalling` would make the uninstall leave the row behind.
+    const setStatus = async (status: 'enabled' | 'disabled') => {
+      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { in: SETTLED } }, data: { status, updatedAt: new Date() } });
+      if (count === 0) {
+        const now = await requirePlugin(pluginId);
+        throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${now.status}`, { status: now.status });
+      }
+    };
+    // One enable/disable of a plugin at a time, in any process: interleaved, an enable could record
+    // `enabled` after a disable had turned its tools off. The status is written outside the lock's
+    // transaction so that it counts at once.
+    await prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LIFECYCLE_LOCK_CLASS}::int, hashtext(${pluginId}))`;
+        // Disable: status first (deliveries stop at once), then tools. Enable: tools first, then status.
+        if (!enabled) await setStatus('disabled');
+        for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
+        if (enabled) await setStatus('enabled');
+      },
+      { timeout: LIFECYCLE_TIMEOUT_MS },
+    );
     await events.emitAsync(enabled ? 'plugin.enabled' : 'plugin.disabled', { pluginId }, SOURCE, { until: 'committed' });
     return requirePlugin(pluginId);
   };
