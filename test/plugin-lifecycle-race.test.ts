@@ -113,4 +113,38 @@ describe('plugin lifecycle: enable/disable racing uninstall or each other', () =
     const { workflowId } = await service().uninstall(id, 'admin');
     await stack.client.workflow.getHandle(workflowId).result();
   });
+
+  test('a storage write that passed its checks before the plugin was uninstalled leaves nothing behind for a later install of the same id', async () => {
+    const id = `race_${newId(6).toLowerCase()}`;
+    await install(id);
+    // The write has checked its key quota and waits before it writes, until the uninstall is over.
+    const checked = gate();
+    let hold = true;
+    const pluginStorage = new Proxy(stack.prisma.pluginStorage, {
+      get(target, prop) {
+        if (prop !== 'count' && prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
+        return async (args: never) => {
+          const answer = await (target[prop] as (a: never) => Promise<unknown>)(args);
+          if (hold) {
+            hold = false;
+            checked.reached();
+            await checked.opened;
+          }
+          return answer;
+        };
+      },
+    });
+    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'pluginStorage' ? pluginStorage : (Reflect.get(target, prop) as unknown)) });
+    const writing = outcome(service(prisma).getStorage(id).set('token', { secret: 'of the old install' }));
+    await checked.at;
+    const { workflowId } = await service().uninstall(id, 'admin');
+    await stack.client.workflow.getHandle(workflowId).result();
+    checked.open();
+    expect(await writing).toBe('NOT_FOUND');
+    expect(await pluginFootprint(stack.prisma, id)).toEqual({ tables: [], metadata: [], tools: [], subscriptions: 0, storage: 0 });
+    await install(id);
+    expect(await service().getStorage(id).get('token')).toBeUndefined();
+    const again = await service().uninstall(id, 'admin');
+    await stack.client.workflow.getHandle(again.workflowId).result();
+  });
 });
