@@ -204,10 +204,15 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       return view(plan);
     },
 
-    /** Applies changes; a change to steps or run settings stores a new version (running runs keep theirs). */
-    async updatePlan(id: string, body: UpdatePlanBody) {
+    /**
+     * Applies changes; a change to steps or run settings stores a new version (running runs keep
+     * theirs). CONFLICT (`PLAN_CHANGED`) when that change was built on a version another edit has
+     * replaced (`basedOnVersion`: the version the caller read the steps from, when not this read).
+     */
+    async updatePlan(id: string, body: UpdatePlanBody, basedOnVersion?: number) {
       const current = await prisma.plan.findUnique({ where: { id } });
       if (!current) throw notFound('plan', id);
+      const baseVersion = basedOnVersion ?? current.version;
       const touchesDefinition = DEFINITION_FIELDS.some((f) => body[f] !== undefined);
       const base = current.definition as PlanDefinition;
       const definition = touchesDefinition
@@ -219,8 +224,15 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       // Sub-plans are checked against the plan's owner, also when admin edits it.
       if (touchesDefinition) await validateDefinition(definition, planOwner(current.createdBy), id);
       const plan = await prisma.$transaction(async (tx) => {
-        const version = touchesDefinition ? current.version + 1 : current.version;
+        // Under the plan row's lock: a definition built on a version another edit has replaced
+        // meanwhile is refused rather than written over it; other fields never touch the definition.
+        const [locked] = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM plans WHERE id = ${id} FOR UPDATE`;
+        if (!locked) throw notFound('plan', id);
+        if (touchesDefinition && (locked.version !== current.version || baseVersion !== current.version)) {
+          throw new AppError('CONFLICT', `plan '${id}' was changed meanwhile (now version ${locked.version}); read it again and retry`, { reason: 'PLAN_CHANGED', version: locked.version });
+        }
         if (touchesDefinition) {
+          const version = current.version + 1;
           await tx.planVersion.create({ data: { planId: id, version, definition: asJson(definition) } });
           await tx.planStep.deleteMany({ where: { planId: id } });
           await tx.planStep.createMany({ data: stepRows(definition.steps).map((r) => ({ ...r, planId: id })) });
@@ -228,8 +240,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         return tx.plan.update({
           where: { id },
           data: {
-            version,
-            definition: asJson(definition),
+            ...(touchesDefinition ? { version: current.version + 1, definition: asJson(definition) } : {}),
             updatedAt: new Date(),
             ...(body.name !== undefined ? { name: body.name } : {}),
             ...(body.description !== undefined ? { description: body.description } : {}),
@@ -243,18 +254,18 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
 
     /** Appends a step (a new version); 422 when the result is not a valid plan. */
     async addStep(id: string, step: PlanStep) {
-      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true } });
+      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true, version: true } });
       if (!current) throw notFound('plan', id);
-      return this.updatePlan(id, { steps: [...(current.definition as PlanDefinition).steps, step] });
+      return this.updatePlan(id, { steps: [...(current.definition as PlanDefinition).steps, step] }, current.version);
     },
 
     /** Removes a step (a new version); NOT_FOUND for an unknown step, 422 when others still depend on it. */
     async removeStep(id: string, stepId: string) {
-      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true } });
+      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true, version: true } });
       if (!current) throw notFound('plan', id);
       const steps = (current.definition as PlanDefinition).steps;
       if (!steps.some((s) => s.id === stepId)) throw notFound('step', stepId);
-      return this.updatePlan(id, { steps: steps.filter((s) => s.id !== stepId) });
+      return this.updatePlan(id, { steps: steps.filter((s) => s.id !== stepId) }, current.version);
     },
 
     /** Deletes a plan with its versions, runs and history; INVALID_STATE while a run is active. */
