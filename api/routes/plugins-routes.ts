@@ -34,7 +34,7 @@ export const pluginsRoutes: RouteGroup = {
     { method: 'get', path: '/:id/storage', summary: 'List stored keys and values', params: PluginIdParams, query: StorageListQuery, errors: [403, 404], responses: { 200: { description: 'Entries', schema: z.array(z.object({ key: z.string(), value: z.unknown() })) } } },
     { method: 'delete', path: '/:id/storage', summary: 'Clear the plugin\'s storage', params: PluginIdParams, errors: [403, 404], responses: { 200: { description: 'How many were removed', schema: z.object({ cleared: z.number().int() }) } } },
     { method: 'get', path: '/:id/storage/:key', summary: 'One stored value', params: PluginStorageKeyParams, errors: [403, 404], responses: { 200: { description: 'The value', schema: z.object({ key: z.string(), value: z.unknown() }) } } },
-    { method: 'put', path: '/:id/storage/:key', summary: 'Store a value', params: PluginStorageKeyParams, body: StorageValueBody, errors: [403, 404, 413, 422], responses: { 204: { description: 'Stored' } } },
+    { method: 'put', path: '/:id/storage/:key', summary: 'Store a value', params: PluginStorageKeyParams, body: StorageValueBody, errors: [403, 404, 409, 413, 422], responses: { 204: { description: 'Stored' } } },
     { method: 'delete', path: '/:id/storage/:key', summary: 'Remove a value', params: PluginStorageKeyParams, errors: [403, 404], responses: { 204: { description: 'Removed' } } },
   ],
 };
