@@ -147,4 +147,33 @@ describe('plugin lifecycle: enable/disable racing uninstall or each other', () =
     const again = await service().uninstall(id, 'admin');
     await stack.client.workflow.getHandle(again.workflowId).result();
   });
+
+  test('a config change that read the plugin before its uninstall answers NOT_FOUND, not 500', async () => {
+    const id = `race_${newId(6).toLowerCase()}`;
+    await install(id);
+    const read = gate();
+    let hold = true;
+    const plugin = new Proxy(stack.prisma.plugin, {
+      get(target, prop) {
+        if (prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
+        return async (args: Parameters<typeof target.findUnique>[0]) => {
+          const row = await target.findUnique(args);
+          if (hold) {
+            hold = false;
+            read.reached();
+            await read.opened;
+          }
+          return row;
+        };
+      },
+    });
+    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'plugin' ? plugin : (Reflect.get(target, prop) as unknown)) });
+    const configuring = outcome(service(prisma).updateConfig(id, { level: 2 }));
+    await read.at;
+    const { workflowId } = await service().uninstall(id, 'admin');
+    await stack.client.workflow.getHandle(workflowId).result();
+    read.open();
+    expect(await configuring).toBe('NOT_FOUND');
+    expect(await stack.prisma.plugin.findUnique({ where: { id } })).toBeNull();
+  });
 });

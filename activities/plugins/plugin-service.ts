@@ -35,6 +35,11 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     return plugin;
   };
   const manifestOf = (plugin: { manifest: unknown }) => PluginManifest.parse(plugin.manifest);
+  /** Why a conditional write to the plugin's row matched nothing: NOT_FOUND (thrown) when it is gone, else INVALID_STATE naming its status. */
+  const notWritableNow = async (pluginId: string) => {
+    const plugin = await requirePlugin(pluginId);
+    return new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
+  };
 
   const setEnabled = async (pluginId: string, enabled: boolean) => {
     const plugin = await requirePlugin(pluginId);
@@ -44,10 +49,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     // Only a settled plugin changes status: overwriting `uninstalling` would make the uninstall leave the row behind.
     const setStatus = async (status: 'enabled' | 'disabled') => {
       const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { in: SETTLED } }, data: { status, updatedAt: new Date() } });
-      if (count === 0) {
-        const now = await requirePlugin(pluginId);
-        throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${now.status}`, { status: now.status });
-      }
+      if (count === 0) throw await notWritableNow(pluginId);
     };
     // One enable/disable of a plugin at a time, in any process: interleaved, an enable could record
     // `enabled` after a disable had turned its tools off. The status is written outside the lock's
@@ -114,7 +116,9 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
       const plugin = await requirePlugin(pluginId);
       const issues = configIssues(manifestOf(plugin), config);
       if (issues.length > 0) throw new AppError('UNPROCESSABLE', `config does not match the schema of '${pluginId}'`, { issues });
-      await prisma.plugin.update({ where: { id: pluginId }, data: { config: asJson(config), updatedAt: new Date() } });
+      // Not on a plugin whose uninstall began (or ended) since the read above.
+      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { not: 'uninstalling' } }, data: { config: asJson(config), updatedAt: new Date() } });
+      if (count === 0) throw await notWritableNow(pluginId);
       await events.emitAsync('plugin.config_updated', { pluginId }, SOURCE, { until: 'committed' });
       return requirePlugin(pluginId);
     },
