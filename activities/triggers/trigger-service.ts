@@ -196,9 +196,14 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
         await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action });
       }
-      let scheduled = false;
+      // The schedule to put back if the commit fails: the row as it was under this update's lock.
+      let scheduledOver: TriggerRow | undefined;
       try {
         const row = await prisma.$transaction(async (tx) => {
+          // Under the row lock delete takes: a trigger deleted since it was read is NOT_FOUND, not a 500.
+          await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
+          const current = await tx.trigger.findUnique({ where: { id } });
+          if (!current) throw notFound('trigger', id);
           const updated = await tx.trigger.update({
             where: { id },
             data: {
@@ -209,19 +214,19 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
               updatedAt: new Date(),
             },
           });
-          if (updated.type === 'condition' && config !== undefined && !isDeepStrictEqual(before.config, JSON.parse(JSON.stringify(config)))) {
+          if (updated.type === 'condition' && config !== undefined && !isDeepStrictEqual(current.config, JSON.parse(JSON.stringify(config)))) {
             // The old condition's edge says nothing about the new one: start from false (armed).
             await tx.triggerConditionState.updateMany({ where: { triggerId: id }, data: { lastValue: false } });
           }
           if (SCHEDULED_TYPES.has(updated.type) && (config !== undefined || body.name !== undefined)) {
             await schedules.put(updated);
-            scheduled = true;
+            scheduledOver = current;
           }
           return updated;
         });
         return view(row);
       } catch (error) {
-        if (scheduled) await schedules.put(before).catch(() => undefined); // put the old schedule back
+        if (scheduledOver) await schedules.put(scheduledOver).catch(() => undefined); // put the old schedule back
         throw error;
       }
     },
