@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   checkAccess?: boolean;
 }
 
+/** How long a plan's delete may take: it cascades to every run, checkpoint and history row of the plan. */
+const PLAN_DELETE_TIMEOUT_MS = 60_000;
 /** How long GET run waits for a live answer before falling back to the database snapshot. */
 const QUERY_TIMEOUT_MS = 3000;
 /** WorkflowExecutionStarted and WorkflowTaskScheduled: what a run's history holds until a worker takes its first task. */
@@ -280,7 +282,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         const stillActive = await tx.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
         if (stillActive > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${stillActive} active runs; cancel them first`, { active: stillActive });
         await tx.plan.delete({ where: { id } });
-      });
+      }, { timeout: PLAN_DELETE_TIMEOUT_MS });
     },
 
     /** A plan with its steps and latest runs; NOT_FOUND when absent. */

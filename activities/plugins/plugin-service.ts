@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
+import { createKeyedSerializer } from '../../platform/keyed-serializer';
 import { pluginInstallWorkflowId, pluginUninstallWorkflowId, type PluginInstallInput, type PluginUninstallInput } from '../../workflows/plugin-types';
 import type { EventBus } from '../events/event-bus';
 import { configIssues, manifestIssues, PluginManifest, pluginToolName } from './plugin-manifest';
@@ -29,6 +30,7 @@ const LIFECYCLE_TIMEOUT_MS = 30_000;
 
 /** The plugin service (seed §4): lifecycle through Temporal workflows, state, config and scoped storage. */
 export function createPluginService({ prisma, temporal, taskQueue, events, pluginTools }: PluginServiceDeps) {
+  const lifecycleQueue = createKeyedSerializer();
   const requirePlugin = async (pluginId: string) => {
     const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, include: { subscriptions: { orderBy: { id: 'asc' } } } });
     if (!plugin) throw notFound('plugin', pluginId);
@@ -53,16 +55,19 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     };
     // One enable/disable of a plugin at a time, in any process: interleaved, an enable could record
     // `enabled` after a disable had turned its tools off. The status is written outside the lock's
-    // transaction so that it counts at once.
-    await prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LIFECYCLE_LOCK_CLASS}::int, hashtext(${pluginId}))`;
-        // Disable: status first (deliveries stop at once), then tools. Enable: tools first, then status.
-        if (!enabled) await setStatus('disabled');
-        for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
-        if (enabled) await setStatus('enabled');
-      },
-      { timeout: LIFECYCLE_TIMEOUT_MS },
+    // transaction so that it counts at once. Requests of this process queue here first, so that a
+    // burst of them does not hold every pooled connection waiting for the lock.
+    await lifecycleQueue.run(pluginId, () =>
+      prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LIFECYCLE_LOCK_CLASS}::int, hashtext(${pluginId}))`;
+          // Disable: status first (deliveries stop at once), then tools. Enable: tools first, then status.
+          if (!enabled) await setStatus('disabled');
+          for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
+          if (enabled) await setStatus('enabled');
+        },
+        { timeout: LIFECYCLE_TIMEOUT_MS },
+      ),
     );
     await events.emitAsync(enabled ? 'plugin.enabled' : 'plugin.disabled', { pluginId }, SOURCE, { until: 'committed' });
     return requirePlugin(pluginId);
