@@ -17,7 +17,7 @@ import { apiDocument } from './openapi/api-document';
 import { API_ROUTE_GROUPS } from './openapi/api-routes';
 import { docsRouter } from './openapi/docs-router';
 import { authMiddleware } from './auth-middleware';
-import { rejectNulCharacters } from './input-guard';
+import { rejectUnstorableText } from './input-guard';
 import { errorMiddleware } from './error-middleware';
 import { unmatchedRouteHandler } from './unmatched-route';
 import { eventsRouter } from './routes/events-router';
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '1mb' }));
   app.use('/health', healthRouter(deps.health));
   app.use('/api/v1', authMiddleware(deps.keys)); // every /api/v1 route below needs a key (webhooks excepted)
-  app.use(rejectNulCharacters); // after auth, so an unauthenticated request is a 401 whatever it carries
+  app.use(rejectUnstorableText); // after auth, so an unauthenticated request is a 401 whatever it carries
   app.use('/api/v1/keys', keysRouter(deps.keys));
   app.use('/api/v1/acl', aclRouter(deps.acl));
   app.use('/api/v1/db', dbRouter(deps.acl));

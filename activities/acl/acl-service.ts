@@ -152,6 +152,19 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
     else cache.delete(table);
   }
 
+  /**
+   * Takes the table's lock (the one create and drop take) and checks the table is still the one
+   * the caller's decision was made on: NOT_FOUND when it was dropped since (this process's
+   * metadata cache may not have heard yet), CONFLICT when it was dropped and made again by another owner.
+   */
+  async function lockUnchanged(tx: Pick<PrismaClient, '$executeRaw' | 'tableMetadata'>, table: string, ownerId: string | null): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${table}))`;
+    const row = await tx.tableMetadata.findUnique({ where: { tableName: table }, select: { ownerId: true } });
+    if (row && row.ownerId === ownerId) return;
+    invalidate(table);
+    throw row ? new AppError('CONFLICT', `table '${table}' was replaced meanwhile; try again`, { table }) : notFound('table', table);
+  }
+
   /** Creates `table` from a validated spec in one transaction: DDL, role grant, metadata, audit, notify. */
   async function createTable(table: string, def: ParsedTableDefinition, accessLevel: 'protected' | 'user', ownerId: string): Promise<{ table: string; created: boolean }> {
     const statements = buildCreateTableSql(table, def);
@@ -362,6 +375,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       // Admin and the owner hold their rights by rule and by their roles; only other grantees' roles change.
       const role = grant.grantee === 'admin' || grant.grantee === rules.ownerId ? undefined : await ensureRole(grant.grantee);
       await prisma.$transaction(async (tx) => {
+        await lockUnchanged(tx, table, rules.ownerId);
         if (role) await tx.$executeRawUnsafe(`GRANT ${PRIVILEGE_SQL[grant.privilege]} ON ${quoteIdentifier(table)} TO ${role}`);
         await tx.tableGrant.createMany({ data: [{ tableName: table, grantee: grant.grantee, privilege: grant.privilege, grantedBy: requesterId }], skipDuplicates: true });
         await tx.aclAudit.create({ data: { id: newId(), requesterId, action: 'grant', outcome: 'allowed', tableNames: [table], reason: `${grant.privilege} to ${grant.grantee}` } });
@@ -376,6 +390,7 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       if (requesterId !== 'admin' && requesterId !== rules.ownerId) return deny(requesterId, 'revoke', `only the owner may revoke on '${table}'`, [table]);
       const role = grant.grantee === 'admin' || grant.grantee === rules.ownerId ? undefined : await ensureRole(grant.grantee);
       await prisma.$transaction(async (tx) => {
+        await lockUnchanged(tx, table, rules.ownerId);
         if (role) await tx.$executeRawUnsafe(`REVOKE ${PRIVILEGE_SQL[grant.privilege]} ON ${quoteIdentifier(table)} FROM ${role}`);
         await tx.tableGrant.deleteMany({ where: { tableName: table, grantee: grant.grantee, privilege: grant.privilege } });
         await tx.aclAudit.create({ data: { id: newId(), requesterId, action: 'revoke', outcome: 'allowed', tableNames: [table], reason: `${grant.privilege} from ${grant.grantee}` } });

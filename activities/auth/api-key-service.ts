@@ -34,6 +34,14 @@ function generateKey(): string {
 /** API keys: created shown-once, stored as sha256, looked up through a small revocation-aware cache. */
 export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.now }: ApiKeyServiceDeps) {
   const cache = new Map<string, Authenticated & { expiresAt: number }>();
+  // Bumped by every revocation and invalidation: a lookup that read the database before one
+  // must not cache what it read, or a revoked key would pass until the entry expired.
+  let generation = 0;
+  const forget = (keyId?: string) => {
+    generation += 1;
+    if (keyId === undefined) cache.clear();
+    else for (const [hash, entry] of cache) if (entry.keyId === keyId) cache.delete(hash);
+  };
   const lastUsedWritten = new Map<string, number>();
 
   async function insertKey(name: string, principal: string, key: string) {
@@ -75,7 +83,7 @@ export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.no
         await tx.$executeRaw`SELECT pg_notify(${AUTH_CHANNEL}, ${id})`;
         return updated;
       });
-      for (const [hash, entry] of cache) if (entry.keyId === id) cache.delete(hash);
+      forget(id);
       return { id: row.id, name: row.name, principal: row.principal, prefix: row.prefix, revokedAt: row.revokedAt };
     },
 
@@ -90,18 +98,19 @@ export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.no
         return { keyId: cached.keyId, principal: cached.principal };
       }
       cache.delete(hex);
+      const readAt = generation;
       const row = await prisma.apiKey.findUnique({ where: { keyHash: hex } });
       if (!row || row.revokedAt || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), digest)) {
         throw new AppError('UNAUTHENTICATED', 'the API key is invalid or revoked');
       }
-      cache.set(hex, { keyId: row.id, principal: row.principal, expiresAt: now() + cacheTtlMs });
+      if (readAt === generation) cache.set(hex, { keyId: row.id, principal: row.principal, expiresAt: now() + cacheTtlMs });
       touch(row.id);
       return { keyId: row.id, principal: row.principal };
     },
 
     /** Forgets every cached lookup (called when another process announces a key change). */
     invalidate(): void {
-      cache.clear();
+      forget();
     },
 
     /**

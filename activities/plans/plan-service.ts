@@ -32,6 +32,8 @@ export interface ExecuteOptions {
   checkAccess?: boolean;
 }
 
+/** How long a plan's delete may take: it cascades to every run, checkpoint and history row of the plan. */
+const PLAN_DELETE_TIMEOUT_MS = 60_000;
 /** How long GET run waits for a live answer before falling back to the database snapshot. */
 const QUERY_TIMEOUT_MS = 3000;
 /** WorkflowExecutionStarted and WorkflowTaskScheduled: what a run's history holds until a worker takes its first task. */
@@ -56,6 +58,22 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   const settleActiveRuns = async (planId: string): Promise<number> => {
     const active = await prisma.planRun.findMany({ where: { planId, status: { in: ACTIVE_RUN_STATUSES } }, select: { id: true }, take: 100 });
     return (await Promise.all(active.map((r) => closedRuns.settle(r.id)))).filter(Boolean).length;
+  };
+  /**
+   * After a failed workflow start: true when the workflow exists after all (the start went
+   * through, only its answer was lost). When Temporal confirms there is none, the pending row is
+   * removed, so its start key is free again; when Temporal cannot say, the row stays (a retry with
+   * the start key starts that run), since deleting it could orphan a workflow that did start.
+   */
+  const startLanded = async (runId: string): Promise<boolean> => {
+    try {
+      await temporal.workflow.getHandle(runId).describe();
+      return true;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) return false;
+    }
+    await prisma.planRun.deleteMany({ where: { id: runId, status: 'pending' } });
+    return false;
   };
   /**
    * FORBIDDEN for a tool `owner` may not run; else 422 naming every problem: graph errors, unknown
@@ -196,10 +214,15 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       return view(plan);
     },
 
-    /** Applies changes; a change to steps or run settings stores a new version (running runs keep theirs). */
-    async updatePlan(id: string, body: UpdatePlanBody) {
+    /**
+     * Applies changes; a change to steps or run settings stores a new version (running runs keep
+     * theirs). CONFLICT (`PLAN_CHANGED`) when that change was built on a version another edit has
+     * replaced (`basedOnVersion`: the version the caller read the steps from, when not this read).
+     */
+    async updatePlan(id: string, body: UpdatePlanBody, basedOnVersion?: number) {
       const current = await prisma.plan.findUnique({ where: { id } });
       if (!current) throw notFound('plan', id);
+      const baseVersion = basedOnVersion ?? current.version;
       const touchesDefinition = DEFINITION_FIELDS.some((f) => body[f] !== undefined);
       const base = current.definition as PlanDefinition;
       const definition = touchesDefinition
@@ -211,8 +234,15 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       // Sub-plans are checked against the plan's owner, also when admin edits it.
       if (touchesDefinition) await validateDefinition(definition, planOwner(current.createdBy), id);
       const plan = await prisma.$transaction(async (tx) => {
-        const version = touchesDefinition ? current.version + 1 : current.version;
+        // Under the plan row's lock: a definition built on a version another edit has replaced
+        // meanwhile is refused rather than written over it; other fields never touch the definition.
+        const [locked] = await tx.$queryRaw<{ version: number }[]>`SELECT version FROM plans WHERE id = ${id} FOR UPDATE`;
+        if (!locked) throw notFound('plan', id);
+        if (touchesDefinition && (locked.version !== current.version || baseVersion !== current.version)) {
+          throw new AppError('CONFLICT', `plan '${id}' was changed meanwhile (now version ${locked.version}); read it again and retry`, { reason: 'PLAN_CHANGED', version: locked.version });
+        }
         if (touchesDefinition) {
+          const version = current.version + 1;
           await tx.planVersion.create({ data: { planId: id, version, definition: asJson(definition) } });
           await tx.planStep.deleteMany({ where: { planId: id } });
           await tx.planStep.createMany({ data: stepRows(definition.steps).map((r) => ({ ...r, planId: id })) });
@@ -220,8 +250,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         return tx.plan.update({
           where: { id },
           data: {
-            version,
-            definition: asJson(definition),
+            ...(touchesDefinition ? { version: current.version + 1, definition: asJson(definition) } : {}),
             updatedAt: new Date(),
             ...(body.name !== undefined ? { name: body.name } : {}),
             ...(body.description !== undefined ? { description: body.description } : {}),
@@ -235,28 +264,33 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
 
     /** Appends a step (a new version); 422 when the result is not a valid plan. */
     async addStep(id: string, step: PlanStep) {
-      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true } });
+      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true, version: true } });
       if (!current) throw notFound('plan', id);
-      return this.updatePlan(id, { steps: [...(current.definition as PlanDefinition).steps, step] });
+      return this.updatePlan(id, { steps: [...(current.definition as PlanDefinition).steps, step] }, current.version);
     },
 
     /** Removes a step (a new version); NOT_FOUND for an unknown step, 422 when others still depend on it. */
     async removeStep(id: string, stepId: string) {
-      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true } });
+      const current = await prisma.plan.findUnique({ where: { id }, select: { definition: true, version: true } });
       if (!current) throw notFound('plan', id);
       const steps = (current.definition as PlanDefinition).steps;
       if (!steps.some((s) => s.id === stepId)) throw notFound('step', stepId);
-      return this.updatePlan(id, { steps: steps.filter((s) => s.id !== stepId) });
+      return this.updatePlan(id, { steps: steps.filter((s) => s.id !== stepId) }, current.version);
     },
 
     /** Deletes a plan with its versions, runs and history; INVALID_STATE while a run is active. */
     async deletePlan(id: string): Promise<void> {
-      const countActive = () => prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
-      let active = await countActive();
-      if (active > 0 && (await settleActiveRuns(id)) > 0) active = await countActive();
-      if (active > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${active} active runs; cancel them first`, { active });
-      const { count } = await prisma.plan.deleteMany({ where: { id } });
-      if (count === 0) throw notFound('plan', id);
+      const active = await prisma.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+      if (active > 0) await settleActiveRuns(id);
+      // Counted again under the plan row's lock, which run allocation takes too: a start either
+      // commits its run before this count (refused) or finds the plan gone (NOT_FOUND).
+      await prisma.$transaction(async (tx) => {
+        const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM plans WHERE id = ${id} FOR UPDATE`;
+        if (locked.length === 0) throw notFound('plan', id);
+        const stillActive = await tx.planRun.count({ where: { planId: id, status: { in: ACTIVE_RUN_STATUSES } } });
+        if (stillActive > 0) throw new AppError('INVALID_STATE', `plan '${id}' has ${stillActive} active runs; cancel them first`, { active: stillActive });
+        await tx.plan.delete({ where: { id } });
+      }, { timeout: PLAN_DELETE_TIMEOUT_MS });
     },
 
     /** A plan with its steps and latest runs; NOT_FOUND when absent. */
@@ -286,7 +320,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     /**
      * Starts the next run as workflow `plan-<id>-<n>` and returns at once. A reused start key
      * returns the earlier run; a plan at maxConcurrentRuns is refused with CONFLICT (409); the
-     * run row is removed again if Temporal refuses the start.
+     * run row is removed again if Temporal confirms the start did not happen.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
       const allocateRun = () => startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
@@ -315,7 +349,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
         });
       } catch (error) {
         if (error instanceof WorkflowExecutionAlreadyStartedError) return { runId, workflowId: runId, status: 'pending' as const, existing: true };
-        await prisma.planRun.delete({ where: { id: runId } });
+        // The error may have lost the answer to a start Temporal accepted: then the run is on.
+        if (await startLanded(runId)) return { runId, workflowId: runId, status: 'pending' as const, existing };
         throw error;
       }
       return { runId, workflowId: runId, status: 'pending' as const, existing };

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
+import { createKeyedSerializer } from '../../platform/keyed-serializer';
 import { pluginInstallWorkflowId, pluginUninstallWorkflowId, type PluginInstallInput, type PluginUninstallInput } from '../../workflows/plugin-types';
 import type { EventBus } from '../events/event-bus';
 import { configIssues, manifestIssues, PluginManifest, pluginToolName } from './plugin-manifest';
@@ -22,26 +23,53 @@ export const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled'
 export type PluginStatus = (typeof PLUGIN_STATUSES)[number];
 
 const SOURCE = 'plugin-service';
-const SETTLED: readonly string[] = ['installed', 'enabled', 'disabled'];
+const SETTLED = ['installed', 'enabled', 'disabled'];
+/** Advisory-lock class (with the plugin id's hash) under which one enable/disable of a plugin runs at a time. */
+const LIFECYCLE_LOCK_CLASS = 727004;
+/** How long an enable/disable may hold that lock while it switches the plugin's tools. */
+const LIFECYCLE_TIMEOUT_MS = 30_000;
 
 /** The plugin service (seed §4): lifecycle through Temporal workflows, state, config and scoped storage. */
 export function createPluginService({ prisma, temporal, taskQueue, events, pluginTools }: PluginServiceDeps) {
+  const lifecycleQueue = createKeyedSerializer();
   const requirePlugin = async (pluginId: string) => {
     const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, include: { subscriptions: { orderBy: { id: 'asc' } } } });
     if (!plugin) throw notFound('plugin', pluginId);
     return plugin;
   };
   const manifestOf = (plugin: { manifest: unknown }) => PluginManifest.parse(plugin.manifest);
+  /** Why a conditional write to the plugin's row matched nothing: NOT_FOUND (thrown) when it is gone, else INVALID_STATE naming its status. */
+  const notWritableNow = async (pluginId: string) => {
+    const plugin = await requirePlugin(pluginId);
+    return new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
+  };
 
   const setEnabled = async (pluginId: string, enabled: boolean) => {
     const plugin = await requirePlugin(pluginId);
     if (!SETTLED.includes(plugin.status)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
     const tools = manifestOf(plugin).tools.map((t) => pluginToolName(pluginId, t.name));
     const principal = `plugin:${pluginId}`;
-    // Disable: status first (deliveries stop at once), then tools. Enable: tools first, then status.
-    if (!enabled) await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'disabled', updatedAt: new Date() } });
-    for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
-    if (enabled) await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'enabled', updatedAt: new Date() } });
+    // Only a settled plugin changes status: overwriting `uninstalling` would make the uninstall leave the row behind.
+    const setStatus = async (status: 'enabled' | 'disabled') => {
+      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { in: SETTLED } }, data: { status, updatedAt: new Date() } });
+      if (count === 0) throw await notWritableNow(pluginId);
+    };
+    // One enable/disable of a plugin at a time, in any process: interleaved, an enable could record
+    // `enabled` after a disable had turned its tools off. The status is written outside the lock's
+    // transaction so that it counts at once. Requests of this process queue here first, so that a
+    // burst of them does not hold every pooled connection waiting for the lock.
+    await lifecycleQueue.run(pluginId, () =>
+      prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(${LIFECYCLE_LOCK_CLASS}::int, hashtext(${pluginId}))`;
+          // Disable: status first (deliveries stop at once), then tools. Enable: tools first, then status.
+          if (!enabled) await setStatus('disabled');
+          for (const tool of tools) await (enabled ? pluginTools.enableTool(tool, principal) : pluginTools.disableTool(tool, principal));
+          if (enabled) await setStatus('enabled');
+        },
+        { timeout: LIFECYCLE_TIMEOUT_MS },
+      ),
+    );
     await events.emitAsync(enabled ? 'plugin.enabled' : 'plugin.disabled', { pluginId }, SOURCE, { until: 'committed' });
     return requirePlugin(pluginId);
   };
@@ -103,7 +131,9 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
       const plugin = await requirePlugin(pluginId);
       const issues = configIssues(manifestOf(plugin), config);
       if (issues.length > 0) throw new AppError('UNPROCESSABLE', `config does not match the schema of '${pluginId}'`, { issues });
-      await prisma.plugin.update({ where: { id: pluginId }, data: { config: asJson(config), updatedAt: new Date() } });
+      // Not on a plugin whose uninstall began (or ended) since the read above.
+      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { not: 'uninstalling' } }, data: { config: asJson(config), updatedAt: new Date() } });
+      if (count === 0) throw await notWritableNow(pluginId);
       await events.emitAsync('plugin.config_updated', { pluginId }, SOURCE, { until: 'committed' });
       return requirePlugin(pluginId);
     },

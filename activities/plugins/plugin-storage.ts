@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
-import { AppError } from '../../platform/errors';
-import { asJson } from '../../platform/json';
+import { AppError, notFound } from '../../platform/errors';
 
 export const STORAGE_LIMITS = { keyBytes: 256, valueBytes: 64 * 1024, keysPerPlugin: 10_000 } as const;
 
@@ -36,7 +35,10 @@ export function createPluginStorage(prisma: PrismaClient, pluginId: string) {
       return row?.value;
     },
 
-    /** Stores `value`; VALIDATION_FAILED for a bad key or a value that is not JSON or too large, CONFLICT beyond the key quota. */
+    /**
+     * Stores `value`; VALIDATION_FAILED for a bad key or a value that is not JSON or too large,
+     * CONFLICT beyond the key quota, NOT_FOUND without the plugin, INVALID_STATE while it is uninstalled.
+     */
     async set(key: string, value: unknown): Promise<void> {
       StorageKey.parse(key);
       const json = value === undefined ? undefined : JSON.stringify(value);
@@ -48,11 +50,18 @@ export function createPluginStorage(prisma: PrismaClient, pluginId: string) {
       if (!existing && (await prisma.pluginStorage.count({ where: { pluginId } })) >= STORAGE_LIMITS.keysPerPlugin) {
         throw new AppError('CONFLICT', `plugin '${pluginId}' already stores ${STORAGE_LIMITS.keysPerPlugin} keys`);
       }
-      await prisma.pluginStorage.upsert({
-        where: { pluginId_key: { pluginId, key } },
-        create: { pluginId, key, value: asJson(JSON.parse(json)) },
-        update: { value: asJson(JSON.parse(json)), updatedAt: new Date() },
-      });
+      // Written only while the plugin exists and is not being uninstalled, checked under a share
+      // lock on its row: a write racing the uninstall either lands before the uninstall begins (and
+      // is cleared with the rest) or is refused, never left for a later install of the same id.
+      const written = await prisma.$executeRaw`
+        INSERT INTO plugin_storage (plugin_id, key, value, updated_at)
+        SELECT ${pluginId}, ${key}, ${json}::jsonb, NOW()
+        WHERE EXISTS (SELECT 1 FROM plugins WHERE id = ${pluginId} AND status <> 'uninstalling' FOR SHARE)
+        ON CONFLICT (plugin_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`;
+      if (written === 0) {
+        const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, select: { status: true } });
+        throw plugin ? new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status }) : notFound('plugin', pluginId);
+      }
     },
 
     /** Removes `key`; returns whether it existed. */

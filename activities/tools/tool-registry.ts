@@ -172,7 +172,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
   if (listener) cache.setEnabled(false); // trust the cache only once other processes can reach it
   listener?.ready.catch((error: Error) => deps.onListenerError?.(error));
 
-  const notify = (name: string) => prisma.$executeRaw`SELECT pg_notify(${TOOL_REGISTRY_CHANNEL}, ${name})`;
+  const notify = (name: string, db: Pick<PrismaClient, '$executeRaw'> = prisma) => db.$executeRaw`SELECT pg_notify(${TOOL_REGISTRY_CHANNEL}, ${name})`;
   const changed = (name: string) => cache.invalidate(name);
 
   /** FORBIDDEN when `allowedTools` names a tool refused even to admin from inside a tool: no caller of the custom tool could ever reach it. */
@@ -381,29 +381,35 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       assertCanManage({ name, source: 'custom', sourceId: row.userId, isLocked: false }, principal);
       if (patch.parameters) validator.check(patch.parameters);
       if (patch.allowedTools) await assertReachableFromCustom(name, patch.allowedTools);
-      const next = {
-        description: patch.description ?? row.description ?? '',
-        category: patch.category ?? row.category,
-        tags: patch.tags ?? row.tags,
-        parameters: (patch.parameters ?? row.parameters ?? { type: 'object' }) as Record<string, unknown>,
-        code: patch.code ?? row.code,
-        requiresApproval: patch.requiresApproval ?? row.requiresApproval,
-        allowedTools: patch.allowedTools ?? row.allowedTools,
-        isEnabled: patch.isEnabled ?? row.isEnabled,
-      };
-      const definition: ToolDefinition = { name, description: next.description, category: next.category, parameters: next.parameters, tags: next.tags };
-      const now = new Date();
-      const [updated] = await prisma.$transaction([
-        prisma.customTool.update({ where: { id }, data: { ...next, parameters: asJson(next.parameters), updatedAt: now } }),
-        prisma.toolRegistry.update({
+      // The patch applies to the row as it is under its lock: a change committed since the read
+      // above is kept, and a delete since then is NOT_FOUND.
+      const { updated, wasEnabled } = await prisma.$transaction(async (tx) => {
+        const [current] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM custom_tools WHERE id = ${id} FOR UPDATE`;
+        const locked = current && (await tx.customTool.findUnique({ where: { id } }));
+        if (!locked) throw notFound('custom tool', id);
+        const next = {
+          description: patch.description ?? locked.description ?? '',
+          category: patch.category ?? locked.category,
+          tags: patch.tags ?? locked.tags,
+          parameters: (patch.parameters ?? locked.parameters ?? { type: 'object' }) as Record<string, unknown>,
+          code: patch.code ?? locked.code,
+          requiresApproval: patch.requiresApproval ?? locked.requiresApproval,
+          allowedTools: patch.allowedTools ?? locked.allowedTools,
+          isEnabled: patch.isEnabled ?? locked.isEnabled,
+        };
+        const definition: ToolDefinition = { name, description: next.description, category: next.category, parameters: next.parameters, tags: next.tags };
+        const now = new Date();
+        const saved = await tx.customTool.update({ where: { id }, data: { ...next, parameters: asJson(next.parameters), updatedAt: now } });
+        await tx.toolRegistry.update({
           where: { id },
           data: { category: next.category, definition: asJson(definition), requiresApproval: next.requiresApproval, allowedTools: next.allowedTools, isEnabled: next.isEnabled, updatedAt: now },
-        }),
-        notify(name),
-      ]);
+        });
+        await notify(name, tx);
+        return { updated: saved, wasEnabled: locked.isEnabled };
+      });
       changed(name);
       events.emit('tool.registered', { tool: name, source: 'custom', userId: row.userId, replaced: true }, EVENT_SOURCE);
-      if (next.isEnabled !== row.isEnabled) events.emit(next.isEnabled ? 'tool.enabled' : 'tool.disabled', { tool: name, source: 'custom', by: principal }, EVENT_SOURCE);
+      if (updated.isEnabled !== wasEnabled) events.emit(updated.isEnabled ? 'tool.enabled' : 'tool.disabled', { tool: name, source: 'custom', by: principal }, EVENT_SOURCE);
       return updated;
     },
 

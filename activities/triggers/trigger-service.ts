@@ -210,14 +210,17 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
         await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action });
       }
-      let scheduled = false;
+      // The schedule to put back if the commit fails: the row as it was under this update's lock.
+      let scheduledOver: TriggerRow | undefined;
       try {
         const row = await prisma.$transaction(async (tx) => {
-          // The checks above ran on `before`: a trigger changed meanwhile (a concurrent PATCH
+          // Under the row lock delete takes: a trigger deleted since it was read is NOT_FOUND, not a
+          // 500. The checks above ran on `before`: a trigger changed meanwhile (a concurrent PATCH
           // whose fields this one would silently undo) is a conflict, not a lost update.
-          const changed = await tx.trigger.updateMany({ where: { id, updatedAt: before.updatedAt }, data: { updatedAt: new Date() } });
-          if (changed.count === 0) {
-            if ((await tx.trigger.count({ where: { id } })) === 0) throw notFound('trigger', id);
+          await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
+          const current = await tx.trigger.findUnique({ where: { id } });
+          if (!current) throw notFound('trigger', id);
+          if (current.updatedAt.getTime() !== before.updatedAt.getTime()) {
             throw new AppError('CONFLICT', `trigger ${id} was changed while this update was checked; read it again and retry`, { id });
           }
           const updated = await tx.trigger.update({
@@ -230,19 +233,19 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
               updatedAt: new Date(),
             },
           });
-          if (updated.type === 'condition' && config !== undefined && conditionChanged(before.config, config)) {
+          if (updated.type === 'condition' && config !== undefined && conditionChanged(current.config, config)) {
             // The old condition's edge says nothing about the new one: start from false (armed).
             await tx.triggerConditionState.updateMany({ where: { triggerId: id }, data: { lastValue: false } });
           }
           if (SCHEDULED_TYPES.has(updated.type) && (config !== undefined || body.name !== undefined)) {
             await schedules.put(updated);
-            scheduled = true;
+            scheduledOver = current;
           }
           return updated;
         });
         return view(row);
       } catch (error) {
-        if (scheduled) await schedules.put(before).catch(() => undefined); // put the old schedule back
+        if (scheduledOver) await schedules.put(scheduledOver).catch(() => undefined); // put the old schedule back
         throw error;
       }
     },

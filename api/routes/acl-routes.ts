@@ -29,8 +29,8 @@ export const aclRoutes: RouteGroup = {
       responses: { 201: { description: 'Created (or already there with the same spec)', schema: z.object({ table: z.string(), created: z.boolean() }) } },
     },
     { method: 'delete', path: '/tables/:name', summary: 'Drop a table the caller owns (404 alike for a missing table and one the caller may not read)', params: TableNameParams, errors: [403, 404], responses: { 200: { description: 'Dropped', schema: z.object({ table: z.string(), dropped: z.literal(true) }) } } },
-    { method: 'post', path: '/tables/:name/grants', summary: 'Grant a privilege on an owned table (404 alike for a missing table and one the caller may not read)', params: TableNameParams, body: GrantBody, errors: [403, 404, 422], responses: { 204: { description: 'Granted' } } },
-    { method: 'delete', path: '/tables/:name/grants', summary: 'Revoke a privilege on an owned table (404 alike for a missing table and one the caller may not read)', params: TableNameParams, body: GrantBody, errors: [403, 404, 422], responses: { 204: { description: 'Revoked' } } },
+    { method: 'post', path: '/tables/:name/grants', summary: 'Grant a privilege on an owned table (404 alike for a missing table and one the caller may not read; 409 when it was replaced meanwhile)', params: TableNameParams, body: GrantBody, errors: [403, 404, 409, 422], responses: { 204: { description: 'Granted' } } },
+    { method: 'delete', path: '/tables/:name/grants', summary: 'Revoke a privilege on an owned table (404 alike for a missing table and one the caller may not read; 409 when it was replaced meanwhile)', params: TableNameParams, body: GrantBody, errors: [403, 404, 409, 422], responses: { 204: { description: 'Revoked' } } },
     { method: 'get', path: '/audit', summary: 'ACL audit trail (admin)', auth: 'admin', query: AuditQuery, responses: { 200: { description: 'Entries, newest first', schema: z.object({ entries: z.array(AuditEntry) }) } } },
   ],
 };

@@ -30,11 +30,11 @@ export const pluginsRoutes: RouteGroup = {
     { method: 'delete', path: '/:id', summary: 'Uninstall (a workflow); 409 while saved triggers or plans use its tools, unless force=true', auth: 'admin', params: PluginIdParams, query: UninstallPluginQuery, errors: [403, 404, 409], responses: { 202: { description: 'Uninstall started', schema: Started } } },
     { method: 'post', path: '/:id/enable', summary: 'Enable', auth: 'admin', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
     { method: 'post', path: '/:id/disable', summary: 'Disable', auth: 'admin', params: PluginIdParams, errors: [403, 404, 409], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
-    { method: 'put', path: '/:id/config', summary: 'Replace the plugin\'s config (validated by its manifest)', auth: 'admin', params: PluginIdParams, body: UpdateConfigBody, errors: [403, 404, 422], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
+    { method: 'put', path: '/:id/config', summary: 'Replace the plugin\'s config (validated by its manifest)', auth: 'admin', params: PluginIdParams, body: UpdateConfigBody, errors: [403, 404, 409, 422], responses: { 200: { description: 'The plugin', schema: PluginDetail } } },
     { method: 'get', path: '/:id/storage', summary: 'List stored keys and values', params: PluginIdParams, query: StorageListQuery, errors: [403, 404], responses: { 200: { description: 'Entries', schema: z.array(z.object({ key: z.string(), value: z.unknown() })) } } },
     { method: 'delete', path: '/:id/storage', summary: 'Clear the plugin\'s storage', params: PluginIdParams, errors: [403, 404], responses: { 200: { description: 'How many were removed', schema: z.object({ cleared: z.number().int() }) } } },
     { method: 'get', path: '/:id/storage/:key', summary: 'One stored value', params: PluginStorageKeyParams, errors: [403, 404], responses: { 200: { description: 'The value', schema: z.object({ key: z.string(), value: z.unknown() }) } } },
-    { method: 'put', path: '/:id/storage/:key', summary: 'Store a value', params: PluginStorageKeyParams, body: StorageValueBody, errors: [403, 404, 413, 422], responses: { 204: { description: 'Stored' } } },
+    { method: 'put', path: '/:id/storage/:key', summary: 'Store a value', params: PluginStorageKeyParams, body: StorageValueBody, errors: [403, 404, 409, 413, 422], responses: { 204: { description: 'Stored' } } },
     { method: 'delete', path: '/:id/storage/:key', summary: 'Remove a value', params: PluginStorageKeyParams, errors: [403, 404], responses: { 204: { description: 'Removed' } } },
   ],
 };
