@@ -73,6 +73,27 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(api.metrics().store!.oversized).toBe(oversizedBefore + 1);
   });
 
+  test('an audience crosses processes (in the NOTIFY payload and by id) and is stored: the history filters by it in SQL', async () => {
+    const tag = newId(6);
+    const got: OwnPilotEvent[] = [];
+    worker.subscribe(`aud-${tag}`, `plugin.${tag}.*`, (e) => void got.push(e));
+    const audience = ['user:a', 'user:b'];
+    const sent = [
+      api.emit(`plugin.${tag}.small`, { n: 1 }, 'api', { audience }),
+      api.emit(`plugin.${tag}.big`, { text: 'x'.repeat(20_000) }, 'api', { audience }),
+      api.emit(`plugin.${tag}.open`, { n: 3 }, 'api'),
+    ];
+    await eventually(async () => got.length, (n) => n === 3);
+    expect(got).toEqual(sent);
+    expect(got.map((e) => e.audience)).toEqual([audience, audience, undefined]);
+    await api.flush();
+    const typesFor = async (reader?: string) => (await api.getEventHistory({ type: `plugin.${tag}.*`, order: 'asc' }, reader)).map((e) => e.type.split('.')[2]);
+    expect(await typesFor()).toEqual(['small', 'big', 'open']);
+    expect(await typesFor('user:b')).toEqual(['small', 'big', 'open']);
+    expect(await typesFor('user:c')).toEqual(['open']);
+    expect(() => api.emit(`plugin.${tag}.bad`, {}, 'api', { audience: [''] })).toThrow(/invalid audience/);
+  });
+
   test('events reach the other process in emit order, oversized ones (loaded from event_log) included', async () => {
     const tag = newId(6);
     const got: number[] = [];

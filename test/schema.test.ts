@@ -23,7 +23,7 @@ describe('schema.prisma agrees with the migrated database', () => {
     const meta = await prisma.tableMetadata.create({ data: { tableName: `plugin_p_${suffix}`, accessLevel: 'protected', ownerId: 'p', schemaDefinition: [{ name: 'x' }] } });
     expect(await prisma.tableMetadata.findUniqueOrThrow({ where: { tableName: meta.tableName } })).toEqual(meta);
 
-    const event = await prisma.eventLog.create({ data: { id: `e${suffix}`, eventType: 'system.ready', category: 'system', source: 'test', data: { ok: true }, timestamp: now, cause: { requesterId: 'user:u', idempotencyKey: 'k' } } });
+    const event = await prisma.eventLog.create({ data: { id: `e${suffix}`, eventType: 'system.ready', category: 'system', source: 'test', data: { ok: true }, timestamp: now, cause: { requesterId: 'user:u', idempotencyKey: 'k' }, audience: ['user:u', 'user:v'] } });
     expect(await prisma.eventLog.findUniqueOrThrow({ where: { id: event.id } })).toEqual(event);
 
     const plugin = await prisma.plugin.create({

@@ -67,6 +67,8 @@ export interface PlanWorkflowInput {
   definition: PlanDefinition;
   input: Record<string, unknown>;
   startedBy: string;
+  /** The principal the plan acts for (its creator, admin when none is recorded); absent in runs started before it was carried. */
+  planOwner?: string;
   /** Nesting depth of sub-plans (0 for a top-level run). */
   depth?: number;
   /** Behaviours the starting code had (see plan-behaviours.ts); absent for runs started before stamping. */
@@ -119,6 +121,8 @@ export interface CheckpointRecord extends CheckpointRef {
 export interface PlanRecordBatch {
   planId: string;
   runId: string;
+  /** The run's readers (`runReaders`), the audience of its events; absent from runs that do not carry `planOwner`, whose readers the activity reads. */
+  readers?: string[];
   transitions: PlanTransition[];
   checkpoints: CheckpointRecord[];
   run?: { status: PlanRunStatus; error?: string; state?: PlanRunState };
@@ -138,6 +142,8 @@ export interface ToolStepRequest {
   batch?: PlanRecordBatch;
   /** How many times the step was dispatched again after losing its worker (absent on the first dispatch). */
   redispatch?: number;
+  /** The run's readers, for the events of the step's own rows when no batch rides along (see PlanRecordBatch). */
+  readers?: string[];
 }
 
 export interface CompensationRequest {

@@ -25,6 +25,7 @@ import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-
 import { DEFAULT_RETRY_INITIAL_MS, durationMs } from './plan-graph';
 import { jsonBytes, runOutputBudget, TEMPORAL_PAYLOAD_LIMIT_BYTES } from './plan-outputs';
 import { resolveTemplates } from './plan-template';
+import { runReaders } from './plan-readers';
 import { createReadySteps } from './ready-steps';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
 import type {
@@ -152,13 +153,15 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const elapsedSince = (t: number) => new Date().getTime() - t;
 
   // ---- bookkeeping: batched, serialized, never blocking the next step ----
-  let pending: PlanRecordBatch = { planId, runId, transitions: [], checkpoints: [] };
+  // Who may read the run's events; a run started without planOwner leaves it to the activity to look up.
+  const readers = input.planOwner === undefined ? undefined : runReaders(input.planOwner, input.startedBy, definition);
+  let pending: PlanRecordBatch = { planId, runId, readers, transitions: [], checkpoints: [] };
   let chain: Promise<void> = Promise.resolve();
   let flushesQueued = 0;
   const flush = (): Promise<void> => {
     if (pending.transitions.length === 0 && pending.checkpoints.length === 0 && !pending.run) return chain;
     const batch = pending;
-    pending = { planId, runId, transitions: [], checkpoints: [] };
+    pending = { planId, runId, readers, transitions: [], checkpoints: [] };
     flushesQueued++;
     // Non-cancellable: a cancelled run still records how it ended.
     chain = chain.then(() => CancellationScope.nonCancellable(() => recordPlanBatch(batch))).finally(() => {
@@ -180,7 +183,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       return undefined;
     }
     const batch = pending;
-    pending = { planId, runId, transitions: [], checkpoints: [], run: flushesQueued > 0 ? batch.run : undefined };
+    pending = { planId, runId, readers, transitions: [], checkpoints: [], run: flushesQueued > 0 ? batch.run : undefined };
     return flushesQueued > 0 ? { ...batch, run: undefined } : batch;
   };
   /** Puts bookkeeping back when the activity that carried it failed (rows are idempotent). */
@@ -476,7 +479,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         const batch = takePending();
         try {
           return await redispatchOnWorkerLoss(has, (redispatch) =>
-            runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch, ...(redispatch > 0 ? { redispatch } : {}) }),
+            runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch, readers, ...(redispatch > 0 ? { redispatch } : {}) }),
           );
         } catch (error) {
           restore(batch);

@@ -2,8 +2,15 @@ import { z } from 'zod';
 import { EventPattern } from './event-pattern';
 import { EventCategory, EventType } from './event-types';
 
+/**
+ * The `audience` field of what a principal emits (`POST /api/v1/events`, core.events.emit): refused,
+ * not dropped. Only OwnPilot's services set one, and a caller who sent it would otherwise believe an
+ * event every reader of its type sees was private.
+ */
+export const NoCallerAudience = z.never({ error: 'audience is set only by OwnPilot services; an emitted event is readable by every reader of its type' }).optional();
+
 /** Body of `POST /api/v1/events`: the caller's principal becomes the source. */
-export const EmitEventBody = z.object({ type: EventType, data: z.unknown().optional() });
+export const EmitEventBody = z.object({ type: EventType, data: z.unknown().optional(), audience: NoCallerAudience });
 export type EmitEventBody = z.infer<typeof EmitEventBody>;
 
 /** Query of `GET /api/v1/events/subscriptions`. */

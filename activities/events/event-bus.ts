@@ -6,7 +6,7 @@ import { EventHistoryQuery } from './event-history-schemas';
 import { compilePattern, EventPattern } from './event-pattern';
 import { JsonData, KNOWN_EVENT_PAYLOADS } from './event-payloads';
 import { currentCause, withoutCause } from './event-cause';
-import { EventCategory, EventType, type OwnPilotEvent } from './event-types';
+import { EventAudience, EventCategory, EventType, type EmitOptions, type OwnPilotEvent } from './event-types';
 import type { PgEventStore } from './pg-event-store';
 import { createSubscriberQueue, type EventHandler, type SubscriberLimits, type SubscriberQueue } from './subscriber-queue';
 
@@ -24,7 +24,7 @@ export interface EventBusOptions {
 
 /** What `emitAsync` waits for: local handlers too (`handled`), or only the commit to event_log (`committed`). */
 export type EmitUntil = 'handled' | 'committed';
-export interface EmitAsyncOptions {
+export interface EmitAsyncOptions extends EmitOptions {
   /** A stable id (e.g. `<runId>/<purpose>`): emitting the same id again is a no-op. */
   id?: string;
   until?: EmitUntil;
@@ -101,7 +101,7 @@ export function createEventBus(options: EventBusOptions) {
     settle?.();
   };
 
-  const build = (type: string, data: unknown, source: string, id?: string): OwnPilotEvent => {
+  const build = (type: string, data: unknown, source: string, id?: string, audience?: readonly string[]): OwnPilotEvent => {
     const typeCheck = EventType.safeParse(type);
     if (!typeCheck.success) {
       counters.rejected++;
@@ -114,6 +114,8 @@ export function createEventBus(options: EventBusOptions) {
       throw new AppError('VALIDATION_FAILED', `invalid payload for event '${type}'`, { issues: payload.error.issues });
     }
     if (typeof source !== 'string' || source.length === 0) throw new AppError('VALIDATION_FAILED', 'event source is required');
+    const readers = audience === undefined ? undefined : EventAudience.safeParse(audience);
+    if (readers && !readers.success) throw new AppError('VALIDATION_FAILED', `invalid audience for event '${type}'`, { issues: readers.error.issues });
     const cause = currentCause();
     return {
       id: id ?? nextEventId(),
@@ -123,6 +125,7 @@ export function createEventBus(options: EventBusOptions) {
       data: payload.data,
       timestamp: new Date().toISOString(),
       ...(cause ? { cause } : {}),
+      ...(readers ? { audience: readers.data } : {}),
     };
   };
 
@@ -170,11 +173,11 @@ export function createEventBus(options: EventBusOptions) {
 
     /**
      * Publishes without waiting: local subscribers run on later turns, the log write and the
-     * cross-process send are batched. Throws VALIDATION_FAILED for an unknown namespace or a
+     * cross-process send are batched. `audience` limits who besides admin may read it. Throws VALIDATION_FAILED for an unknown namespace or a
      * bad payload, never because of a subscriber. Returns the event as built.
      */
-    emit(type: string, data: unknown, source: string): OwnPilotEvent {
-      const event = build(type, data, source);
+    emit(type: string, data: unknown, source: string, options: EmitOptions = {}): OwnPilotEvent {
+      const event = build(type, data, source, undefined, options.audience);
       publish(event);
       return event;
     },
@@ -187,7 +190,7 @@ export function createEventBus(options: EventBusOptions) {
      * emitting the same id again retries the write without delivering the event locally again.
      */
     emitAsync(type: string, data: unknown, source: string, options: EmitAsyncOptions = {}): Promise<OwnPilotEvent> {
-      const event = build(type, data, source, options.id);
+      const event = build(type, data, source, options.id, options.audience);
       return new Promise((resolve, reject) => publish(event, (error) => (error ? reject(error) : resolve(event)), options.until));
     },
 
@@ -241,10 +244,13 @@ export function createEventBus(options: EventBusOptions) {
       else subscribers.set(subscriberId, createSubscriberQueue(subscriberId, { ...baseLimits, ...limits }, logger));
     },
 
-    /** A page of event_log (newest first); throws VALIDATION_FAILED for bad filters, UNAVAILABLE without a store. */
-    async getEventHistory(filters: EventHistoryQuery = {}): Promise<OwnPilotEvent[]> {
+    /**
+     * A page of event_log (newest first); with `audienceOf`, only events whose audience, if they
+     * have one, names that principal. Throws VALIDATION_FAILED for bad filters, UNAVAILABLE without a store.
+     */
+    async getEventHistory(filters: EventHistoryQuery = {}, audienceOf?: string): Promise<OwnPilotEvent[]> {
       if (!store) throw new AppError('UNAVAILABLE', 'this event bus keeps no history');
-      return store.query(EventHistoryQuery.parse(filters));
+      return store.query(EventHistoryQuery.parse(filters), audienceOf);
     },
 
     /** Bus counters, event_log writer and channel stats, and per-subscriber delivery counters. */

@@ -26,6 +26,14 @@ export const EventCause = z
   .strict();
 export type EventCause = z.infer<typeof EventCause>;
 
+/**
+ * Who besides admin may read an event (principals such as `user:alice`), when its data belongs to
+ * them alone: a plan run's events name the run's readers. Only services set it; absent, the
+ * event type's own rule applies (see event-visibility.ts).
+ */
+export const EventAudience = z.array(z.string().min(1).max(300)).max(1000);
+export type EventAudience = z.infer<typeof EventAudience>;
+
 /** The envelope every event travels in, in process, across processes and in event_log. */
 export const OwnPilotEvent = z.object({
   id: z.string().min(1),
@@ -36,11 +44,19 @@ export const OwnPilotEvent = z.object({
   timestamp: z.string().datetime(),
   /** Present when the event was emitted while a tool ran (see EventCause). */
   cause: EventCause.optional(),
+  /** Present when only these principals (and admin) may read the event (see EventAudience). */
+  audience: EventAudience.optional(),
 });
 export type OwnPilotEvent = z.infer<typeof OwnPilotEvent>;
+
+/** What an emitting service may set on an event besides its type, data and source. */
+export interface EmitOptions {
+  /** Only these principals (and admin) may read the event; omit for the type's own rule. */
+  audience?: readonly string[];
+}
 
 /** The narrow slice a service needs to publish: services depend on this, not on the bus. */
 export interface EventPublisher {
   /** Publishes without waiting for subscribers; never throws because a subscriber failed. */
-  emit(type: string, data: unknown, source: string): void;
+  emit(type: string, data: unknown, source: string, options?: EmitOptions): void;
 }

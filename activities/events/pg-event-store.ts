@@ -37,7 +37,11 @@ interface Row {
   data: unknown;
   timestamp: Date;
   cause: OwnPilotEvent['cause'] | null;
+  audience: string[] | null;
 }
+
+/** The event_log columns a Row is read from. */
+const COLUMNS = 'id, event_type, category, source, data, timestamp, cause, audience';
 
 const toEvent = (r: Row): OwnPilotEvent => ({
   id: r.id,
@@ -47,22 +51,25 @@ const toEvent = (r: Row): OwnPilotEvent => ({
   data: r.data,
   timestamp: r.timestamp.toISOString(),
   ...(r.cause ? { cause: r.cause } : {}),
+  ...(r.audience ? { audience: r.audience } : {}),
 });
 
 // One statement per batch: insert every event (idempotent by id) and NOTIFY only those newly
 // inserted, in emit order. NOTIFY is transactional, so a listener hears of an event only once
-// it is committed to event_log (which is what lets oversized events travel by id).
+// it is committed to event_log (which is what lets oversized events travel by id). An audience
+// travels as a JSON array (unnest would flatten an array of arrays).
 const APPEND_SQL = `
 WITH rows AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[], $8::jsonb[])
-    WITH ORDINALITY AS r(id, event_type, category, source, data, ts, payload, cause, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[], $7::text[], $8::jsonb[], $9::jsonb[])
+    WITH ORDINALITY AS r(id, event_type, category, source, data, ts, payload, cause, audience, n)
 ), ins AS (
-  INSERT INTO event_log (id, event_type, category, source, data, timestamp, cause)
-  SELECT id, event_type, category, source, data, ts, cause FROM rows
+  INSERT INTO event_log (id, event_type, category, source, data, timestamp, cause, audience)
+  SELECT id, event_type, category, source, data, ts, cause,
+    CASE WHEN audience IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(audience)) END FROM rows
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 )
-SELECT pg_notify($9, s.payload) FROM (SELECT payload FROM rows WHERE id IN (SELECT id FROM ins) ORDER BY n) s`;
+SELECT pg_notify($10, s.payload) FROM (SELECT payload FROM rows WHERE id IN (SELECT id FROM ins) ORDER BY n) s`;
 
 /**
  * event_log writer (batched), history reader and cross-process channel over PostgreSQL
@@ -91,7 +98,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     outageMs: options.outageMs ?? 60_000,
     onDropped: (count, error) => logger.error({ err: error, count }, 'events dropped from event_log'),
     async write(batch) {
-      const cols: [string[], string[], string[], string[], (string | null)[], string[], string[], (string | null)[]] = [[], [], [], [], [], [], [], []];
+      const cols: [string[], string[], string[], string[], (string | null)[], string[], string[], (string | null)[], (string | null)[]] = [[], [], [], [], [], [], [], [], []];
       for (const { event, origin } of batch) {
         cols[0].push(event.id);
         cols[1].push(event.type);
@@ -106,13 +113,14 @@ export function createPgEventStore(options: PgEventStoreOptions) {
         }
         cols[6].push(payload);
         cols[7].push(event.cause === undefined ? null : JSON.stringify(event.cause));
+        cols[8].push(event.audience === undefined ? null : JSON.stringify(event.audience));
       }
       await pool.query(APPEND_SQL, [...cols, channel]);
     },
   });
 
   const load = async (id: string): Promise<OwnPilotEvent | undefined> => {
-    const { rows } = await pool.query<Row>('SELECT id, event_type, category, source, data, timestamp, cause FROM event_log WHERE id = $1', [id]);
+    const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM event_log WHERE id = $1`, [id]);
     return rows[0] && toEvent(rows[0]);
   };
 
@@ -138,7 +146,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
     let count = 0;
     while (count < maxCatchUp) {
       const { rows } = await pool.query<Row>(
-        `SELECT id, event_type, category, source, data, timestamp, cause FROM event_log
+        `SELECT ${COLUMNS} FROM event_log
          WHERE timestamp >= $1 AND ($2::timestamptz IS NULL OR (timestamp, id) > ($2, $3))
          ORDER BY timestamp, id LIMIT $4`,
         [since, after?.timestamp ?? null, after?.id ?? null, Math.min(500, maxCatchUp - count)],
@@ -236,16 +244,20 @@ export function createPgEventStore(options: PgEventStoreOptions) {
       return connectListener(onEvent, onReconnected);
     },
 
-    /** One page of event_log in `filters.order` (newest first by default), filtered by type pattern, category, source and time range. */
-    async query(filters: EventHistoryFilters): Promise<OwnPilotEvent[]> {
+    /**
+     * One page of event_log in `filters.order` (newest first by default), filtered by type pattern,
+     * category, source and time range and, with `audienceOf`, to events without an audience or whose audience names it.
+     */
+    async query(filters: EventHistoryFilters, audienceOf?: string): Promise<OwnPilotEvent[]> {
       const direction = filters.order === 'asc' ? 'ASC' : 'DESC';
       const { rows } = await pool.query<Row>(
-        `SELECT id, event_type, category, source, data, timestamp, cause FROM event_log
+        `SELECT ${COLUMNS} FROM event_log
          WHERE ($1::text IS NULL OR ('.' || event_type) ~ $1)
            AND ($2::text IS NULL OR category = $2)
            AND ($3::text IS NULL OR source = $3)
            AND ($4::timestamptz IS NULL OR timestamp >= $4)
            AND ($5::timestamptz IS NULL OR timestamp <= $5)
+           AND ($8::text IS NULL OR audience IS NULL OR $8 = ANY(audience))
          ORDER BY timestamp ${direction}, id ${direction}
          LIMIT $6 OFFSET $7`,
         [
@@ -256,6 +268,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
           filters.to ?? null,
           filters.limit,
           filters.offset,
+          audienceOf ?? null,
         ],
       );
       return rows.map(toEvent);

@@ -1,12 +1,7 @@
 import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
+import { approversOf, runReaders } from '../../workflows/plan-readers';
 import type { ListPlansQuery } from './plan-schemas';
-
-/** Principals named as approvers anywhere in a stored plan definition. */
-function approversOf(definition: unknown): string[] {
-  const steps = (definition as { steps?: { kind?: string; approvers?: unknown }[] } | null)?.steps ?? [];
-  return steps.flatMap((s) => (s.kind === 'approval' && Array.isArray(s.approvers) ? s.approvers.filter((a): a is string => typeof a === 'string') : []));
-}
 
 /** The principal a plan acts for: its creator, or admin when none is recorded. */
 export function planOwner(createdBy: string | null): string {
@@ -50,6 +45,14 @@ export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan'
         if (approversOf(executed?.definition).includes(principal)) return;
       }
       throw new AppError('FORBIDDEN', `${principal} may not ${access} run '${runId}'`, { runId });
+    },
+
+    /** The principals besides admin who may read run `runId` (`runReaders`); none when it does not exist. */
+    async readersOfRun(runId: string): Promise<string[]> {
+      const run = await prisma.planRun.findUnique({ where: { id: runId }, select: { startedBy: true, planId: true, version: true, plan: { select: { createdBy: true } } } });
+      if (!run) return [];
+      const executed = await prisma.planVersion.findUnique({ where: { planId_version: { planId: run.planId, version: run.version } }, select: { definition: true } });
+      return runReaders(planOwner(run.plan.createdBy), run.startedBy ?? planOwner(run.plan.createdBy), executed?.definition);
     },
 
     /** The list filters as `principal` may use them: anyone but admin sees only the plans they created. */

@@ -8,7 +8,7 @@ import { retryWhileDatabaseUnavailable } from '../database-outage';
 import { whileHeartbeating } from '../heartbeat';
 import type { EventPublisher } from '../events/event-types';
 import type { ToolExecutor } from '../tools/tool-executor';
-import { planOwner } from './plan-access';
+import { createPlanAccess, planOwner } from './plan-access';
 import { createPlanHistoryWriter, historyId, type HistoryRow } from './plan-history-writer';
 import { createRunAllocator } from './plan-runs';
 
@@ -21,11 +21,27 @@ export interface PlanActivityDeps {
 }
 
 const SOURCE = 'plan-service';
+/** Runs whose readers an activity process remembers when their workflow does not carry them. */
+const READERS_CACHE_SIZE = 1000;
 
 /** Activities the plan workflow calls: tool steps, compensations, sub-plan starts and bookkeeping. */
 export function createPlanActivities({ prisma, sql, tools, events }: PlanActivityDeps) {
   const write = createPlanHistoryWriter({ sql });
   const allocate = createRunAllocator({ prisma });
+  const access = createPlanAccess({ prisma });
+  const lookedUp = new Map<string, Promise<string[]>>();
+  /** The run's readers: carried by the workflow, or read once per run for runs started before it carried them. */
+  const readersOf = (batch: PlanRecordBatch): Promise<string[]> => {
+    if (batch.readers) return Promise.resolve(batch.readers);
+    let readers = lookedUp.get(batch.runId);
+    if (!readers) {
+      readers = access.readersOfRun(batch.runId);
+      readers.catch(() => lookedUp.delete(batch.runId)); // a failed read is tried again by the retried write
+      if (lookedUp.size >= READERS_CACHE_SIZE) lookedUp.delete(lookedUp.keys().next().value as string);
+      lookedUp.set(batch.runId, readers);
+    }
+    return readers;
+  };
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
     try {
@@ -35,18 +51,21 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
     }
   };
 
-  /** Writes a batch (see createPlanHistoryWriter); events go out only for rows written the first time. */
+  /**
+   * Writes a batch (see createPlanHistoryWriter); events go out only for rows written the first
+   * time, readable only by the run's readers (they carry step outputs).
+   */
   const writeBatch = async (batch: PlanRecordBatch, extra: HistoryRow[]): Promise<void> => {
     const rows: HistoryRow[] = [
       ...batch.transitions.map((t) => ({ id: historyId(batch.runId, t.sequence), stepId: t.stepId ?? null, event: t.event, status: t.status, sequence: t.sequence, details: t.details })),
       ...extra,
     ];
-    const created = await write(batch, rows);
+    const [created, audience] = await Promise.all([write(batch, rows), readersOf(batch)]);
     // Run and step ends carry durationMs, which the metrics exporter turns into duration histograms.
     const durations = new Map(batch.transitions.filter((t) => t.durationMs !== undefined).map((t) => [historyId(batch.runId, t.sequence), t.durationMs!]));
     for (const row of created) {
       const durationMs = durations.get(row.id);
-      events.emit(row.event, { planId: batch.planId, runId: batch.runId, stepId: row.stepId, status: row.status, details: row.details, ...(durationMs === undefined ? {} : { durationMs }) }, SOURCE);
+      events.emit(row.event, { planId: batch.planId, runId: batch.runId, stepId: row.stepId, status: row.status, details: row.details, ...(durationMs === undefined ? {} : { durationMs }) }, SOURCE, { audience });
     }
   };
 
@@ -71,7 +90,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
       // is keyed, so an attempt that fails in either is simply retried. A PostgreSQL outage waits
       // here instead of spending the step's retry attempts.
       const [written, output] = await Promise.allSettled([
-        retryWhileDatabaseUnavailable(() => writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, transitions: [], checkpoints: [] }, [started, attemptRow])),
+        retryWhileDatabaseUnavailable(() => writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, readers: request.readers, transitions: [], checkpoints: [] }, [started, attemptRow])),
         callTool(request.tool, request.args, request.requesterId, request.idempotencyKey),
       ]);
       if (output.status === 'rejected') throw output.reason;

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
 import { CURRENT_PLAN_BEHAVIOURS } from '../../workflows/plan-behaviours';
 import type { PlanWorkflowInput } from '../../workflows/plan-types';
-import { assertMayUse } from './plan-access';
+import { assertMayUse, planOwner } from './plan-access';
 import type { PlanDefinition } from './plan-schemas';
 
 /** Run statuses that count against a plan's maxConcurrentRuns. */
@@ -75,7 +75,7 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
     if (!run) return undefined;
     if (run.planId !== req.planId) throw new AppError('CONFLICT', `start key already used for another plan`, { runId: run.id });
     const definition = ((await prisma.planVersion.findUnique({ where: { planId_version: { planId: run.planId, version: run.version } } }))?.definition ?? run.plan.definition) as unknown as PlanDefinition;
-    return { workflowInput: toInput(run.plan.name, run.planId, run.id, run.version, definition, run.input as Record<string, unknown>, run.startedBy ?? req.startedBy, req.depth), existing: true };
+    return { workflowInput: toInput(run.plan.name, run.planId, run.id, run.version, definition, run.input as Record<string, unknown>, run.startedBy ?? req.startedBy, planOwner(run.plan.createdBy), req.depth), existing: true };
   };
 
   const attempt = async (req: AllocateRunRequest, version: number): Promise<Outcome> => {
@@ -107,7 +107,7 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
         const result = await attempt(req, known.version);
         switch (result.outcome) {
           case 'ok':
-            return { workflowInput: toInput(result.name!, req.planId, result.run_id!, known.version, known.definition, req.input, req.startedBy, req.depth), existing: false };
+            return { workflowInput: toInput(result.name!, req.planId, result.run_id!, known.version, known.definition, req.input, req.startedBy, planOwner(known.createdBy), req.depth), existing: false };
           case 'not_found':
             definitions.delete(req.planId);
             throw notFound('plan', req.planId);
@@ -137,6 +137,6 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
 /** The start key turned out to be taken by a run committed while this start waited for the lock. */
 class StartKeyTaken extends Error {}
 
-function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, depth?: number): PlanWorkflowInput {
-  return { planId, runId, planName, version, definition, input, startedBy, depth, behaviours: CURRENT_PLAN_BEHAVIOURS };
+function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, owner: string, depth?: number): PlanWorkflowInput {
+  return { planId, runId, planName, version, definition, input, startedBy, planOwner: owner, depth, behaviours: CURRENT_PLAN_BEHAVIOURS };
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { EmitEventBody, EventStreamQuery, LastEventId, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
 import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
-import { EventCategory, EventCause } from '../../activities/events/event-types';
+import { EventAudience, EventCategory, EventCause } from '../../activities/events/event-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
-const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown().describe('The event payload (JSON)'), timestamp: Timestamp, cause: EventCause.optional().describe('The tool call the event was emitted in (requester, idempotency key); absent outside tool calls') });
+const Event = z.object({ id: z.string(), type: z.string(), category: EventCategory, source: z.string(), data: z.unknown().describe('The event payload (JSON)'), timestamp: Timestamp, cause: EventCause.optional().describe('The tool call the event was emitted in (requester, idempotency key); absent outside tool calls'), audience: EventAudience.optional().describe('Who besides admin may read it (a plan run\'s readers); absent: the type\'s own rule') });
 const Subscription = z.object({ id: z.string(), subscriberId: z.string(), pattern: z.string(), createdAt: Timestamp });
 const SubscriberMetrics = z.object({
   delivered: z.number().int(), failed: z.number().int(), timedOut: z.number().int(), rateDropped: z.number().int(), deferred: z.number().int(), overflowed: z.number().int(),

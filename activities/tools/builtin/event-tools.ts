@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { assertMayEmit } from '../../events/emit-rules';
+import { NoCallerAudience } from '../../events/event-api-schemas';
 import { EventType, type EventPublisher } from '../../events/event-types';
 import { defineTool, type BuiltinTool } from '../tool-types';
 
-const EmitArgs = z.object({ type: EventType, data: z.json().default(null) });
+const EmitArgs = z.object({ type: EventType, data: z.json().default(null), audience: NoCallerAudience });
 
 /**
  * core.events.emit: publishes an event through the injected publisher when the caller may emit
