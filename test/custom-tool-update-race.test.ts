@@ -1,5 +1,6 @@
 import { createToolRegistry } from '../activities/tools/tool-registry';
 import { newId } from '../platform/ids';
+import { holdRead } from './support/gates';
 import { openTestStack, type TestStack } from './support/test-stack';
 
 describe('custom tools: concurrent changes', () => {
@@ -11,26 +12,7 @@ describe('custom tools: concurrent changes', () => {
 
   /** A registry whose first read of a custom tool answers, then waits until `opened`. */
   const heldRegistry = () => {
-    let reached!: () => void;
-    let open!: () => void;
-    const at = new Promise<void>((resolve) => (reached = resolve));
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    let hold = true;
-    const customTool = new Proxy(stack.prisma.customTool, {
-      get(target, prop) {
-        if (prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
-        return async (args: Parameters<typeof target.findUnique>[0]) => {
-          const row = await target.findUnique(args);
-          if (hold) {
-            hold = false;
-            reached();
-            await opened;
-          }
-          return row;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'customTool' ? customTool : (Reflect.get(target, prop) as unknown)) });
+    const { prisma, at, open } = holdRead(stack.prisma, 'customTool', 'findUnique');
     return { registry: createToolRegistry({ prisma, events: stack.events }), at, open };
   };
 

@@ -1,15 +1,7 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { createPlanService } from '../activities/plans/plan-service';
+import { gate } from './support/gates';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
-
-/** A gate a test holds a request at, and opens once the racing request has gone through. */
-function gate() {
-  let reached!: () => void;
-  let open!: () => void;
-  const at = new Promise<void>((resolve) => (reached = resolve));
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { at, reached, opened, open };
-}
 
 describe('plan runs: a start or a delete never leaves a workflow without its row', () => {
   let h: PlanHarness;

@@ -1,5 +1,6 @@
 import { createPlanService } from '../activities/plans/plan-service';
 import { UpdatePlanBody } from '../activities/plans/plan-schemas';
+import { holdRead } from './support/gates';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
 
 describe('plan edits at once', () => {
@@ -11,26 +12,7 @@ describe('plan edits at once', () => {
 
   /** A plan service whose first read of a plan answers, then waits until `open()`. */
   const heldService = () => {
-    let reached!: () => void;
-    let open!: () => void;
-    const at = new Promise<void>((resolve) => (reached = resolve));
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    let hold = true;
-    const plan = new Proxy(h.stack.prisma.plan, {
-      get(target, prop) {
-        if (prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
-        return async (args: Parameters<typeof target.findUnique>[0]) => {
-          const row = await target.findUnique(args);
-          if (hold) {
-            hold = false;
-            reached();
-            await opened;
-          }
-          return row;
-        };
-      },
-    });
-    const prisma = new Proxy(h.stack.prisma, { get: (target, prop) => (prop === 'plan' ? plan : (Reflect.get(target, prop) as unknown)) });
+    const { prisma, at, open } = holdRead(h.stack.prisma, 'plan', 'findUnique');
     return { plans: createPlanService({ prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: h.stack.tools }), at, open };
   };
   const step = (id: string) => ({ id, kind: 'tool', tool: 'core.echo' });

@@ -1,17 +1,9 @@
 import { createPluginService } from '../activities/plugins/plugin-service';
 import { newId } from '../platform/ids';
+import { gate, holdRead } from './support/gates';
 import { pluginFootprint, testPluginManifest } from './support/plugin-fixtures';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
-
-/** A point a test holds a call at until it opens the gate. */
-function gate() {
-  let reached!: () => void;
-  let open!: () => void;
-  const at = new Promise<void>((resolve) => (reached = resolve));
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { at, reached, opened, open };
-}
 
 describe('plugin lifecycle: enable/disable racing uninstall or each other', () => {
   let stack: TestStack;
@@ -49,23 +41,8 @@ describe('plugin lifecycle: enable/disable racing uninstall or each other', () =
     const id = `race_${newId(6).toLowerCase()}`;
     await install(id);
     // The disable's read of the plugin answers, then waits until the uninstall has begun.
-    const read = gate();
-    let hold = true;
-    const plugin = new Proxy(stack.prisma.plugin, {
-      get(target, prop) {
-        if (prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
-        return async (args: Parameters<typeof target.findUnique>[0]) => {
-          const row = await target.findUnique(args);
-          if (hold) {
-            hold = false;
-            read.reached();
-            await read.opened;
-          }
-          return row;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'plugin' ? plugin : (Reflect.get(target, prop) as unknown)) });
+    const read = holdRead(stack.prisma, 'plugin', 'findUnique');
+    const { prisma } = read;
     const disabling = outcome(service(prisma).disable(id));
     await read.at;
     uninstallHeld = gate();
@@ -118,23 +95,8 @@ describe('plugin lifecycle: enable/disable racing uninstall or each other', () =
     const id = `race_${newId(6).toLowerCase()}`;
     await install(id);
     // The write has checked its key quota and waits before it writes, until the uninstall is over.
-    const checked = gate();
-    let hold = true;
-    const pluginStorage = new Proxy(stack.prisma.pluginStorage, {
-      get(target, prop) {
-        if (prop !== 'count' && prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
-        return async (args: never) => {
-          const answer = await (target[prop] as (a: never) => Promise<unknown>)(args);
-          if (hold) {
-            hold = false;
-            checked.reached();
-            await checked.opened;
-          }
-          return answer;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'pluginStorage' ? pluginStorage : (Reflect.get(target, prop) as unknown)) });
+    const checked = holdRead(stack.prisma, 'pluginStorage', ['count', 'findUnique']);
+    const { prisma } = checked;
     const writing = outcome(service(prisma).getStorage(id).set('token', { secret: 'of the old install' }));
     await checked.at;
     const { workflowId } = await service().uninstall(id, 'admin');
@@ -151,23 +113,8 @@ describe('plugin lifecycle: enable/disable racing uninstall or each other', () =
   test('a config change that read the plugin before its uninstall answers NOT_FOUND, not 500', async () => {
     const id = `race_${newId(6).toLowerCase()}`;
     await install(id);
-    const read = gate();
-    let hold = true;
-    const plugin = new Proxy(stack.prisma.plugin, {
-      get(target, prop) {
-        if (prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
-        return async (args: Parameters<typeof target.findUnique>[0]) => {
-          const row = await target.findUnique(args);
-          if (hold) {
-            hold = false;
-            read.reached();
-            await read.opened;
-          }
-          return row;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'plugin' ? plugin : (Reflect.get(target, prop) as unknown)) });
+    const read = holdRead(stack.prisma, 'plugin', 'findUnique');
+    const { prisma } = read;
     const configuring = outcome(service(prisma).updateConfig(id, { level: 2 }));
     await read.at;
     const { workflowId } = await service().uninstall(id, 'admin');

@@ -3,6 +3,7 @@ import { scheduleIdOf } from '../activities/triggers/trigger-schedules';
 import { createTriggerService } from '../activities/triggers/trigger-service';
 import { UpdateTriggerBody } from '../activities/triggers/trigger-schemas';
 import { buildTriggerApp } from './support/trigger-app';
+import { holdRead } from './support/gates';
 import { openTestStack, type TestStack } from './support/test-stack';
 
 describe('triggers: an update racing the delete', () => {
@@ -16,26 +17,7 @@ describe('triggers: an update racing the delete', () => {
 
   test('an update that read the trigger before it was deleted answers NOT_FOUND and leaves no schedule', async () => {
     const created = (await t.api.post('/api/v1/triggers').send({ name: 'doomed', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201)).body as { id: string };
-    let reached!: () => void;
-    let open!: () => void;
-    const atRead = new Promise<void>((resolve) => (reached = resolve));
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    let hold = true;
-    const trigger = new Proxy(stack.prisma.trigger, {
-      get(target, prop) {
-        if (prop !== 'findUnique') return Reflect.get(target, prop) as unknown;
-        return async (args: Parameters<typeof target.findUnique>[0]) => {
-          const row = await target.findUnique(args);
-          if (hold) {
-            hold = false;
-            reached();
-            await opened;
-          }
-          return row;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'trigger' ? trigger : (Reflect.get(target, prop) as unknown)) });
+    const { prisma, at: atRead, open } = holdRead(stack.prisma, 'trigger', 'findUnique');
     const slow = createTriggerService({ prisma, temporal: stack.client, taskQueue: stack.taskQueue, starter: t.starter, secrets: t.secrets, plans: t.plans, tools: stack.tools });
     const updating = slow.updateTrigger(created.id, UpdateTriggerBody.parse({ name: 'renamed', config: { intervalSeconds: 60 } })).then(() => 'ok', (error: { code?: string }) => error.code);
     await atRead;

@@ -2,6 +2,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { SPEC_PROBE_PREFIX } from '../activities/triggers/schedule-drift';
 import { scheduleIdOf } from '../activities/triggers/trigger-schedules';
 import { createTriggerService } from '../activities/triggers/trigger-service';
+import { holdRead } from './support/gates';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { eventually } from './support/wait';
@@ -16,22 +17,7 @@ describe('schedule triggers on Temporal Schedules', () => {
   const createTrigger = async (body: Record<string, unknown>) => (await t.api.post('/api/v1/triggers').send(body).expect(201)).body as { id: string };
   /** A trigger service whose first `read` of trigger rows returns only once the test releases it (`reached`: the read is done). */
   const heldAfter = (read: 'findUnique' | 'findMany') => {
-    let readDone!: () => void;
-    const reached = new Promise<void>((resolve) => (readDone = resolve));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const rows = new Proxy(stack.prisma.trigger, {
-      get(target, prop) {
-        if (prop !== read) return Reflect.get(target, prop) as unknown;
-        return async (args: never) => {
-          const result: unknown = await (target[read] as (a: never) => Promise<unknown>)(args);
-          readDone();
-          await gate;
-          return result;
-        };
-      },
-    });
-    const prisma = new Proxy(stack.prisma, { get: (target, prop) => (prop === 'trigger' ? rows : (Reflect.get(target, prop) as unknown)) });
+    const { prisma, at: reached, open: release } = holdRead(stack.prisma, 'trigger', read);
     const slow = createTriggerService({ prisma, temporal: stack.client, taskQueue: stack.taskQueue, starter: t.starter, secrets: t.secrets, plans: t.plans, tools: stack.tools });
     return { slow, reached, release };
   };
