@@ -16,7 +16,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   plans execute <id> [--input JSON] [--follow] | history <id>
   runs list <planId> | get <runId> | follow <runId>
   runs pause|resume|cancel <runId> | checkpoint <runId> [--name NAME] | rollback <runId> [--checkpoint ID]
-  runs approve|reject <runId> <stepId> [--comment TEXT]
+  runs approvals               (approval steps waiting for your decision) | approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | update <id> <patch.json> | delete <id> | rotate-secret <id>
   triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>

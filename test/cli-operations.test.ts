@@ -190,6 +190,9 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect((await ownpilot(['runs', 'get', a], { ...fileOnly(), TEMPORAL_NAMESPACE: 'blue' })).stdout).toContain(`/namespaces/blue/workflows/${a}`);
     expect(shown).toContain(`\ncheckpoints\n`);
     expect(shown).toContain(`  ${checkpointId}  after 1 step  before-gate\n`);
+    const waiting = (await ownpilot(['runs', 'approvals'], fileOnly())).stdout;
+    expect(waiting.split('\n')[0]).toMatch(/^REQUESTEDAT\s+RUNID\s+STEPID\s+PLANNAME\s+MESSAGE$/);
+    expect(waiting).toMatch(new RegExp(`^\\S+\\s+${a}\\s+gate\\s+controlled`, 'm'));
     expect((await ownpilot(['runs', 'reject', a, 'gate', '--comment', 'not today', '--json'], fileOnly())).stdout).toContain('"status": "failed"');
     await eventually(() => status(a), (s) => s === 'failed');
     const history = (await ownpilot(['plans', 'history', plan.body.id], fileOnly())).stdout;

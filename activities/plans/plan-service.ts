@@ -13,6 +13,7 @@ import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from '../../workflows
 import { TERMINAL_RUN_STATUSES, type PlanRunState, type PlanRunStatus, type StepState } from '../../workflows/plan-types';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { createClosedRuns } from './closed-runs';
+import { createPendingApprovals } from './pending-approvals';
 import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
 import { rebuildCheckpointOutputs } from './plan-checkpoints';
 import { ACTIVE_RUN_STATUSES, createRunAllocator } from './plan-runs';
@@ -198,6 +199,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
 
   return {
     ...createPlanAccess({ prisma }),
+    ...createPendingApprovals({ prisma }),
     /** Stores a plan as version 1 with its steps; 422 naming each problem of the definition. */
     async createPlan(body: CreatePlanBody, createdBy: string) {
       const { name, description, goal, maxConcurrentRuns, ...definition } = body;

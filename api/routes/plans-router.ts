@@ -28,7 +28,11 @@ export function plansRouter(plans: PlanService): Router {
     res.json(await plans.listPlans(plans.visiblePlans(parse(ListPlansQuery, req.query), principalOf(req))));
   });
 
-  // Runs first, so /runs/... never reads as a plan id.
+  // Runs and approvals first, so /runs/... and /approvals never read as a plan id.
+  router.get('/approvals', async (req, res) => {
+    const { limit } = parse(LimitQuery, req.query);
+    res.json({ approvals: await plans.listPendingApprovals(principalOf(req), limit) });
+  });
   router.get('/runs/:runId', async (req, res) => {
     const { runId } = parse(RunIdParams, req.params);
     await plans.assertMayUseRun(runId, principalOf(req), 'read');

@@ -3,6 +3,7 @@ import {
   CheckpointBody, CreatePlanBody, DecisionBody, ExecutePlanBody, LimitQuery, ListPlansQuery, PlanDefinition, PlanIdParams, PlanStep, PlanStepParams,
   RollbackBody, RunCheckpointParams, RunIdParams, RunStepParams, UpdatePlanBody,
 } from '../../activities/plans/plan-schemas';
+import { PendingApproval } from '../../activities/plans/pending-approvals';
 import type { PlanRunStatus, StepStatus } from '../../workflows/plan-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
@@ -58,6 +59,7 @@ export const plansRoutes: RouteGroup = {
   routes: [
     { method: 'post', path: '/', summary: 'Create a plan (version 1)', body: CreatePlanBody, errors: [422], responses: { 201: { description: 'Created', schema: Plan } } },
     { method: 'get', path: '/', summary: 'The caller\'s plans, newest first (admin: all)', query: ListPlansQuery, responses: { 200: { description: 'Plans', schema: z.array(Plan) } } },
+    { method: 'get', path: '/approvals', summary: 'Approval steps of active runs waiting for a decision the caller may make (named among the approvers, or `*` for the run\'s owner, starter and admin), oldest first', query: LimitQuery, responses: { 200: { description: 'Waiting approvals', schema: z.object({ approvals: z.array(PendingApproval.extend({ requestedAt: Timestamp })) }) } } },
     { method: 'get', path: '/runs/:runId', summary: 'A run: live status from the workflow, or the stored snapshot', params: RunIdParams, errors: [403, 404], responses: { 200: { description: 'The run', schema: RunView } } },
     { method: 'get', path: '/runs/:runId/checkpoints/:checkpointId', summary: 'A checkpoint with the step outputs at it', params: RunCheckpointParams, errors: [403, 404], responses: { 200: { description: 'The checkpoint', schema: CheckpointOutputs } } },
     { method: 'post', path: '/runs/:runId/pause', summary: 'Pause a running run', params: RunIdParams, errors: [403, 404, 409], responses: { 200: { description: 'Paused', schema: RunState } } },

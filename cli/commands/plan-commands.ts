@@ -109,6 +109,10 @@ export function planCommands(isTty: boolean): Record<string, Command> {
       const checkpointId = typeof c.flags.checkpoint === 'string' ? c.flags.checkpoint : undefined;
       printRun(c, await c.api.post<RunViewBody>(`${runPath(c)}/rollback`, checkpointId ? { checkpointId } : {}));
     },
+    'runs approvals': async (c) => {
+      const { approvals } = await c.api.get<{ approvals: Row[] }>('/api/v1/plans/approvals');
+      printRows(c.out, approvals, approvals, ['requestedAt', 'runId', 'stepId', 'planName', 'message']);
+    },
     ...Object.fromEntries(
       (['approve', 'reject'] as const).map((action) => [
         `runs ${action}`,
