@@ -5,7 +5,7 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { CURRENT_PLAN_BEHAVIOURS } from '../workflows/plan-behaviours';
 import { hasRecordedHistory, recordedHistoryFiles, replayRecordedHistories, writeRecordedHistory } from './support/replay';
-import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { openPlanHarness, type PlanHarness, undo } from './support/plan-harness';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
 // a change that breaks determinism fails `npm test`. Record the scenarios that have no file yet
@@ -20,7 +20,6 @@ const OVERWRITE = process.env.RECORD_PLAN_HISTORIES === 'overwrite';
 async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> {
   const post = (p: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${p}`).send(body);
   const runs: Record<string, string> = {};
-  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
 
   const child = await h.createPlan({ name: 'child', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: { v: '{{ input.v }}' } }] });
   const graph = await h.createPlan({

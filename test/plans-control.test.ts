@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createPlanService, type PlanService } from '../activities/plans/plan-service';
-import { everyToolAllowed, openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { everyToolAllowed, openPlanHarness, type PlanHarness, undo } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 describe('plan run control: pause/resume, cancel, rollback, checkpoints, approvals', () => {
@@ -12,7 +12,6 @@ describe('plan run control: pause/resume, cancel, rollback, checkpoints, approva
   });
   afterAll(() => h.close());
   const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
-  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
   const undone = (runId: string) => h.calls.filter((c) => c.idempotencyKey?.startsWith(`${runId}/`) && c.idempotencyKey.endsWith('/compensate')).map((c) => c.args.undo ?? c.args.reason);
 
   test('pause lets the step in flight finish and starts no new one; resume continues; wrong state is 409', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { openPlanHarness, type PlanHarness, undo } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 // A rollback cancels the tool and sub-plan steps in flight (behaviour 'rollback-cancels-in-flight')
@@ -13,7 +13,6 @@ describe('plan rollback: steps in flight are cancelled, not awaited', () => {
   });
   afterAll(() => h.close());
   const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
-  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
   /** What the compensations of these runs undid, in the order they ran. */
   const undoneBy = (...runIds: string[]) => h.calls.filter((c) => runIds.some((r) => c.idempotencyKey?.startsWith(`${r}/`)) && c.idempotencyKey?.endsWith('/compensate')).map((c) => c.args.undo);
   /** A run's plan_history rows in sequence order, as `stepId event status`. */

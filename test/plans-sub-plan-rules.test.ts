@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { createPlanService } from '../activities/plans/plan-service';
-import { everyToolAllowed, openPlanHarness, type PlanHarness, type RunBody } from './support/plan-harness';
+import { everyToolAllowed, openPlanHarness, type PlanHarness, type RunBody, undo } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 // Which plans a sub_plan step may run (its plan owner's, or any for admin), at save time and at
@@ -13,7 +13,6 @@ describe('plan rules: sub-plan ownership, sub-plan retries, timeout and retry by
   });
   afterAll(() => h.close());
   const ended = (runId: string, status: string) => h.waitFor(runId, (r) => r.status === status && r.source === 'database');
-  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
   const undone = (runId: string) => h.calls.filter((c) => c.idempotencyKey?.startsWith(`${runId}/`) && c.idempotencyKey.endsWith('/compensate')).map((c) => c.args.undo);
   const childRuns = (parentRunId: string) => h.stack.prisma.planRun.findMany({ where: { parentRunId }, orderBy: { runNumber: 'asc' } });
   const attempts = (run: RunBody, stepId: string) =>

@@ -1,4 +1,4 @@
-import { openPlanHarness, type PlanHarness, type RunBody } from './support/plan-harness';
+import { openPlanHarness, type PlanHarness, type RunBody, undo } from './support/plan-harness';
 import { eventually } from './support/wait';
 
 // Sub-plans under cancel and failure, every approval timeout behaviour and decision error,
@@ -10,7 +10,6 @@ describe('plan runs: sub-plan cancel and failure, approval timeouts and decision
   });
   afterAll(() => h.close());
   const post = (path: string, body: object = {}) => h.api.post(`/api/v1/plans/runs/${path}`).send(body);
-  const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
   /** Compensation calls of one run (by idempotency key), in the order they ran. */
   const undone = (runId: string) => h.calls.filter((c) => c.idempotencyKey?.startsWith(`${runId}/`) && c.idempotencyKey.endsWith('/compensate')).map((c) => c.args.undo);
   const ended = (runId: string, status: string) => h.waitFor(runId, (r) => r.status === status && r.source === 'database');
