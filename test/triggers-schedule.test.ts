@@ -259,6 +259,24 @@ describe('schedule triggers on Temporal Schedules', () => {
     await t.api.delete(`/api/v1/triggers/${disabled.id}`).expect(204);
   });
 
+  test('reconcile asks Temporal before it takes the row lock: an update commits meanwhile, and the pass checks the row as updated', async () => {
+    const trigger = await createTrigger({ name: 'edited mid-check', type: 'schedule', config: { intervalSeconds: 3600 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
+    // The pass stops right after its first read of this row (its other rows go on).
+    const held = holdRead(stack.prisma, 'trigger', 'findUnique', { match: ([query]) => (query as { where: { id: string } }).where.id === trigger.id });
+    const slow = createTriggerService({ prisma: held.prisma, temporal: stack.client, taskQueue: stack.taskQueue, starter: t.starter, secrets: t.secrets, plans: t.plans, tools: stack.tools });
+    const pass = slow.reconcile();
+    await held.at;
+    // Not blocked by the pass: it holds no lock while it reads and probes.
+    await t.api.patch(`/api/v1/triggers/${trigger.id}`).send({ config: { intervalSeconds: 7200 } }).expect(200);
+    held.open();
+    const result = await pass;
+    expect(result.failed).toEqual([]);
+    // Checked against the updated row, not the 3600 s one it read first: nothing to realign.
+    expect([...result.recreated, ...result.realigned, ...result.repaired]).not.toContain(scheduleIdOf(trigger.id));
+    expect((await describe_(trigger.id)).spec.intervals).toEqual([{ every: 7_200_000 }]);
+    await t.api.delete(`/api/v1/triggers/${trigger.id}`).expect(204);
+  });
+
   test('reconcile realigns a schedule whose spec, policies and action were changed in Temporal, and it fires per the row again', async () => {
     const trigger = await createTrigger({ name: 'every second', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.echo', args: {} } });
     const original = await describe_(trigger.id);

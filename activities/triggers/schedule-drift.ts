@@ -45,15 +45,22 @@ export function createScheduleDriftCheck({ temporal }: { temporal: Pick<Client, 
   }
 
   return {
-    /** The parts of `described` that differ from `wanted`; empty when the schedule is as the row says. The paused state is not compared. */
-    async differences(described: ScheduleDescription, wanted: ScheduleOptions): Promise<SchedulePart[]> {
+    /**
+     * Asks Temporal how it stores `wanted` (a probe, unless cached) and returns the check that
+     * finds the parts of a described schedule differing from it; empty when the schedule is as the
+     * row says. The paused state is not compared. Split in two so that the probe's round trips can
+     * run before a caller takes a row lock, and only the comparison under it.
+     */
+    async against(wanted: ScheduleOptions): Promise<(described: ScheduleDescription) => SchedulePart[]> {
       const expected = await normalised(wanted);
-      const parts: SchedulePart[] = [];
-      if (!isDeepStrictEqual(plain(described.spec), plain(expected.spec))) parts.push('spec');
-      if (!isDeepStrictEqual(plain(described.policies), plain(expected.policies))) parts.push('policies');
-      // Every action field counts: one scheduleOptionsFor leaves unset (memo, search attributes, timeouts) must be unset in Temporal too.
-      if (!isDeepStrictEqual(plain(described.action), plain(wanted.action))) parts.push('action');
-      return parts;
+      return (described) => {
+        const parts: SchedulePart[] = [];
+        if (!isDeepStrictEqual(plain(described.spec), plain(expected.spec))) parts.push('spec');
+        if (!isDeepStrictEqual(plain(described.policies), plain(expected.policies))) parts.push('policies');
+        // Every action field counts: one scheduleOptionsFor leaves unset (memo, search attributes, timeouts) must be unset in Temporal too.
+        if (!isDeepStrictEqual(plain(described.action), plain(wanted.action))) parts.push('action');
+        return parts;
+      };
     },
   };
 }

@@ -55,6 +55,13 @@ function newWebhookSecret(): string {
 
 /** How far in the future a backfill's end may be (clocks differ a little). */
 const CLOCK_SKEW_MS = 60_000;
+/**
+ * For the transactions that wait on Temporal while they hold a trigger's row lock (a schedule
+ * change commits with its row): Prisma's default 5 s is one slow Temporal answer on a busy machine.
+ */
+const SCHEDULE_TRANSACTION = { timeout: 30_000 };
+/** How often repairSchedule reads a row again that changed between its probe and its lock. */
+const MAX_REPAIR_ATTEMPTS = 3;
 /** The most firings one backfill of an interval schedule may ask for (a cron range is bounded by MAX_BACKFILL_DAYS). */
 const MAX_BACKFILL_FIRINGS = 10_000;
 
@@ -105,7 +112,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (!updated) throw notFound('trigger', id);
       if (SCHEDULED_TYPES.has(updated.type)) await schedules.setPaused(id, !enabled).catch(() => schedules.put(updated));
       return updated;
-    });
+    }, SCHEDULE_TRANSACTION);
     return view(row);
   }
 
@@ -114,25 +121,36 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
    * enable/disable/delete take (so a change made meanwhile is never undone): recreates a missing
    * schedule (paused iff disabled), replaces one whose spec, policies or action differ from what
    * the row produces ('realigned'), or fixes a wrong paused state. 'gone' when the row no longer exists.
+   * Temporal's normalisation of the wanted spec is probed before the lock; a row changed between
+   * the two reads is read and probed again.
    */
   async function repairSchedule(id: string): Promise<'recreated' | 'realigned' | 'repaired' | 'gone' | 'ok'> {
-    return prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
-      const row = await tx.trigger.findUnique({ where: { id } });
-      if (!row) return 'gone';
-      const described = await temporal.schedule.getHandle(scheduleIdOf(id)).describe().catch(() => null);
-      if (!described) {
-        await schedules.put(row);
-        return 'recreated';
-      }
-      if ((await drift.differences(described, scheduleOptionsFor(row, taskQueue))).length > 0) {
-        await schedules.put(row); // the whole schedule, paused state included
-        return 'realigned';
-      }
-      if (described.state.paused !== row.isEnabled) return 'ok';
-      await schedules.setPaused(id, !row.isEnabled);
-      return 'repaired';
-    });
+    for (let attempt = 1; ; attempt++) {
+      const seen = await prisma.trigger.findUnique({ where: { id } });
+      if (!seen) return 'gone';
+      const wanted = scheduleOptionsFor(seen, taskQueue);
+      const differences = await drift.against(wanted);
+      const outcome = await prisma.$transaction(async (tx) => {
+        await tx.$queryRaw`SELECT 1 FROM triggers WHERE id = ${id} FOR UPDATE`;
+        const row = await tx.trigger.findUnique({ where: { id } });
+        if (!row) return 'gone';
+        if (!isDeepStrictEqual(scheduleOptionsFor(row, taskQueue), wanted)) return 'changed';
+        const described = await temporal.schedule.getHandle(scheduleIdOf(id)).describe().catch(() => null);
+        if (!described) {
+          await schedules.put(row);
+          return 'recreated';
+        }
+        if (differences(described).length > 0) {
+          await schedules.put(row); // the whole schedule, paused state included
+          return 'realigned';
+        }
+        if (described.state.paused !== row.isEnabled) return 'ok';
+        await schedules.setPaused(id, !row.isEnabled);
+        return 'repaired';
+      }, SCHEDULE_TRANSACTION);
+      if (outcome !== 'changed') return outcome;
+      if (attempt === MAX_REPAIR_ATTEMPTS) throw new AppError('CONFLICT', `trigger ${id} kept changing while its schedule was checked; the next pass checks it again`, { id });
+    }
   }
 
   /** Runs `act` on the trigger's schedule; one missing from Temporal is recreated from the row and `act` tried once more. */
@@ -189,7 +207,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
             scheduled = true;
           }
           return created;
-        });
+        }, SCHEDULE_TRANSACTION);
         return { ...view(row), ...(webhookSecret ? { webhookSecret } : {}) };
       } catch (error) {
         if (scheduled) await schedules.remove(id).catch(() => undefined); // reconcile removes it if this fails too
@@ -242,7 +260,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
             scheduledOver = current;
           }
           return updated;
-        });
+        }, SCHEDULE_TRANSACTION);
         return view(row);
       } catch (error) {
         if (scheduledOver) await schedules.put(scheduledOver).catch(() => undefined); // put the old schedule back
@@ -256,7 +274,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
         const row = await tx.trigger.delete({ where: { id } }).catch(() => null);
         if (!row) throw notFound('trigger', id);
         if (SCHEDULED_TYPES.has(row.type)) await schedules.remove(id);
-      });
+      }, SCHEDULE_TRANSACTION);
     },
 
     /** One trigger; schedule/condition triggers include their schedule's state and next fire times. */

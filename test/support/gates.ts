@@ -12,9 +12,15 @@ export function gate() {
 /**
  * A Prisma client whose next call of `model.method` (or of any of several methods) answers, then waits until the test opens the
  * gate: the way to put another request between a service's read and the write that follows it.
- * `at` resolves once the held call has its answer; `arm()` holds the next call again.
+ * `at` resolves once the held call has its answer; `arm()` holds the next call again. With `match`,
+ * only a call whose arguments it accepts is held (e.g. the read of one row among many).
  */
-export function holdRead<M extends keyof PrismaClient>(prisma: PrismaClient, model: M, method: string | string[], options: { armed?: boolean } = {}) {
+export function holdRead<M extends keyof PrismaClient>(
+  prisma: PrismaClient,
+  model: M,
+  method: string | string[],
+  options: { armed?: boolean; match?: (args: unknown[]) => boolean } = {},
+) {
   const methods: unknown[] = typeof method === 'string' ? [method] : method;
   const { at, reached, opened, open } = gate();
   let armed = options.armed ?? true;
@@ -24,7 +30,7 @@ export function holdRead<M extends keyof PrismaClient>(prisma: PrismaClient, mod
       if (!methods.includes(prop) || typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
         const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        if (armed) {
+        if (armed && (options.match?.(args) ?? true)) {
           armed = false;
           reached();
           await opened;
