@@ -6,6 +6,7 @@ import type { EventBus } from '../activities/events/event-bus';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { createEventStreams } from '../activities/events/event-stream';
 import type { OwnPilotEvent } from '../activities/events/event-types';
+import { mayReadEvent } from '../activities/events/event-visibility';
 import { errorMiddleware } from '../api/error-middleware';
 import { eventsRouter } from '../api/routes/events-router';
 import { createLogger } from '../platform/logger';
@@ -92,6 +93,32 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect(await typesFor('user:b')).toEqual(['small', 'big', 'open']);
     expect(await typesFor('user:c')).toEqual(['open']);
     expect(() => api.emit(`plugin.${tag}.bad`, {}, 'api', { audience: [''] })).toThrow(/invalid audience/);
+  });
+
+  test('the history applies each reader\'s visibility in SQL, exactly as mayReadEvent: pages stay full', async () => {
+    const tag = newId(6).toLowerCase();
+    const [mine, theirs] = [`plugin:${tag}a`, `plugin:${tag}b`];
+    const from = new Date(Date.now() - 1000).toISOString();
+    const resource = (source: string) => api.emitAsync('resource.created', { resourceType: 'note', id: newId() }, source);
+    // Between user:a's oldest event and its newer ones, six it may not read.
+    const sent: OwnPilotEvent[] = [await resource('user:a')];
+    for (let i = 0; i < 3; i++) sent.push(await resource('user:b'), await resource('user:c'));
+    sent.push(
+      await api.emitAsync(`plugin.${tag}a.ping`, { n: 1 }, mine),
+      await api.emitAsync(`plugin.${tag}b.ping`, { n: 2 }, theirs),
+      await api.emitAsync(`plugin.${tag}a.private`, { n: 3 }, mine, { audience: ['user:b', mine] }),
+      await api.emitAsync(`plugin.${tag}b.only-admin`, { n: 4 }, theirs, { audience: ['admin'] }),
+    );
+    const to = new Date(Date.now() + 1000).toISOString();
+    const ids = new Set(sent.map((e) => e.id));
+    for (const reader of ['user:a', 'user:b', 'user:c', mine, theirs, `trigger:${tag}`]) {
+      const page = (await api.getEventHistory({ from, to, limit: 500 }, reader)).filter((e) => ids.has(e.id));
+      expect([reader, page.map((e) => e.id).sort()]).toEqual([reader, sent.filter((e) => mayReadEvent(reader, e)).map((e) => e.id).sort()]);
+    }
+    // A user's page over everything is full of what it may read: the others' resource events take no room in it.
+    const firstOfA = await api.getEventHistory({ type: '**', from, to, limit: 3 }, 'user:a');
+    expect(firstOfA).toHaveLength(3);
+    expect(firstOfA.filter((e) => !mayReadEvent('user:a', e))).toEqual([]);
   });
 
   test('events reach the other process in emit order, oversized ones (loaded from event_log) included', async () => {

@@ -245,12 +245,12 @@ export function createEventBus(options: EventBusOptions) {
     },
 
     /**
-     * A page of event_log (newest first); with `audienceOf`, only events whose audience, if they
-     * have one, names that principal. Throws VALIDATION_FAILED for bad filters, UNAVAILABLE without a store.
+     * A page of event_log (newest first); with `reader`, only the events that principal may read.
+     * Throws VALIDATION_FAILED for bad filters, UNAVAILABLE without a store.
      */
-    async getEventHistory(filters: EventHistoryQuery = {}, audienceOf?: string): Promise<OwnPilotEvent[]> {
+    async getEventHistory(filters: EventHistoryQuery = {}, reader?: string): Promise<OwnPilotEvent[]> {
       if (!store) throw new AppError('UNAVAILABLE', 'this event bus keeps no history');
-      return store.query(EventHistoryQuery.parse(filters), audienceOf);
+      return store.query(EventHistoryQuery.parse(filters), reader);
     },
 
     /** Bus counters, event_log writer and channel stats, and per-subscriber delivery counters. */

@@ -91,7 +91,7 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
             // Keyset-like paging: each page starts at the last timestamp read, so offsets stay small however long the replay.
             let from = filters.from;
             for (let offset = 0; !closed; ) {
-              const page = await events.getEventHistory({ ...scope.query, from, order: 'asc', limit: pageSize, offset }, scope.audienceOf);
+              const page = await events.getEventHistory({ ...scope.query, from, order: 'asc', limit: pageSize, offset }, scope.reader);
               // A row committed late shifts the pages after it: the row at a page's end may open the next.
               const fresh = page.filter((e) => !previousPage.has(e.id));
               previousPage = new Set(page.map((e) => e.id));

@@ -30,21 +30,21 @@ export function mayReadEvent(principal: string, event: Visible): boolean {
  * A history or stream query as `principal` may ask it, and the filter for what it returns
  * (`mayReadEvent`). A plugin must aim `type` at its own namespace (FORBIDDEN otherwise); a user's
  * query aimed at resource events is narrowed to their own (FORBIDDEN when it names another source).
- * `audienceOf` is the principal the event_log query must filter audiences by (undefined for admin),
- * so pages are not emptied by events the reader may not see.
+ * `reader` is the principal the event_log query filters by (undefined for admin), so that pages are
+ * not emptied by events the reader may not see; `visible` checks each event again on its way out.
  */
-export function eventScope<Q extends EventFilters>(principal: string, query: Q): { query: Q; audienceOf: string | undefined; visible: (event: Visible) => boolean } {
+export function eventScope<Q extends EventFilters>(principal: string, query: Q): { query: Q; reader: string | undefined; visible: (event: Visible) => boolean } {
   const visible = (event: Visible) => mayReadEvent(principal, event);
-  const audienceOf = principal === 'admin' ? undefined : principal;
+  const reader = principal === 'admin' ? undefined : principal;
   if (principal.startsWith('plugin:')) {
     const namespace = `plugin.${principal.slice('plugin:'.length)}.`;
     if (!(query.type ?? '').startsWith(namespace)) throw new AppError('FORBIDDEN', `${principal} may only read ${namespace}* events (pass type=)`);
-    return { query, audienceOf, visible };
+    return { query, reader, visible };
   }
   const aimedAtResources = query.category === 'resource' || (query.type ?? '').startsWith(PRIVATE_PREFIX);
-  if (!principal.startsWith('user:') || !aimedAtResources) return { query, audienceOf, visible };
+  if (!principal.startsWith('user:') || !aimedAtResources) return { query, reader, visible };
   if (query.source !== undefined && query.source !== principal) {
     throw new AppError('FORBIDDEN', `${principal} may read only its own resource events`, { source: query.source });
   }
-  return { query: { ...query, source: principal }, audienceOf, visible };
+  return { query: { ...query, source: principal }, reader, visible };
 }

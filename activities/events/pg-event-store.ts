@@ -246,9 +246,10 @@ export function createPgEventStore(options: PgEventStoreOptions) {
 
     /**
      * One page of event_log in `filters.order` (newest first by default), filtered by type pattern,
-     * category, source and time range and, with `audienceOf`, to events without an audience or whose audience names it.
+     * category, source and time range and, with `reader`, to the events that principal may read
+     * (event-visibility.ts's mayReadEvent, here in SQL so that pages stay full).
      */
-    async query(filters: EventHistoryFilters, audienceOf?: string): Promise<OwnPilotEvent[]> {
+    async query(filters: EventHistoryFilters, reader?: string): Promise<OwnPilotEvent[]> {
       const direction = filters.order === 'asc' ? 'ASC' : 'DESC';
       const { rows } = await pool.query<Row>(
         `SELECT ${COLUMNS} FROM event_log
@@ -257,7 +258,10 @@ export function createPgEventStore(options: PgEventStoreOptions) {
            AND ($3::text IS NULL OR source = $3)
            AND ($4::timestamptz IS NULL OR timestamp >= $4)
            AND ($5::timestamptz IS NULL OR timestamp <= $5)
-           AND ($8::text IS NULL OR audience IS NULL OR $8 = ANY(audience))
+           AND ($8::text IS NULL OR ((audience IS NULL OR $8 = ANY(audience)) AND CASE
+                 WHEN starts_with($8, 'plugin:') THEN starts_with(event_type, 'plugin.' || substr($8, 8) || '.')
+                 WHEN starts_with($8, 'user:') THEN NOT starts_with(event_type, 'resource.') OR source = $8
+                 ELSE false END))
          ORDER BY timestamp ${direction}, id ${direction}
          LIMIT $6 OFFSET $7`,
         [
@@ -268,7 +272,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
           filters.to ?? null,
           filters.limit,
           filters.offset,
-          audienceOf ?? null,
+          reader ?? null,
         ],
       );
       return rows.map(toEvent);

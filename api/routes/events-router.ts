@@ -34,7 +34,7 @@ export function eventsRouter(
   router.get('/', async (req, res) => {
     const query = parse(EventHistoryQuery, req.query);
     const scope = eventScope(principalOf(req), query);
-    const page = await events.getEventHistory(scope.query, scope.audienceOf);
+    const page = await events.getEventHistory(scope.query, scope.reader);
     res.json({ items: page.filter(scope.visible), nextOffset: page.length === query.limit ? query.offset + page.length : null });
   });
   router.post('/', async (req, res) => {
