@@ -70,9 +70,9 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
     expect(fired.causationChain).toEqual([]);
     expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [a], error: `cycle: ${a} → ${a}` });
     // The side effect's envelope, as stored (what other processes read), names the call that made it.
-    // (The nested create ran as the plugin; the cause is the outermost call, the trigger's.)
+    // (The nested create ran as the plugin; the cause is the outermost call, the trigger's: for its creator, admin, via the trigger.)
     const logged = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: maker, data: { path: ['data', 'title'], equals: 'loop-a' } } });
-    expect(logged.map((e) => e.cause)).toEqual([{ requesterId: `trigger:${a}`, idempotencyKey: fired.workflowId }]);
+    expect(logged.map((e) => e.cause)).toEqual([{ requesterId: 'admin', via: `trigger:${a}`, idempotencyKey: fired.workflowId }]);
     await settle(a);
     expect(await history(a)).toHaveLength(2);
     expect(await stack.prisma.note.count({ where: { ownerId: maker, title: 'loop-a' } })).toBe(1);
@@ -96,7 +96,8 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
     expect(fired.planWorkflowId).not.toBeNull();
     expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [b], error: `cycle: ${b} → ${b}`, planWorkflowId: null });
     const [logged] = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: maker, data: { path: ['data', 'title'], equals: 'loop-b' } } });
-    expect(logged!.cause).toEqual({ requesterId: `trigger:${b}`, idempotencyKey: `${fired.planWorkflowId}/make/0` });
+    // The run is the trigger creator's (admin): its steps call as its starter.
+    expect(logged!.cause).toEqual({ requesterId: 'admin', idempotencyKey: `${fired.planWorkflowId}/make/0` });
     await settle(b);
     expect(await history(b)).toHaveLength(2);
     expect(await stack.prisma.planRun.count({ where: { planId } })).toBe(1);
@@ -149,11 +150,11 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
       expect(relayed.map((e) => e.cause)).toEqual([
         // relaying the user's note: the handler's own call; relaying the trigger's note: the trigger's call (each one handler hop)
         { requesterId: `plugin:${relayId}`, idempotencyKey: expect.any(String), pluginHops: 1 },
-        { requesterId: `trigger:${d}`, idempotencyKey: fired.workflowId, pluginHops: 1 },
+        { requesterId: 'admin', via: `trigger:${d}`, idempotencyKey: fired.workflowId, pluginHops: 1 },
       ]);
       await settle(d);
       expect(await history(d)).toHaveLength(2);
-      expect(await stack.prisma.note.count({ where: { ownerId: `trigger:${d}`, title: 'loop-d' } })).toBe(1);
+      expect(await stack.prisma.note.count({ where: { ownerId: 'admin', title: 'loop-d' } })).toBe(1);
       await t.api.delete(`/api/v1/triggers/${d}`).expect(204);
     } finally {
       host.stop();

@@ -43,6 +43,21 @@ describe('trigger cycles are refused at create/update/enable when the stored def
     expect(await countNamed('plan echo')).toBe(0);
   });
 
+  test('a firing is known to act for its creator via the trigger: tool.executed names both, resources are the creator’s', async () => {
+    // The creator is admin (the test's key): a filter on the resource's source sees the trigger's own note.
+    const bySource = { pattern: 'resource.created', filter: { all: [{ path: 'source', op: 'eq', value: 'admin' }, { path: 'data.resourceType', op: 'eq', value: 'notes' }] } };
+    await refusedCreate({ name: 'admin notes', config: bySource, action: { kind: 'tool', tool: 'core.notes.create', args: { title: 'x' } } });
+    // A filter on `via` names the trigger's own calls; `requesterId` is the creator, never the trigger.
+    const echo = { kind: 'tool', tool: 'core.echo', args: {} };
+    const onCalls = (path: string, value: string) => ({ pattern: 'tool.executed', filter: { all: [{ path: 'data.tool', op: 'eq', value: 'core.echo' }, { path, op: 'eq', value }] } });
+    const viaSelf = await create({ name: 'via self', enabled: false, config: onCalls('data.via', 'trigger:later'), action: echo });
+    await t.api.patch(`/api/v1/triggers/${viaSelf}`).send({ config: { filter: onCalls('data.via', `trigger:${viaSelf}`).filter } }).expect(200);
+    expect((await t.api.post(`/api/v1/triggers/${viaSelf}/enable`).expect(422)).body.error.message).toBe("trigger 'via self' would close a cycle: via self → via self");
+    const asSelf = await create({ name: 'as self', enabled: false, config: onCalls('data.requesterId', 'trigger:later'), action: echo });
+    await t.api.patch(`/api/v1/triggers/${asSelf}`).send({ config: { filter: onCalls('data.requesterId', `trigger:${asSelf}`).filter } }).expect(200);
+    await t.api.post(`/api/v1/triggers/${asSelf}/enable`).expect(200);
+  });
+
   test('A ↔ B through plan events is refused with the path; the same shape without a way back is accepted', async () => {
     const [planA, planB, planC] = [await createPlan('plan A'), await createPlan('plan B'), await createPlan('plan C')];
     // A runs plan A whenever plan B completes: alone, no cycle.

@@ -6,6 +6,7 @@ import { createLogger } from '../platform/logger';
 import { newId } from '../platform/ids';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { createDeafenableRole } from './support/deafenable-role';
+import { testPluginManifest } from './support/plugin-fixtures';
 import { buildTriggerApp } from './support/trigger-app';
 import { openTestStack, type TestStack } from './support/test-stack';
 import { stackInfo } from './support/stack-info';
@@ -161,6 +162,8 @@ describe('event triggers: pattern + payload filter, one firing per event', () =>
     const as = async (principal: string) => authed(t.app, await createTestKey(testKeyService(stack.prisma), principal));
     const bob = await as(`user:bob${tag}`);
     const pa = await as(`plugin:pa${tag}`);
+    // Installed and enabled: a plugin's trigger acts as the plugin only while it is.
+    await stack.prisma.plugin.create({ data: { id: `pa${tag}`, manifest: testPluginManifest(`pa${tag}`) as object, status: 'enabled', installedAt: new Date(), updatedAt: new Date() } });
     const action = { kind: 'tool', tool: 'core.echo', args: { got: '{{payload.data}}' } };
     const spy = (await bob.post('/api/v1/triggers').send({ name: 'spy', type: 'event', config: { pattern: 'resource.*' }, action }).expect(201)).body.id as string;
     const resource = (source: string) => ({ ...event('resource.created', { resourceType: 'notes', id: `n-${tag}`, title: 'PRIVATE' }), source });

@@ -94,14 +94,15 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
     expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [c], error: `cycle: ${c} → ${c}`, planWorkflowId: null });
     await drainBus();
     expect(await history(c)).toHaveLength(2);
-    expect(await stack.prisma.planRun.count({ where: { startedBy: `trigger:${c}` } })).toBe(1);
+    // Runs a firing starts carry its id as start key: only the first firing started one.
+    expect(await stack.prisma.planRun.count({ where: { startKey: { in: (await history(c)).map((r) => `trigger:${r.id}`) } } })).toBe(1);
     await t.api.delete(`/api/v1/triggers/${c}`).expect(204);
   });
 
   test('a trigger calling a tool on every tool.executed does not feed on its own calls', async () => {
     const d = newId();
-    // Listens to core.echo calls of one user and of itself (its own calls are the loop).
-    const filter = { all: [{ path: 'data.tool', op: 'eq', value: 'core.echo' }, { path: 'data.requesterId', op: 'in', value: ['user:guard-test', `trigger:${d}`] }] };
+    // Listens to core.echo calls of one user and of itself (its own calls, made via it, are the loop).
+    const filter = { all: [{ path: 'data.tool', op: 'eq', value: 'core.echo' }, { any: [{ path: 'data.requesterId', op: 'eq', value: 'user:guard-test' }, { path: 'data.via', op: 'eq', value: `trigger:${d}` }] }] };
     await storeEventTrigger(d, 'D', { pattern: 'tool.executed', filter }, { kind: 'tool', tool: 'core.echo', args: {} });
     const e = stack.bus.emit('tool.executed', { tool: 'core.echo', requesterId: 'user:guard-test', outcome: 'success' }, 'test');
     const rows = await eventually(() => history(d), (r) => r.some((x) => x.status === 'skipped') && r.some((x) => x.status === 'succeeded')); // the echo can be refused before its firing has ended
@@ -139,9 +140,10 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
     const third = await attempt();
     expect(second).toBe(first);
     expect(third).toBe(first);
-    const runs = await stack.prisma.planRun.findMany({ where: { planId, startedBy: `trigger:${trigger}` } });
+    // Every run this trigger's firings started (their start keys are `trigger:<firing id>`).
+    const runs = await stack.prisma.planRun.findMany({ where: { planId, startKey: { startsWith: `trigger:trigger-${trigger}-` } } });
     expect(runs.map((r) => r.id)).toEqual([first]);
-    expect(runs[0]!.startKey).toBe(`trigger:${historyId}`);
+    expect(runs[0]!).toMatchObject({ startKey: `trigger:${historyId}`, startedBy: 'admin' }); // for the trigger's creator
     expect((await stack.prisma.triggerHistory.findUniqueOrThrow({ where: { id: historyId } })).planWorkflowId).toBe(first);
     await eventually(() => stack.prisma.planRun.findUnique({ where: { id: first } }), (r) => r?.status === 'completed');
     await t.api.delete(`/api/v1/triggers/${trigger}`).expect(204);

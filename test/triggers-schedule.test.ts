@@ -40,7 +40,7 @@ describe('schedule triggers on Temporal Schedules', () => {
     const row = fired.find((r) => r.status === 'succeeded')!;
     expect(row.workflowId).toMatch(new RegExp(`^trigger-${trigger.id}-`));
     const planRun = await eventually(() => stack.prisma.planRun.findUnique({ where: { id: row.planWorkflowId! } }), (r) => r?.status === 'completed');
-    expect(planRun?.startedBy).toBe(`trigger:${trigger.id}`);
+    expect(planRun).toMatchObject({ startedBy: 'admin', startKey: `trigger:${row.workflowId}` }); // for the trigger's creator, through this firing
     const run = await stack.client.workflow.getHandle(row.workflowId).describe();
     expect(run.searchAttributes).toMatchObject({ OwnPilotTriggerId: [trigger.id], OwnPilotKind: ['trigger'] });
     await eventually(() => stack.prisma.eventLog.findMany({ where: { eventType: 'trigger.executed' } }), (rows) => rows.some((e) => (e.data as { triggerId?: string } | null)?.triggerId === trigger.id));

@@ -140,11 +140,19 @@ export const UpdatePlanBody = z
 export type UpdatePlanBody = z.infer<typeof UpdatePlanBody>;
 
 /** Body of POST /api/v1/plans/:id/execute. */
+/** The start key prefix of a run a trigger's firing starts (`trigger:<historyId>`): the cycle guard follows it to the firing, so no one else may use it. */
+export const TRIGGER_START_KEY_PREFIX = 'trigger:';
+
 export const ExecutePlanBody = z
   .object({
     input: z.record(z.string(), z.unknown()).default({}),
     /** Idempotent start: a second execute with the same key returns the first run. */
-    startKey: z.string().min(1).max(200).optional(),
+    startKey: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((key) => !key.startsWith(TRIGGER_START_KEY_PREFIX), `start keys beginning with '${TRIGGER_START_KEY_PREFIX}' are reserved for trigger firings`)
+      .optional(),
   })
   .strict();
 export type ExecutePlanBody = z.infer<typeof ExecutePlanBody>;

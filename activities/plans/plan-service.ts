@@ -29,8 +29,10 @@ export interface PlanServiceDeps {
 export interface ExecuteOptions {
   /** Idempotent start: a second execute with the same key returns the first run. */
   startKey?: string;
-  /** The starter must be the plan's creator or admin (FORBIDDEN otherwise): API starts. Triggers were checked when saved. */
+  /** The starter must be the plan's creator or admin (FORBIDDEN otherwise): API starts, and trigger firings for their creator. */
   checkAccess?: boolean;
+  /** What the start was made through (`trigger:<id>`), for the run's details in the Web UI. */
+  via?: string;
 }
 
 /** How long a plan's delete may take: it cascades to every run, checkpoint and history row of the plan. */
@@ -92,7 +94,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
     const names = [...toolNames];
     const known = await Promise.all(names.map((n) => tools.exists(n)));
     const unknownTools = names.filter((_, i) => !known[i]);
-    // Steps run as the starter (the owner, admin, or the owner's trigger): a tool the owner may not run is refused now, not at run time.
+    // Steps run as the starter (the owner, admin, or a trigger firing for either): a tool the owner may not run is refused now, not at run time.
     for (const name of names.filter((_, i) => known[i])) await tools.assertMayRunTool(name, owner);
     const unknownUses: { stepId: string; tool: string }[] = [];
     for (const s of definition.steps) {
@@ -342,7 +344,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
           workflowId: runId,
           args: [workflowInput],
           staticSummary: `Plan: ${workflowInput.planName}`,
-          staticDetails: `run ${runId}, version ${workflowInput.version}, started by ${startedBy}`,
+          staticDetails: `run ${runId}, version ${workflowInput.version}, started by ${startedBy}${options.via ? ` via ${options.via}` : ''}`,
           typedSearchAttributes: [
             { key: OwnPilotPlanId, value: id },
             { key: OwnPilotKind, value: 'plan' },

@@ -32,15 +32,15 @@ export function isSubscriptionHandler(record: Pick<ToolRecord, 'source' | 'defin
  * Why `principal` may not run the tool, or undefined when it may; the one statement of who runs what.
  * Custom tools: their owner and admin. Plugin tools of X: never another plugin (plugins are isolated,
  * and X's code acts as X); X's subscription handlers only X itself (its subscription host, its own
- * code) and admin calling directly, since a handler trusts its `event` argument to be real. `nested`:
- * the call comes from a sandboxed tool's `tools.call` (acting as `principal`).
+ * code) and admin calling directly, since a handler trusts its `event` argument to be real. `indirect`:
+ * the principal is not calling itself: a sandboxed tool's `tools.call` or a trigger firing acts for it.
  */
-export function runRefusal(record: RunnableTool, principal: string, nested = false): string | undefined {
+export function runRefusal(record: RunnableTool, principal: string, indirect = false): string | undefined {
   if (record.source === 'custom') return principal === 'admin' || ownsTool(record, principal) ? undefined : 'custom tools run only for their owner and admin';
   if (record.source !== 'plugin') return undefined;
   const p = parsePrincipal(principal);
   if (p.kind === 'plugin' && p.id !== record.sourceId) return `plugins are isolated: it belongs to plugin ${record.sourceId}`;
-  if (!isSubscriptionHandler(record) || p.kind === 'plugin' || (p.kind === 'admin' && !nested)) return undefined;
+  if (!isSubscriptionHandler(record) || p.kind === 'plugin' || (p.kind === 'admin' && !indirect)) return undefined;
   return `it is plugin ${record.sourceId}'s subscription handler, run only by that plugin for its events (and by admin directly)`;
 }
 
@@ -50,8 +50,8 @@ export function canSeeTool(record: RunnableTool, principal: string): boolean {
 }
 
 /** Throws FORBIDDEN naming principal, tool and reason when `runRefusal` refuses; whether the tool is enabled is not checked. */
-export function assertMayRun(record: RunnableTool, principal: string, nested = false): void {
-  const reason = runRefusal(record, principal, nested);
+export function assertMayRun(record: RunnableTool, principal: string, indirect = false): void {
+  const reason = runRefusal(record, principal, indirect);
   if (reason !== undefined) throw new AppError('FORBIDDEN', `${principal} may not run tool '${record.name}': ${reason}`, { tool: record.name });
 }
 
@@ -65,7 +65,7 @@ export function assertCanManage(record: Pick<ToolRecord, 'name' | 'source' | 'so
 }
 
 /** Throws TOOL_DISABLED for a disabled tool, then FORBIDDEN as `assertMayRun` does. */
-export function assertCanExecute(record: RunnableTool & Pick<ToolRecord, 'isEnabled'>, principal: string, nested = false): void {
+export function assertCanExecute(record: RunnableTool & Pick<ToolRecord, 'isEnabled'>, principal: string, indirect = false): void {
   if (!record.isEnabled) throw new AppError('TOOL_DISABLED', `tool '${record.name}' is disabled`, { tool: record.name });
-  assertMayRun(record, principal, nested);
+  assertMayRun(record, principal, indirect);
 }

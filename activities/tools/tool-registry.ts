@@ -194,7 +194,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     metrics.record(record.source, outcome, durationMs);
     events.emit(
       'tool.executed',
-      { tool: record.name, source: record.source, requesterId: context.requesterId, ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}), outcome, durationMs, ...(error ? { error: { code: error.code, message: error.message } } : {}) },
+      { tool: record.name, source: record.source, requesterId: context.requesterId, ...(context.via ? { via: context.via } : {}), ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}), outcome, durationMs, ...(error ? { error: { code: error.code, message: error.message } } : {}) },
       EVENT_SOURCE,
     );
   };
@@ -245,6 +245,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
             return await registry.execute(name, callArgs, {
               requesterId: actingAs,
               idempotencyKey: key,
+              via: context.via,
               signal: callSignal,
               callDepth: depth + 1,
               // Host calls arrive from the sandbox thread outside this call's async path: pass the cause on.
@@ -555,7 +556,11 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
      * the outcome and duration in every case and records per-source metrics.
      */
     executeTool(name: string, args: unknown, context: ToolContext): Promise<ToolExecutionResult> {
-      const cause: EventCause = context.cause ?? { requesterId: context.requesterId, ...(context.idempotencyKey !== undefined ? { idempotencyKey: context.idempotencyKey } : {}) };
+      const cause: EventCause = context.cause ?? {
+        requesterId: context.requesterId,
+        ...(context.idempotencyKey !== undefined ? { idempotencyKey: context.idempotencyKey } : {}),
+        ...(context.via !== undefined ? { via: context.via } : {}),
+      };
       return runWithCause(cause, () => executeChecked(name, args, context, cause));
     },
 
@@ -574,7 +579,8 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     if (!record) throw notFound('tool', name);
     let validArgs: unknown;
     try {
-      assertCanExecute(record, context.requesterId, (context.callDepth ?? 0) > 0);
+      // A firing acts for its creator but is not the creator calling: admin's direct-only rights stay out of reach.
+      assertCanExecute(record, context.requesterId, (context.callDepth ?? 0) > 0 || context.via !== undefined);
       validArgs = validateArgs(record, args);
     } catch (error) {
       const appError = asToolError(name, error);

@@ -28,6 +28,11 @@ export type ToolSource = z.infer<typeof ToolSource>;
 export interface ToolContext {
   requesterId: string;
   idempotencyKey?: string;
+  /**
+   * The trigger firing this call is made for (`trigger:<id>`), when `requesterId` is the trigger's
+   * creator: recorded in tool.executed and the events' cause. Set only by the trigger activities, never from a request.
+   */
+  via?: string;
   signal?: AbortSignal;
   /** Set when a person (or a plan's approval step) approved this call of a `requires_approval` tool. */
   approved?: boolean;

@@ -9,7 +9,9 @@ import type { PlanService } from '../plans/plan-service';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { matchesFilter } from './payload-filter';
 import { renderTemplate } from './payload-template';
-import { causationRefusal, TRIGGER_START_KEY_PREFIX } from './trigger-causation';
+import { TRIGGER_START_KEY_PREFIX } from '../plans/plan-schemas';
+import { causationRefusal } from './trigger-causation';
+import { createFiringActors } from './trigger-principal';
 import { ConditionConfig, TriggerAction } from './trigger-schemas';
 
 export interface TriggerActivityDeps {
@@ -27,13 +29,9 @@ export function payloadDigest(payload: unknown): string | null {
   return createHash('sha256').update(JSON.stringify(payload) ?? 'undefined').digest('hex');
 }
 
-/** The principal trigger firings act as. */
-export function triggerPrincipal(triggerId: string): string {
-  return `trigger:${triggerId}`;
-}
-
-/** Activities of the trigger-run and condition-check workflows. */
+/** Activities of the trigger-run and condition-check workflows; firings act for their trigger's creator (trigger-principal.ts). */
 export function createTriggerActivities({ prisma, tools, events, plans, maxChainDepth = 8 }: TriggerActivityDeps) {
+  const actors = createFiringActors({ prisma });
   return {
     /**
      * Writes the run's trigger_history row (id = workflow id, so a retry writes it once) and
@@ -65,14 +63,21 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
     },
 
     /**
-     * Starts the plan run (a workflow of its own) and records its workflow id on the history row;
-     * the firing's id is the start key, so a retried activity finds the same run instead of a second.
+     * Starts the plan run (a workflow of its own) for the trigger's creator, who must still be allowed
+     * to use the plan, and records its workflow id on the history row; the firing's id is the start
+     * key (a prefix only firings may use), so a retried activity finds the same run instead of a second.
      */
     async startTriggerPlan(input: { historyId: string; triggerId: string; planId: string; input: Record<string, unknown> }): Promise<string> {
       try {
         // Idempotent (start key, same update), so a PostgreSQL outage is waited out rather than spending attempts.
         return await retryWhileDatabaseUnavailable(async () => {
-          const run = await plans.executePlan(input.planId, input.input, triggerPrincipal(input.triggerId), { startKey: `${TRIGGER_START_KEY_PREFIX}${input.historyId}` });
+          const actor = await actors.actorOfTrigger(input.triggerId);
+          const run = await plans.executePlan(input.planId, input.input, actor.principal, {
+            startKey: `${TRIGGER_START_KEY_PREFIX}${input.historyId}`,
+            via: actor.via,
+            // A legacy trigger without a creator acts as itself, which owns no plan: it keeps the save-time check only.
+            checkAccess: actor.principal !== actor.via,
+          });
           await prisma.triggerHistory.update({ where: { id: input.historyId }, data: { planWorkflowId: run.workflowId } });
           return run.workflowId;
         });
@@ -82,13 +87,16 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
     },
 
     /**
-     * Calls the trigger's tool as the trigger's principal, heartbeating every second (so a lost
-     * worker is noticed at the heartbeat timeout); a cancellation request aborts the tool.
+     * Calls the trigger's tool for the trigger's creator, via the trigger, heartbeating every second
+     * (so a lost worker is noticed at the heartbeat timeout); a cancellation request aborts the tool.
      */
     async callTriggerTool(input: { triggerId: string; tool: string; args: Record<string, unknown>; idempotencyKey: string }): Promise<unknown> {
       try {
         return await whileHeartbeating((signal) =>
-          retryWhileDatabaseUnavailable(() => tools.execute(input.tool, input.args, { requesterId: triggerPrincipal(input.triggerId), idempotencyKey: input.idempotencyKey, signal })),
+          retryWhileDatabaseUnavailable(async () => {
+            const actor = await actors.actorOfTrigger(input.triggerId);
+            return tools.execute(input.tool, input.args, { requesterId: actor.principal, via: actor.via, idempotencyKey: input.idempotencyKey, signal });
+          }),
         );
       } catch (error) {
         throw toActivityFailure(error);
@@ -115,8 +123,8 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
     /**
      * Calls the condition's tool, tests its expression against `{ result }` and persists the edge
      * state under a row lock: fires on false→true, or on the first true check after the cooldown
-     * when the edge came during it. A retried check
-     * (same checkId) that already fired answers fire again; a tool failure keeps the old state.
+     * when the edge came during it. A retried check (same checkId) that already fired answers fire
+     * again; a tool failure, or a creator no longer allowed to act, keeps the old state and records the error.
      */
     async checkTriggerCondition(input: { triggerId: string; checkId: string }): Promise<{ fire: boolean; value: boolean; payload?: unknown }> {
       const trigger = await prisma.trigger.findUnique({ where: { id: input.triggerId } });
@@ -124,7 +132,8 @@ export function createTriggerActivities({ prisma, tools, events, plans, maxChain
       const config = ConditionConfig.parse(trigger.config);
       let result: unknown;
       try {
-        result = await tools.execute(config.tool, config.args, { requesterId: triggerPrincipal(trigger.id), idempotencyKey: input.checkId });
+        const actor = await actors.actorOf(trigger);
+        result = await tools.execute(config.tool, config.args, { requesterId: actor.principal, via: actor.via, idempotencyKey: input.checkId });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         await prisma.triggerConditionState.upsert({

@@ -1,8 +1,7 @@
 import type { PrismaClient } from '../../platform/database';
 import type { EventCause, OwnPilotEvent } from '../events/event-types';
-
-/** The plan start key prefix of a trigger's firing (`trigger:<historyId>`). */
-export const TRIGGER_START_KEY_PREFIX = 'trigger:';
+import { TRIGGER_START_KEY_PREFIX } from '../plans/plan-schemas';
+import { isTriggerPrincipal, triggerPrincipal } from './trigger-principal';
 
 /** How far up a sub-plan chain the resolver looks for the root run. */
 const MAX_PLAN_NESTING = 32;
@@ -26,15 +25,16 @@ const stringArray = (value: unknown): string[] | undefined =>
  * them: `trigger.*` events carry `triggerChain`; `plan.*` events of a run a trigger started (or of
  * its sub-plans) lead to that firing through the run's start key; any event emitted while a tool
  * ran (tool.executed, resource.*, plugin events, ...) carries that call as its `cause`: a trigger's
- * own tool call (requester `trigger:<id>`, key = the firing id) leads to that firing, a plan
- * step's call (key `<planRunId>/<stepId>/<generation>[/...]`, requester = the run's starter) to
- * that run's chain. A cause whose requester does not match the firing or run it names is ignored,
- * so no caller can pin its events on someone else's chain. Any other event has no known cause ([]).
+ * own tool call (`via` `trigger:<id>`, set only by the trigger activities; key = the firing id)
+ * leads to that firing, a plan step's call (key `<planRunId>/<stepId>/<generation>[/...]`,
+ * requester = the run's starter) to that run's chain. A cause whose `via` or requester does not
+ * match the firing or run it names is ignored, so no caller can pin its events on someone else's
+ * chain. Any other event has no known cause ([]).
  */
 export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
-  const chainOfFiring = async (historyId: string, requesterId?: string): Promise<string[]> => {
+  const chainOfFiring = async (historyId: string, via?: string): Promise<string[]> => {
     const row = await prisma.triggerHistory.findUnique({ where: { id: historyId }, select: { triggerId: true, causationChain: true } });
-    if (!row || (requesterId !== undefined && requesterId !== `${TRIGGER_START_KEY_PREFIX}${row.triggerId}`)) return [];
+    if (!row || (via !== undefined && via !== triggerPrincipal(row.triggerId))) return [];
     return [...row.causationChain, row.triggerId];
   };
 
@@ -49,11 +49,13 @@ export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
     return [];
   };
 
-  const chainOfCause = async ({ requesterId, idempotencyKey }: EventCause): Promise<string[]> => {
+  const chainOfCause = async ({ requesterId, idempotencyKey, via }: EventCause): Promise<string[]> => {
     if (idempotencyKey === undefined) return [];
     const root = idempotencyKey.split('/')[0]!;
-    if (requesterId.startsWith(TRIGGER_START_KEY_PREFIX) && root === idempotencyKey) {
-      const chain = await chainOfFiring(root, requesterId);
+    // A firing's call names it in `via`; as requester, `trigger:<id>` is a legacy trigger acting as itself (or a call made before `via`).
+    const firing = via ?? (isTriggerPrincipal(requesterId) ? requesterId : undefined);
+    if (firing !== undefined && root === idempotencyKey) {
+      const chain = await chainOfFiring(root, firing);
       if (chain.length > 0) return chain;
     }
     const run = await prisma.planRun.findUnique({ where: { id: root }, select: { startedBy: true } });

@@ -5,6 +5,7 @@ import type { PlanStep } from '../plans/plan-schemas';
 import type { PlanService } from '../plans/plan-service';
 import { createSchema, RESOURCE_STORAGE, RESOURCE_TYPES, type ResourceType } from '../resources/resource-definitions';
 import { matchesFilter, valueAtPath, type PayloadFilter } from './payload-filter';
+import { triggerPrincipal } from './trigger-principal';
 import { EventConfig, TriggerAction } from './trigger-schemas';
 
 /** What is known, from stored definitions alone, of an event an action emits: a key that is absent is unknown. */
@@ -21,6 +22,8 @@ export interface TriggerDefinition {
   type: string;
   config: unknown;
   action: unknown;
+  /** Whom its firings act for (trigger-principal.ts). */
+  createdBy: string | null;
 }
 
 /** How deep the check follows sub-plans of a plan. */
@@ -58,9 +61,15 @@ export function staticVerdict(filter: PayloadFilter, known: KnownEvent): boolean
   return matchesFilter(filter, envelope);
 }
 
-/** The events a successful call of `tool` with `args` by `requesterId` is known to emit (tool.executed and the built-in resource tools' resource.*). */
-export function toolEvents(tool: string, args: Record<string, unknown>, requesterId: string): KnownEvent[] {
-  const events: KnownEvent[] = [{ type: 'tool.executed', source: 'tool-registry', data: { tool, requesterId, outcome: 'success' } }];
+/** Who makes a call: the requester, and the firing it is made through when a trigger's own call (`via`). */
+export interface Caller {
+  requesterId: string;
+  via?: string;
+}
+
+/** The events a successful call of `tool` with `args` by `caller` is known to emit (tool.executed and the built-in resource tools' resource.*). */
+export function toolEvents(tool: string, args: Record<string, unknown>, { requesterId, via }: Caller): KnownEvent[] {
+  const events: KnownEvent[] = [{ type: 'tool.executed', source: 'tool-registry', data: { tool, requesterId, ...(via !== undefined ? { via } : {}), outcome: 'success' } }];
   const match = RESOURCE_TOOL.exec(tool);
   if (!match || !(RESOURCE_TYPES as string[]).includes(match[1]!)) return events;
   const resourceType = match[1] as ResourceType;
@@ -85,7 +94,7 @@ export function toolEvents(tool: string, args: Record<string, unknown>, requeste
  * are read; a cycle that depends on what is not known there is left to the run-time guard.
  */
 export function createTriggerCycleCheck({ prisma, plans }: { prisma: PrismaClient; plans: Pick<PlanService, 'getPlan'> }) {
-  /** The events a successful run of plan `planId` (and its sub-plans) started as `requesterId` is known to emit. */
+  /** The events a successful run of plan `planId` (and its sub-plans) started by `requesterId` is known to emit (its steps call as the starter). */
   const planEvents = async (planId: string, requesterId: string, seen: Set<string>, depth: number): Promise<KnownEvent[]> => {
     if (seen.has(planId) || depth > MAX_SUB_PLAN_DEPTH) return [];
     seen.add(planId);
@@ -98,7 +107,7 @@ export function createTriggerCycleCheck({ prisma, plans }: { prisma: PrismaClien
     events.push({ type: 'plan.completed', source: PLAN_SOURCE, data: { planId } });
     for (const step of steps) {
       for (const type of ['plan.step_started', 'plan.step_completed']) events.push({ type, source: PLAN_SOURCE, data: { planId, stepId: step.id } });
-      if (step.kind === 'tool') events.push({ type: 'plan.step_attempt', source: PLAN_SOURCE, data: { planId, stepId: step.id } }, ...toolEvents(step.tool, step.args, requesterId));
+      if (step.kind === 'tool') events.push({ type: 'plan.step_attempt', source: PLAN_SOURCE, data: { planId, stepId: step.id } }, ...toolEvents(step.tool, step.args, { requesterId }));
       if (step.kind === 'sub_plan') events.push(...(await planEvents(step.planId, requesterId, seen, depth + 1)));
     }
     return events;
@@ -109,8 +118,10 @@ export function createTriggerCycleCheck({ prisma, plans }: { prisma: PrismaClien
     const action = TriggerAction.safeParse(trigger.action);
     const executed: KnownEvent = { type: 'trigger.executed', source: TRIGGER_SOURCE, data: { triggerId: trigger.id, triggerType: trigger.type } };
     if (!action.success) return [executed];
-    const requesterId = `trigger:${trigger.id}`;
-    const caused = action.data.kind === 'plan' ? await planEvents(action.data.planId, requesterId, new Set(), 0) : toolEvents(action.data.tool, action.data.args, requesterId);
+    // Firings act for the creator, through the trigger (a legacy row without a creator acts as the trigger).
+    const via = triggerPrincipal(trigger.id);
+    const requesterId = trigger.createdBy ?? via;
+    const caused = action.data.kind === 'plan' ? await planEvents(action.data.planId, requesterId, new Set(), 0) : toolEvents(action.data.tool, action.data.args, { requesterId, via });
     return [...caused, executed];
   };
 

@@ -79,8 +79,8 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
 
   /**
    * UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist; FORBIDDEN
-   * when `owner` (the trigger's creator) may not run that tool: firings act as `trigger:<id>`, which
-   * the run rules cannot trace back to the creator.
+   * when `owner` (the trigger's creator) may not run that tool. Firings act for the creator and the
+   * registry checks again at each firing; this refuses early what could never run.
    */
   async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string, owner: string): Promise<void> {
     const missing: { plan?: string; tool?: string }[] = [];
@@ -193,7 +193,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       assertMayWatch(body.type, body.config, createdBy);
       await checkReferences(body.action, body.config, body.type, createdBy);
       const id = newId();
-      if (body.enabled) await cycles.assertNoCycle({ id, name: body.name, type: body.type, config: body.config, action: body.action });
+      if (body.enabled) await cycles.assertNoCycle({ id, name: body.name, type: body.type, config: body.config, action: body.action, createdBy });
       const webhookSecret = body.type === 'webhook' ? newWebhookSecret() : undefined;
       let scheduled = false;
       try {
@@ -226,7 +226,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
       if (config !== undefined) assertMayWatch(before.type, config, before.createdBy ?? '');
       await checkReferences(body.action, config, before.type, before.createdBy ?? '');
       if (before.isEnabled && (config !== undefined || body.action !== undefined)) {
-        await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action });
+        await cycles.assertNoCycle({ id, name: body.name ?? before.name, type: before.type, config: config ?? before.config, action: body.action ?? before.action, createdBy: before.createdBy });
       }
       // The schedule to put back if the commit fails: the row as it was under this update's lock.
       let scheduledOver: TriggerRow | undefined;

@@ -128,7 +128,7 @@ describe('cross-plugin isolation corpus', () => {
     const savedPlan = await bob.post('/api/v1/plans').send({ name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-plan' } } }] }).expect(403);
     const savedTrigger = await bob.post('/api/v1/triggers').send({ name: 'forge', type: 'event', config: { pattern: 'agent.bob' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-trigger' } } } }).expect(403);
     for (const saved of [savedPlan, savedTrigger]) expect(saved.body.error.message).toContain(`user:bob may not run tool '${handlerB}'`);
-    // a plan admin saved, run by a user (run time) and a trigger admin saved (firings act as the trigger): refused when they run
+    // a plan admin saved, run by a user (run time) and a trigger admin saved (firings act for admin, but not as admin calling directly): refused when they run
     const plan = (await as('admin').post('/api/v1/plans').send({ name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-plan' } } }] }).expect(201)).body;
     await stack.prisma.plan.update({ where: { id: plan.id }, data: { createdBy: 'user:bob' } });
     const run = (await bob.post(`/api/v1/plans/${plan.id}/execute`).send({}).expect(202)).body;
@@ -137,7 +137,7 @@ describe('cross-plugin isolation corpus', () => {
     const trigger = (await as('admin').post('/api/v1/triggers').send({ name: 'forge', type: 'event', config: { pattern: 'agent.never' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-trigger' } } } }).expect(201)).body;
     await as('admin').post(`/api/v1/triggers/${trigger.id}/execute`).send({ payload: {} }).expect(202);
     const firing = await eventually(() => stack.prisma.triggerHistory.findFirst({ where: { triggerId: trigger.id } }), (h) => h?.status === 'failed');
-    expect(firing?.error).toContain(`trigger:${trigger.id} may not run tool '${handlerB}'`);
+    expect(firing?.error).toContain(`admin may not run tool '${handlerB}'`);
     expect(await stateOfB()).toEqual(before);
 
     // the subscription host still delivers real events to it, and admin may run it directly
