@@ -7,8 +7,10 @@ import { z } from 'zod';
 import { ApiError, createApiClient } from './api-client';
 import { UsageError, type Command } from './commands/command-types';
 import { adminCommands } from './commands/admin-commands';
+import { eventCommands } from './commands/event-commands';
 import { planCommands } from './commands/plan-commands';
-import { resourceCommands } from './commands/resource-commands';
+import { pluginCommands } from './commands/plugin-commands';
+import { triggerCommands } from './commands/trigger-commands';
 
 const USAGE = `usage: ownpilot <command> [args] [--json]
 
@@ -97,7 +99,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       write(`${USAGE}\n`);
       return values.help ? 0 : 2;
     }
-    const commands: Record<string, Command> = { ...planCommands(isTty), ...resourceCommands(), ...adminCommands() };
+    const commands: Record<string, Command> = { ...planCommands(isTty), ...triggerCommands(), ...pluginCommands(), ...eventCommands(), ...adminCommands() };
     const command = commands[`${group} ${action ?? ''}`];
     if (!command) throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}'`);
     const config = loadCliConfig(env);
