@@ -75,7 +75,8 @@ export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: A
     post: <T>(path: string, body: unknown = {}) => call<T>('POST', path, body),
     put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
     patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
-    delete: <T>(path: string) => call<T>('DELETE', path),
+    /** A body only where a route wants one (revoking a grant). */
+    delete: <T>(path: string, body?: unknown) => call<T>('DELETE', path, body),
     /** The frames of a Server-Sent Events endpoint, from `lastEventId` on when given; ends when the server ends the stream. */
     async stream(path: string, lastEventId?: string, signal?: AbortSignal): Promise<AsyncGenerator<SseFrame>> {
       const response = await send('GET', path, { accept: 'text/event-stream', headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId }, signal });

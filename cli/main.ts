@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { ApiError, createApiClient } from './api-client';
 import { UsageError, type Command } from './commands/command-types';
 import { adminCommands } from './commands/admin-commands';
+import { customToolCommands } from './commands/custom-tool-commands';
+import { databaseCommands } from './commands/database-commands';
 import { eventCommands } from './commands/event-commands';
 import { planCommands } from './commands/plan-commands';
 import { pluginCommands } from './commands/plugin-commands';
@@ -24,6 +26,10 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
   events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
+  custom-tools list | get <id> | create <file.json> | update <id> <patch.json> | delete|enable|disable <id>
+  db query <sql> [--params JSON]   (one statement through the ACL as you)
+  db tables | table <name> | create-table <spec.json> | drop-table <name>
+  db grant|revoke <table> <principal> read|write|delete | audit [--requester P] [--outcome allowed|denied] [--limit N]
   keys list | create <name> --principal admin|user:<id>|plugin:<id> | revoke <keyId>
   status                       (PostgreSQL, Temporal, workers polling; exit 1 unless all are up)
 
@@ -82,6 +88,10 @@ function parseCommandLine(argv: string[]) {
         principal: { type: 'string' },
         force: { type: 'boolean' },
         type: { type: 'string' },
+        limit: { type: 'string' },
+        params: { type: 'string' },
+        requester: { type: 'string' },
+        outcome: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -99,7 +109,15 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       write(`${USAGE}\n`);
       return values.help ? 0 : 2;
     }
-    const commands: Record<string, Command> = { ...planCommands(isTty), ...triggerCommands(), ...pluginCommands(), ...eventCommands(), ...adminCommands() };
+    const commands: Record<string, Command> = {
+      ...planCommands(isTty),
+      ...triggerCommands(),
+      ...pluginCommands(),
+      ...eventCommands(),
+      ...adminCommands(),
+      ...customToolCommands(),
+      ...databaseCommands(),
+    };
     const command = commands[`${group} ${action ?? ''}`];
     if (!command) throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}'`);
     const config = loadCliConfig(env);

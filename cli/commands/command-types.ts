@@ -56,6 +56,14 @@ export function stringFlag(context: CommandContext, name: string): string | unde
   return typeof raw === 'string' ? raw : undefined;
 }
 
+/** A whole-number flag (`--limit 50`), undefined when absent; a UsageError for anything else. */
+export function intFlag(context: CommandContext, name: string): number | undefined {
+  const raw = stringFlag(context, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number`, false);
+  return Number(raw);
+}
+
 /** `?a=1&b=x` of the given values, those undefined left out; '' when none is given. */
 export function queryString(values: Record<string, string | number | undefined>): string {
   const given = Object.entries(values).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]));
