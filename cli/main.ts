@@ -12,6 +12,7 @@ import { databaseCommands } from './commands/database-commands';
 import { eventCommands } from './commands/event-commands';
 import { planCommands } from './commands/plan-commands';
 import { pluginCommands } from './commands/plugin-commands';
+import { storageCommands } from './commands/storage-commands';
 import { triggerCommands } from './commands/trigger-commands';
 
 const USAGE = `usage: ownpilot <command> [args] [--json]
@@ -23,8 +24,14 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   runs approvals               (approval steps waiting for your decision) | approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | update <id> <patch.json> | delete <id> | rotate-secret <id>
   triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
+  triggers backfill <id> --start 2d|ISO --end 1d|ISO [--overlap POLICY]   (a schedule over a past window)
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
+  plugins config <id> | set-config <id> <config.json>
+  storage list <pluginId> [--prefix P] [--limit N] [--offset N] | get|delete <pluginId> <key>
+  storage set <pluginId> <key> <JSON> | clear <pluginId>   (a plugin's key-value storage)
   events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
+  events history [--type PATTERN] [--category C] [--source S] [--from 1h|ISO] [--to ISO]
+                 [--order desc|asc] [--limit N] [--offset N]   (event_log, newest first)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
   custom-tools list | get <id> | create <file.json> | update <id> <patch.json> | delete|enable|disable <id>
   db query <sql> [--params JSON]   (one statement through the ACL as you)
@@ -88,7 +95,17 @@ function parseCommandLine(argv: string[]) {
         principal: { type: 'string' },
         force: { type: 'boolean' },
         type: { type: 'string' },
+        category: { type: 'string' },
+        source: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        order: { type: 'string' },
         limit: { type: 'string' },
+        offset: { type: 'string' },
+        start: { type: 'string' },
+        end: { type: 'string' },
+        overlap: { type: 'string' },
+        prefix: { type: 'string' },
         params: { type: 'string' },
         requester: { type: 'string' },
         outcome: { type: 'string' },
@@ -113,6 +130,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       ...planCommands(isTty),
       ...triggerCommands(),
       ...pluginCommands(),
+      ...storageCommands(),
       ...eventCommands(),
       ...adminCommands(),
       ...customToolCommands(),

@@ -50,6 +50,11 @@ export function jsonFlag(context: CommandContext, name: string): unknown {
   return typeof raw === 'string' ? parseJson(raw, `--${name}`) : undefined;
 }
 
+/** The n-th positional argument parsed as JSON (`'{"a":1}'`, `'"text"'`); a UsageError when missing or not JSON. */
+export function jsonArg(context: CommandContext, index: number, name: string): unknown {
+  return parseJson(arg(context, index, name), `<${name}>`);
+}
+
 /** A text flag's value, undefined when absent. */
 export function stringFlag(context: CommandContext, name: string): string | undefined {
   const raw = context.flags[name];

@@ -1,5 +1,7 @@
 import { printObject, printRows } from '../output';
-import { arg, jsonFlag, type Command, type CommandContext } from './command-types';
+import { OVERLAP_POLICIES } from '../../activities/triggers/trigger-schemas';
+import { arg, jsonFlag, stringFlag, UsageError, type Command, type CommandContext } from './command-types';
+import { instantFlag } from './time-flags';
 
 type Row = Record<string, unknown>;
 
@@ -25,6 +27,15 @@ export function triggerCommands(): Record<string, Command> {
     'triggers fire': async (c) => {
       const payload = jsonFlag(c, 'payload');
       printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c)}/execute`, payload === undefined ? {} : { payload }));
+    },
+    'triggers backfill': async (c) => {
+      const start = instantFlag(c, 'start');
+      const end = instantFlag(c, 'end');
+      if (start === undefined || end === undefined) throw new UsageError('backfill needs --start and --end (ISO 8601 times, or durations ago such as 2h)');
+      const overlap = stringFlag(c, 'overlap');
+      // Checked here too, so a typo gets the list of policies rather than a schema issue.
+      if (overlap !== undefined && !(OVERLAP_POLICIES as readonly string[]).includes(overlap)) throw new UsageError(`--overlap must be one of ${OVERLAP_POLICIES.join(', ')}`, false);
+      printObject(c.out, await c.api.post<Row>(`/api/v1/triggers/${id(c)}/backfill`, { start, end, ...(overlap === undefined ? {} : { overlap }) }));
     },
     'triggers history': async (c) => {
       const page = await c.api.get<{ items?: Row[] } | Row[]>(`/api/v1/triggers/${id(c)}/history`);
