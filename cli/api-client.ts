@@ -20,6 +20,22 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
 }
 
+type Issue = { path?: unknown; message?: string };
+
+/**
+ * The issues an error's details list (`: name: Too small; /level: Required`), so a refused request
+ * names its fault; '' without issues, or when the message already names the first (a tool's arguments).
+ */
+function issueSummary(message: string, issues: unknown): string {
+  if (!Array.isArray(issues) || issues.length === 0) return '';
+  if (message.includes(String((issues[0] as Issue).message))) return '';
+  const said = ({ path, message: what = 'invalid' }: Issue) => {
+    const at = Array.isArray(path) ? path.join('.') : typeof path === 'string' ? path : '';
+    return at ? `${at}: ${what}` : what;
+  };
+  return `: ${(issues as Issue[]).map(said).join('; ')}`;
+}
+
 /** A thin JSON client for /api/v1 that turns the standard error body into an ApiError. */
 export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: ApiClientOptions) {
   async function send(method: string, path: string, init: { body?: unknown; accept: string; headers?: Record<string, string>; signal?: AbortSignal }): Promise<Response> {
@@ -43,8 +59,10 @@ export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: A
     if (!response.ok) {
       const text = await response.text();
       const parsed: unknown = text ? JSON.parse(text) : undefined;
-      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, `${error?.code ?? response.status}: ${error?.message ?? response.statusText}`, parsed);
+      const error = (parsed as { error?: { code?: string; message?: string; details?: { issues?: unknown } } } | undefined)?.error;
+      const said = error?.message ?? response.statusText;
+      const message = `${error?.code ?? response.status}: ${said}${issueSummary(said, error?.details?.issues)}`;
+      throw new ApiError(response.status, error?.code ?? `HTTP_${response.status}`, message, parsed);
     }
     return response;
   }
@@ -57,7 +75,8 @@ export function createApiClient({ baseUrl, apiKey, fetch: fetchImpl = fetch }: A
     post: <T>(path: string, body: unknown = {}) => call<T>('POST', path, body),
     put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
     patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
-    delete: <T>(path: string) => call<T>('DELETE', path),
+    /** A body only where a route wants one (revoking a grant). */
+    delete: <T>(path: string, body?: unknown) => call<T>('DELETE', path, body),
     /** The frames of a Server-Sent Events endpoint, from `lastEventId` on when given; ends when the server ends the stream. */
     async stream(path: string, lastEventId?: string, signal?: AbortSignal): Promise<AsyncGenerator<SseFrame>> {
       const response = await send('GET', path, { accept: 'text/event-stream', headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId }, signal });

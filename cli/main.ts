@@ -7,8 +7,13 @@ import { z } from 'zod';
 import { ApiError, createApiClient } from './api-client';
 import { UsageError, type Command } from './commands/command-types';
 import { adminCommands } from './commands/admin-commands';
+import { customToolCommands } from './commands/custom-tool-commands';
+import { databaseCommands } from './commands/database-commands';
+import { eventCommands } from './commands/event-commands';
 import { planCommands } from './commands/plan-commands';
-import { resourceCommands } from './commands/resource-commands';
+import { pluginCommands } from './commands/plugin-commands';
+import { storageCommands } from './commands/storage-commands';
+import { triggerCommands } from './commands/trigger-commands';
 
 const USAGE = `usage: ownpilot <command> [args] [--json]
 
@@ -19,9 +24,19 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   runs approvals               (approval steps waiting for your decision) | approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | update <id> <patch.json> | delete <id> | rotate-secret <id>
   triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
+  triggers backfill <id> --start 2d|ISO --end 1d|ISO [--overlap POLICY]   (a schedule over a past window)
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
+  plugins config <id> | set-config <id> <config.json>
+  storage list <pluginId> [--prefix P] [--limit N] [--offset N] | get|delete <pluginId> <key>
+  storage set <pluginId> <key> <JSON> | clear <pluginId>   (a plugin's key-value storage)
   events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
+  events history [--type PATTERN] [--category C] [--source S] [--from 1h|ISO] [--to ISO]
+                 [--order desc|asc] [--limit N] [--offset N]   (event_log, newest first)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
+  custom-tools list | get <id> | create <file.json> | update <id> <patch.json> | delete|enable|disable <id>
+  db query <sql> [--params JSON]   (one statement through the ACL as you)
+  db tables | table <name> | create-table <spec.json> | drop-table <name>
+  db grant|revoke <table> <principal> read|write|delete | audit [--requester P] [--outcome allowed|denied] [--limit N]
   keys list | create <name> --principal admin|user:<id>|plugin:<id> | revoke <keyId>
   status                       (PostgreSQL, Temporal, workers polling; exit 1 unless all are up)
 
@@ -80,6 +95,20 @@ function parseCommandLine(argv: string[]) {
         principal: { type: 'string' },
         force: { type: 'boolean' },
         type: { type: 'string' },
+        category: { type: 'string' },
+        source: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        order: { type: 'string' },
+        limit: { type: 'string' },
+        offset: { type: 'string' },
+        start: { type: 'string' },
+        end: { type: 'string' },
+        overlap: { type: 'string' },
+        prefix: { type: 'string' },
+        params: { type: 'string' },
+        requester: { type: 'string' },
+        outcome: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -97,7 +126,16 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, write: (tex
       write(`${USAGE}\n`);
       return values.help ? 0 : 2;
     }
-    const commands: Record<string, Command> = { ...planCommands(isTty), ...resourceCommands(), ...adminCommands() };
+    const commands: Record<string, Command> = {
+      ...planCommands(isTty),
+      ...triggerCommands(),
+      ...pluginCommands(),
+      ...storageCommands(),
+      ...eventCommands(),
+      ...adminCommands(),
+      ...customToolCommands(),
+      ...databaseCommands(),
+    };
     const command = commands[`${group} ${action ?? ''}`];
     if (!command) throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}'`);
     const config = loadCliConfig(env);

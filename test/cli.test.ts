@@ -74,6 +74,12 @@ describe('ownpilot CLI', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/^ownpilot: cannot reach the API at http:\/\/127\.0\.0\.1:1: .+\n$/);
 
+    // A request the API's schema refuses names each issue, still on one line.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'bad-plan.json');
+    fs.writeFileSync(file, JSON.stringify({ name: '', steps: [{ id: 'a', kind: 'tool' }] }));
+    const invalid = await ownpilot(['plans', 'create', file], env);
+    expect({ code: invalid.code, stderr: invalid.stderr }).toEqual({ code: 1, stderr: 'ownpilot: VALIDATION_FAILED: request is invalid: steps.0.tool: Invalid input: expected string, received undefined; name: Too small: expected string to have >=1 characters\n' });
+
     const usage = await ownpilot(['plans', 'frobnicate'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^ownpilot: unknown command 'plans frobnicate'\nusage:/);

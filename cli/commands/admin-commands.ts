@@ -1,6 +1,6 @@
 import { ApiError } from '../api-client';
 import { printObject, printRows } from '../output';
-import { arg, jsonFlag, UsageError, type Command, type CommandContext } from './command-types';
+import { arg, jsonFlag, queryString, stringFlag, UsageError, type Command, type CommandContext } from './command-types';
 
 type Row = Record<string, unknown>;
 type Tool = Row & { definition: { description?: string } };
@@ -40,8 +40,7 @@ export function adminCommands(): Record<string, Command> {
       return health.status === 'ok' ? 0 : 1;
     },
     'tools list': async (c) => {
-      const query = new URLSearchParams(typeof c.flags.search === 'string' ? { q: c.flags.search } : {});
-      const { tools } = await c.api.get<{ tools: Tool[] }>(`/api/v1/tools?${query.toString()}`);
+      const { tools } = await c.api.get<{ tools: Tool[] }>(`/api/v1/tools${queryString({ q: stringFlag(c, 'search') })}`);
       const rows = tools.map((t) => ({ ...t, description: t.definition.description, approval: t.requiresApproval ? 'required' : '' }));
       printRows(c.out, tools, rows, ['name', 'source', 'isEnabled', 'approval', 'description']);
     },
@@ -59,8 +58,8 @@ export function adminCommands(): Record<string, Command> {
       printRows(c.out, keys, keys, ['id', 'name', 'principal', 'prefix', 'createdAt', 'lastUsedAt', 'revokedAt']);
     },
     'keys create': async (c) => {
-      const principal = c.flags.principal;
-      if (typeof principal !== 'string') throw new UsageError('missing --principal (admin, user:<id> or plugin:<id>)');
+      const principal = stringFlag(c, 'principal');
+      if (principal === undefined) throw new UsageError('missing --principal (admin, user:<id> or plugin:<id>)');
       printObject(c.out, await c.api.post<Row>('/api/v1/keys', { name: arg(c, 0, 'name'), principal }));
     },
     'keys revoke': async (c) => printObject(c.out, await c.api.delete<Row>(`/api/v1/keys/${named(c, 'keyId')}`)),

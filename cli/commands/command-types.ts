@@ -35,13 +35,42 @@ export function arg(context: CommandContext, index: number, name: string): strin
   return value;
 }
 
-/** A JSON flag's value (`--input '{"a":1}'`), undefined when absent; a UsageError when it is not JSON. */
-export function jsonFlag(context: CommandContext, name: string): unknown {
-  const raw = context.flags[name];
-  if (typeof raw !== 'string') return undefined;
+/** `raw` parsed as JSON; a UsageError naming `what` when it is not JSON. */
+function parseJson(raw: string, what: string): unknown {
   try {
     return JSON.parse(raw) as unknown;
   } catch {
-    throw new UsageError(`--${name} must be JSON`, false);
+    throw new UsageError(`${what} must be JSON`, false);
   }
+}
+
+/** A JSON flag's value (`--input '{"a":1}'`), undefined when absent; a UsageError when it is not JSON. */
+export function jsonFlag(context: CommandContext, name: string): unknown {
+  const raw = context.flags[name];
+  return typeof raw === 'string' ? parseJson(raw, `--${name}`) : undefined;
+}
+
+/** The n-th positional argument parsed as JSON (`'{"a":1}'`, `'"text"'`); a UsageError when missing or not JSON. */
+export function jsonArg(context: CommandContext, index: number, name: string): unknown {
+  return parseJson(arg(context, index, name), `<${name}>`);
+}
+
+/** A text flag's value, undefined when absent. */
+export function stringFlag(context: CommandContext, name: string): string | undefined {
+  const raw = context.flags[name];
+  return typeof raw === 'string' ? raw : undefined;
+}
+
+/** A whole-number flag (`--limit 50`), undefined when absent; a UsageError for anything else. */
+export function intFlag(context: CommandContext, name: string): number | undefined {
+  const raw = stringFlag(context, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number`, false);
+  return Number(raw);
+}
+
+/** `?a=1&b=x` of the given values, those undefined left out; '' when none is given. */
+export function queryString(values: Record<string, string | number | undefined>): string {
+  const given = Object.entries(values).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]));
+  return given.length === 0 ? '' : `?${new URLSearchParams(given).toString()}`;
 }

@@ -1,20 +1,16 @@
 import { ApiError } from '../api-client';
-import { UsageError, type CommandContext } from './command-types';
+import type { CommandContext } from './command-types';
 
-type Event = { id: string; type: string; source: string; timestamp: string; data: unknown };
+export type Event = { id: string; type: string; source: string; timestamp: string; data: unknown };
 
 /** How long a lost stream waits before it reconnects. */
 const RECONNECT_MS = 2_000;
 /** The server replays from 5 s before the resume point: ids stay remembered twice that long, so a replayed event prints once. */
 const DEDUPE_MS = 10_000;
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or an ISO 8601 instant. */
-export function sinceInstant(since: string, now = Date.now()): string {
-  const duration = /^(\d+)([smhd])$/.exec(since);
-  if (duration) return new Date(now - Number(duration[1]) * UNITS[duration[2]!]!).toISOString();
-  if (/^\d{4}-\d{2}-\d{2}/.test(since) && !Number.isNaN(Date.parse(since))) return new Date(since).toISOString();
-  throw new UsageError('--since must be a duration such as 10m or 2h, or an ISO 8601 time', false);
+/** One event as a line: JSON for scripts; time, type, source and data for people. */
+export function eventLine(event: Event, json: boolean): string {
+  return json ? `${JSON.stringify(event)}\n` : `${event.timestamp}  ${event.type.padEnd(28)} ${event.source.padEnd(16)} ${JSON.stringify(event.data)}\n`;
 }
 
 /**
@@ -22,9 +18,10 @@ export function sinceInstant(since: string, now = Date.now()): string {
  * since `--since` when given. A lost, overflowed or failed stream reconnects from its last event
  * (Last-Event-ID) and events the server replays again print once. A refusal (bad pattern,
  * forbidden) or an API unreachable from the start ends the command; one lost later is waited for.
+ * `since` is an ISO 8601 instant; without it the tail starts now.
  */
 export async function tailEvents(c: CommandContext, type: string | undefined, since: string | undefined): Promise<void> {
-  const from = since === undefined ? new Date().toISOString() : sinceInstant(since);
+  const from = since ?? new Date().toISOString();
   let lastEventId: string | undefined;
   const seen = new Map<string, number>();
   let printed = 0;
@@ -42,7 +39,7 @@ export async function tailEvents(c: CommandContext, type: string | undefined, si
         if (seen.has(event.id)) continue;
         const at = Date.parse(event.timestamp);
         seen.set(event.id, at);
-        c.out.write(c.out.json ? `${JSON.stringify(event)}\n` : `${event.timestamp}  ${event.type.padEnd(28)} ${event.source.padEnd(16)} ${JSON.stringify(event.data)}\n`);
+        c.out.write(eventLine(event, c.out.json));
         if (++printed % 1_000 === 0) for (const [id, t] of seen) if (t < at - DEDUPE_MS) seen.delete(id);
       }
     } catch (error) {

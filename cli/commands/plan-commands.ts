@@ -1,4 +1,4 @@
-import { arg, jsonFlag, type Command, type CommandContext } from './command-types';
+import { arg, jsonFlag, stringFlag, type Command, type CommandContext } from './command-types';
 import { isFinal, renderProgress, stepLines } from './run-progress';
 import { renderPlan, type PlanViewBody } from './plan-view';
 import { renderRun, type RunViewBody } from './run-view';
@@ -102,11 +102,11 @@ export function planCommands(isTty: boolean): Record<string, Command> {
     ...Object.fromEntries((['pause', 'resume'] as const).map((action) => [`runs ${action}`, (async (c) => printRun(c, await c.api.post<RunViewBody>(`${runPath(c)}/${action}`))) as Command])),
     'runs cancel': async (c) => printObject(c.out, await c.api.post<Row>(`${runPath(c)}/cancel`)),
     'runs checkpoint': async (c) => {
-      const name = typeof c.flags.name === 'string' ? c.flags.name : undefined;
+      const name = stringFlag(c, 'name');
       printObject(c.out, await c.api.post<Row>(`${runPath(c)}/checkpoint`, name === undefined ? {} : { name }));
     },
     'runs rollback': async (c) => {
-      const checkpointId = typeof c.flags.checkpoint === 'string' ? c.flags.checkpoint : undefined;
+      const checkpointId = stringFlag(c, 'checkpoint');
       printRun(c, await c.api.post<RunViewBody>(`${runPath(c)}/rollback`, checkpointId ? { checkpointId } : {}));
     },
     'runs approvals': async (c) => {
@@ -117,8 +117,8 @@ export function planCommands(isTty: boolean): Record<string, Command> {
       (['approve', 'reject'] as const).map((action) => [
         `runs ${action}`,
         (async (c) => {
-          const comment = typeof c.flags.comment === 'string' ? { comment: c.flags.comment } : {};
-          printObject(c.out, await c.api.post<Row>(`${runPath(c)}/steps/${encodeURIComponent(arg(c, 1, 'stepId'))}/${action}`, comment));
+          const comment = stringFlag(c, 'comment');
+          printObject(c.out, await c.api.post<Row>(`${runPath(c)}/steps/${encodeURIComponent(arg(c, 1, 'stepId'))}/${action}`, comment === undefined ? {} : { comment }));
         }) as Command,
       ]),
     ),
