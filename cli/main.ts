@@ -31,7 +31,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   storage set <pluginId> <key> <JSON> | clear <pluginId>   (a plugin's key-value storage)
   events tail [--type PATTERN] [--since 10m|ISO]   (live, from the API's event stream)
   events history [--type PATTERN] [--category C] [--source S] [--from 1h|ISO] [--to ISO]
-                 [--order desc|asc] [--limit N] [--offset N]   (event_log, newest first)
+                 [--order desc|asc] [--limit N] [--cursor C | --offset N]   (event_log, newest first)
   tools list [--search TEXT] | get <name> | run <name> [--args JSON]
   custom-tools list | get <id> | create <file.json> | update <id> <patch.json> | delete|enable|disable <id>
   db query <sql> [--params JSON]   (one statement through the ACL as you)
@@ -102,6 +102,7 @@ function parseCommandLine(argv: string[]) {
         order: { type: 'string' },
         limit: { type: 'string' },
         offset: { type: 'string' },
+        cursor: { type: 'string' },
         start: { type: 'string' },
         end: { type: 'string' },
         overlap: { type: 'string' },

@@ -79,7 +79,7 @@ describe('ownpilot CLI: plugin config and storage, events history, triggers back
     expect((await ownpilot(['storage', 'list', id], admin)).stdout).toBe('(none)\n');
   });
 
-  test('events history: filters, oldest-first pages by offset, JSON; bad filters say why', async () => {
+  test('events history: filters, oldest-first pages by cursor (or offset), JSON; bad filters say why', async () => {
     const source = `cli-history-${Date.now()}`;
     for (let n = 0; n < 3; n++) await stack.bus.emitAsync('agent.completed', { agentId: source, n }, source, { until: 'committed' });
     await stack.bus.emitAsync('agent.failed', { agentId: source }, source, { until: 'committed' });
@@ -91,10 +91,14 @@ describe('ownpilot CLI: plugin config and storage, events history, triggers back
 
     const first = (await ownpilot(['events', 'history', '--source', source, '--order', 'asc', '--limit', '2'], admin)).stdout.split('\n');
     expect(data(first)).toEqual([0, 1].map((n) => ({ agentId: source, n })));
-    expect(first.slice(2)).toEqual(['more: --offset 2', '']);
-    const rest = JSON.parse((await ownpilot(['events', 'history', '--source', source, '--order', 'asc', '--limit', '2', '--offset', '2', '--json'], admin)).stdout) as { items: { type: string }[]; nextOffset: number | null };
+    const more = first[2]!;
+    expect(more).toMatch(/^more: --cursor '\S+\|\S+'$/);
+    const cursor = more.slice("more: --cursor '".length, -1);
+    const rest = JSON.parse((await ownpilot(['events', 'history', '--source', source, '--order', 'asc', '--limit', '2', '--cursor', cursor, '--json'], admin)).stdout) as { items: { type: string }[]; nextCursor: string | null };
     expect(rest.items.map((e) => e.type)).toEqual(['agent.completed', 'agent.failed']);
-    expect(rest.nextOffset).toBe(4);
+    expect(rest.nextCursor).not.toBeNull();
+    const byOffset = JSON.parse((await ownpilot(['events', 'history', '--source', source, '--order', 'asc', '--limit', '2', '--offset', '2', '--json'], admin)).stdout) as { items: { type: string }[] };
+    expect(byOffset.items).toEqual(rest.items);
     expect((await ownpilot(['events', 'history', '--source', source, '--category', 'plan'], admin)).stdout).toBe('(none)\n');
 
     expect(failure(await ownpilot(['events', 'history', '--from', 'yesterday'], admin))).toEqual({ code: 2, stderr: 'ownpilot: --from must be a duration such as 10m or 2h, or an ISO 8601 time\n' });

@@ -294,6 +294,19 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     expect([...page1.items, ...page2.items].map((e: OwnPilotEvent) => e.id)).toHaveLength(3);
     // order=asc reads forward from `from`, oldest first
     expect((await get({ type: `plugin.${tag}.**`, order: 'asc' })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    // By cursor, an event logged between two pages shifts nothing: newest first, each event once.
+    const first = await get({ source: `src-${tag}`, limit: 2 });
+    await api.emitAsync(`plugin.${tag}.c.created`, { n: 5 }, `src-${tag}`);
+    const second = await get({ source: `src-${tag}`, limit: 2, cursor: first.nextCursor });
+    expect(second.nextCursor).toBeNull();
+    // (An offset of 2 would have shown { n: 2 } again.)
+    expect([...first.items, ...second.items].map((e: OwnPilotEvent) => e.data)).toEqual([{ resourceType: 'note', id: tag }, { n: 2 }, { n: 1 }]);
+    // Oldest first, the cursor reads forward and reaches the event logged meanwhile.
+    const forward = await get({ source: `src-${tag}`, order: 'asc', limit: 3 });
+    expect((await get({ source: `src-${tag}`, order: 'asc', limit: 3, cursor: forward.nextCursor })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 5 }]);
+    for (const query of [{ cursor: 'yesterday|x' }, { cursor: first.nextCursor, offset: 2 }]) {
+      expect((await request(app).get('/api/v1/events').query(query).expect(400)).body.error.code).toBe('VALIDATION_FAILED');
+    }
 
     const bad = await request(app).get('/api/v1/events').query({ category: 'billing', limit: 0 }).expect(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');

@@ -12,9 +12,31 @@ export const EventHistoryQuery = z
     to: z.coerce.date().optional(),
     limit: z.coerce.number().int().min(1).max(500).default(100),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    /**
+     * `nextCursor` of the page before: the page continues after that event in `order`. Unlike an
+     * offset, events logged meanwhile do not shift it (a newest-first reader sees no event twice).
+     */
+    cursor: z
+      .string()
+      .max(300)
+      .refine((value) => parseCursor(value) !== undefined, 'malformed cursor: pass nextCursor of the page before')
+      .optional(),
     /** `desc` (newest first, the default) or `asc` (oldest first: reading forward from `from`). */
     order: z.enum(['desc', 'asc']).default('desc'),
   })
-  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] });
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] })
+  .refine((q) => q.cursor === undefined || q.offset === 0, { message: 'page with `cursor` or with `offset`, not both', path: ['cursor'] });
+
+/** The event a cursor names (`<timestamp>|<id>`), or undefined for a malformed one. */
+export function parseCursor(cursor: string): { timestamp: Date; id: string } | undefined {
+  const [at = '', id] = cursor.split('|');
+  const timestamp = new Date(at);
+  return id && !Number.isNaN(timestamp.getTime()) ? { timestamp, id } : undefined;
+}
+
+/** The cursor of the page after one ending with `last`. */
+export function cursorAfter(last: { timestamp: string; id: string }): string {
+  return `${last.timestamp}|${last.id}`;
+}
 export type EventHistoryQuery = z.input<typeof EventHistoryQuery>;
 export type EventHistoryFilters = z.output<typeof EventHistoryQuery>;

@@ -1,7 +1,7 @@
 import { Client, Pool, type Notification } from 'pg';
 import { isDatabaseUnavailable } from '../../platform/database-errors';
 import type { Logger } from '../../platform/logger';
-import type { EventHistoryFilters } from './event-history-schemas';
+import { type EventHistoryFilters, parseCursor } from './event-history-schemas';
 import { patternRegexSource } from './event-pattern';
 import { OwnPilotEvent } from './event-types';
 import { createWriteBatcher, type WriteDone } from './write-batcher';
@@ -251,6 +251,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
      */
     async query(filters: EventHistoryFilters, reader?: string): Promise<OwnPilotEvent[]> {
       const direction = filters.order === 'asc' ? 'ASC' : 'DESC';
+      const after = filters.cursor === undefined ? undefined : parseCursor(filters.cursor);
       const { rows } = await pool.query<Row>(
         `SELECT ${COLUMNS} FROM event_log
          WHERE ($1::text IS NULL OR ('.' || event_type) ~ $1)
@@ -262,6 +263,7 @@ export function createPgEventStore(options: PgEventStoreOptions) {
                  WHEN starts_with($8, 'plugin:') THEN starts_with(event_type, 'plugin.' || substr($8, 8) || '.')
                  WHEN starts_with($8, 'user:') THEN NOT starts_with(event_type, 'resource.') OR source = $8
                  ELSE false END))
+           AND ($9::timestamptz IS NULL OR (timestamp, id) ${direction === 'ASC' ? '>' : '<'} ($9, $10))
          ORDER BY timestamp ${direction}, id ${direction}
          LIMIT $6 OFFSET $7`,
         [
@@ -273,6 +275,8 @@ export function createPgEventStore(options: PgEventStoreOptions) {
           filters.limit,
           filters.offset,
           reader ?? null,
+          after?.timestamp ?? null,
+          after?.id ?? null,
         ],
       );
       return rows.map(toEvent);

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { EventBus } from '../../activities/events/event-bus';
 import { EmitEventBody, EventStreamQuery, LastEventId, ListSubscriptionsQuery } from '../../activities/events/event-api-schemas';
 import { REPLAY_OVERLAP_MS, type EventStreams } from '../../activities/events/event-stream';
-import { EventHistoryQuery } from '../../activities/events/event-history-schemas';
+import { cursorAfter, EventHistoryQuery } from '../../activities/events/event-history-schemas';
 import { assertMayEmit } from '../../activities/events/emit-rules';
 import { eventScope } from '../../activities/events/event-visibility';
 import { AppError } from '../../platform/errors';
@@ -35,7 +35,8 @@ export function eventsRouter(
     const query = parse(EventHistoryQuery, req.query);
     const scope = eventScope(principalOf(req), query);
     const page = await events.getEventHistory(scope.query, scope.reader);
-    res.json({ items: page.filter(scope.visible), nextOffset: page.length === query.limit ? query.offset + page.length : null });
+    const last = page.length === query.limit ? page.at(-1) : undefined;
+    res.json({ items: page.filter(scope.visible), nextCursor: last ? cursorAfter(last) : null, nextOffset: last ? query.offset + page.length : null });
   });
   router.post('/', async (req, res) => {
     const body = parse(EmitEventBody, req.body);

@@ -30,7 +30,12 @@ export const eventsRoutes: RouteGroup = {
   routes: [
     {
       method: 'get', path: '/', summary: 'Event history (event_log), newest first; plugins read only their namespace', query: EventHistoryQuery, errors: [403],
-      responses: { 200: { description: 'A page; nextOffset is null on the last page', schema: z.object({ items: z.array(Event), nextOffset: z.number().int().nullable() }) } },
+      responses: {
+        200: {
+          description: 'A page; nextCursor (pass it as `cursor`) and nextOffset are null on the last page',
+          schema: z.object({ items: z.array(Event), nextCursor: z.string().nullable(), nextOffset: z.number().int().nullable() }),
+        },
+      },
     },
     {
       method: 'get', path: '/stream',

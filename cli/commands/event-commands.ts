@@ -6,7 +6,7 @@ import { instantFlag } from './time-flags';
 export function eventCommands(): Record<string, Command> {
   return {
     'events tail': (c) => tailEvents(c, stringFlag(c, 'type'), instantFlag(c, 'since')),
-    // The API pages its history by offset: the next page's --offset follows the lines.
+    // The next page's --cursor follows the lines: unlike an offset, events logged meanwhile do not shift it.
     'events history': async (c) => {
       const query = queryString({
         type: stringFlag(c, 'type'),
@@ -17,15 +17,16 @@ export function eventCommands(): Record<string, Command> {
         order: stringFlag(c, 'order'),
         limit: intFlag(c, 'limit'),
         offset: intFlag(c, 'offset'),
+        cursor: stringFlag(c, 'cursor'),
       });
-      const page = await c.api.get<{ items: Event[]; nextOffset: number | null }>(`/api/v1/events${query}`);
+      const page = await c.api.get<{ items: Event[]; nextCursor: string | null }>(`/api/v1/events${query}`);
       if (c.out.json) {
         c.out.write(`${JSON.stringify(page, null, 2)}\n`);
         return;
       }
       for (const event of page.items) c.out.write(eventLine(event, false));
       if (page.items.length === 0) c.out.write('(none)\n');
-      if (page.nextOffset !== null) c.out.write(`more: --offset ${page.nextOffset}\n`);
+      if (page.nextCursor !== null) c.out.write(`more: --cursor '${page.nextCursor}'\n`);
     },
   };
 }
