@@ -1,9 +1,10 @@
 import { newId } from '../platform/ids';
 import { openPlanHarness, type PlanHarness } from './support/plan-harness';
+import { buildTriggerApp } from './support/trigger-app';
 
-// Tool arguments are checked with the executor's own validator when a plan is saved:
+// Tool arguments are checked with the executor's own validator when a plan or trigger is saved:
 // what is literal must pass, a templated value passes whatever it is.
-describe('tool arguments are checked when a plan is saved', () => {
+describe('tool arguments are checked when a plan or trigger is saved', () => {
   let h: PlanHarness;
   let custom: string;
 
@@ -97,5 +98,33 @@ describe('tool arguments are checked when a plan is saved', () => {
     await h.api.put(`/api/v1/plans/${planId}/steps`).send([{ id: 'sum', kind: 'tool', tool: 'core.math', args: { values: [1] } }]).expect(422);
     expect(await stored()).toEqual(before);
     expect(before.version).toBe(1);
+  });
+
+  test('trigger tool actions and condition tool arguments are checked the same way', async () => {
+    const t = await buildTriggerApp(h.stack);
+    const triggersNamed = (name: string) => h.stack.prisma.trigger.count({ where: { name } });
+    const refused = await t.api.post('/api/v1/triggers').send({ name: 'bad action', type: 'webhook', action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: 'x' } } }).expect(422);
+    expect(refused.body.error).toMatchObject({
+      code: 'UNPROCESSABLE',
+      message: 'action.args: invalid arguments for core.math: /values Invalid input: expected array, received string',
+      details: { problems: [{ code: 'BAD_ARGS', field: 'action.args', tool: 'core.math', issues: [{ path: '/values', message: 'Invalid input: expected array, received string' }] }] },
+    });
+    expect(await triggersNamed('bad action')).toBe(0);
+    // A condition's arguments are sent as they are: a `{{...}}` there is a literal string.
+    const condition = await t.api.post('/api/v1/triggers').send({
+      name: 'bad condition', type: 'condition',
+      config: { tool: custom, args: { n: '{{payload.n}}' }, expression: { path: 'result.n', op: 'gte', value: 1 }, intervalSeconds: 60 },
+      action: { kind: 'tool', tool: 'core.echo', args: {} },
+    }).expect(422);
+    expect(condition.body.error.details.problems).toEqual([expect.objectContaining({ code: 'BAD_ARGS', field: 'config.args', tool: custom, issues: [{ path: '/n', message: 'must be number {"type":"number"}' }] })]);
+    expect(await triggersNamed('bad condition')).toBe(0);
+
+    // An action's `{{payload.x}}` is filled by the firing: any value now.
+    const created = await t.api.post('/api/v1/triggers').send({ name: 'templated action', type: 'webhook', action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: '{{payload.values}}' } } }).expect(201);
+    const id = created.body.id as string;
+    const before = await h.stack.prisma.trigger.findUniqueOrThrow({ where: { id } });
+    await t.api.patch(`/api/v1/triggers/${id}`).send({ action: { kind: 'tool', tool: 'core.math', args: { op: 'pow', values: '{{payload.values}}' } } }).expect(422);
+    expect(await h.stack.prisma.trigger.findUniqueOrThrow({ where: { id } })).toEqual(before);
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 });
