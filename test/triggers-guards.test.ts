@@ -151,7 +151,8 @@ describe('trigger guards: cycles, failing actions, idempotent plan starts, perio
 
   test('a failing action never makes a schedule fire in a tight loop: one firing, bounded retries, the schedule keeps its pace', async () => {
     const hourly = await createTrigger({ name: 'hourly flaky', type: 'schedule', config: { intervalSeconds: 3600, overlap: 'allow_all' }, action: { kind: 'tool', tool: 'core.test.flaky', args: {} } });
-    const pausing = await createTrigger({ name: 'pause on failure', type: 'schedule', config: { intervalSeconds: 1, overlap: 'skip', pauseOnFailure: true }, action: { kind: 'tool', tool: 'core.math', args: { op: 'nope' } } });
+    // No payload on a scheduled firing: `op` resolves to null, which core.math refuses when it runs.
+    const pausing = await createTrigger({ name: 'pause on failure', type: 'schedule', config: { intervalSeconds: 1, overlap: 'skip', pauseOnFailure: true }, action: { kind: 'tool', tool: 'core.math', args: { op: '{{payload.op}}', values: [1] } } });
     await t.api.post(`/api/v1/triggers/${hourly}/execute`).send({}).expect(202);
     const [failed] = await eventually(() => history(hourly), (rows) => rows.length === 1 && rows[0]!.status === 'failed');
     expect(failed!.error).toMatch(/connection reset/);

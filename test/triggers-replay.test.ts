@@ -37,7 +37,8 @@ describe('trigger workflows replay deterministically over recorded histories', (
       await stack.client.workflow.getHandle(ok.runId).result();
       await save('trigger-run-plan', ok.runId);
 
-      const failing = await make({ type: 'webhook', action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: 'x' } } });
+      // No payload: `values` resolves to null, which core.math refuses when the firing runs.
+      const failing = await make({ type: 'webhook', action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: '{{payload.values}}' } } });
       const bad = await t.starter.start('rec-fail', { triggerId: failing, source: 'manual' });
       await expect(stack.client.workflow.getHandle(bad.runId).result()).rejects.toBeInstanceOf(WorkflowFailedError);
       await save('trigger-run-failed', bad.runId);

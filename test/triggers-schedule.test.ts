@@ -105,7 +105,8 @@ describe('schedule triggers on Temporal Schedules', () => {
   });
 
   test('a failing action is recorded once per firing and the schedule keeps its pace', async () => {
-    const trigger = await createTrigger({ name: 'fails', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: 'not numbers' } } });
+    // A scheduled firing has no payload: `values` resolves to null, which core.math refuses when it runs (literal bad arguments are refused at save).
+    const trigger = await createTrigger({ name: 'fails', type: 'schedule', config: { intervalSeconds: 1 }, action: { kind: 'tool', tool: 'core.math', args: { op: 'add', values: '{{payload.values}}' } } });
     const rows = await eventually(() => history(trigger.id), (r) => r.filter((x) => x.status === 'failed').length >= 3);
     await t.api.post(`/api/v1/triggers/${trigger.id}/disable`).expect(200);
     const d = await describe_(trigger.id);

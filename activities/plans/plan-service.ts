@@ -17,13 +17,14 @@ import { createPendingApprovals } from './pending-approvals';
 import { createPlanAccess, mayUsePlan, planOwner } from './plan-access';
 import { rebuildCheckpointOutputs } from './plan-checkpoints';
 import { ACTIVE_RUN_STATUSES, createRunAllocator } from './plan-runs';
+import { createPlanToolCheck } from './plan-tool-check';
 import { PlanDefinition, type CreatePlanBody, type ListPlansQuery, type PlanStep, type UpdatePlanBody } from './plan-schemas';
 
 export interface PlanServiceDeps {
   prisma: PrismaClient;
   temporal: Pick<Client, 'workflow'>;
   taskQueue: string;
-  tools: Pick<ToolExecutor, 'exists' | 'assertMayRunTool'>;
+  tools: Pick<ToolExecutor, 'exists' | 'assertMayRunTool' | 'argumentIssues'>;
 }
 
 export interface ExecuteOptions {
@@ -57,6 +58,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   const startsByPlan = createKeyedSerializer();
   const allocate = createRunAllocator({ prisma });
   const closedRuns = createClosedRuns({ prisma, temporal });
+  const toolCallProblems = createPlanToolCheck({ tools });
   /** Settles the plan's active runs whose workflow closed without its end; how many were. */
   const settleActiveRuns = async (planId: string): Promise<number> => {
     const active = await prisma.planRun.findMany({ where: { planId, status: { in: ACTIVE_RUN_STATUSES } }, select: { id: true }, take: 100 });
@@ -80,30 +82,14 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
   };
   /**
    * FORBIDDEN for a tool `owner` may not run; else 422 naming every problem: graph errors, unknown
-   * tools, missing sub-plans, a bad input schema, `timeout`/`retry` on a step kind that cannot
-   * honour it. A sub-plan its `owner` may not use is reported exactly as a missing one, so the
-   * answer never tells that someone else's plan exists.
+   * tools, arguments a tool refuses (plan-tool-check.ts), missing sub-plans, a bad input schema,
+   * `timeout`/`retry` on a step kind that cannot honour it. A sub-plan its `owner` may not use is
+   * reported exactly as a missing one, so the answer never tells that someone else's plan exists.
    */
   const validateDefinition = async (definition: PlanDefinition, owner: string, selfId?: string) => {
-    const problems: { code: string; stepId?: string; message: string }[] = [...validatePlanGraph(definition.steps)];
-    const toolNames = new Set<string>();
+    const toolProblems = await toolCallProblems(definition.steps, owner);
+    const problems: { code: string; stepId?: string; message: string }[] = [...validatePlanGraph(definition.steps), ...toolProblems];
     for (const s of definition.steps) {
-      if (s.kind === 'tool') toolNames.add(s.tool);
-      if (s.compensation) toolNames.add(s.compensation.tool);
-    }
-    const names = [...toolNames];
-    const known = await Promise.all(names.map((n) => tools.exists(n)));
-    const unknownTools = names.filter((_, i) => !known[i]);
-    // Steps run as the starter (the owner, admin, or a trigger firing for either): a tool the owner may not run is refused now, not at run time.
-    for (const name of names.filter((_, i) => known[i])) await tools.assertMayRunTool(name, owner);
-    const unknownUses: { stepId: string; tool: string }[] = [];
-    for (const s of definition.steps) {
-      for (const tool of [s.kind === 'tool' ? s.tool : undefined, s.compensation?.tool]) {
-        if (tool && unknownTools.includes(tool)) {
-          unknownUses.push({ stepId: s.id, tool });
-          problems.push({ code: 'UNKNOWN_TOOL', stepId: s.id, message: `step '${s.id}' uses unknown tool '${tool}'` });
-        }
-      }
       if (s.kind === 'sub_plan') {
         if (s.planId === selfId) problems.push({ code: 'CYCLE', stepId: s.id, message: `step '${s.id}' runs its own plan` });
         else {
@@ -128,7 +114,8 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       }
     }
     if (problems.length > 0) {
-      throw new AppError('UNPROCESSABLE', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`, { problems, unknownTools: unknownUses.length ? unknownUses : undefined });
+      const unknownTools = toolProblems.filter((p) => p.code === 'UNKNOWN_TOOL').map(({ stepId, tool }) => ({ stepId, tool }));
+      throw new AppError('UNPROCESSABLE', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`, { problems, unknownTools: unknownTools.length ? unknownTools : undefined });
     }
   };
 

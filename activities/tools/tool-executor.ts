@@ -1,3 +1,4 @@
+import type { ArgumentIssue } from './args-validator';
 import type { ToolContext } from './tool-types';
 
 /** The narrow contract other services use to run tools (the tool registry implements it). */
@@ -8,4 +9,10 @@ export interface ToolExecutor {
   exists(name: string): Promise<boolean>;
   /** FORBIDDEN when the principal may not run the tool (tool-permissions.ts); resolves for an unknown tool. For checks when a plan or trigger is saved. */
   assertMayRunTool(name: string, principal: string): Promise<void>;
+  /**
+   * The issues the tool's argument validation would raise for `args` whatever their templates (the
+   * strings `isTemplate` accepts; none by default) resolve to; [] for an unknown tool or one this
+   * process cannot check (a built-in whose code it has not loaded). For checks when a plan or trigger is saved.
+   */
+  argumentIssues(name: string, args: Record<string, unknown>, isTemplate?: (text: string) => boolean): Promise<ArgumentIssue[]>;
 }

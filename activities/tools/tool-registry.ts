@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
 import { isUniqueViolation } from '../../platform/database-errors';
 import { AppError, notFound } from '../../platform/errors';
@@ -9,13 +8,14 @@ import { asJson } from '../../platform/json';
 import type { ToolRegistry as ToolRegistryRow } from '../../prisma/generated/client';
 import { runWithCause } from '../events/event-cause';
 import type { EventCause, EventPublisher } from '../events/event-types';
-import { createArgsValidator, invalidArguments, type ArgumentIssue } from './args-validator';
+import { argumentIssue, createArgsValidator, invalidArguments, zodIssues, type ArgumentIssue, type ParsedArgs } from './args-validator';
 import { createHostCallBudget } from './host-call-budget';
 import { createIsolatedSandbox, type IsolatedSandboxOptions } from './sandbox/isolated-sandbox';
 import type { QuickJsSandbox, SandboxLimits } from './sandbox/quickjs-sandbox';
 import { createSlotQueue } from './sandbox/slot-queue';
 import { createToolCache, INVALIDATE_ALL, listenForInvalidations, TOOL_REGISTRY_CHANNEL } from './tool-cache';
 import { createToolMetrics, type ToolOutcome } from './tool-metrics';
+import { literalIssues, templatedPaths } from './templated-args';
 import { assertCanExecute, assertCanManage, assertMayRun, canSeeTool, ownsTool, parsePrincipal, runRefusal } from './tool-permissions';
 import {
   CustomToolDefinition,
@@ -97,10 +97,6 @@ function toRecord(row: ToolRegistryRow, code: string | null): ToolRecord {
 
 function toInfo({ code: _code, ...info }: ToolRecord): ToolInfo {
   return info;
-}
-
-function zodIssues(error: z.ZodError): ArgumentIssue[] {
-  return error.issues.map((i) => ({ path: `/${i.path.map(String).join('/')}`, message: i.message }));
 }
 
 /** Turns anything a tool threw into an AppError: AppErrors pass through, the rest become TOOL_FAILED. */
@@ -199,15 +195,20 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     );
   };
 
+  /** Checks arguments as execution does: a built-in's zod schema, any other tool's JSON schema; undefined for a built-in whose code this process lacks. */
+  const parseArgs = (record: ToolRecord, args: unknown): ParsedArgs | undefined => {
+    if (record.source !== 'builtin') return validator.parse(record.definition.parameters, args);
+    const handler = handlers.get(record.name);
+    if (!handler) return undefined;
+    const parsed = handler.args.safeParse(args);
+    return parsed.success ? { ok: true, args: parsed.data } : { ok: false, issues: zodIssues(parsed.error) };
+  };
+
   const validateArgs = (record: ToolRecord, args: unknown): unknown => {
-    if (record.source === 'builtin') {
-      const handler = handlers.get(record.name);
-      if (!handler) throw new AppError('UNAVAILABLE', `built-in tool '${record.name}' is not loaded in this process`, { tool: record.name });
-      const parsed = handler.args.safeParse(args);
-      if (!parsed.success) throw invalidArguments(record.name, zodIssues(parsed.error));
-      return parsed.data;
-    }
-    return validator.validate(record.name, record.definition.parameters, args);
+    const parsed = parseArgs(record, args);
+    if (!parsed) throw new AppError('UNAVAILABLE', `built-in tool '${record.name}' is not loaded in this process`, { tool: record.name });
+    if (!parsed.ok) throw invalidArguments(record.name, parsed.issues);
+    return parsed.args;
   };
 
   const runSandboxed = async (record: ToolRecord, args: unknown, context: ToolContext, cause: EventCause, signal: AbortSignal, timeoutMs: number) => {
@@ -542,6 +543,18 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     async assertMayRunTool(name: string, principal: string): Promise<void> {
       const record = await cache.get(name);
       if (record) assertMayRun(record, principal);
+    },
+
+    /**
+     * The issues executing the tool with `args` would raise that no template could remove: a
+     * string `isTemplate` accepts stands for any value (templated-args.ts). [] for an unknown tool
+     * and for a built-in whose code this process has not loaded (execution checks those).
+     */
+    async argumentIssues(name: string, args: Record<string, unknown>, isTemplate: (text: string) => boolean = () => false): Promise<ArgumentIssue[]> {
+      const record = await cache.get(name);
+      const parsed = record ? parseArgs(record, args) : undefined;
+      if (!parsed || parsed.ok) return [];
+      return literalIssues(parsed.issues, templatedPaths(args, isTemplate)).map(argumentIssue);
     },
 
     /** Whether a tool of that name is registered (cached). */

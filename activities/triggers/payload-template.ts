@@ -3,6 +3,11 @@ import { valueAtPath } from './payload-filter';
 const WHOLE = /^\{\{\s*([A-Za-z0-9_$.-]+)\s*\}\}$/;
 const PART = /\{\{\s*([A-Za-z0-9_$.-]+)\s*\}\}/g;
 
+/** Whether a string holds a `{{path}}` reference, which a firing fills (so any value until then). */
+export function hasReference(text: string): boolean {
+  return text.search(PART) >= 0;
+}
+
 /**
  * Replaces `{{path}}` references in every string of `template` with values from `context`.
  * A string that is exactly one reference takes the referenced value as is (object, number...);

@@ -8,11 +8,13 @@ import { newId } from '../../platform/ids';
 import { asJson } from '../../platform/json';
 import type { SecretBox } from '../../platform/secret-box';
 import type { PlanService } from '../plans/plan-service';
+import { invalidArguments, type ArgumentIssue } from '../tools/args-validator';
 import type { ToolExecutor } from '../tools/tool-executor';
 import { assertMayWatch, createTriggerAccess } from './trigger-access';
 import { createTriggerCycleCheck } from './trigger-cycle-check';
 import type { TriggerRunStarter } from './trigger-run-starter';
 import { patchConfig } from './config-patch';
+import { hasReference } from './payload-template';
 import { createScheduleDriftCheck, SPEC_PROBE_PREFIX } from './schedule-drift';
 import { createTriggerSchedules, SCHEDULE_PREFIX, SCHEDULED_TYPES, scheduleIdOf, scheduleOptionsFor, temporalOverlap } from './trigger-schedules';
 import { type BackfillBody, CONFIG_SCHEMAS, type ScheduleConfig, type ConditionConfig, type CreateTriggerBody, type HistoryQuery, type ListTriggersQuery, type TriggerAction, type TriggerType, type UpdateTriggerBody } from './trigger-schemas';
@@ -25,7 +27,7 @@ export interface TriggerServiceDeps {
   secrets: SecretBox;
   /** Used to reject actions and conditions that name an unknown plan or tool (422). */
   plans: Pick<PlanService, 'getPlan' | 'assertMayUsePlan'>;
-  tools: Pick<ToolExecutor, 'exists' | 'assertMayRunTool'>;
+  tools: Pick<ToolExecutor, 'exists' | 'assertMayRunTool' | 'argumentIssues'>;
   /** Reconcile leaves schedules younger than this alone (their trigger row may not be committed yet). */
   orphanGraceMs?: number;
 }
@@ -81,18 +83,27 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
    * UNPROCESSABLE when the action's plan or tool, or a condition's tool, does not exist; FORBIDDEN
    * when `owner` (the trigger's creator) may not run that tool. Firings act for the creator and the
    * registry checks again at each firing; this refuses early what could never run.
+   * UNPROCESSABLE (`BAD_ARGS` problems) for tool arguments the tool refuses: the action's whatever
+   * its `{{payload.x}}` references hold, a condition's as they are (they are sent unchanged).
    */
   async function checkReferences(action: TriggerAction | undefined, config: unknown, type: string, owner: string): Promise<void> {
+    const condition = type === 'condition' && config !== undefined ? (config as ConditionConfig) : undefined;
+    const calls = [
+      ...(action?.kind === 'tool' ? [{ field: 'action.args', tool: action.tool, args: action.args, isTemplate: hasReference }] : []),
+      // A condition's args are sent as they are: a `{{...}}` there is plain text.
+      ...(condition ? [{ field: 'config.args', tool: condition.tool, args: condition.args, isTemplate: undefined }] : []),
+    ];
     const missing: { plan?: string; tool?: string }[] = [];
     if (action?.kind === 'plan') await plans.getPlan(action.planId).catch(() => missing.push({ plan: action.planId }));
-    if (action?.kind === 'tool' && !(await tools.exists(action.tool))) missing.push({ tool: action.tool });
-    if (type === 'condition' && config !== undefined) {
-      const tool = (config as ConditionConfig).tool;
-      if (!(await tools.exists(tool))) missing.push({ tool });
-    }
+    for (const { tool } of calls) if (!(await tools.exists(tool))) missing.push({ tool });
     if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'trigger references what does not exist', { missing });
-    if (action?.kind === 'tool') await tools.assertMayRunTool(action.tool, owner);
-    if (type === 'condition' && config !== undefined) await tools.assertMayRunTool((config as ConditionConfig).tool, owner);
+    for (const { tool } of calls) await tools.assertMayRunTool(tool, owner);
+    const problems: { code: 'BAD_ARGS'; field: string; tool: string; message: string; issues: ArgumentIssue[] }[] = [];
+    for (const { field, tool, args, isTemplate } of calls) {
+      const issues = await tools.argumentIssues(tool, args, isTemplate);
+      if (issues.length > 0) problems.push({ code: 'BAD_ARGS', field, tool, message: `${field}: ${invalidArguments(tool, issues).message}`, issues });
+    }
+    if (problems.length > 0) throw new AppError('UNPROCESSABLE', problems.map((p) => p.message).join('; '), { problems });
   }
 
   async function load(id: string): Promise<TriggerRow> {

@@ -39,8 +39,8 @@ export interface PlanHarness {
 /** A compensation that logs the id in step `id`'s output: tests read the order compensations ran in from `calls`. */
 export const undo = (id: string) => ({ tool: 'core.test.log', args: { undo: `{{ steps.${id}.output.id }}` } });
 
-/** A plan service's view of tools in which every name exists and may be run: for tests of plan rules, not tool rules. */
-export const everyToolAllowed = { exists: async () => true, assertMayRunTool: async () => undefined };
+/** A plan service's view of tools in which every name exists, may be run and takes any arguments: for tests of plan rules, not tool rules. */
+export const everyToolAllowed = { exists: async () => true, assertMayRunTool: async () => undefined, argumentIssues: async () => [] };
 
 /** Tokens that `core.test.hold` waits for: released by the test, whenever it chooses. */
 export function createHolds() {
