@@ -16,7 +16,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   plans execute <id> [--input JSON] [--follow] | history <id>
   runs list <planId> | get <runId> | follow <runId>
   runs pause|resume|cancel <runId> | checkpoint <runId> [--name NAME] | rollback <runId> [--checkpoint ID]
-  runs approvals               (approval steps waiting for your decision) | approve|reject <runId> <stepId> [--comment TEXT]
+  runs approvals [--all]       (approval steps waiting for your decision; --all, admin: every one) | approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | update <id> <patch.json> | delete <id> | rotate-secret <id>
   triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
@@ -79,6 +79,7 @@ function parseCommandLine(argv: string[]) {
         args: { type: 'string' },
         principal: { type: 'string' },
         force: { type: 'boolean' },
+        all: { type: 'boolean' },
         type: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

@@ -281,6 +281,22 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   await post(`${rcw}/rollback`).expect(200);
   await h.waitFor(rcw, (r) => r.status === 'rolled_back' && r.source === 'database');
 
+  // admin approves and rejects approval steps that do not name it: overrides, recorded as such (patch 'admin-overrides-approvals')
+  const overridden = await h.createPlan({
+    name: 'admin-overrides-approvals',
+    steps: [
+      { id: 'gate', kind: 'approval', approvers: ['user:alice'] },
+      { id: 'after', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['gate'] },
+      { id: 'veto', kind: 'approval', approvers: ['user:carol'], onFailure: 'continue', dependsOn: ['after'] },
+    ],
+  });
+  const ao = (runs['admin-overrides-approvals'] = await h.execute(overridden));
+  await h.waitFor(ao, (r) => r.steps.gate?.status === 'waiting_approval');
+  await post(`${ao}/steps/gate/approve`, { comment: 'alice is away' }).expect(200);
+  await h.waitFor(ao, (r) => r.steps.veto?.status === 'waiting_approval');
+  await post(`${ao}/steps/veto/reject`).expect(200);
+  await h.waitFor(ao, (r) => r.status === 'completed' && r.source === 'database');
+
   // outputs of 400 KB: each step's bookkeeping is written by its own local activity, not in the next
   // tool's input, and the third output takes the run past its output budget: OUTPUT_LIMIT (patch 'payload-limits')
   const big = (id: string, after?: string) => ({ id, kind: 'tool', tool: 'core.test.bytes', args: { bytes: 400_000 }, ...(after ? { dependsOn: [after] } : {}) });
@@ -321,7 +337,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json', 'rollback-cancels-waits.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json', 'rollback-cancels-waits.json', 'admin-overrides-approvals.json']));
     // Large histories are stored gzipped: none takes more than 1 MB of the repository.
     expect(files.filter((f) => fs.statSync(path.join(DIR, f)).size > 1024 * 1024)).toEqual([]);
     const results = await replayRecordedHistories(DIR, 'plan-replay');
