@@ -212,15 +212,26 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     if (outputBytesAt.length > state.order.length + 1) outputBytesAt.length = state.order.length + 1;
     return outputBytesAt[state.order.length]!;
   };
+  /** The scopes of the tool and sub-plan steps in flight but `except`: cancelling one ends its step cancelled (runStep). */
+  const scopesInFlight = (except?: string): CancellationScope[] => [...cancellableSteps].filter(([id]) => id !== except).map(([, scope]) => scope);
+  /**
+   * Stops the run because step `failed` failed: no step starts from now on, and the run fails or
+   * rolls back once its steps in flight end. A rollback cancels the tool and sub-plan steps in
+   * flight, as the rollback update does (a behaviour: before, it let them end; has() only when
+   * there is one, so recorded runs replay unchanged).
+   */
+  const stopFor = (failed: string, how: 'fail' | 'rollback', error: string) => {
+    stop = how;
+    state.error = error;
+    const scopes = scopesInFlight(failed);
+    if (how === 'rollback' && scopes.length > 0 && has(BEHAVIOUR.failureRollbackCancelsInFlight)) for (const scope of scopes) scope.cancel();
+  };
   /** The OUTPUT_LIMIT failure of a step whose output of `bytes` would take the run past its output budget; the run stops (rolls back on onFailure rollback), whatever else the step's onFailure says. */
   const outputLimitExceeded = (step: PlanStep, bytes: number) => {
     const message =
       `its output (${bytes} bytes) would take this run's step outputs to ${outputBytesSoFar() + bytes} bytes, past its limit of ${outputBudget} bytes ` +
       `(MAX_RUN_OUTPUT_BYTES, less what the definition and input take: the run carries every output in Temporal payloads of at most ${TEMPORAL_PAYLOAD_LIMIT_BYTES} bytes)`;
-    if (!stop) {
-      stop = (step.onFailure ?? definition.onFailure) === 'rollback' ? 'rollback' : 'fail';
-      state.error = `step ${step.id} failed: ${message}`;
-    }
+    if (!stop) stopFor(step.id, (step.onFailure ?? definition.onFailure) === 'rollback' ? 'rollback' : 'fail', `step ${step.id} failed: ${message}`);
     return ApplicationFailure.create({ type: 'OUTPUT_LIMIT', message, nonRetryable: true });
   };
   /**
@@ -327,7 +338,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
       record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } }, state.status);
       // Steps in flight are stopped rather than awaited (they end cancelled: runStep).
-      for (const stepScope of cancellableSteps.values()) stepScope.cancel();
+      for (const scope of scopesInFlight()) scope.cancel();
       bump();
       try {
         await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
@@ -461,10 +472,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
       record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(began) });
-      if (onFailure !== 'continue' && !stop && !undoneByRollback) {
-        stop = onFailure;
-        state.error = `step ${step.id} failed: ${st.error}`;
-      }
+      if (onFailure !== 'continue' && !stop && !undoneByRollback) stopFor(step.id, onFailure, `step ${step.id} failed: ${st.error}`);
     } finally {
       inflight.delete(step.id);
       cancellableSteps.delete(step.id);
