@@ -21,7 +21,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   plans execute <id> [--input JSON] [--follow] | history <id>
   runs list <planId> | get <runId> | follow <runId>
   runs pause|resume|cancel <runId> | checkpoint <runId> [--name NAME] | rollback <runId> [--checkpoint ID]
-  runs approvals               (approval steps waiting for your decision) | approve|reject <runId> <stepId> [--comment TEXT]
+  runs approvals [--all]       (approval steps waiting for your decision; --all, admin: every one) | approve|reject <runId> <stepId> [--comment TEXT]
   triggers list | get <id> | create <file.json> | update <id> <patch.json> | delete <id> | rotate-secret <id>
   triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
   triggers backfill <id> --start 2d|ISO --end 1d|ISO [--overlap POLICY]   (a schedule over a past window)
@@ -94,6 +94,7 @@ function parseCommandLine(argv: string[]) {
         args: { type: 'string' },
         principal: { type: 'string' },
         force: { type: 'boolean' },
+        all: { type: 'boolean' },
         type: { type: 'string' },
         category: { type: 'string' },
         source: { type: 'string' },

@@ -193,6 +193,10 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     const waiting = (await ownpilot(['runs', 'approvals'], fileOnly())).stdout;
     expect(waiting.split('\n')[0]).toMatch(/^REQUESTEDAT\s+RUNID\s+STEPID\s+PLANNAME\s+MESSAGE$/);
     expect(waiting).toMatch(new RegExp(`^\\S+\\s+${a}\\s+gate\\s+controlled`, 'm'));
+    // --all (admin): every waiting step, with whom it names.
+    const every = (await ownpilot(['runs', 'approvals', '--all'], fileOnly())).stdout;
+    expect(every.split('\n')[0]).toMatch(/^REQUESTEDAT\s+RUNID\s+STEPID\s+PLANNAME\s+APPROVERS\s+MESSAGE$/);
+    expect(every).toMatch(new RegExp(`^\\S+\\s+${a}\\s+gate\\s+controlled\\s+admin$`, 'm'));
     expect((await ownpilot(['runs', 'reject', a, 'gate', '--comment', 'not today', '--json'], fileOnly())).stdout).toContain('"status": "failed"');
     await eventually(() => status(a), (s) => s === 'failed');
     const history = (await ownpilot(['plans', 'history', plan.body.id], fileOnly())).stdout;

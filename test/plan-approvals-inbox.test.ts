@@ -28,7 +28,7 @@ describe('plan approvals waiting for the caller', () => {
       runId: shipRun, planId: named, planName: 'ship', stepId: 'gate', approvers: ['user:alice', 'user:carol'], message: 'ship it?', requestedAt: expect.any(String), runStatus: 'running',
     });
     expect(await runsWaitingFor('user:carol')).toContain(`${shipRun}/gate`);
-    // Not named: bob, and admin too (it may not decide a step that does not name it).
+    // Not named: bob, and admin too (it could decide it only as an override: see all=true below).
     expect(await runsWaitingFor('user:bob')).not.toContain(`${shipRun}/gate`);
     expect(await runsWaitingFor('admin')).not.toContain(`${shipRun}/gate`);
     // `*`: whoever may read bob's run and decide it.
@@ -43,6 +43,33 @@ describe('plan approvals waiting for the caller', () => {
     await bob.post(`/api/v1/plans/runs/${bobRun}/cancel`).send({}).expect(202);
     await h.waitFor(bobRun, (r) => r.status === 'cancelled');
     expect(await runsWaitingFor('user:bob')).not.toContain(`${bobRun}/anyone`);
+  });
+
+  test('all=true: admin lists every waiting approval step, the ones it would override included; anyone else gets 403 FORBIDDEN', async () => {
+    const plan = await h.createPlan({ name: 'dave decides', steps: [{ id: 'gate', kind: 'approval', approvers: ['user:dave'] }] });
+    const runId = await h.execute(plan);
+    await h.waitFor(runId, (r) => r.steps.gate?.status === 'waiting_approval');
+    /** The answer to GET /approvals with `query`, as `principal`: its status and body. */
+    const asked = async (principal: string, query = '?all=true') => {
+      const res = await (await h.as(principal)).get(`/api/v1/plans/approvals${query}`);
+      return { status: res.status, body: res.body };
+    };
+    const runsIn = (answer: { body: { approvals: Waiting[] } }) => answer.body.approvals.map((w) => `${w.runId}/${w.stepId}`);
+
+    const listed = await eventually(() => asked('admin'), (a) => a.status === 200 && runsIn(a).includes(`${runId}/gate`));
+    expect(listed.body.approvals.find((w: Waiting) => w.runId === runId)).toMatchObject({ stepId: 'gate', approvers: ['user:dave'] });
+    // The default list is unchanged: the step does not name admin.
+    expect(await runsWaitingFor('admin')).not.toContain(`${runId}/gate`);
+    const notAll = await asked('admin', '?all=false');
+    expect(notAll.status).toBe(200);
+    expect(runsIn(notAll)).not.toContain(`${runId}/gate`);
+
+    for (const principal of ['user:dave', 'user:bob']) {
+      expect(await asked(principal)).toEqual({ status: 403, body: { error: { code: 'FORBIDDEN', message: 'only admin may list every waiting approval (all=true)', details: null } } });
+    }
+    expect(await runsWaitingFor('user:dave')).toContain(`${runId}/gate`);
+    expect(await asked('admin', '?all=yes')).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    await h.api.post(`/api/v1/plans/runs/${runId}/cancel`).send({}).expect(202);
   });
 
   test('the limit is checked', async () => {

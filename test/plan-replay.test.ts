@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { CURRENT_PLAN_BEHAVIOURS } from '../workflows/plan-behaviours';
 import { hasRecordedHistory, recordedHistoryFiles, replayRecordedHistories, writeRecordedHistory } from './support/replay';
 import { openPlanHarness, type PlanHarness, undo } from './support/plan-harness';
+import { eventually } from './support/wait';
 
 // Recorded histories of representative plan runs, replayed against the current workflow code so
 // a change that breaks determinism fails `npm test`. Record the scenarios that have no file yet
@@ -281,6 +282,56 @@ async function recordScenarios(h: PlanHarness): Promise<Record<string, string>> 
   await post(`${rcw}/rollback`).expect(200);
   await h.waitFor(rcw, (r) => r.status === 'rolled_back' && r.source === 'database');
 
+  // a step failing with onFailure rollback cancels the tool and sub-plan steps in flight (patch
+  // 'failure-rollback-cancels-in-flight'): the held tool step is cancelled, the sub-plan's child is
+  // cancelled and compensates its own step, then the run compensates and ends rolled_back
+  /** Step `a`, then beside each other `held` (until `heldToken` is released; undone by a log) and `bad`, which fails with onFailure rollback once `failToken` is released. */
+  const failsBesideHeld = (heldToken: string, failToken: string) => [
+    { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+    { id: 'held', kind: 'tool', tool: 'core.test.hold', args: { token: heldToken }, compensation: { tool: 'core.test.log', args: { undo: 'held' } }, dependsOn: ['a'] },
+    { id: 'bad', kind: 'tool', tool: 'core.test.hold', args: { token: failToken, fail: true }, retry: { maximumAttempts: 1 }, onFailure: 'rollback', dependsOn: ['a'] },
+  ];
+  const failToken = randomUUID();
+  const failing = await h.createPlan({
+    name: 'failure-rollback-cancels-in-flight',
+    steps: [...failsBesideHeld(randomUUID(), failToken), { id: 'sub', kind: 'sub_plan', planId: rollbackChild, dependsOn: ['a'] }],
+  });
+  const frc = (runs['failure-rollback-cancels-in-flight'] = await h.execute(failing));
+  const childOfFailing = await eventually(() => h.stack.prisma.planRun.findFirst({ where: { parentRunId: frc } }), Boolean);
+  await h.waitFor(childOfFailing!.id, (r) => r.steps.slow?.status === 'running');
+  await eventually(async () => h.holding(frc), (calls) => calls.length === 2);
+  h.release(failToken);
+  await h.waitFor(frc, (r) => r.status === 'rolled_back' && r.source === 'database');
+
+  // the same failure with a tool step in flight, recorded by code without 'failure-rollback-cancels-in-flight'
+  // (its stamps lack it): the rollback waited for the held step, which completed once released and was
+  // compensated. Today's code must not cancel it on replay (=overwrite would record a cancellation instead).
+  const awaitedToken = randomUUID();
+  const awaitedFailToken = randomUUID();
+  const awaiting = await h.createPlan({ name: 'failure-rollback-awaits-in-flight', steps: failsBesideHeld(awaitedToken, awaitedFailToken) });
+  const fra = (runs['failure-rollback-awaits-in-flight'] = await h.execute(awaiting));
+  await eventually(async () => h.holding(fra), (calls) => calls.length === 2);
+  h.release(awaitedFailToken);
+  await h.waitFor(fra, (r) => r.steps.bad?.status === 'failed');
+  h.release(awaitedToken);
+  await h.waitFor(fra, (r) => r.status === 'rolled_back' && r.source === 'database');
+
+  // admin approves and rejects approval steps that do not name it: overrides, recorded as such (patch 'admin-overrides-approvals')
+  const overridden = await h.createPlan({
+    name: 'admin-overrides-approvals',
+    steps: [
+      { id: 'gate', kind: 'approval', approvers: ['user:alice'] },
+      { id: 'after', kind: 'tool', tool: 'core.test.log', args: {}, dependsOn: ['gate'] },
+      { id: 'veto', kind: 'approval', approvers: ['user:carol'], onFailure: 'continue', dependsOn: ['after'] },
+    ],
+  });
+  const ao = (runs['admin-overrides-approvals'] = await h.execute(overridden));
+  await h.waitFor(ao, (r) => r.steps.gate?.status === 'waiting_approval');
+  await post(`${ao}/steps/gate/approve`, { comment: 'alice is away' }).expect(200);
+  await h.waitFor(ao, (r) => r.steps.veto?.status === 'waiting_approval');
+  await post(`${ao}/steps/veto/reject`).expect(200);
+  await h.waitFor(ao, (r) => r.status === 'completed' && r.source === 'database');
+
   // outputs of 400 KB: each step's bookkeeping is written by its own local activity, not in the next
   // tool's input, and the third output takes the run past its output budget: OUTPUT_LIMIT (patch 'payload-limits')
   const big = (id: string, after?: string) => ({ id, kind: 'tool', tool: 'core.test.bytes', args: { bytes: 400_000 }, ...(after ? { dependsOn: [after] } : {}) });
@@ -321,7 +372,7 @@ describe('plan workflow determinism', () => {
 
   test('every recorded history replays without a determinism error', async () => {
     const files = recordedHistoryFiles(DIR);
-    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json', 'rollback-cancels-waits.json']));
+    expect(files).toEqual(expect.arrayContaining(['cancel.json', 'control.json', 'graph.json', 'long.json', 'saga.json', 'sub-plan-cancel-parent.json', 'sub-plan-cancel-child.json', 'sub-plan-fails.json', 'approval-timeout-rejects.json', 'sub-plan-timeout.json', 'sub-plan-retry.json', 'worker-lost.json', 'final-write.json', 'sub-plan-cancelled-outside.json', 'rollback-interrupts.json', 'rollback-cancelled.json', 'payload-limits.json.gz', 'rollback-cancels-in-flight.json', 'rollback-cancels-waits.json', 'admin-overrides-approvals.json', 'failure-rollback-cancels-in-flight.json', 'failure-rollback-awaits-in-flight.json']));
     // Large histories are stored gzipped: none takes more than 1 MB of the repository.
     expect(files.filter((f) => fs.statSync(path.join(DIR, f)).size > 1024 * 1024)).toEqual([]);
     const results = await replayRecordedHistories(DIR, 'plan-replay');

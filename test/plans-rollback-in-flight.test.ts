@@ -5,7 +5,8 @@ import { eventually } from './support/wait';
 // A rollback cancels the tool and sub-plan steps in flight (behaviour 'rollback-cancels-in-flight')
 // instead of waiting for them: the steps below hold until released, which these tests never do
 // before the rollback, so only the cancellation can end them. A whole-run rollback also ends the
-// waits and approvals it interrupts cancelled (behaviour 'rollback-cancels-waits').
+// waits and approvals it interrupts cancelled (behaviour 'rollback-cancels-waits'), and a step
+// failing with onFailure rollback cancels them too (behaviour 'failure-rollback-cancels-in-flight').
 describe('plan rollback: steps in flight are cancelled, not awaited', () => {
   let h: PlanHarness;
   beforeAll(async () => {
@@ -106,6 +107,66 @@ describe('plan rollback: steps in flight are cancelled, not awaited', () => {
     expect(await checkpointPositions(runId)).toEqual({ state: [1, 2], rows: [1, 2] });
   });
 
+  /** A plan whose step `w` holds until its `input.token` is released, after `c1` (undone as 'C1'). */
+  const heldChild = (name: string) =>
+    h.createPlan({
+      name,
+      steps: [
+        { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'C1' }, compensation: undo('c1') },
+        { id: 'w', kind: 'tool', tool: 'core.test.hold', args: { token: '{{ input.token }}' }, dependsOn: ['c1'] },
+      ],
+    });
+
+  test('a step failing with onFailure rollback cancels the tool step in flight beside it, which is not compensated; the run ends rolled_back', async () => {
+    const failToken = randomUUID();
+    const id = await h.createPlan({
+      name: 'failure-rollback-cancels-tool',
+      steps: [
+        { id: 'a', kind: 'tool', tool: 'core.test.log', args: { id: 'A' }, compensation: undo('a') },
+        { id: 'slow', kind: 'tool', tool: 'core.test.hold', args: { token: randomUUID() }, compensation: undo('slow'), dependsOn: ['a'] },
+        { id: 'bad', kind: 'tool', tool: 'core.test.hold', args: { token: failToken, fail: true }, retry: { maximumAttempts: 1 }, onFailure: 'rollback', dependsOn: ['a'] },
+      ],
+    });
+    const runId = await h.execute(id);
+    // Both tools are running: bad fails while slow holds (which only a cancellation can end).
+    await eventually(async () => h.holding(runId), (calls) => calls.length === 2);
+    h.release(failToken);
+    const done = await h.waitFor(runId, (r) => r.status === 'rolled_back' && r.source === 'database');
+    expect(done.steps).toMatchObject({ a: { status: 'compensated' }, slow: { status: 'cancelled' }, bad: { status: 'failed' } });
+    expect(done.steps.slow.error).toBeUndefined();
+    expect(done.error).toMatch(/^step bad failed: core\.test\.hold: released to fail/);
+    expect(done.state.order).toEqual(['a', 'bad']);
+    expect(undoneBy(runId)).toEqual(['A']);
+    const slowRows = (await rows(runId)).filter((r) => r.row.startsWith('slow '));
+    expect(slowRows.map((r) => r.row)).toEqual(['slow plan.step_started running', 'slow plan.step_attempt running', 'slow plan.step_cancelled cancelled']);
+    expect(slowRows[2]!.details).toEqual({ by: 'rollback' });
+    // The activity was cancelled (it heartbeats, so the cancellation reached it), not waited for.
+    expect(await temporalEvents(runId)).toEqual(expect.arrayContaining(['activityTaskCancelRequestedEventAttributes', 'activityTaskCanceledEventAttributes']));
+  });
+
+  test('a step failing with onFailure rollback cancels a sub-plan in flight, which compensates its own steps before the parent compensates', async () => {
+    const failToken = randomUUID();
+    const child = await heldChild('held-child-of-failing-parent');
+    const parent = await h.createPlan({
+      name: 'failure-rollback-cancels-sub-plan',
+      steps: [
+        { id: 'p1', kind: 'tool', tool: 'core.test.log', args: { id: 'P1' }, compensation: undo('p1') },
+        { id: 'sub', kind: 'sub_plan', planId: child, input: { token: randomUUID() }, compensation: undo('sub'), dependsOn: ['p1'] },
+        { id: 'bad', kind: 'tool', tool: 'core.test.hold', args: { token: failToken, fail: true }, retry: { maximumAttempts: 1 }, onFailure: 'rollback', dependsOn: ['p1'] },
+      ],
+    });
+    const runId = await h.execute(parent);
+    const childRun = `plan-${child}-1`;
+    await h.waitFor(childRun, (r) => r.steps.w?.status === 'running');
+    await eventually(async () => h.holding(runId), (calls) => calls.length === 1);
+    h.release(failToken);
+    const done = await h.waitFor(runId, (r) => r.status === 'rolled_back' && r.source === 'database');
+    expect(done.steps).toMatchObject({ p1: { status: 'compensated' }, sub: { status: 'cancelled' }, bad: { status: 'failed' } });
+    expect(await h.waitFor(childRun, (r) => r.status === 'cancelled')).toMatchObject({ steps: { c1: { status: 'compensated' }, w: { status: 'cancelled' } } });
+    // The child undid its step before the parent's rollback compensated p1; the cancelled sub step itself is not compensated.
+    expect(undoneBy(runId, childRun)).toEqual(['C1', 'P1']);
+  });
+
   test('a run failing by onFailure fail (no rollback) interrupts the wait beside it, which fails with the run', async () => {
     const id = await h.createPlan({
       name: 'failure-interrupts-wait',
@@ -151,20 +212,14 @@ describe('plan rollback: steps in flight are cancelled, not awaited', () => {
     await post(`${runId}/resume`).expect(200);
     const done = await h.waitFor(runId, (r) => r.status === 'completed');
     expect(done.steps.slow).toMatchObject({ status: 'completed', generation: 1 });
-    const holds = h.calls.filter((c) => c.tool === 'core.test.hold' && c.idempotencyKey?.startsWith(`${runId}/`)).map((c) => c.idempotencyKey);
+    const holds = h.holding(runId).map((c) => c.idempotencyKey);
     expect(holds).toEqual([`${runId}/slow/0`, `${runId}/slow/1`]);
     expect(undoneBy(runId)).toEqual(['C', 'B']);
   });
 
   test('a rollback to a checkpoint cancels a sub-plan in flight, which compensates its own steps; resume starts a new child run', async () => {
     const token = randomUUID();
-    const child = await h.createPlan({
-      name: 'held-child',
-      steps: [
-        { id: 'c1', kind: 'tool', tool: 'core.test.log', args: { id: 'C1' }, compensation: undo('c1') },
-        { id: 'w', kind: 'tool', tool: 'core.test.hold', args: { token: '{{ input.token }}' }, dependsOn: ['c1'] },
-      ],
-    });
+    const child = await heldChild('held-child');
     const parent = await h.createPlan({
       name: 'rollback-cancels-sub-plan',
       steps: [

@@ -20,6 +20,10 @@ export const PLAN_BEHAVIOURS = {
   rollbackCancelsInFlight: 'rollback-cancels-in-flight',
   /** A wait or approval interrupted by a whole-run rollback ends cancelled, as a tool step in flight does, instead of failed. */
   rollbackCancelsWaits: 'rollback-cancels-waits',
+  /** Admin may decide an approval step that does not name it; its decision is recorded as an override. */
+  adminOverridesApprovals: 'admin-overrides-approvals',
+  /** A step failing with onFailure rollback cancels the tool and sub-plan steps in flight, as the rollback update does, instead of waiting for them to end. */
+  failureRollbackCancelsInFlight: 'failure-rollback-cancels-in-flight',
 } as const;
 export type PlanBehaviour = (typeof PLAN_BEHAVIOURS)[keyof typeof PLAN_BEHAVIOURS];
 

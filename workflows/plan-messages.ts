@@ -12,5 +12,5 @@ export const resumeUpdate = defineUpdate<PlanRunState, [{ by: string }]>('resume
 export const checkpointUpdate = defineUpdate<CheckpointRef, [{ name?: string; by: string }]>('checkpoint');
 /** Cancels the tool and sub-plan steps in flight, compensates the steps finished after a checkpoint and pauses there (without one: rolls the whole run back). */
 export const rollbackUpdate = defineUpdate<PlanRunState, [{ checkpointId?: string; by: string }]>('rollback');
-/** Approves or rejects a step waiting for approval; rejected unless the step waits and the principal may decide. */
+/** Approves or rejects a step waiting for approval; rejected unless the step waits and the principal may decide (an approver, or admin as an override). */
 export const decideUpdate = defineUpdate<StepState, [DecisionRequest]>('decide');

@@ -25,7 +25,7 @@ import { evaluate, parseExpression, truthy, type ExpressionScope } from './plan-
 import { DEFAULT_RETRY_INITIAL_MS, durationMs } from './plan-graph';
 import { jsonBytes, runOutputBudget, TEMPORAL_PAYLOAD_LIMIT_BYTES } from './plan-outputs';
 import { resolveTemplates } from './plan-template';
-import { runReaders } from './plan-readers';
+import { approvalRight, runReaders } from './plan-readers';
 import { createReadySteps } from './ready-steps';
 import { OwnPilotKind, OwnPilotPlanId, OwnPilotStartedBy } from './search-attributes';
 import type {
@@ -94,6 +94,9 @@ function retryableSubPlanFailure(error: unknown): boolean {
   return !isCancellation(error) && !(error instanceof ActivityFailure);
 }
 
+/** A decision as the run keeps it: one admin made on a step that does not name it is marked an override. */
+type Decision = DecisionRequest & { override?: true };
+
 const invalidState = (message: string) => ApplicationFailure.create({ type: 'INVALID_STATE', message, nonRetryable: true });
 
 /** The failure of a step that stopped waiting because the run is rolling back or failing. */
@@ -146,7 +149,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const inflight = new Set<string>();
   /** The scope of each tool and sub-plan step in flight, which a rollback cancels. */
   const cancellableSteps = new Map<string, CancellationScope>();
-  const decisions = new Map<string, DecisionRequest>();
+  const decisions = new Map<string, Decision>();
   const finishedAtStart = state.order.length;
   // Durations use the workflow's clock (new Date() is deterministic in the sandbox).
   const startedAt = input.carried?.startedAt ?? info.runStartTime.getTime();
@@ -209,15 +212,26 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
     if (outputBytesAt.length > state.order.length + 1) outputBytesAt.length = state.order.length + 1;
     return outputBytesAt[state.order.length]!;
   };
+  /** The scopes of the tool and sub-plan steps in flight but `except`: cancelling one ends its step cancelled (runStep). */
+  const scopesInFlight = (except?: string): CancellationScope[] => [...cancellableSteps].filter(([id]) => id !== except).map(([, scope]) => scope);
+  /**
+   * Stops the run because step `failed` failed: no step starts from now on, and the run fails or
+   * rolls back once its steps in flight end. A rollback cancels the tool and sub-plan steps in
+   * flight, as the rollback update does (a behaviour: before, it let them end; has() only when
+   * there is one, so recorded runs replay unchanged).
+   */
+  const stopFor = (failed: string, how: 'fail' | 'rollback', error: string) => {
+    stop = how;
+    state.error = error;
+    const scopes = scopesInFlight(failed);
+    if (how === 'rollback' && scopes.length > 0 && has(BEHAVIOUR.failureRollbackCancelsInFlight)) for (const scope of scopes) scope.cancel();
+  };
   /** The OUTPUT_LIMIT failure of a step whose output of `bytes` would take the run past its output budget; the run stops (rolls back on onFailure rollback), whatever else the step's onFailure says. */
   const outputLimitExceeded = (step: PlanStep, bytes: number) => {
     const message =
       `its output (${bytes} bytes) would take this run's step outputs to ${outputBytesSoFar() + bytes} bytes, past its limit of ${outputBudget} bytes ` +
       `(MAX_RUN_OUTPUT_BYTES, less what the definition and input take: the run carries every output in Temporal payloads of at most ${TEMPORAL_PAYLOAD_LIMIT_BYTES} bytes)`;
-    if (!stop) {
-      stop = (step.onFailure ?? definition.onFailure) === 'rollback' ? 'rollback' : 'fail';
-      state.error = `step ${step.id} failed: ${message}`;
-    }
+    if (!stop) stopFor(step.id, (step.onFailure ?? definition.onFailure) === 'rollback' ? 'rollback' : 'fail', `step ${step.id} failed: ${message}`);
     return ApplicationFailure.create({ type: 'OUTPUT_LIMIT', message, nonRetryable: true });
   };
   /**
@@ -324,7 +338,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       }
       record({ event: 'plan.rollback_requested', status: state.status, details: { checkpointId, by } }, state.status);
       // Steps in flight are stopped rather than awaited (they end cancelled: runStep).
-      for (const stepScope of cancellableSteps.values()) stepScope.cancel();
+      for (const scope of scopesInFlight()) scope.cancel();
       bump();
       try {
         await condition(() => (checkpointId === undefined ? TERMINAL(state.status) : rollbackTo === undefined));
@@ -348,7 +362,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   setHandler(
     decideUpdate,
     async (decision) => {
-      decisions.set(decision.stepId, decision);
+      const step = byId.get(decision.stepId)!;
+      // Admin deciding a step that does not name it overrides its approvers (validators do not run on
+      // replay, so only the mark needs a behaviour; has() only then: recorded runs never decided so).
+      const override = step.kind === 'approval' && approvalRight(step.approvers, decision.by) === 'override' && has(BEHAVIOUR.adminOverridesApprovals);
+      decisions.set(decision.stepId, override ? { ...decision, override } : decision);
       bump();
       await condition(() => state.steps[decision.stepId]!.status !== 'waiting_approval');
       return state.steps[decision.stepId]!;
@@ -360,7 +378,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       if (state.steps[stepId]!.status !== 'waiting_approval' || decisions.has(stepId)) {
         throw invalidState(`step '${stepId}' is ${state.steps[stepId]!.status}, not waiting for approval`);
       }
-      if (!step.approvers.includes(by) && !step.approvers.includes('*')) {
+      if (approvalRight(step.approvers, by) === undefined) {
         throw ApplicationFailure.create({ type: 'FORBIDDEN', message: `${by} may not decide step '${stepId}'`, nonRetryable: true });
       }
     } },
@@ -454,10 +472,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
       finish(step.id, 'failed');
       const onFailure = step.onFailure ?? definition.onFailure;
       record({ stepId: step.id, event: 'plan.step_failed', status: 'failed', details: { error: st.error, onFailure }, durationMs: elapsedSince(began) });
-      if (onFailure !== 'continue' && !stop && !undoneByRollback) {
-        stop = onFailure;
-        state.error = `step ${step.id} failed: ${st.error}`;
-      }
+      if (onFailure !== 'continue' && !stop && !undoneByRollback) stopFor(step.id, onFailure, `step ${step.id} failed: ${st.error}`);
     } finally {
       inflight.delete(step.id);
       cancellableSteps.delete(step.id);
@@ -513,11 +528,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         // A rollback or a failing run does not wait for a decision that no longer matters.
         const decided = await condition(() => decisions.has(step.id) || interrupting(), durationMs(step.approvalTimeout));
         if (decided && !decisions.has(step.id)) throw interruption('approval');
-        const decision: DecisionRequest = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
+        const decision: Decision = decided ? decisions.get(step.id)! : { stepId: step.id, approve: step.onTimeout === 'approve', by: 'timeout' };
         st.status = 'running';
         st.decidedBy = decision.by;
-        record({ stepId: step.id, event: decision.approve ? 'plan.step_approved' : 'plan.step_rejected', status: 'running', details: { by: decision.by, comment: decision.comment } });
-        if (!decision.approve) throw ApplicationFailure.create({ type: 'REJECTED', message: decided ? `rejected by ${decision.by}` : 'approval timed out', nonRetryable: true });
+        // An override names the approvers it overrode, so the audit trail reads whole from one row.
+        const override = decision.override ? { override: true, approvers: step.approvers } : {};
+        record({ stepId: step.id, event: decision.approve ? 'plan.step_approved' : 'plan.step_rejected', status: 'running', details: { by: decision.by, comment: decision.comment, ...override } });
+        const rejectedBy = `rejected by ${decision.by}${decision.override ? `, overriding ${step.approvers.join(', ')}` : ''}`;
+        if (!decision.approve) throw ApplicationFailure.create({ type: 'REJECTED', message: decided ? rejectedBy : 'approval timed out', nonRetryable: true });
         return { approved: true, by: decision.by, comment: decision.comment ?? null };
       }
       case 'sub_plan': {

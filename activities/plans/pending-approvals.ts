@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../../platform/database';
+import { AppError } from '../../platform/errors';
 import { ACTIVE_RUN_STATUSES } from './plan-runs';
+import { LimitQuery } from './plan-schemas';
 
 /** One approval step waiting for a decision the caller may make. */
 export const PendingApproval = z.object({
@@ -15,16 +17,22 @@ export const PendingApproval = z.object({
 });
 export type PendingApproval = z.infer<typeof PendingApproval>;
 
+/** Query of GET /api/v1/plans/approvals: `all=true` (admin only) lists every waiting approval, which admin may decide as an override. */
+export const PendingApprovalsQuery = LimitQuery.extend({ all: z.enum(['true', 'false']).transform((v) => v === 'true').optional() });
+export type PendingApprovalsQuery = z.infer<typeof PendingApprovalsQuery>;
+
 /**
  * The approval steps of active runs that wait for a decision `principal` may make, oldest
  * request first: read from plan_history, where a step waits while its latest row is its
  * `plan.approval_required` (a decision, cancellation or reset writes a later row). A step whose
  * approvers name `principal` is theirs; one open to anyone (`*`) is for the run's readers who may
- * decide it: the plan's owner, the run's starter and admin.
+ * decide it: the plan's owner, the run's starter and admin. With `all`, admin gets every waiting
+ * step (the others it would decide as an override); anyone else asking for all is FORBIDDEN.
  */
 export function createPendingApprovals({ prisma }: { prisma: Pick<PrismaClient, '$queryRaw'> }) {
   return {
-    async listPendingApprovals(principal: string, limit: number): Promise<PendingApproval[]> {
+    async listPendingApprovals(principal: string, { limit, all = false }: PendingApprovalsQuery): Promise<PendingApproval[]> {
+      if (all && principal !== 'admin') throw new AppError('FORBIDDEN', 'only admin may list every waiting approval (all=true)');
       const rows = await prisma.$queryRaw<(Omit<PendingApproval, 'approvers' | 'message'> & { details: { approvers?: string[]; message?: string } | null })[]>`
         WITH latest AS (
           SELECT DISTINCT ON (h.run_id, h.step_id) h.run_id, h.step_id, h.event, h.details, h.created_at
@@ -38,7 +46,7 @@ export function createPendingApprovals({ prisma }: { prisma: Pick<PrismaClient, 
                l.created_at AS "requestedAt", r.status AS "runStatus"
         FROM latest l JOIN plan_runs r ON r.id = l.run_id JOIN plans p ON p.id = r.plan_id
         WHERE l.event = 'plan.approval_required'
-          AND (l.details->'approvers' ? ${principal}
+          AND (${all}::boolean OR l.details->'approvers' ? ${principal}
             OR (l.details->'approvers' ? '*' AND (${principal} = 'admin' OR r.started_by = ${principal} OR COALESCE(p.created_by, 'admin') = ${principal})))
         ORDER BY l.created_at, l.run_id, l.step_id
         LIMIT ${limit}`;

@@ -22,8 +22,8 @@ export function assertMayUse(principal: string, planId: string, createdBy: strin
  * Who may reach a plan and its runs through the API. A plan belongs to its creator: only they
  * and admin read, change, run or delete it (steps run as whoever starts the run, so letting
  * another principal edit a plan would let them act as its next starter). A run is readable by
- * the plan's creator, the run's starter, the approvers its version names (who alone may also
- * decide its approvals), and admin; only the creator, the starter and admin control it. Plans with no recorded creator are admin's.
+ * the plan's creator, the run's starter, the approvers its version names (who may also decide its
+ * approvals, as admin may by overriding them), and admin; only the creator, the starter and admin control it. Plans with no recorded creator are admin's.
  */
 export function createPlanAccess({ prisma }: { prisma: Pick<PrismaClient, 'plan' | 'planRun' | 'planVersion'> }) {
   return {

@@ -458,7 +458,10 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
       return state;
     },
 
-    /** Approves or rejects a waiting approval step; FORBIDDEN for a principal not among its approvers. */
+    /**
+     * Approves or rejects a waiting approval step. Admin may decide a step that does not name it (the
+     * run records an override); anyone else not among its approvers is FORBIDDEN (the workflow decides).
+     */
     async decideStep(runId: string, stepId: string, approve: boolean, by: string, comment?: string) {
       return update(runId, approve ? 'approve' : 'reject', (h) => h.executeUpdate(decideUpdate, { args: [{ stepId, approve, by, comment }] }));
     },

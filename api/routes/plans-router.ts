@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { PendingApprovalsQuery } from '../../activities/plans/pending-approvals';
 import type { PlanService } from '../../activities/plans/plan-service';
 import {
   CheckpointBody,
@@ -30,8 +31,7 @@ export function plansRouter(plans: PlanService): Router {
 
   // Runs and approvals first, so /runs/... and /approvals never read as a plan id.
   router.get('/approvals', async (req, res) => {
-    const { limit } = parse(LimitQuery, req.query);
-    res.json({ approvals: await plans.listPendingApprovals(principalOf(req), limit) });
+    res.json({ approvals: await plans.listPendingApprovals(principalOf(req), parse(PendingApprovalsQuery, req.query)) });
   });
   router.get('/runs/:runId', async (req, res) => {
     const { runId } = parse(RunIdParams, req.params);

@@ -3,7 +3,7 @@ import {
   CheckpointBody, CreatePlanBody, DecisionBody, ExecutePlanBody, LimitQuery, ListPlansQuery, PlanDefinition, PlanIdParams, PlanStep, PlanStepParams,
   RollbackBody, RunCheckpointParams, RunIdParams, RunStepParams, UpdatePlanBody,
 } from '../../activities/plans/plan-schemas';
-import { PendingApproval } from '../../activities/plans/pending-approvals';
+import { PendingApproval, PendingApprovalsQuery } from '../../activities/plans/pending-approvals';
 import type { PlanRunStatus, StepStatus } from '../../workflows/plan-types';
 import { Timestamp, type RouteGroup } from '../openapi/route-spec';
 
@@ -59,7 +59,7 @@ export const plansRoutes: RouteGroup = {
   routes: [
     { method: 'post', path: '/', summary: 'Create a plan (version 1)', body: CreatePlanBody, errors: [422], responses: { 201: { description: 'Created', schema: Plan } } },
     { method: 'get', path: '/', summary: 'The caller\'s plans, newest first (admin: all)', query: ListPlansQuery, responses: { 200: { description: 'Plans', schema: z.array(Plan) } } },
-    { method: 'get', path: '/approvals', summary: 'Approval steps of active runs waiting for a decision the caller may make (named among the approvers, or `*` for the run\'s owner, starter and admin), oldest first', query: LimitQuery, responses: { 200: { description: 'Waiting approvals', schema: z.object({ approvals: z.array(PendingApproval.extend({ requestedAt: Timestamp })) }) } } },
+    { method: 'get', path: '/approvals', summary: 'Approval steps of active runs waiting for a decision the caller may make (named among the approvers, or `*` for the run\'s owner, starter and admin), oldest first; `all=true` (admin only, 403 otherwise): every waiting approval step, which admin may decide as an override', query: PendingApprovalsQuery, errors: [403], responses: { 200: { description: 'Waiting approvals', schema: z.object({ approvals: z.array(PendingApproval.extend({ requestedAt: Timestamp })) }) } } },
     { method: 'get', path: '/runs/:runId', summary: 'A run: live status from the workflow, or the stored snapshot', params: RunIdParams, errors: [403, 404], responses: { 200: { description: 'The run', schema: RunView } } },
     { method: 'get', path: '/runs/:runId/checkpoints/:checkpointId', summary: 'A checkpoint with the step outputs at it', params: RunCheckpointParams, errors: [403, 404], responses: { 200: { description: 'The checkpoint', schema: CheckpointOutputs } } },
     { method: 'post', path: '/runs/:runId/pause', summary: 'Pause a running run', params: RunIdParams, errors: [403, 404, 409], responses: { 200: { description: 'Paused', schema: RunState } } },
@@ -67,8 +67,8 @@ export const plansRoutes: RouteGroup = {
     { method: 'post', path: '/runs/:runId/cancel', summary: 'Cancel a run (compensations run newest-first)', params: RunIdParams, errors: [403, 404, 409], responses: { 202: { description: 'Cancelling', schema: z.object({ status: z.literal('cancelling') }) } } },
     { method: 'post', path: '/runs/:runId/checkpoint', summary: 'Mark a named checkpoint', params: RunIdParams, body: CheckpointBody, errors: [403, 404, 409], responses: { 201: { description: 'The checkpoint', schema: CheckpointRef } } },
     { method: 'post', path: '/runs/:runId/rollback', summary: 'Roll back to a checkpoint, or the whole run', params: RunIdParams, body: RollbackBody, errors: [403, 404, 409], responses: { 200: { description: 'Rolled back', schema: RunState } } },
-    { method: 'post', path: '/runs/:runId/steps/:stepId/approve', summary: 'Approve a waiting approval step', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'The step after the decision', schema: StepState } } },
-    { method: 'post', path: '/runs/:runId/steps/:stepId/reject', summary: 'Reject a waiting approval step', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'The step after the decision', schema: StepState } } },
+    { method: 'post', path: '/runs/:runId/steps/:stepId/approve', summary: 'Approve a waiting approval step (as one of its approvers, or as admin: an override, recorded as such)', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'The step after the decision', schema: StepState } } },
+    { method: 'post', path: '/runs/:runId/steps/:stepId/reject', summary: 'Reject a waiting approval step (as one of its approvers, or as admin: an override, recorded as such)', params: RunStepParams, body: DecisionBody, errors: [403, 404, 409], responses: { 200: { description: 'The step after the decision', schema: StepState } } },
     { method: 'get', path: '/:id', summary: 'A plan with its steps and latest runs', params: PlanIdParams, errors: [403, 404], responses: { 200: { description: 'The plan', schema: PlanDetail } } },
     { method: 'patch', path: '/:id', summary: 'Change a plan (a new version when steps or run settings change)', params: PlanIdParams, body: UpdatePlanBody, errors: [403, 404, 409, 422], responses: { 200: { description: 'The plan', schema: Plan } } },
     { method: 'delete', path: '/:id', summary: 'Delete a plan with its runs and history', params: PlanIdParams, errors: [403, 404, 409], responses: { 204: { description: 'Deleted' } } },

@@ -110,8 +110,10 @@ export function planCommands(isTty: boolean): Record<string, Command> {
       printRun(c, await c.api.post<RunViewBody>(`${runPath(c)}/rollback`, checkpointId ? { checkpointId } : {}));
     },
     'runs approvals': async (c) => {
-      const { approvals } = await c.api.get<{ approvals: Row[] }>('/api/v1/plans/approvals');
-      printRows(c.out, approvals, approvals, ['requestedAt', 'runId', 'stepId', 'planName', 'message']);
+      const { approvals } = await c.api.get<{ approvals: Row[] }>(`/api/v1/plans/approvals${c.flags.all ? '?all=true' : ''}`);
+      // Every waiting step (admin) is not all the caller's: the approvers say whose it is.
+      const approvers = approvals.map((a) => ({ ...a, approvers: (a.approvers as string[]).join(',') }));
+      printRows(c.out, approvals, approvers, ['requestedAt', 'runId', 'stepId', 'planName', ...(c.flags.all ? ['approvers'] : []), 'message']);
     },
     ...Object.fromEntries(
       (['approve', 'reject'] as const).map((action) => [

@@ -28,6 +28,8 @@ export interface PlanHarness {
   calls: ToolCallRecord[];
   /** Lets the `core.test.hold` calls with this token (and later ones) end. */
   release(token: string): void;
+  /** The `core.test.hold` calls of run `runId` (keys `<runId>/...`) that have entered their tool. */
+  holding(runId: string): ToolCallRecord[];
   events: CollectedEvent[];
   createPlan(body: Record<string, unknown>): Promise<string>;
   execute(planId: string, body?: Record<string, unknown>): Promise<string>;
@@ -63,7 +65,7 @@ export type Holds = ReturnType<typeof createHolds>;
 
 /**
  * Test tools: `test.log` records its call (args and idempotency key); `test.fail` always fails permanently; `test.flaky` fails once per key; `test.fail_once` fails permanently once per `args.token`;
- * `test.bytes` returns a large output from small arguments; `test.hold` records its call and runs until the test releases `args.token` (or the call is cancelled).
+ * `test.bytes` returns a large output from small arguments; `test.hold` records its call and runs until the test releases `args.token` (or the call is cancelled), then fails permanently when `args.fail`.
  */
 export function testTools(calls: ToolCallRecord[], holds: Holds): BuiltinTool[] {
   const log = defineTool({
@@ -115,12 +117,13 @@ export function testTools(calls: ToolCallRecord[], holds: Holds): BuiltinTool[] 
     execute: async (args) => ({ text: 'x'.repeat(args.bytes) }),
   });
   const hold = defineTool({
-    definition: { name: 'core.test.hold', description: 'runs until the test releases args.token', category: 'test', parameters: {}, tags: [] },
-    args: z.object({ token: z.string() }),
+    definition: { name: 'core.test.hold', description: 'runs until the test releases args.token (then fails when args.fail)', category: 'test', parameters: {}, tags: [] },
+    args: z.object({ token: z.string(), fail: z.boolean().optional() }),
     timeoutMs: 5 * 60_000,
     execute: async (args, context) => {
       calls.push({ tool: 'core.test.hold', args, idempotencyKey: context.idempotencyKey });
       await holds.until(args.token);
+      if (args.fail === true) throw new AppError('UNPROCESSABLE', `core.test.hold: released to fail (${args.token})`);
       return args;
     },
   });
@@ -148,6 +151,7 @@ export async function openPlanHarness(): Promise<PlanHarness> {
     as,
     calls,
     release: holds.release,
+    holding: (runId) => calls.filter((c) => c.tool === 'core.test.hold' && c.idempotencyKey?.startsWith(`${runId}/`)),
     events,
     async createPlan(body) {
       const res = await api.post('/api/v1/plans').send(body);
