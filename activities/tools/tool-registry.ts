@@ -540,9 +540,9 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     },
 
     /** FORBIDDEN when `principal` may not run the tool, enabled or not (save-time checks of plans and triggers); resolves for an unknown tool, which callers report themselves. */
-    async assertMayRunTool(name: string, principal: string): Promise<void> {
+    async assertMayRunTool(name: string, principal: string, indirect = false): Promise<void> {
       const record = await cache.get(name);
-      if (record) assertMayRun(record, principal);
+      if (record) assertMayRun(record, principal, indirect);
     },
 
     /**

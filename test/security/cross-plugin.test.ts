@@ -128,13 +128,17 @@ describe('cross-plugin isolation corpus', () => {
     const savedPlan = await bob.post('/api/v1/plans').send({ name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-plan' } } }] }).expect(403);
     const savedTrigger = await bob.post('/api/v1/triggers').send({ name: 'forge', type: 'event', config: { pattern: 'agent.bob' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-trigger' } } } }).expect(403);
     for (const saved of [savedPlan, savedTrigger]) expect(saved.body.error.message).toContain(`user:bob may not run tool '${handlerB}'`);
-    // a plan admin saved, run by a user (run time) and a trigger admin saved (firings act for admin, but not as admin calling directly): refused when they run
+    // a trigger admin saves is refused too: its firings act for admin, but not as admin calling directly
+    const adminTrigger = { name: 'forge', type: 'event', config: { pattern: 'agent.never' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-trigger' } } } };
+    expect((await as('admin').post('/api/v1/triggers').send(adminTrigger).expect(403)).body.error.message).toContain(`admin may not run tool '${handlerB}'`);
+    // a plan admin saved, run by a user, and a trigger of admin's whose stored action names the handler: refused when they run
     const plan = (await as('admin').post('/api/v1/plans').send({ name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-plan' } } }] }).expect(201)).body;
     await stack.prisma.plan.update({ where: { id: plan.id }, data: { createdBy: 'user:bob' } });
     const run = (await bob.post(`/api/v1/plans/${plan.id}/execute`).send({}).expect(202)).body;
     const failed = await eventually(() => bob.get(`/api/v1/plans/runs/${run.runId}`).then((r) => r.body), (r) => r.status === 'failed');
     expect(JSON.stringify(failed)).toContain(`user:bob may not run tool '${handlerB}'`);
-    const trigger = (await as('admin').post('/api/v1/triggers').send({ name: 'forge', type: 'event', config: { pattern: 'agent.never' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-trigger' } } } }).expect(201)).body;
+    const trigger = (await as('admin').post('/api/v1/triggers').send({ ...adminTrigger, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201)).body;
+    await stack.prisma.trigger.update({ where: { id: trigger.id }, data: { action: adminTrigger.action } });
     await as('admin').post(`/api/v1/triggers/${trigger.id}/execute`).send({ payload: {} }).expect(202);
     const firing = await eventually(() => stack.prisma.triggerHistory.findFirst({ where: { triggerId: trigger.id } }), (h) => h?.status === 'failed');
     expect(firing?.error).toContain(`admin may not run tool '${handlerB}'`);
