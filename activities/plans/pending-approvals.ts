@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../platform/database';
 import { AppError } from '../../platform/errors';
 import { ACTIVE_RUN_STATUSES } from './plan-runs';
 import { LimitQuery } from './plan-schemas';
+import { QueryFlag } from '../../platform/query-flag';
 
 /** One approval step waiting for a decision the caller may make. */
 export const PendingApproval = z.object({
@@ -18,7 +19,7 @@ export const PendingApproval = z.object({
 export type PendingApproval = z.infer<typeof PendingApproval>;
 
 /** Query of GET /api/v1/plans/approvals: `all=true` (admin only) lists every waiting approval, which admin may decide as an override. */
-export const PendingApprovalsQuery = LimitQuery.extend({ all: z.enum(['true', 'false']).transform((v) => v === 'true').optional() });
+export const PendingApprovalsQuery = LimitQuery.extend({ all: QueryFlag.optional() });
 export type PendingApprovalsQuery = z.infer<typeof PendingApprovalsQuery>;
 
 /**

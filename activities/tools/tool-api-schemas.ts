@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CustomToolDefinition } from './tool-schemas';
 import { ToolName, ToolSource } from './tool-types';
+import { QueryFlag } from '../../platform/query-flag';
 
 /** GET /api/v1/tools query: all filters optional; `tag` may repeat. */
 export const ListToolsQuery = z.object({
@@ -8,7 +9,7 @@ export const ListToolsQuery = z.object({
   source: ToolSource.optional(),
   category: z.string().max(100).optional(),
   tag: z.union([z.string().max(50), z.array(z.string().max(50)).max(20)]).optional(),
-  enabled: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  enabled: QueryFlag.optional(),
 });
 
 export const ToolNameParams = z.object({ name: ToolName });

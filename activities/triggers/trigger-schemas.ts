@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EventPattern } from '../events/event-pattern';
 import { PayloadFilter } from './payload-filter';
+import { QueryFlag } from '../../platform/query-flag';
 
 /** An IANA time zone the runtime knows (`Europe/Berlin`, `UTC`). */
 export const TimeZone = z.string().min(1).max(64).refine((tz) => {
@@ -106,7 +107,7 @@ export type UpdateTriggerBody = z.infer<typeof UpdateTriggerBody>;
 /** Query of GET /api/v1/triggers. */
 export const ListTriggersQuery = z.object({
   type: z.enum(TRIGGER_TYPES).optional(),
-  enabled: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  enabled: QueryFlag.optional(),
 });
 export type ListTriggersQuery = z.infer<typeof ListTriggersQuery>;
 
