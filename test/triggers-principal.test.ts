@@ -118,6 +118,22 @@ describe('trigger firings act for their creator, through the trigger', () => {
     expect(refused.error).toContain(`user:${dave} may not run tool 'custom.${name}'`);
   });
 
+  test('a user whose keys are all revoked has been let go: their triggers fail until they have a key again', async () => {
+    const frank = `user:frank${tag}`;
+    const keys = testKeyService(stack.prisma);
+    const key = await keys.createApiKey({ name: 'frank', principal: frank });
+    const trigger = (await authed(t.app, key.key).post('/api/v1/triggers').send({ name: 'echo', type: 'webhook', action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201)).body.id as string;
+    expect((await fire(trigger)).status).toBe('succeeded');
+
+    await keys.revokeApiKey(key.id);
+    const refused = await fire(trigger);
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toContain(`acts for ${frank}, who has no API key that is not revoked`);
+
+    await createTestKey(keys, frank);
+    expect((await fire(trigger)).status).toBe('succeeded');
+  });
+
   test('a trigger stored without a creator (legacy row) acts as itself: nobody’s data, no more than before', async () => {
     const id = newId();
     await stack.prisma.trigger.create({ data: { id, name: 'legacy', type: 'webhook', config: {}, action: { kind: 'tool', tool: 'core.notes.create', args: { title: `legacy ${tag}` } }, isEnabled: true, createdBy: null } });

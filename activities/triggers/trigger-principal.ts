@@ -25,11 +25,11 @@ export interface FiringActor {
 /**
  * Resolves at firing time whom a trigger acts for: its creator, so what it creates is theirs and
  * what it reads is what they may read, and every tool and plan check applies to them now (not
- * when the trigger was saved). A plugin's trigger acts as the plugin only while it is enabled
- * (FORBIDDEN otherwise). A legacy row without a creator acts as `trigger:<id>`, as before: nobody's
+ * when the trigger was saved). A plugin's trigger acts as the plugin only while it is enabled, a
+ * user's only while the user has a key that is not revoked (FORBIDDEN otherwise). A legacy row without a creator acts as `trigger:<id>`, as before: nobody's
  * data, and no more than it had. NOT_FOUND when the trigger is gone.
  */
-export function createFiringActors({ prisma }: { prisma: Pick<PrismaClient, 'trigger' | 'plugin'> }) {
+export function createFiringActors({ prisma }: { prisma: Pick<PrismaClient, 'trigger' | 'plugin' | 'apiKey'> }) {
   const actorOf = async (trigger: { id: string; createdBy: string | null }): Promise<FiringActor> => {
     const via = triggerPrincipal(trigger.id);
     if (trigger.createdBy === null) return { principal: via, via };
@@ -39,6 +39,10 @@ export function createFiringActors({ prisma }: { prisma: Pick<PrismaClient, 'tri
       if (plugin?.status !== 'enabled') {
         throw new AppError('FORBIDDEN', `trigger '${trigger.id}' acts for ${trigger.createdBy}, which is not enabled`, { triggerId: trigger.id, principal: trigger.createdBy });
       }
+    }
+    // Users exist only through their keys: one whose keys are all revoked has been let go, and so have their triggers.
+    if (creator.kind === 'user' && (await prisma.apiKey.count({ where: { principal: trigger.createdBy, revokedAt: null } })) === 0) {
+      throw new AppError('FORBIDDEN', `trigger '${trigger.id}' acts for ${trigger.createdBy}, who has no API key that is not revoked`, { triggerId: trigger.id, principal: trigger.createdBy });
     }
     return { principal: trigger.createdBy, via };
   };
