@@ -1,3 +1,4 @@
+import { WebhookConfig } from '../activities/triggers/trigger-schemas';
 import { newId } from '../platform/ids';
 import { authed, createTestKey, testKeyService } from './support/api-auth';
 import { testPluginManifest } from './support/plugin-fixtures';
@@ -136,11 +137,13 @@ describe('trigger firings act for their creator, through the trigger', () => {
 
   test('a trigger stored without a creator (legacy row) acts as itself: nobody’s data, no more than before', async () => {
     const id = newId();
-    await stack.prisma.trigger.create({ data: { id, name: 'legacy', type: 'webhook', config: {}, action: { kind: 'tool', tool: 'core.notes.create', args: { title: `legacy ${tag}` } }, isEnabled: true, createdBy: null } });
+    // A stored config as the API writes it (other suites sharing the database list every trigger).
+    await stack.prisma.trigger.create({ data: { id, name: 'legacy', type: 'webhook', config: WebhookConfig.parse({}), action: { kind: 'tool', tool: 'core.notes.create', args: { title: `legacy ${tag}` } }, isEnabled: true, createdBy: null } });
     const fired = await fire(id);
     expect(fired.status).toBe('succeeded');
     expect(await stack.prisma.note.findMany({ where: { title: `legacy ${tag}` }, select: { ownerId: true } })).toEqual([{ ownerId: `trigger:${id}` }]);
     const [executed] = await toolExecuted(fired.workflowId);
     expect(executed!.data).toMatchObject({ requesterId: `trigger:${id}`, via: `trigger:${id}` });
+    await t.api.delete(`/api/v1/triggers/${id}`).expect(204);
   });
 });
