@@ -200,7 +200,7 @@ describe('plan runs: graph, templates, conditions, waits, sub-plans, versions, l
       .put(`/api/v1/plans/${id}/steps`)
       .send([{ id: 'v2', kind: 'tool', tool: 'core.echo', args: { version: 2 } }])
       .expect(200);
-    await h.api.post(`/api/v1/plans/runs/${first.body.runId}/steps/gate/approve`).send({}).expect(403); // admin is not among the approvers
+    await (await h.as('user:bob')).post(`/api/v1/plans/runs/${first.body.runId}/steps/gate/approve`).send({}).expect(403); // not among the approvers (admin would override)
     const service = createPlanService({ prisma: h.stack.prisma, temporal: h.stack.client, taskQueue: h.stack.taskQueue, tools: everyToolAllowed });
     await service.decideStep(first.body.runId, 'gate', true, 'user:alice', 'ok');
     // the run's slot is free once its row says so (the workflow query can answer `completed` a moment earlier)
