@@ -73,7 +73,7 @@ describe('ownpilot CLI: plugin config and storage, events history, triggers back
 
     expect((await ownpilot(['storage', 'delete', id, 'seen/2'], admin)).stdout).toBe('key      seen/2\ndeleted  true\n');
     expect(failure(await ownpilot(['storage', 'get', id, 'seen/2'], admin))).toEqual({ code: 1, stderr: `ownpilot: NOT_FOUND: plugin '${id}' stores no key 'seen/2'\n` });
-    expect(failure(await ownpilot(['storage', 'set', id, 'k', 'not json'], admin))).toEqual({ code: 2, stderr: 'ownpilot: <value> must be JSON\n' });
+    expect(failure(await ownpilot(['storage', 'set', id, 'k', 'not json'], admin))).toEqual({ code: 2, stderr: 'ownpilot: <value> must be JSON (a string is quoted inside: \'"text"\')\n' });
     expect(failure(await ownpilot(['storage', 'list', id], await keyOf('user:frank')))).toEqual({ code: 1, stderr: `ownpilot: FORBIDDEN: user:frank may not use the storage of plugin '${id}'\n` });
     expect((await ownpilot(['storage', 'clear', id, '--json'], admin)).stdout).toBe('{\n  "cleared": 2\n}\n');
     expect((await ownpilot(['storage', 'list', id], admin)).stdout).toBe('(none)\n');

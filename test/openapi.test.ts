@@ -123,6 +123,8 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     await call('get', '/api/v1/acl/audit?limit=5', '/api/v1/acl/audit', adminKey);
     const custom = await call('post', '/api/v1/custom-tools', '/api/v1/custom-tools', userKey, { name: 'doc_tool', description: 'doc', code: 'return args;', parameters: { type: 'object' } });
     expect(custom.status).toBe(201);
+    const otherKey = await createTestKey(testKeyService(stack.prisma), 'user:openapi-other');
+    expect((await call('post', '/api/v1/plans', '/api/v1/plans', otherKey, { name: 'not mine', steps: [{ id: 'a', kind: 'tool', tool: 'custom.doc_tool', args: {} }] })).status).toBe(403);
     await call('get', `/api/v1/custom-tools/${custom.body.id}`, '/api/v1/custom-tools/{id}', userKey);
     const hook = await call('post', '/api/v1/triggers', '/api/v1/triggers', adminKey, { name: 'doc', type: 'webhook', config: {}, action: { kind: 'tool', tool: 'core.echo', args: {} } });
     expect(hook.status).toBe(201);
@@ -150,6 +152,8 @@ describe('OpenAPI 3.1 document at /api/v1/openapi.json', () => {
     expect((await call('post', `/api/v1/triggers/${cron.body.id}/execute`, '/api/v1/triggers/{id}/execute', adminKey, {})).body.via).toBe('schedule');
     const end = new Date();
     expect((await call('post', `/api/v1/triggers/${cron.body.id}/backfill`, '/api/v1/triggers/{id}/backfill', adminKey, { start: new Date(end.getTime() - 3_600_000), end })).status).toBe(202);
+    await request(app).post(`/api/v1/triggers/${cron.body.id}/disable`).set('authorization', `Bearer ${adminKey}`).expect(200);
+    expect((await call('post', `/api/v1/triggers/${cron.body.id}/backfill`, '/api/v1/triggers/{id}/backfill', adminKey, { start: new Date(end.getTime() - 3_600_000), end })).status).toBe(409);
     await call('post', '/api/v1/triggers/reconcile', '/api/v1/triggers/reconcile', adminKey);
     await call('get', '/api/v1/triggers?type=schedule', '/api/v1/triggers', adminKey);
     await request(app).delete(`/api/v1/triggers/${cron.body.id}`).set('authorization', `Bearer ${adminKey}`).expect(204);

@@ -41,6 +41,7 @@ export function runRefusal(record: RunnableTool, principal: string, indirect = f
   const p = parsePrincipal(principal);
   if (p.kind === 'plugin' && p.id !== record.sourceId) return `plugins are isolated: it belongs to plugin ${record.sourceId}`;
   if (!isSubscriptionHandler(record) || p.kind === 'plugin' || (p.kind === 'admin' && !indirect)) return undefined;
+  if (p.kind === 'admin') return `it is plugin ${record.sourceId}'s subscription handler, which admin may run only by calling it directly, not through a trigger or another tool`;
   return `it is plugin ${record.sourceId}'s subscription handler, run only by that plugin for its events (and by admin directly)`;
 }
 

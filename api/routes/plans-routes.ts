@@ -57,7 +57,7 @@ export const plansRoutes: RouteGroup = {
   tag: 'plans',
   description: 'Plans and their runs (Temporal workflows `plan-<planId>-<n>`): control, checkpoints, rollback, approvals, history',
   routes: [
-    { method: 'post', path: '/', summary: 'Create a plan (version 1)', body: CreatePlanBody, errors: [422], responses: { 201: { description: 'Created', schema: Plan } } },
+    { method: 'post', path: '/', summary: 'Create a plan (version 1); 403 when a step or compensation names a tool its owner may not run', body: CreatePlanBody, errors: [403, 422], responses: { 201: { description: 'Created', schema: Plan } } },
     { method: 'get', path: '/', summary: 'The caller\'s plans, newest first (admin: all)', query: ListPlansQuery, responses: { 200: { description: 'Plans', schema: z.array(Plan) } } },
     { method: 'get', path: '/approvals', summary: 'Approval steps of active runs waiting for a decision the caller may make (named among the approvers, or `*` for the run\'s owner, starter and admin), oldest first; `all=true` (admin only, 403 otherwise): every waiting approval step, which admin may decide as an override', query: PendingApprovalsQuery, errors: [403], responses: { 200: { description: 'Waiting approvals', schema: z.object({ approvals: z.array(PendingApproval.extend({ requestedAt: Timestamp })) }) } } },
     { method: 'get', path: '/runs/:runId', summary: 'A run: live status from the workflow, or the stored snapshot', params: RunIdParams, errors: [403, 404], responses: { 200: { description: 'The run', schema: RunView } } },

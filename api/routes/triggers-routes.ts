@@ -57,7 +57,7 @@ export const triggersRoutes: RouteGroup = {
       method: 'post', path: '/:id/execute', summary: 'Fire now', params: TriggerIdParams, body: ExecuteTriggerBody, errors: [403, 404, 409],
       responses: { 202: { description: 'Fired', schema: Fired } },
     },
-    { method: 'post', path: '/:id/backfill', summary: 'Run a schedule over a past window', params: TriggerIdParams, body: BackfillBody, errors: [403, 404, 422], responses: { 202: { description: 'Backfill started', schema: z.object({ triggerId: z.string(), start: Timestamp, end: Timestamp }) } } },
+    { method: 'post', path: '/:id/backfill', summary: 'Run a schedule over a past window; 409 when the trigger is disabled', params: TriggerIdParams, body: BackfillBody, errors: [403, 404, 409, 422], responses: { 202: { description: 'Backfill started', schema: z.object({ triggerId: z.string(), start: Timestamp, end: Timestamp }) } } },
     { method: 'post', path: '/:id/rotate-secret', summary: 'Replace a webhook trigger\'s secret (returned once)', params: TriggerIdParams, errors: [403, 404, 422], responses: { 200: { description: 'The new secret', schema: z.object({ triggerId: z.string(), webhookSecret: z.string() }) } } },
     {
       method: 'get', path: '/:id/history', summary: 'Firings, newest first', params: TriggerIdParams, query: HistoryQuery, errors: [403, 404],

@@ -35,12 +35,12 @@ export function arg(context: CommandContext, index: number, name: string): strin
   return value;
 }
 
-/** `raw` parsed as JSON; a UsageError naming `what` when it is not JSON. */
-function parseJson(raw: string, what: string): unknown {
+/** `raw` parsed as JSON; a UsageError naming `what` (and `hint`, when given) when it is not JSON. */
+function parseJson(raw: string, what: string, hint = ''): unknown {
   try {
     return JSON.parse(raw) as unknown;
   } catch {
-    throw new UsageError(`${what} must be JSON`, false);
+    throw new UsageError(`${what} must be JSON${hint}`, false);
   }
 }
 
@@ -50,9 +50,9 @@ export function jsonFlag(context: CommandContext, name: string): unknown {
   return typeof raw === 'string' ? parseJson(raw, `--${name}`) : undefined;
 }
 
-/** The n-th positional argument parsed as JSON (`'{"a":1}'`, `'"text"'`); a UsageError when missing or not JSON. */
+/** The n-th positional argument parsed as JSON (`'{"a":1}'`, `'"text"'`); a UsageError when missing or not JSON, saying how to quote a string. */
 export function jsonArg(context: CommandContext, index: number, name: string): unknown {
-  return parseJson(arg(context, index, name), `<${name}>`);
+  return parseJson(arg(context, index, name), `<${name}>`, ` (a string is quoted inside: '"text"')`);
 }
 
 /** A text flag's value, undefined when absent. */

@@ -114,7 +114,7 @@ describe('cross-plugin isolation corpus', () => {
     // a custom tool may not list it (its code acts as its caller, admin included), on create or change
     const custom = { name: `relay_${newId(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`, description: 'relays', code: `return await tools.call('${handlerB}', { event: { id: 'forged-by-custom' } });`, requiresApproval: false };
     expect((await bob.post('/api/v1/custom-tools').send({ ...custom, allowedTools: [handlerB] }).expect(403)).body.error.message).toBe(
-      `custom tool 'custom.${custom.name}' may not list '${handlerB}' in allowedTools: it is plugin ${b}'s subscription handler, run only by that plugin for its events (and by admin directly)`,
+      `custom tool 'custom.${custom.name}' may not list '${handlerB}' in allowedTools: it is plugin ${b}'s subscription handler, which admin may run only by calling it directly, not through a trigger or another tool`,
     );
     const created = (await bob.post('/api/v1/custom-tools').send({ ...custom, allowedTools: [toolB] }).expect(201)).body;
     await bob.patch(`/api/v1/custom-tools/${created.id}`).send({ allowedTools: [handlerB] }).expect(403);
@@ -130,7 +130,9 @@ describe('cross-plugin isolation corpus', () => {
     for (const saved of [savedPlan, savedTrigger]) expect(saved.body.error.message).toContain(`user:bob may not run tool '${handlerB}'`);
     // a trigger admin saves is refused too: its firings act for admin, but not as admin calling directly
     const adminTrigger = { name: 'forge', type: 'event', config: { pattern: 'agent.never' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-trigger' } } } };
-    expect((await as('admin').post('/api/v1/triggers').send(adminTrigger).expect(403)).body.error.message).toContain(`admin may not run tool '${handlerB}'`);
+    expect((await as('admin').post('/api/v1/triggers').send(adminTrigger).expect(403)).body.error.message).toBe(
+      `admin may not run tool '${handlerB}': it is plugin ${b}'s subscription handler, which admin may run only by calling it directly, not through a trigger or another tool`,
+    );
     // a plan admin saved, run by a user, and a trigger of admin's whose stored action names the handler: refused when they run
     const plan = (await as('admin').post('/api/v1/plans').send({ name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-plan' } } }] }).expect(201)).body;
     await stack.prisma.plan.update({ where: { id: plan.id }, data: { createdBy: 'user:bob' } });
