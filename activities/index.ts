@@ -5,6 +5,7 @@ import { createEventActivities } from './events/event-activities';
 import { createAclActivities, type AclActivityDeps } from './acl/acl-activities';
 import { createPlanActivities } from './plans/plan-activities';
 import { createPluginActivities } from './plugins/plugin-activities';
+import { createPluginUpgradeActivities } from './plugins/plugin-upgrade-activities';
 import { createToolActivities } from './tools/tool-activities';
 import type { ToolRegistry } from './tools/tool-registry';
 import type { PlanService } from './plans/plan-service';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities(deps),
     ...createAclActivities(deps),
     ...createPluginActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
+    ...createPluginUpgradeActivities({ prisma: deps.prisma, events: deps.events, pluginTools: deps.tools, pluginTables: deps.acl }),
     ...createTriggerActivities({ ...deps, maxChainDepth: deps.triggerMaxChainDepth }),
   };
 }

@@ -56,6 +56,17 @@ describe('ownpilot CLI: plugin config and storage, events history, triggers back
     expect(failure(await ownpilot(['plugins', 'config', 'nosuchplugin'], admin))).toEqual({ code: 1, stderr: "ownpilot: NOT_FOUND: plugin 'nosuchplugin' does not exist\n" });
   });
 
+  test('plugins upgrade: a newer manifest in place, the same version refused', async () => {
+    const id = `cli_up_${Date.now().toString(36)}`;
+    const installed = JSON.parse((await ownpilot(['plugins', 'install', file('plugin.json', testPluginManifest(id)), '--json'], admin)).stdout) as { workflowId: string };
+    await stack.client.workflow.getHandle(installed.workflowId).result();
+    const next = file('plugin-2.json', testPluginManifest(id, { version: '2.0.0' }));
+    const started = JSON.parse((await ownpilot(['plugins', 'upgrade', id, next, '--json'], admin)).stdout) as { workflowId: string; fromVersion: string; toVersion: string };
+    expect(started).toMatchObject({ workflowId: `plugin-upgrade-${id}-2.0.0`, fromVersion: '1.0.0', toVersion: '2.0.0' });
+    await stack.client.workflow.getHandle(started.workflowId).result();
+    expect(failure(await ownpilot(['plugins', 'upgrade', id, next], admin))).toEqual({ code: 1, stderr: `ownpilot: CONFLICT: plugin '${id}' is at 2.0.0: an upgrade needs a newer version than 2.0.0\n` });
+  });
+
   test('plugin storage: set JSON values, get, list by prefix and page, delete, clear; the plugin\'s own key works, a user\'s does not', async () => {
     const id = `cli_kv_${Date.now().toString(36)}`;
     const { workflowId } = JSON.parse((await ownpilot(['plugins', 'install', file('kv-plugin.json', testPluginManifest(id)), '--json'], admin)).stdout) as { workflowId: string };

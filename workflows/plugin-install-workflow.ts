@@ -1,20 +1,7 @@
-import { ApplicationFailure, CancellationScope, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { PluginActivities } from '../activities/plugins/plugin-activities';
+import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { createCompensations, reasonOf, steps, undo } from './plugin-saga';
 import type { PluginInstallInput, PluginInstallResult, PluginInstallStep } from './plugin-types';
 import { OwnPilotKind, OwnPilotPluginId, OwnPilotStartedBy } from './search-attributes';
-
-// Every step is a short database call in the worker that runs the workflow: local activities
-// (recorded as markers in the history) save a server round trip per step.
-const ACTIVITY_PRESETS = {
-  step: { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, initialInterval: '500 milliseconds' } },
-  compensation: { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 10, initialInterval: '1 second' } },
-} as const;
-
-const steps = proxyLocalActivities<PluginActivities>(ACTIVITY_PRESETS.step);
-const undo = proxyLocalActivities<PluginActivities>(ACTIVITY_PRESETS.compensation);
-
-const reasonOf = (error: unknown): string =>
-  error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
 
 /**
  * Installs a plugin as a saga: validate → record → tables → tools → subscriptions → activate.
@@ -29,7 +16,7 @@ export async function pluginInstallWorkflow(input: PluginInstallInput): Promise<
     { key: OwnPilotKind, value: 'plugin-install' },
     { key: OwnPilotStartedBy, value: input.requestedBy },
   ]);
-  const compensations: { what: string; run: () => Promise<unknown> }[] = [];
+  const compensations = createCompensations();
   const result: PluginInstallResult = { pluginId, status: 'enabled', tables: [], tools: [], subscriptions: 0 };
   let step: PluginInstallStep = 'validate';
   try {
@@ -40,32 +27,24 @@ export async function pluginInstallWorkflow(input: PluginInstallInput): Promise<
     for (const table of manifest.tables) {
       const created = await steps.createPluginTable({ pluginId, table });
       result.tables.push(created.table);
-      if (created.created) compensations.push({ what: `drop table ${created.table}`, run: () => undo.dropPluginTable({ pluginId, name: table.name }) });
+      if (created.created) compensations.add(`drop table ${created.table}`, () => undo.dropPluginTable({ pluginId, name: table.name }));
     }
     step = 'tools';
     for (const tool of manifest.tools) {
       result.tools.push(await steps.registerPluginTool({ pluginId, tool }));
-      compensations.push({ what: `unregister tool ${tool.name}`, run: () => undo.unregisterPluginTool({ pluginId, tool: tool.name }) });
+      compensations.add(`unregister tool ${tool.name}`, () => undo.unregisterPluginTool({ pluginId, tool: tool.name }));
     }
     step = 'subscriptions';
-    compensations.push({ what: 'remove subscriptions', run: () => undo.removePluginSubscriptions({ pluginId }) });
+    compensations.add('remove subscriptions', () => undo.removePluginSubscriptions({ pluginId }));
     result.subscriptions = await steps.recordPluginSubscriptions({ pluginId, subscriptions: manifest.subscriptions });
     step = 'activate';
     await steps.activatePlugin({ pluginId, workflowId });
     return result;
   } catch (error) {
     const reason = reasonOf(error);
-    const failedCompensations: string[] = [];
-    await CancellationScope.nonCancellable(async () => {
-      for (const compensation of [...compensations].reverse()) {
-        try {
-          await compensation.run();
-        } catch (undoError) {
-          failedCompensations.push(`${compensation.what}: ${reasonOf(undoError)}`);
-        }
-      }
-      const suffix = failedCompensations.length > 0 ? ` (undo failed: ${failedCompensations.join('; ')})` : '';
-      await undo.markPluginFailed({ pluginId, workflowId, step, reason: reason + suffix, manifest: input.manifest });
+    const failedCompensations = await compensations.run((failed) => {
+      const suffix = failed.length > 0 ? ` (undo failed: ${failed.join('; ')})` : '';
+      return undo.markPluginFailed({ pluginId, workflowId, step, reason: reason + suffix, manifest: input.manifest });
     });
     throw ApplicationFailure.create({ type: 'PluginInstallFailed', message: `install of '${pluginId}' failed at ${step}: ${reason}`, details: [{ step, failedCompensations }], nonRetryable: true });
   }

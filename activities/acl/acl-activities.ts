@@ -2,7 +2,7 @@ import { permanentFailures } from '../activity-failure';
 import type { DatabaseAcl } from './acl-service';
 
 export interface AclActivityDeps {
-  acl: Pick<DatabaseAcl, 'createPluginTable' | 'dropPluginTable' | 'dropPluginTables' | 'executeQuery'>;
+  acl: Pick<DatabaseAcl, 'createPluginTable' | 'dropPluginTable' | 'dropPluginTables' | 'getTableMetadata' | 'executeQuery'>;
 }
 
 /** ACL activities for workflows (plugin install/uninstall): idempotent, so Temporal retries are safe. */

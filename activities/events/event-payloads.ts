@@ -26,6 +26,8 @@ export const KNOWN_EVENT_PAYLOADS: Readonly<Record<string, z.ZodType>> = {
   'database.access_denied': z.looseObject({ requesterId: id }),
   'plugin.installed': plugin,
   'plugin.install_failed': z.looseObject({ pluginId: id, error: z.string() }),
+  'plugin.upgraded': z.looseObject({ pluginId: id, fromVersion: id, toVersion: id }),
+  'plugin.upgrade_failed': z.looseObject({ pluginId: id, toVersion: id, error: z.string() }),
   'plugin.uninstalled': plugin,
   'plugin.enabled': plugin,
   'plugin.disabled': plugin,

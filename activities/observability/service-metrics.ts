@@ -67,14 +67,14 @@ export function registerEventBusMetrics(
  */
 export function createEventMetrics(metrics: Pick<Metrics, 'counter' | 'histogram'>) {
   const emitted = metrics.counter('ownpilot_events_emitted_total', 'Events emitted by this process, by namespace', ['namespace']);
-  const plugins = metrics.counter('ownpilot_plugin_lifecycle_total', 'Plugin lifecycle events (installed, install_failed, uninstalled, enabled, disabled, ...)', ['event']);
+  const plugins = metrics.counter('ownpilot_plugin_lifecycle_total', 'Plugin lifecycle events (installed, install_failed, upgraded, upgrade_failed, uninstalled, enabled, disabled, ...)', ['event']);
   const plans = metrics.counter('ownpilot_plan_runs_total', 'Plan runs that ended, by outcome', ['outcome']);
   const steps = metrics.counter('ownpilot_plan_steps_total', 'Plan steps that ended, by outcome', ['outcome']);
   const planDurations = metrics.histogram('ownpilot_plan_run_duration_seconds', 'Plan run duration (allocation to end) by outcome', ['outcome']);
   const stepDurations = metrics.histogram('ownpilot_plan_step_duration_seconds', 'Plan step duration (recorded start to end) by outcome', ['outcome']);
   const triggers = metrics.counter('ownpilot_trigger_firings_total', 'Trigger events by outcome (fired, executed, failed)', ['outcome']);
   const triggerDurations = metrics.histogram('ownpilot_trigger_run_duration_seconds', 'Trigger run duration from firing to its end, by outcome', ['outcome']);
-  const PLUGIN_LIFECYCLE = new Set(['installed', 'install_failed', 'uninstalled', 'enabled', 'disabled', 'config_updated']);
+  const PLUGIN_LIFECYCLE = new Set(['installed', 'install_failed', 'upgraded', 'upgrade_failed', 'uninstalled', 'enabled', 'disabled', 'config_updated']);
   const PLAN_END = new Set(['completed', 'failed', 'cancelled', 'rolled_back']);
   const STEP_END: Record<string, string> = { step_completed: 'completed', step_failed: 'failed' };
   return {

@@ -7,7 +7,7 @@ import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
 import { permanentFailures } from '../activity-failure';
 import type { EventBus } from '../events/event-bus';
-import { manifestIssues, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
+import { parseValidManifest, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
 import type { PluginTableAcl, PluginToolRegistry } from './plugin-ports';
 
 export interface PluginActivityDeps {
@@ -18,8 +18,10 @@ export interface PluginActivityDeps {
 }
 
 const SOURCE = 'plugin-service';
+/** A plugin in one of these is another workflow's: an uninstall waits for it to end. */
+const BUSY = ['installing', 'upgrading'];
 /** An event id unique to this workflow run and purpose, so a retried activity emits once. */
-const runEventId = (purpose: string) => {
+export const runEventId = (purpose: string) => {
   const info = Context.current().info;
   return `${info.workflowExecution?.runId ?? info.activityId}/${purpose}`;
 };
@@ -29,12 +31,7 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
   return {
     /** Parses the manifest and checks it as a whole; VALIDATION_FAILED / UNPROCESSABLE are final. */
     validatePluginManifest: (input: unknown): Promise<PluginManifest> =>
-      permanentFailures(async () => {
-        const manifest = PluginManifest.parse(input);
-        const issues = manifestIssues(manifest);
-        if (issues.length > 0) throw new AppError('UNPROCESSABLE', `manifest of '${manifest.id}' is inconsistent`, { issues });
-        return manifest;
-      }),
+      permanentFailures(async () => parseValidManifest(input)),
 
     /** Records the plugin as `installing`; takes over a row left in `error`; CONFLICT when it exists otherwise. */
     recordPlugin: ({ manifest, workflowId }: { manifest: PluginManifest; workflowId: string }): Promise<void> =>
@@ -144,13 +141,16 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
         await events.emitAsync('plugin.install_failed', { pluginId, step, error: errorMessage }, SOURCE, { id: runEventId('failed'), until: 'committed' });
       }),
 
-    /** Marks the plugin `uninstalling` (hosts stop delivering to it); NOT_FOUND when absent, INVALID_STATE while installing. */
+    /** Marks the plugin `uninstalling` (hosts stop delivering to it); NOT_FOUND when absent, INVALID_STATE while installing or upgrading. */
     beginPluginUninstall: ({ pluginId }: { pluginId: string }): Promise<void> =>
       permanentFailures(async () => {
-        const plugin = await prisma.plugin.findUnique({ where: { id: pluginId } });
-        if (!plugin) throw notFound('plugin', pluginId);
-        if (plugin.status === 'installing') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is still being installed`);
-        await prisma.plugin.update({ where: { id: pluginId }, data: { status: 'uninstalling', updatedAt: new Date() } });
+        // conditional: an upgrade may have claimed the plugin since the API checked it
+        const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { notIn: BUSY } }, data: { status: 'uninstalling', updatedAt: new Date() } });
+        if (count === 0) {
+          const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, select: { status: true } });
+          if (!plugin) throw notFound('plugin', pluginId);
+          throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
+        }
         await events.emitAsync('plugin.disabled', { pluginId, reason: 'uninstalling' }, SOURCE, { id: runEventId('disabled'), until: 'committed' });
       }),
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AppError } from '../../platform/errors';
 import { EventPattern } from '../events/event-pattern';
 
 /** A plugin id: usable in table names (`plugin_<id>_<t>`), tool names (`plugin.<id>.<t>`) and event types. */
@@ -104,4 +105,12 @@ export function manifestIssues(manifest: PluginManifest): { path: string; messag
   need('events.emit', manifest.tools.some((t) => t.allowedTools.includes('core.events.emit')), 'tools calling core.events.emit');
   issues.push(...configIssues(manifest, manifest.config.defaults).map((i) => ({ path: `/config/defaults${i.path === '/' ? '' : i.path}`, message: i.message })));
   return issues;
+}
+
+/** Parses a submitted manifest (ZodError → VALIDATION_FAILED) and checks it as a whole (UNPROCESSABLE with the issues). */
+export function parseValidManifest(input: unknown): PluginManifest {
+  const manifest = PluginManifest.parse(input);
+  const issues = manifestIssues(manifest);
+  if (issues.length > 0) throw new AppError('UNPROCESSABLE', `manifest of '${manifest.id}' is inconsistent`, { issues });
+  return manifest;
 }

@@ -30,4 +30,6 @@ export interface PluginTableAcl {
   createPluginTable(pluginId: string, tableDef: unknown): Promise<{ table: string; created: boolean }>;
   dropPluginTable(pluginId: string, tableName: string): Promise<{ table: string; dropped: boolean }>;
   dropPluginTables(pluginId: string): Promise<string[]>;
+  /** The table's owner (and more), null when there is no such table. */
+  getTableMetadata(tableName: string): Promise<{ ownerId?: string } | null>;
 }

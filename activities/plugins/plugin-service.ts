@@ -3,13 +3,14 @@ import type { PrismaClient } from '../../platform/database';
 import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import { createKeyedSerializer } from '../../platform/keyed-serializer';
-import { pluginInstallWorkflowId, pluginUninstallWorkflowId, type PluginInstallInput, type PluginUninstallInput } from '../../workflows/plugin-types';
+import { pluginInstallWorkflowId, pluginUninstallWorkflowId, pluginUpgradeWorkflowId, type PluginInstallInput, type PluginUninstallInput, type PluginUpgradeInput, type SettledPluginStatus } from '../../workflows/plugin-types';
 import type { EventBus } from '../events/event-bus';
-import { configIssues, manifestIssues, PluginManifest, pluginToolName } from './plugin-manifest';
+import { configIssues, parseValidManifest, PluginManifest, pluginToolName } from './plugin-manifest';
 import { createPluginEmitGrant } from './plugin-emit-grant';
 import type { PluginToolRegistry } from './plugin-ports';
 import { createPluginStorage } from './plugin-storage';
 import { findPluginToolUsers } from './plugin-tool-users';
+import { installedVersion, planPluginUpgrade, UpgradePluginBody } from './plugin-upgrade-plan';
 
 export interface PluginServiceDeps {
   prisma: PrismaClient;
@@ -19,11 +20,12 @@ export interface PluginServiceDeps {
   pluginTools: Pick<PluginToolRegistry, 'enableTool' | 'disableTool'>;
 }
 
-export const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled', 'uninstalling', 'error'] as const;
+export const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled', 'upgrading', 'uninstalling', 'error'] as const;
 export type PluginStatus = (typeof PLUGIN_STATUSES)[number];
 
 const SOURCE = 'plugin-service';
-const SETTLED = ['installed', 'enabled', 'disabled'];
+const SETTLED: SettledPluginStatus[] = ['installed', 'enabled', 'disabled'];
+const isSettled = (status: string): status is SettledPluginStatus => (SETTLED as string[]).includes(status);
 /** Advisory-lock class (with the plugin id's hash) under which one enable/disable of a plugin runs at a time. */
 const LIFECYCLE_LOCK_CLASS = 727004;
 /** How long an enable/disable may hold that lock while it switches the plugin's tools. */
@@ -44,9 +46,17 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     return new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
   };
 
+  /** CONFLICT naming the saved triggers and plans that use the plugin's tools (or only `tools` of them): they would fail once those are gone. */
+  const refuseToolsInUse = async (pluginId: string, tools?: string[]) => {
+    const users = await findPluginToolUsers(prisma, pluginId, tools);
+    if (users.triggers.length + users.plans.length === 0) return;
+    const what = tools ? `tools the upgrade removes (${tools.join(', ')})` : 'tools';
+    throw new AppError('CONFLICT', `plugin '${pluginId}' has ${what} that ${users.triggers.length} trigger(s) and ${users.plans.length} plan(s) use; change or delete them, or pass force=true`, { ...users, ...(tools ? { tools } : {}) });
+  };
+
   const setEnabled = async (pluginId: string, enabled: boolean) => {
     const plugin = await requirePlugin(pluginId);
-    if (!SETTLED.includes(plugin.status)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
+    if (!isSettled(plugin.status)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
     const tools = manifestOf(plugin).tools.map((t) => pluginToolName(pluginId, t.name));
     const principal = `plugin:${pluginId}`;
     // Only a settled plugin changes status: overwriting `uninstalling` would make the uninstall leave the row behind.
@@ -80,9 +90,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
      * (CONFLICT) and starts workflow `plugin-install-<id>`; returns at once with its id.
      */
     async install(manifestInput: unknown, requestedBy: string) {
-      const manifest = PluginManifest.parse(manifestInput);
-      const issues = manifestIssues(manifest);
-      if (issues.length > 0) throw new AppError('UNPROCESSABLE', `manifest of '${manifest.id}' is inconsistent`, { issues });
+      const manifest = parseValidManifest(manifestInput);
       const existing = await prisma.plugin.findUnique({ where: { id: manifest.id }, select: { status: true } });
       if (existing && existing.status !== 'error') throw new AppError('CONFLICT', `plugin '${manifest.id}' is ${existing.status}`, { pluginId: manifest.id, status: existing.status });
       const workflowId = pluginInstallWorkflowId(manifest.id);
@@ -97,18 +105,13 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
     },
 
     /**
-     * Starts workflow `plugin-uninstall-<id>`; NOT_FOUND when absent, INVALID_STATE while installing,
+     * Starts workflow `plugin-uninstall-<id>`; NOT_FOUND when absent, INVALID_STATE while installing or upgrading,
      * CONFLICT (naming them) while saved triggers or plans use its tools, unless `force`.
      */
     async uninstall(pluginId: string, requestedBy: string, { force = false }: { force?: boolean } = {}) {
       const plugin = await requirePlugin(pluginId);
-      if (plugin.status === 'installing') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is still being installed`);
-      if (!force) {
-        const users = await findPluginToolUsers(prisma, pluginId);
-        if (users.triggers.length + users.plans.length > 0) {
-          throw new AppError('CONFLICT', `plugin '${pluginId}' has tools that ${users.triggers.length} trigger(s) and ${users.plans.length} plan(s) use; change or delete them, or pass force=true`, users);
-        }
-      }
+      if (plugin.status === 'installing' || plugin.status === 'upgrading') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
+      if (!force) await refuseToolsInUse(pluginId);
       const workflowId = pluginUninstallWorkflowId(pluginId);
       const input: PluginUninstallInput = { pluginId, requestedBy };
       try {
@@ -118,6 +121,43 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
         throw error;
       }
       return { pluginId, workflowId };
+    },
+
+    /**
+     * Starts workflow `plugin-upgrade-<id>-<version>` after checking, before anything changes,
+     * that the body's manifest may replace the installed one (planPluginUpgrade: UNPROCESSABLE,
+     * CONFLICT for a version that is not newer) and, unless `force`, that no saved trigger or plan
+     * uses a tool it removes (CONFLICT naming them). The plugin is claimed (`upgrading`) here, so a
+     * concurrent install, upgrade, uninstall or enable/disable of it is refused (INVALID_STATE);
+     * NOT_FOUND when absent.
+     */
+    async upgrade(pluginId: string, bodyInput: unknown, requestedBy: string, { force = false }: { force?: boolean } = {}) {
+      const body = UpgradePluginBody.parse(bodyInput);
+      const manifest = parseValidManifest(body.manifest);
+      const plugin = await requirePlugin(pluginId);
+      const settled = plugin.status;
+      if (!isSettled(settled)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${settled}`, { status: settled });
+      const plan = planPluginUpgrade(installedVersion(plugin), manifest, { config: body.config });
+      if (!force && plan.toolsRemoved.length > 0) await refuseToolsInUse(pluginId, plan.toolsRemoved);
+      const workflowId = pluginUpgradeWorkflowId(pluginId, manifest.version);
+      // The claim: only one request moves the plugin out of the state it was checked in (another
+      // lifecycle workflow since then changed workflow_id, even if the status is the same again).
+      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: settled, workflowId: plugin.workflowId }, data: { status: 'upgrading', workflowId, updatedAt: new Date() } });
+      if (count === 0) {
+        const now = await notWritableNow(pluginId);
+        if (!isSettled((now.details as { status: string }).status)) throw now;
+        throw new AppError('CONFLICT', `plugin '${pluginId}' changed while this upgrade was checked; try again`, { pluginId });
+      }
+      const input: PluginUpgradeInput = { pluginId, manifest, config: body.config, dropRemovedTables: body.dropRemovedTables, settled, requestedBy };
+      try {
+        await temporal.workflow.start('pluginUpgradeWorkflow', { taskQueue, workflowId, args: [input], staticSummary: `Upgrade plugin ${pluginId} ${plan.fromVersion} → ${plan.toVersion}` });
+      } catch (error) {
+        // not started: give the plugin back as it was
+        await prisma.plugin.updateMany({ where: { id: pluginId, status: 'upgrading', workflowId }, data: { status: settled, workflowId: plugin.workflowId, updatedAt: new Date() } });
+        if (error instanceof WorkflowExecutionAlreadyStartedError) throw new AppError('CONFLICT', `plugin '${pluginId}' is already being upgraded to ${manifest.version}`, { workflowId });
+        throw error;
+      }
+      return { pluginId, workflowId, fromVersion: plan.fromVersion, toVersion: plan.toVersion };
     },
 
     /** Enables the plugin's tools and subscriptions; INVALID_STATE unless installed/enabled/disabled. */
@@ -131,8 +171,8 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
       const plugin = await requirePlugin(pluginId);
       const issues = configIssues(manifestOf(plugin), config);
       if (issues.length > 0) throw new AppError('UNPROCESSABLE', `config does not match the schema of '${pluginId}'`, { issues });
-      // Not on a plugin whose uninstall began (or ended) since the read above.
-      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { not: 'uninstalling' } }, data: { config: asJson(config), updatedAt: new Date() } });
+      // Not on a plugin whose uninstall or upgrade (which records its own config) began since the read above.
+      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: { notIn: ['uninstalling', 'upgrading'] } }, data: { config: asJson(config), updatedAt: new Date() } });
       if (count === 0) throw await notWritableNow(pluginId);
       await events.emitAsync('plugin.config_updated', { pluginId }, SOURCE, { until: 'committed' });
       return requirePlugin(pluginId);

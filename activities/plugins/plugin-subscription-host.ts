@@ -19,7 +19,7 @@ export interface PluginSubscriptionHostDeps {
   maxHandlerHops?: number;
 }
 
-const LIFECYCLE = new Set(['plugin.installed', 'plugin.enabled', 'plugin.disabled', 'plugin.uninstalled', 'plugin.install_failed']);
+const LIFECYCLE = new Set(['plugin.installed', 'plugin.enabled', 'plugin.disabled', 'plugin.uninstalled', 'plugin.install_failed', 'plugin.upgraded', 'plugin.upgrade_failed']);
 
 type PluginRow = { id: string; status: string; manifest: unknown; subscriptions: { id: string; eventPattern: string; toolName: string | null }[] };
 

@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, UninstallPluginQuery, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
+import { ListPluginsQuery, PluginIdParams, PluginStorageKeyParams, StorageValueBody, PluginForceQuery, UpdateConfigBody } from '../../activities/plugins/plugin-api-schemas';
 import type { PluginService } from '../../activities/plugins/plugin-service';
 import { StorageListQuery } from '../../activities/plugins/plugin-storage';
 import { AppError } from '../../platform/errors';
@@ -28,7 +28,7 @@ function assertMayUseStorage(principal: string, pluginId: string): void {
 }
 
 /**
- * /api/v1/plugins: install/uninstall (Temporal workflows), enable/disable, config, scoped storage.
+ * /api/v1/plugins: install/upgrade/uninstall (Temporal workflows), enable/disable, config, scoped storage.
  * Lifecycle is admin-only: a plugin's subscriptions see every user's events.
  */
 export function pluginsRouter(plugins: PluginService): Router {
@@ -47,8 +47,12 @@ export function pluginsRouter(plugins: PluginService): Router {
     res.json(withConfigFor(principalOf(req), await plugins.getPlugin(id)));
   });
   router.delete('/:id', requireAdmin, async (req, res) => {
-    const { force } = parse(UninstallPluginQuery, req.query);
+    const { force } = parse(PluginForceQuery, req.query);
     res.status(202).json(await plugins.uninstall(parse(PluginIdParams, req.params).id, principalOf(req), { force }));
+  });
+  router.post('/:id/upgrade', requireAdmin, async (req, res) => {
+    const { force } = parse(PluginForceQuery, req.query);
+    res.status(202).json(await plugins.upgrade(parse(PluginIdParams, req.params).id, req.body, principalOf(req), { force }));
   });
   router.post('/:id/enable', requireAdmin, async (req, res) => {
     res.json(await plugins.enable(parse(PluginIdParams, req.params).id));

@@ -11,7 +11,7 @@ function printConfig(c: CommandContext, plugin: Plugin): void {
   else printObject(c.out, plugin.config);
 }
 
-/** `ownpilot plugins ...`: install, inspect, toggle, configure and uninstall plugins (lifecycle and config are admin only). */
+/** `ownpilot plugins ...`: install, upgrade, inspect, toggle, configure and uninstall plugins (lifecycle and config are admin only). */
 export function pluginCommands(): Record<string, Command> {
   const id = (c: CommandContext) => encodeURIComponent(arg(c, 0, 'pluginId'));
   return {
@@ -21,6 +21,10 @@ export function pluginCommands(): Record<string, Command> {
     },
     'plugins get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/plugins/${id(c)}`)),
     'plugins install': async (c) => printObject(c.out, await c.api.post<Row>('/api/v1/plugins', c.readJson(arg(c, 0, 'manifest.json')))),
+    'plugins upgrade': async (c) => {
+      const body = { manifest: c.readJson(arg(c, 1, 'manifest.json')), dropRemovedTables: c.flags['drop-removed-tables'] === true };
+      printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c)}/upgrade${c.flags.force === true ? '?force=true' : ''}`, body));
+    },
     'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c)}${c.flags.force === true ? '?force=true' : ''}`)) ?? { ok: true }),
     'plugins enable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c)}/enable`)),
     'plugins disable': async (c) => printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c)}/disable`)),
