@@ -45,7 +45,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
   /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
   const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
     try {
-      return await whileHeartbeating((signal) => Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, idempotencyKey, signal })), Context.current().cancelled]));
+      return await whileHeartbeating((signal) => Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, idempotencyKey, planStep: true, signal })), Context.current().cancelled]));
     } catch (error) {
       throw toActivityFailure(error);
     }

@@ -33,7 +33,7 @@ export function isSubscriptionHandler(record: Pick<ToolRecord, 'source' | 'defin
  * Custom tools: their owner and admin. Plugin tools of X: never another plugin (plugins are isolated,
  * and X's code acts as X); X's subscription handlers only X itself (its subscription host, its own
  * code) and admin calling directly, since a handler trusts its `event` argument to be real. `indirect`:
- * the principal is not calling itself: a sandboxed tool's `tools.call` or a trigger firing acts for it.
+ * the principal is not calling itself: a sandboxed tool's `tools.call`, a plan step or a trigger firing acts for it.
  */
 export function runRefusal(record: RunnableTool, principal: string, indirect = false): string | undefined {
   if (record.source === 'custom') return principal === 'admin' || ownsTool(record, principal) ? undefined : 'custom tools run only for their owner and admin';
@@ -41,7 +41,7 @@ export function runRefusal(record: RunnableTool, principal: string, indirect = f
   const p = parsePrincipal(principal);
   if (p.kind === 'plugin' && p.id !== record.sourceId) return `plugins are isolated: it belongs to plugin ${record.sourceId}`;
   if (!isSubscriptionHandler(record) || p.kind === 'plugin' || (p.kind === 'admin' && !indirect)) return undefined;
-  if (p.kind === 'admin') return `it is plugin ${record.sourceId}'s subscription handler, which admin may run only by calling it directly, not through a trigger or another tool`;
+  if (p.kind === 'admin') return `it is plugin ${record.sourceId}'s subscription handler, which admin may run only by calling it directly, not through a plan, a trigger or another tool`;
   return `it is plugin ${record.sourceId}'s subscription handler, run only by that plugin for its events (and by admin directly)`;
 }
 

@@ -593,7 +593,7 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
     let validArgs: unknown;
     try {
       // A firing acts for its creator but is not the creator calling: admin's direct-only rights stay out of reach.
-      assertCanExecute(record, context.requesterId, (context.callDepth ?? 0) > 0 || context.via !== undefined);
+      assertCanExecute(record, context.requesterId, (context.callDepth ?? 0) > 0 || context.via !== undefined || context.planStep === true);
       validArgs = validateArgs(record, args);
     } catch (error) {
       const appError = asToolError(name, error);

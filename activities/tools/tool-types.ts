@@ -33,6 +33,8 @@ export interface ToolContext {
    * creator: recorded in tool.executed and the events' cause. Set only by the trigger activities, never from a request.
    */
   via?: string;
+  /** Set by the plan activities: a step's call is made for the run's starter, not by them calling directly. */
+  planStep?: true;
   signal?: AbortSignal;
   /** Set when a person (or a plan's approval step) approved this call of a `requires_approval` tool. */
   approved?: boolean;

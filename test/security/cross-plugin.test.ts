@@ -4,8 +4,11 @@ import request from 'supertest';
 import type { Express } from 'express';
 import type { PluginManifestInput } from '../../activities/plugins/plugin-manifest';
 import { createPluginSubscriptionHost } from '../../activities/plugins/plugin-subscription-host';
+import { CreatePlanBody } from '../../activities/plans/plan-schemas';
+import { createPlanService } from '../../activities/plans/plan-service';
 import { newId } from '../../platform/ids';
 import { createLogger } from '../../platform/logger';
+import { everyToolAllowed } from '../support/plan-harness';
 import { pluginFootprint, testPluginManifest as manifest } from '../support/plugin-fixtures';
 import { openTestStack, type TestStack } from '../support/test-stack';
 import { PRINCIPAL_HEADER, toolTestApp } from '../support/tool-test-app';
@@ -114,7 +117,7 @@ describe('cross-plugin isolation corpus', () => {
     // a custom tool may not list it (its code acts as its caller, admin included), on create or change
     const custom = { name: `relay_${newId(4).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`, description: 'relays', code: `return await tools.call('${handlerB}', { event: { id: 'forged-by-custom' } });`, requiresApproval: false };
     expect((await bob.post('/api/v1/custom-tools').send({ ...custom, allowedTools: [handlerB] }).expect(403)).body.error.message).toBe(
-      `custom tool 'custom.${custom.name}' may not list '${handlerB}' in allowedTools: it is plugin ${b}'s subscription handler, which admin may run only by calling it directly, not through a trigger or another tool`,
+      `custom tool 'custom.${custom.name}' may not list '${handlerB}' in allowedTools: it is plugin ${b}'s subscription handler, which admin may run only by calling it directly, not through a plan, a trigger or another tool`,
     );
     const created = (await bob.post('/api/v1/custom-tools').send({ ...custom, allowedTools: [toolB] }).expect(201)).body;
     await bob.patch(`/api/v1/custom-tools/${created.id}`).send({ allowedTools: [handlerB] }).expect(403);
@@ -131,14 +134,17 @@ describe('cross-plugin isolation corpus', () => {
     // a trigger admin saves is refused too: its firings act for admin, but not as admin calling directly
     const adminTrigger = { name: 'forge', type: 'event', config: { pattern: 'agent.never' }, action: { kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-trigger' } } } };
     expect((await as('admin').post('/api/v1/triggers').send(adminTrigger).expect(403)).body.error.message).toBe(
-      `admin may not run tool '${handlerB}': it is plugin ${b}'s subscription handler, which admin may run only by calling it directly, not through a trigger or another tool`,
+      `admin may not run tool '${handlerB}': it is plugin ${b}'s subscription handler, which admin may run only by calling it directly, not through a plan, a trigger or another tool`,
     );
-    // a plan admin saved, run by a user, and a trigger of admin's whose stored action names the handler: refused when they run
-    const plan = (await as('admin').post('/api/v1/plans').send({ name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-plan' } } }] }).expect(201)).body;
-    await stack.prisma.plan.update({ where: { id: plan.id }, data: { createdBy: 'user:bob' } });
-    const run = (await bob.post(`/api/v1/plans/${plan.id}/execute`).send({}).expect(202)).body;
-    const failed = await eventually(() => bob.get(`/api/v1/plans/runs/${run.runId}`).then((r) => r.body), (r) => r.status === 'failed');
-    expect(JSON.stringify(failed)).toContain(`user:bob may not run tool '${handlerB}'`);
+    // and so is a plan admin saves: its steps run for admin, not as admin calling directly
+    const forged = { name: 'forge', steps: [{ id: 's', kind: 'tool', tool: handlerB, args: { event: { id: 'forged-by-admin-plan' } } }] };
+    expect((await as('admin').post('/api/v1/plans').send(forged).expect(403)).body.error.message).toContain(`admin may not run tool '${handlerB}'`);
+    // a plan and a trigger of admin's stored past those checks: refused when they run
+    const unchecked = createPlanService({ prisma: stack.prisma, temporal: stack.client, taskQueue: stack.taskQueue, tools: everyToolAllowed });
+    const plan = await unchecked.createPlan(CreatePlanBody.parse(forged), 'admin');
+    const run = (await as('admin').post(`/api/v1/plans/${plan.id}/execute`).send({}).expect(202)).body;
+    const failed = await eventually(() => as('admin').get(`/api/v1/plans/runs/${run.runId}`).then((r) => r.body), (r) => r.status === 'failed');
+    expect(JSON.stringify(failed)).toContain(`admin may not run tool '${handlerB}'`);
     const trigger = (await as('admin').post('/api/v1/triggers').send({ ...adminTrigger, action: { kind: 'tool', tool: 'core.echo', args: {} } }).expect(201)).body;
     await stack.prisma.trigger.update({ where: { id: trigger.id }, data: { action: adminTrigger.action } });
     await as('admin').post(`/api/v1/triggers/${trigger.id}/execute`).send({ payload: {} }).expect(202);
