@@ -103,8 +103,8 @@ describe('ownpilot CLI: plugin config and storage, events history, triggers back
     const first = (await ownpilot(['events', 'history', '--source', source, '--order', 'asc', '--limit', '2'], admin)).stdout.split('\n');
     expect(data(first)).toEqual([0, 1].map((n) => ({ agentId: source, n })));
     const more = first[2]!;
-    expect(more).toMatch(/^more: --cursor '\S+\|\S+'$/);
-    const cursor = more.slice("more: --cursor '".length, -1);
+    expect(more).toMatch(/^more: --cursor 'asc\|\S+\|\S+' \(with the same filters\)$/);
+    const cursor = more.split("'")[1]!;
     const rest = JSON.parse((await ownpilot(['events', 'history', '--source', source, '--order', 'asc', '--limit', '2', '--cursor', cursor, '--json'], admin)).stdout) as { items: { type: string }[]; nextCursor: string | null };
     expect(rest.items.map((e) => e.type)).toEqual(['agent.completed', 'agent.failed']);
     expect(rest.nextCursor).not.toBeNull();

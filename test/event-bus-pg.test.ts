@@ -304,7 +304,8 @@ describe('event bus over PostgreSQL: event_log and delivery across processes', (
     // Oldest first, the cursor reads forward and reaches the event logged meanwhile.
     const forward = await get({ source: `src-${tag}`, order: 'asc', limit: 3 });
     expect((await get({ source: `src-${tag}`, order: 'asc', limit: 3, cursor: forward.nextCursor })).items.map((e: OwnPilotEvent) => e.data)).toEqual([{ n: 5 }]);
-    for (const query of [{ cursor: 'yesterday|x' }, { cursor: first.nextCursor, offset: 2 }]) {
+    // A cursor continues only its own order: a newest-first one read oldest first would go over the same events again.
+    for (const query of [{ cursor: 'desc|yesterday|x' }, { cursor: first.nextCursor, offset: 2 }, { cursor: first.nextCursor, order: 'asc' }]) {
       expect((await request(app).get('/api/v1/events').query(query).expect(400)).body.error.code).toBe('VALIDATION_FAILED');
     }
 

@@ -25,18 +25,22 @@ export const EventHistoryQuery = z
     order: z.enum(['desc', 'asc']).default('desc'),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] })
-  .refine((q) => q.cursor === undefined || q.offset === 0, { message: 'page with `cursor` or with `offset`, not both', path: ['cursor'] });
+  .refine((q) => q.cursor === undefined || q.offset === 0, { message: 'page with `cursor` or with `offset`, not both', path: ['cursor'] })
+  .refine((q) => q.cursor === undefined || parseCursor(q.cursor)?.order === q.order, {
+    message: 'the cursor continues a listing in the other order: pass the order (and filters) of the page it came from',
+    path: ['cursor'],
+  });
 
-/** The event a cursor names (`<timestamp>|<id>`), or undefined for a malformed one. */
-export function parseCursor(cursor: string): { timestamp: Date; id: string } | undefined {
-  const [at = '', id] = cursor.split('|');
+/** The order and the event a cursor names (`<order>|<timestamp>|<id>`), or undefined for a malformed one. */
+export function parseCursor(cursor: string): { order: 'asc' | 'desc'; timestamp: Date; id: string } | undefined {
+  const [order, at = '', id] = cursor.split('|');
   const timestamp = new Date(at);
-  return id && !Number.isNaN(timestamp.getTime()) ? { timestamp, id } : undefined;
+  return (order === 'asc' || order === 'desc') && id && !Number.isNaN(timestamp.getTime()) ? { order, timestamp, id } : undefined;
 }
 
-/** The cursor of the page after one ending with `last`. */
-export function cursorAfter(last: { timestamp: string; id: string }): string {
-  return `${last.timestamp}|${last.id}`;
+/** The cursor of the page after one ending with `last`, in `order` (a cursor only continues its own order). */
+export function cursorAfter(order: 'asc' | 'desc', last: { timestamp: string; id: string }): string {
+  return `${order}|${last.timestamp}|${last.id}`;
 }
 export type EventHistoryQuery = z.input<typeof EventHistoryQuery>;
 export type EventHistoryFilters = z.output<typeof EventHistoryQuery>;

@@ -36,7 +36,7 @@ export function eventsRouter(
     const scope = eventScope(principalOf(req), query);
     const page = await events.getEventHistory(scope.query, scope.reader);
     const last = page.length === query.limit ? page.at(-1) : undefined;
-    res.json({ items: page.filter(scope.visible), nextCursor: last ? cursorAfter(last) : null, nextOffset: last ? query.offset + page.length : null });
+    res.json({ items: page.filter(scope.visible), nextCursor: last ? cursorAfter(query.order, last) : null, nextOffset: last ? query.offset + page.length : null });
   });
   router.post('/', async (req, res) => {
     const body = parse(EmitEventBody, req.body);

@@ -26,7 +26,7 @@ export function eventCommands(): Record<string, Command> {
       }
       for (const event of page.items) c.out.write(eventLine(event, false));
       if (page.items.length === 0) c.out.write('(none)\n');
-      if (page.nextCursor !== null) c.out.write(`more: --cursor '${page.nextCursor}'\n`);
+      if (page.nextCursor !== null) c.out.write(`more: --cursor '${page.nextCursor}' (with the same filters)\n`);
     },
   };
 }
