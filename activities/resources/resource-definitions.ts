@@ -5,6 +5,13 @@ const Text = z.string().max(20_000);
 const Tags = z.array(z.string().trim().min(1).max(50)).max(50);
 const When = z.iso.datetime({ offset: true });
 
+/**
+ * The JSON Schema `email` format as the API document's readers check it (ajv-formats' full mode):
+ * zod's default pattern accepts addresses it refuses (a domain label ending in '-'), and an
+ * address the API stores must also be valid where its document says `format: email`.
+ */
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+
 /** The zod schema of each resource's fields on create; update accepts any subset (at least one). */
 export const RESOURCE_FIELDS = {
   tasks: z.strictObject({
@@ -19,7 +26,7 @@ export const RESOURCE_FIELDS = {
   bookmarks: z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(4000), title: Title, description: Text.optional(), tags: Tags.optional() }),
   contacts: z.strictObject({
     name: Title,
-    email: z.email().max(320).optional(),
+    email: z.email({ pattern: EMAIL }).max(320).optional(),
     phone: z.string().trim().max(50).optional(),
     company: z.string().trim().max(200).optional(),
     notes: Text.optional(),
