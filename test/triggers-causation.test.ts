@@ -1,7 +1,9 @@
 import type { EventBus } from '../activities/events/event-bus';
 import { openEventBus } from '../activities/events/open-event-bus';
 import { createPluginSubscriptionHost } from '../activities/plugins/plugin-subscription-host';
+import type { EventCause, OwnPilotEvent } from '../activities/events/event-types';
 import { EVENT_TRIGGER_SUBSCRIBER } from '../activities/triggers/event-trigger-dispatcher';
+import { createCausationResolver } from '../activities/triggers/trigger-causation';
 import { newId } from '../platform/ids';
 import { createLogger } from '../platform/logger';
 import { buildTriggerApp } from './support/trigger-app';
@@ -96,8 +98,17 @@ describe('trigger causation: events a tool emits as a side effect carry their ca
     expect(fired.planWorkflowId).not.toBeNull();
     expect(rows.find((x) => x.status === 'skipped')).toMatchObject({ causationChain: [b], error: `cycle: ${b} → ${b}`, planWorkflowId: null });
     const [logged] = await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: maker, data: { path: ['data', 'title'], equals: 'loop-b' } } });
-    // The run is the trigger creator's (admin): its steps call as its starter.
-    expect(logged!.cause).toEqual({ requesterId: 'admin', idempotencyKey: `${fired.planWorkflowId}/make/0` });
+    // The run is the trigger creator's (admin): its steps call as its starter, through the trigger.
+    expect(logged!.cause).toEqual({ requesterId: 'admin', via: `trigger:${b}`, idempotencyKey: `${fired.planWorkflowId}/make/0` });
+    // A step's cause leads to its run's chain (not read as the firing's own call, whose key is the firing id
+    // alone); one naming another trigger as `via` is not followed, one without (a worker before `via`) is.
+    const causes = createCausationResolver({ prisma: stack.prisma });
+    const withCause = (cause: EventCause): OwnPilotEvent => ({ id: logged!.id, type: logged!.eventType, category: 'resource', source: logged!.source, data: logged!.data, timestamp: logged!.timestamp.toISOString(), cause });
+    const stepKey = `${fired.planWorkflowId}/make/0`;
+    expect(await causes.chainOf(withCause({ requesterId: 'admin', via: `trigger:${b}`, idempotencyKey: stepKey }))).toEqual([b]);
+    expect(await causes.chainOf(withCause({ requesterId: 'admin', idempotencyKey: stepKey }))).toEqual([b]);
+    expect(await causes.chainOf(withCause({ requesterId: 'admin', via: 'trigger:other', idempotencyKey: stepKey }))).toEqual([]);
+    expect(await causes.chainOf(withCause({ requesterId: 'user:causation', via: `trigger:${b}`, idempotencyKey: stepKey }))).toEqual([]);
     await settle(b);
     expect(await history(b)).toHaveLength(2);
     expect(await stack.prisma.planRun.count({ where: { planId } })).toBe(1);

@@ -56,6 +56,14 @@ describe('trigger cycles are refused at create/update/enable when the stored def
     const asSelf = await create({ name: 'as self', enabled: false, config: onCalls('data.requesterId', 'trigger:later'), action: echo });
     await t.api.patch(`/api/v1/triggers/${asSelf}`).send({ config: { filter: onCalls('data.requesterId', `trigger:${asSelf}`).filter } }).expect(200);
     await t.api.post(`/api/v1/triggers/${asSelf}/enable`).expect(200);
+    // A plan action's steps (and its sub-plans') call through the trigger too.
+    const planEcho = { kind: 'plan', planId: (await t.api.post('/api/v1/plans').send({ name: 'echo outer', steps: [{ id: 'sub', kind: 'sub_plan', planId: await createPlan('echo inner') }] }).expect(201)).body.id as string };
+    const planViaSelf = await create({ name: 'plan via self', enabled: false, config: onCalls('data.via', 'trigger:later'), action: planEcho });
+    await t.api.patch(`/api/v1/triggers/${planViaSelf}`).send({ config: { filter: onCalls('data.via', `trigger:${planViaSelf}`).filter } }).expect(200);
+    expect((await t.api.post(`/api/v1/triggers/${planViaSelf}/enable`).expect(422)).body.error.message).toBe("trigger 'plan via self' would close a cycle: plan via self → plan via self");
+    // Their `via` is known, so calls through another trigger are no cycle.
+    const planViaOther = await create({ name: 'plan via other', enabled: false, config: onCalls('data.via', 'trigger:other'), action: planEcho });
+    await t.api.post(`/api/v1/triggers/${planViaOther}/enable`).expect(200);
   });
 
   test('A ↔ B through plan events is refused with the path; the same shape without a way back is accepted', async () => {

@@ -87,6 +87,61 @@ describe('trigger firings act for their creator, through the trigger', () => {
     expect(JSON.stringify(refused.body.error)).toContain('reserved for trigger firings');
   });
 
+  test('a plan run a trigger starts shows its via, and its steps, compensations and sub-plans call through it; a run started directly has none', async () => {
+    const gina = `user:gina${tag}`;
+    const user = await as(gina);
+    const child = (await user.post('/api/v1/plans').send({ name: 'inner', steps: [{ id: 'inner', kind: 'tool', tool: 'core.notes.create', args: { title: `inner ${tag}` } }] }).expect(201)).body.id as string;
+    const parent = (
+      await user
+        .post('/api/v1/plans')
+        .send({
+          name: 'outer',
+          onFailure: 'rollback',
+          steps: [
+            { id: 'make', kind: 'tool', tool: 'core.notes.create', args: { title: `outer ${tag}` }, compensation: { tool: 'core.notes.delete', args: { id: '{{ steps.make.output.id }}' } } },
+            { id: 'sub', kind: 'sub_plan', planId: child, dependsOn: ['make'] },
+            // Fails once the others are done, so the run rolls back and make's compensation runs.
+            { id: 'boom', kind: 'tool', tool: 'core.math', args: { op: 'div', values: [1, 0] }, retry: { maximumAttempts: 1 }, dependsOn: ['sub'] },
+          ],
+        })
+        .expect(201)
+    ).body.id as string;
+    const trigger = (await user.post('/api/v1/triggers').send({ name: 'outer plan', type: 'webhook', action: { kind: 'plan', planId: parent } }).expect(201)).body.id as string;
+    const via = `trigger:${trigger}`;
+    const fired = await fire(trigger);
+    expect(fired.status).toBe('succeeded');
+
+    const runId = fired.planWorkflowId!;
+    const run = await eventually(() => user.get(`/api/v1/plans/runs/${runId}`).expect(200).then((r) => r.body), (r) => r.status === 'rolled_back');
+    expect(run).toMatchObject({ startedBy: gina, via, startKey: `trigger:${fired.id}` });
+    expect((await user.get(`/api/v1/plans/${parent}/runs`).expect(200)).body).toEqual([expect.objectContaining({ id: runId, via })]);
+    const childRunId = (run.steps.sub.output as { runId: string }).runId;
+    expect((await user.get(`/api/v1/plans/runs/${childRunId}`).expect(200)).body).toMatchObject({ startedBy: gina, via, parentRunId: runId });
+
+    // Each call is the creator's, through the trigger: the step's, the sub-plan step's and the compensation's.
+    for (const key of [`${runId}/make/0`, `${childRunId}/inner/0`, `${runId}/make/0/compensate`]) {
+      const [executed] = await toolExecuted(key);
+      expect(executed!.data).toMatchObject({ requesterId: gina, via, outcome: 'success' });
+    }
+    const causes = async (eventType: string) => (await stack.prisma.eventLog.findMany({ where: { eventType, source: gina }, orderBy: { timestamp: 'asc' } })).map((e) => e.cause);
+    expect(await causes('resource.created')).toEqual(
+      expect.arrayContaining([
+        { requesterId: gina, via, idempotencyKey: `${runId}/make/0` },
+        { requesterId: gina, via, idempotencyKey: `${childRunId}/inner/0` },
+      ]),
+    );
+    expect(await causes('resource.deleted')).toEqual([{ requesterId: gina, via, idempotencyKey: `${runId}/make/0/compensate` }]);
+
+    // Started directly, the same kind of run names no trigger anywhere.
+    const direct = (await user.post(`/api/v1/plans/${child}/execute`).send({}).expect(202)).body.runId as string;
+    expect(await eventually(() => user.get(`/api/v1/plans/runs/${direct}`).expect(200).then((r) => r.body), (r) => r.status === 'completed')).toMatchObject({ startedBy: gina, via: null });
+    const [executed] = await toolExecuted(`${direct}/inner/0`);
+    expect(executed!.data).not.toHaveProperty('via');
+    expect((await stack.prisma.eventLog.findMany({ where: { eventType: 'resource.created', source: gina, cause: { path: ['idempotencyKey'], equals: `${direct}/inner/0` } } })).map((e) => e.cause)).toEqual([
+      { requesterId: gina, idempotencyKey: `${direct}/inner/0` },
+    ]);
+  });
+
   test('permissions are checked at firing time: a plugin’s trigger acts as the plugin while it is enabled, and fails once it is not', async () => {
     const pluginId = `own${tag}`;
     await stack.prisma.plugin.create({ data: { id: pluginId, manifest: testPluginManifest(pluginId) as object, status: 'enabled', installedAt: new Date(), updatedAt: new Date() } });

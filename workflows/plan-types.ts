@@ -71,6 +71,8 @@ export interface PlanWorkflowInput {
   planOwner?: string;
   /** Nesting depth of sub-plans (0 for a top-level run). */
   depth?: number;
+  /** What the run (or its root run, for a sub-plan) was started through (`trigger:<id>`, when `startedBy` is the trigger's creator); absent for direct starts and runs started before it was carried. */
+  via?: string;
   /** Behaviours the starting code had (see plan-behaviours.ts); absent for runs started before stamping. */
   behaviours?: readonly string[];
   carried?: CarriedPlanState;
@@ -135,6 +137,8 @@ export interface ToolStepRequest {
   tool: string;
   args: Record<string, unknown>;
   requesterId: string;
+  /** The run's `via`, named by the tool call (tool.executed, the events' cause). */
+  via?: string;
   idempotencyKey: string;
   /** Sequence of the step's `plan.step_started` row, written by the activity's first attempt. */
   sequence: number;
@@ -151,6 +155,8 @@ export interface CompensationRequest {
   stepId: string;
   call: ToolCall;
   requesterId: string;
+  /** The run's `via`, named by the tool call. */
+  via?: string;
   idempotencyKey: string;
 }
 
@@ -168,6 +174,8 @@ export interface SubPlanRequest {
   generation: number;
   input: Record<string, unknown>;
   startedBy: string;
+  /** The parent run's `via`, which the child inherits. */
+  via?: string;
   depth: number;
   /** Which attempt of a `sub_plan` step with a retry policy this child is (absent on the first). */
   attempt?: number;

@@ -121,6 +121,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
   const { planId, runId, definition } = input;
   const info = workflowInfo();
   const has = behavioursOf<PlanBehaviour>(input.behaviours);
+  // The tool calls and sub-plans of a run started through a trigger name it. Only activity inputs
+  // change (no command does), so runs recorded without `via` replay unchanged: no behaviour flag.
+  const via = input.via === undefined ? {} : { via: input.via };
   const steps = definition.steps;
   const byId = new Map(steps.map((s) => [s.id, s]));
   const state: PlanRunState = input.carried?.state ?? {
@@ -494,7 +497,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         const batch = takePending();
         try {
           return await redispatchOnWorkerLoss(has, (redispatch) =>
-            runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, idempotencyKey: key, sequence: startSeq, batch, readers, ...(redispatch > 0 ? { redispatch } : {}) }),
+            runToolStep({ planId, runId, stepId: step.id, tool: step.tool, args, requesterId: input.startedBy, ...via, idempotencyKey: key, sequence: startSeq, batch, readers, ...(redispatch > 0 ? { redispatch } : {}) }),
           );
         } catch (error) {
           restore(batch);
@@ -548,6 +551,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
           generation: st.generation,
           input: resolveTemplates(step.input, scope()) as Record<string, unknown>,
           startedBy: input.startedBy,
+          ...via,
           depth,
         };
         // has() only for a step with a retry policy: histories of steps without one replay unchanged.
@@ -616,7 +620,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanRunSta
         });
         try {
           const args = resolveTemplates(step.compensation.args, scope()) as Record<string, unknown>;
-          const request = { runId, stepId: id, call: { tool: step.compensation.tool, args }, requesterId: input.startedBy, idempotencyKey: `${info.workflowId}/${id}/${st.generation}/compensate` };
+          const request = { runId, stepId: id, call: { tool: step.compensation.tool, args }, requesterId: input.startedBy, ...via, idempotencyKey: `${info.workflowId}/${id}/${st.generation}/compensate` };
           await redispatchOnWorkerLoss(has, () => runCompensation(request));
           st.status = 'compensated';
           state.compensations.push({ stepId: id, status: 'completed' });

@@ -42,10 +42,13 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
     }
     return readers;
   };
-  /** Runs a tool while heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures. */
-  const callTool = async (tool: string, args: Record<string, unknown>, requesterId: string, idempotencyKey: string): Promise<unknown> => {
+  /**
+   * Runs a tool for the run's starter (through the run's `via`, when a trigger started it) while
+   * heartbeating; a cancellation request aborts it. Permanent AppErrors become non-retryable failures.
+   */
+  const callTool = async (tool: string, args: Record<string, unknown>, { requesterId, via, idempotencyKey }: { requesterId: string; via?: string; idempotencyKey: string }): Promise<unknown> => {
     try {
-      return await whileHeartbeating((signal) => Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, idempotencyKey, planStep: true, signal })), Context.current().cancelled]));
+      return await whileHeartbeating((signal) => Promise.race([retryWhileDatabaseUnavailable(() => tools.execute(tool, args, { requesterId, via, idempotencyKey, planStep: true, signal })), Context.current().cancelled]));
     } catch (error) {
       throw toActivityFailure(error);
     }
@@ -91,7 +94,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
       // here instead of spending the step's retry attempts.
       const [written, output] = await Promise.allSettled([
         retryWhileDatabaseUnavailable(() => writeBatch(request.batch ?? { planId: request.planId, runId: request.runId, readers: request.readers, transitions: [], checkpoints: [] }, [started, attemptRow])),
-        callTool(request.tool, request.args, request.requesterId, request.idempotencyKey),
+        callTool(request.tool, request.args, request),
       ]);
       if (output.status === 'rejected') throw output.reason;
       if (written.status === 'rejected') throw written.reason;
@@ -100,7 +103,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
 
     /** Runs one compensation tool call with its own idempotency key. */
     async runCompensation(request: CompensationRequest): Promise<unknown> {
-      return callTool(request.call.tool, request.call.args, request.requesterId, request.idempotencyKey);
+      return callTool(request.call.tool, request.call.args, request);
     },
 
     /**
@@ -117,6 +120,7 @@ export function createPlanActivities({ prisma, sql, tools, events }: PlanActivit
           planId: request.planId,
           input: request.input,
           startedBy: request.startedBy,
+          via: request.via,
           startKey: `${request.parentRunId}/${request.stepId}/${request.generation}${attempt}`,
           parentRunId: request.parentRunId,
           usableBy: planOwner(parent.plan.createdBy),

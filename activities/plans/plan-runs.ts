@@ -26,6 +26,8 @@ export interface AllocateRunRequest {
   startedBy: string;
   startKey?: string;
   parentRunId?: string;
+  /** What the start was made through (`trigger:<id>`): recorded on the row and carried by the run, which its steps' tool calls name. */
+  via?: string;
   /** Sub-plan runs belong to their parent's budget and are not limited. */
   enforceLimit: boolean;
   /** This principal must be allowed to use the plan (FORBIDDEN otherwise, nothing written): the starter of an API start, a sub-plan's parent owner. */
@@ -53,7 +55,7 @@ const DEFINITION_CACHE_SIZE = 500;
  * (with `usableBy`) FORBIDDEN; input that does not fit the plan's schema UNPROCESSABLE, with
  * nothing written.
  *
- * One round trip (`allocate_plan_run`, migration 0010) on the hot path: the input is checked
+ * One round trip (`allocate_plan_run`, migrations 0010 and 0016) on the hot path: the input is checked
  * against a remembered definition and the function refuses ('stale') when the plan's version has
  * moved on since, so the check always matches the version the run gets. A plan's creator never
  * changes, so the access check uses the remembered one too.
@@ -75,14 +77,14 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
     if (!run) return undefined;
     if (run.planId !== req.planId) throw new AppError('CONFLICT', `start key already used for another plan`, { runId: run.id });
     const definition = ((await prisma.planVersion.findUnique({ where: { planId_version: { planId: run.planId, version: run.version } } }))?.definition ?? run.plan.definition) as unknown as PlanDefinition;
-    return { workflowInput: toInput(run.plan.name, run.planId, run.id, run.version, definition, run.input as Record<string, unknown>, run.startedBy ?? req.startedBy, planOwner(run.plan.createdBy), req.depth), existing: true };
+    return { workflowInput: toInput(run.plan.name, run.planId, run.id, run.version, definition, run.input as Record<string, unknown>, run.startedBy ?? req.startedBy, planOwner(run.plan.createdBy), req.depth, run.via ?? undefined), existing: true };
   };
 
   const attempt = async (req: AllocateRunRequest, version: number): Promise<Outcome> => {
     const [row] = await prisma.$queryRaw<Outcome[]>`
       SELECT * FROM allocate_plan_run(${req.planId}::text, ${version}::int, ${runIdPrefix(req.planId)}::text, ${JSON.stringify(req.input)}::jsonb,
         ${req.startedBy}::text, ${req.startKey ?? null}::text, ${req.parentRunId ?? null}::text, ${req.enforceLimit}::boolean,
-        string_to_array(${ACTIVE_RUN_STATUSES.join(',')}::text, ','))`;
+        string_to_array(${ACTIVE_RUN_STATUSES.join(',')}::text, ','), ${req.via ?? null}::text)`;
     return row!;
   };
 
@@ -107,7 +109,7 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
         const result = await attempt(req, known.version);
         switch (result.outcome) {
           case 'ok':
-            return { workflowInput: toInput(result.name!, req.planId, result.run_id!, known.version, known.definition, req.input, req.startedBy, planOwner(known.createdBy), req.depth), existing: false };
+            return { workflowInput: toInput(result.name!, req.planId, result.run_id!, known.version, known.definition, req.input, req.startedBy, planOwner(known.createdBy), req.depth, req.via), existing: false };
           case 'not_found':
             definitions.delete(req.planId);
             throw notFound('plan', req.planId);
@@ -137,6 +139,6 @@ export function createRunAllocator({ prisma }: { prisma: PrismaClient }) {
 /** The start key turned out to be taken by a run committed while this start waited for the lock. */
 class StartKeyTaken extends Error {}
 
-function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, owner: string, depth?: number): PlanWorkflowInput {
-  return { planId, runId, planName, version, definition, input, startedBy, planOwner: owner, depth, behaviours: CURRENT_PLAN_BEHAVIOURS };
+function toInput(planName: string, planId: string, runId: string, version: number, definition: PlanDefinition, input: Record<string, unknown>, startedBy: string, owner: string, depth?: number, via?: string): PlanWorkflowInput {
+  return { planId, runId, planName, version, definition, input, startedBy, planOwner: owner, depth, ...(via === undefined ? {} : { via }), behaviours: CURRENT_PLAN_BEHAVIOURS };
 }

@@ -32,7 +32,7 @@ export interface ExecuteOptions {
   startKey?: string;
   /** The starter must be the plan's creator or admin (FORBIDDEN otherwise): API starts, and trigger firings for their creator. */
   checkAccess?: boolean;
-  /** What the start was made through (`trigger:<id>`), for the run's details in the Web UI. */
+  /** What the start was made through (`trigger:<id>`): the run row's `via`, carried by the run to its steps' tool calls and sub-plans, and in its details in the Web UI. */
   via?: string;
 }
 
@@ -314,7 +314,7 @@ export function createPlanService({ prisma, temporal, taskQueue, tools }: PlanSe
      * run row is removed again if Temporal confirms the start did not happen.
      */
     async executePlan(id: string, input: Record<string, unknown>, startedBy: string, options: ExecuteOptions = {}) {
-      const allocateRun = () => startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
+      const allocateRun = () => startsByPlan.run(id, () => allocate({ planId: id, input, startedBy, startKey: options.startKey, via: options.via, usableBy: options.checkAccess ? startedBy : undefined, enforceLimit: true }));
       const { workflowInput, existing } = await allocateRun().catch(async (error: unknown) => {
         // At the run limit, a run that ended outside OwnPilot may be holding a slot: settle, then try once more.
         if (error instanceof AppError && (error.details as { reason?: string } | undefined)?.reason === 'RUN_LIMIT' && (await settleActiveRuns(id)) > 0) return allocateRun();

@@ -25,11 +25,11 @@ const stringArray = (value: unknown): string[] | undefined =>
  * them: `trigger.*` events carry `triggerChain`; `plan.*` events of a run a trigger started (or of
  * its sub-plans) lead to that firing through the run's start key; any event emitted while a tool
  * ran (tool.executed, resource.*, plugin events, ...) carries that call as its `cause`: a trigger's
- * own tool call (`via` `trigger:<id>`, set only by the trigger activities; key = the firing id)
- * leads to that firing, a plan step's call (key `<planRunId>/<stepId>/<generation>[/...]`,
- * requester = the run's starter) to that run's chain. A cause whose `via` or requester does not
- * match the firing or run it names is ignored, so no caller can pin its events on someone else's
- * chain. Any other event has no known cause ([]).
+ * own tool call (`via` `trigger:<id>`, set only by the trigger activities; key = the firing id,
+ * nothing after it) leads to that firing, a plan step's call (key `<planRunId>/<stepId>/<generation>[/...]`,
+ * requester = the run's starter, `via` = the run's when a trigger started it) to that run's chain.
+ * A cause whose `via` or requester does not match the firing or run it names is ignored, so no
+ * caller can pin its events on someone else's chain. Any other event has no known cause ([]).
  */
 export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
   const chainOfFiring = async (historyId: string, via?: string): Promise<string[]> => {
@@ -58,8 +58,9 @@ export function createCausationResolver({ prisma }: { prisma: PrismaClient }) {
       const chain = await chainOfFiring(root, firing);
       if (chain.length > 0) return chain;
     }
-    const run = await prisma.planRun.findUnique({ where: { id: root }, select: { startedBy: true } });
-    return run && run.startedBy === requesterId ? chainOfPlanRun(root) : [];
+    // A step's call names its run's `via` (absent from calls of workers that predate it, which are followed as before).
+    const run = await prisma.planRun.findUnique({ where: { id: root }, select: { startedBy: true, via: true } });
+    return run && run.startedBy === requesterId && (via === undefined || via === run.via) ? chainOfPlanRun(root) : [];
   };
 
   return {

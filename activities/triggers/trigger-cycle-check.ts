@@ -94,8 +94,8 @@ export function toolEvents(tool: string, args: Record<string, unknown>, { reques
  * are read; a cycle that depends on what is not known there is left to the run-time guard.
  */
 export function createTriggerCycleCheck({ prisma, plans }: { prisma: PrismaClient; plans: Pick<PlanService, 'getPlan'> }) {
-  /** The events a successful run of plan `planId` (and its sub-plans) started by `requesterId` is known to emit (its steps call as the starter). */
-  const planEvents = async (planId: string, requesterId: string, seen: Set<string>, depth: number): Promise<KnownEvent[]> => {
+  /** The events a successful run of plan `planId` (and its sub-plans) started by `caller` is known to emit (its steps call as the starter, through the run's `via`). */
+  const planEvents = async (planId: string, caller: Caller, seen: Set<string>, depth: number): Promise<KnownEvent[]> => {
     if (seen.has(planId) || depth > MAX_SUB_PLAN_DEPTH) return [];
     seen.add(planId);
     const plan = await plans.getPlan(planId).catch(() => null);
@@ -107,8 +107,8 @@ export function createTriggerCycleCheck({ prisma, plans }: { prisma: PrismaClien
     events.push({ type: 'plan.completed', source: PLAN_SOURCE, data: { planId } });
     for (const step of steps) {
       for (const type of ['plan.step_started', 'plan.step_completed']) events.push({ type, source: PLAN_SOURCE, data: { planId, stepId: step.id } });
-      if (step.kind === 'tool') events.push({ type: 'plan.step_attempt', source: PLAN_SOURCE, data: { planId, stepId: step.id } }, ...toolEvents(step.tool, step.args, { requesterId }));
-      if (step.kind === 'sub_plan') events.push(...(await planEvents(step.planId, requesterId, seen, depth + 1)));
+      if (step.kind === 'tool') events.push({ type: 'plan.step_attempt', source: PLAN_SOURCE, data: { planId, stepId: step.id } }, ...toolEvents(step.tool, step.args, caller));
+      if (step.kind === 'sub_plan') events.push(...(await planEvents(step.planId, caller, seen, depth + 1)));
     }
     return events;
   };
@@ -121,7 +121,7 @@ export function createTriggerCycleCheck({ prisma, plans }: { prisma: PrismaClien
     // Firings act for the creator, through the trigger (a legacy row without a creator acts as the trigger).
     const via = triggerPrincipal(trigger.id);
     const requesterId = trigger.createdBy ?? via;
-    const caused = action.data.kind === 'plan' ? await planEvents(action.data.planId, requesterId, new Set(), 0) : toolEvents(action.data.tool, action.data.args, { requesterId, via });
+    const caused = action.data.kind === 'plan' ? await planEvents(action.data.planId, { requesterId, via }, new Set(), 0) : toolEvents(action.data.tool, action.data.args, { requesterId, via });
     return [...caused, executed];
   };
 

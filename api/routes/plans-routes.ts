@@ -14,6 +14,7 @@ const STEP_STATUSES = ['pending', 'running', 'waiting_approval', 'completed', 'f
 const PlanRun = z.object({
   id: z.string().describe('The workflow id plan-<planId>-<n>'), planId: z.string(), runNumber: z.number().int(), version: z.number().int(), status: z.enum(RUN_STATUSES),
   input: z.unknown(), output: z.unknown(), error: z.string().nullable(), startedBy: z.string().nullable(), startKey: z.string().nullable(),
+  via: z.string().nullable().describe('What the run was started through: trigger:<id> when a trigger\'s firing started it for its creator (startedBy); a sub-plan run has its root run\'s'),
   startedAt: Timestamp, finishedAt: Timestamp.nullable(), parentRunId: z.string().nullable().describe('Set on sub-plan runs'),
 });
 /** A plan as stored: its current definition and bookkeeping. */

@@ -94,7 +94,7 @@ export function planCommands(isTty: boolean): Record<string, Command> {
     },
     'runs list': async (c) => {
       const runs = await c.api.get<Row[]>(`/api/v1/plans/${encodeURIComponent(arg(c, 0, 'planId'))}/runs`);
-      printRows(c.out, runs, runs, ['id', 'status', 'startedBy', 'startedAt', 'finishedAt']);
+      printRows(c.out, runs, runs, ['id', 'status', 'startedBy', 'via', 'startedAt', 'finishedAt']);
     },
     'runs get': async (c) => printRun(c, await c.api.get<RunViewBody>(runPath(c))),
     'runs follow': (c) => follow(c, arg(c, 0, 'runId'), isTty),

@@ -10,6 +10,7 @@ export interface RunViewBody extends RunBody {
   planId?: string;
   version?: number;
   startedBy?: string | null;
+  via?: string | null;
   startedAt?: string | null;
   finishedAt?: string | null;
   error?: string | null;
@@ -25,7 +26,7 @@ type Compensation = { stepId: string; status: string; error?: string };
 export function renderRun(run: RunViewBody, workflowUrl: (id: string) => string): string[] {
   const runId = run.id ?? run.runId ?? '?';
   const lines = [`run ${runId}${run.planId ? ` (plan ${run.planId}${run.version === undefined ? '' : ` v${run.version}`})` : ''}`];
-  if (run.startedAt) lines.push(`started ${run.startedAt}${run.startedBy ? ` by ${run.startedBy}` : ''}`);
+  if (run.startedAt) lines.push(`started ${run.startedAt}${run.startedBy ? ` by ${run.startedBy}` : ''}${run.via ? ` via ${run.via}` : ''}`);
   if (run.finishedAt) lines.push(`finished ${run.finishedAt}`);
   if (run.error) lines.push(`error ${run.error}`);
   lines.push(`web UI ${workflowUrl(runId)}`, ...renderProgress(run.status, stepLines(run)));
