@@ -218,6 +218,19 @@ describe('ownpilot CLI: triggers, plugins, events tail, tools, keys, config file
     expect(wrong.stderr).toMatch(/^ownpilot: INVALID_STATE: .+\n$/);
   });
 
+  test('a run a trigger started shows the trigger it came through: runs get and runs list', async () => {
+    const planId = (await t.api.post('/api/v1/plans').send({ name: 'via cli', steps: [{ id: 'say', kind: 'tool', tool: 'core.echo', args: {} }] }).expect(201)).body.id as string;
+    const trigger = (await t.api.post('/api/v1/triggers').send({ name: 'via cli', type: 'webhook', action: { kind: 'plan', planId } }).expect(201)).body.id as string;
+    await t.api.post(`/api/v1/triggers/${trigger}/execute`).send({}).expect(202);
+    const [fired] = await eventually(async () => (await t.api.get(`/api/v1/triggers/${trigger}/history`).expect(200)).body.items as { planWorkflowId: string | null }[], (rows) => typeof rows[0]?.planWorkflowId === 'string');
+    const runId = fired!.planWorkflowId!;
+    expect((await ownpilot(['runs', 'get', runId], fileOnly())).stdout).toMatch(new RegExp(`^started \\S+ by admin via trigger:${trigger}$`, 'm'));
+    const listed = (await ownpilot(['runs', 'list', planId], fileOnly())).stdout;
+    expect(listed).toMatch(/^ID\s+STATUS\s+STARTEDBY\s+VIA\s+STARTEDAT\s+FINISHEDAT$/m);
+    expect(listed).toMatch(new RegExp(`^${runId}\\s+\\S+\\s+admin\\s+trigger:${trigger}\\s`, 'm'));
+    await t.api.delete(`/api/v1/triggers/${trigger}`).expect(204);
+  });
+
   test('tools: list with a search, run with JSON args, a call awaiting approval exits 1', async () => {
     const listed = await ownpilot(['tools', 'list', '--search', 'echo'], fileOnly());
     expect(listed.stdout.split('\n')[0]).toMatch(/^NAME\s+SOURCE\s+ISENABLED\s+APPROVAL\s+DESCRIPTION$/);

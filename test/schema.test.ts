@@ -55,7 +55,7 @@ describe('schema.prisma agrees with the migrated database', () => {
         steps: { create: { stepId: 's1', position: 0, name: 'first', kind: 'tool', config: { tool: 'core.echo' }, dependsOn: ['s0'] } },
         runs: {
           create: {
-            id: `plan-pl${suffix}-1`, runNumber: 1, version: 1, status: 'completed', input: { a: 1 }, output: { b: 2 }, startKey: `k${suffix}`, finishedAt: now, state: { status: 'completed' }, parentRunId: 'plan-x-1',
+            id: `plan-pl${suffix}-1`, runNumber: 1, version: 1, status: 'completed', input: { a: 1 }, output: { b: 2 }, startKey: `k${suffix}`, finishedAt: now, state: { status: 'completed' }, parentRunId: 'plan-x-1', via: 'trigger:t1',
             history: { create: { id: `ph${suffix}`, planId: `pl${suffix}`, stepId: 's1', event: 'plan.step_completed', status: 'completed', details: { x: 1 }, sequence: 7 } },
             checkpoints: { create: { id: `cp${suffix}`, name: 'after-s1', position: 1, outputs: { s1: 'ok' } } },
           },
