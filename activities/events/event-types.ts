@@ -20,7 +20,7 @@ export const EventCause = z
   .object({
     requesterId: z.string().min(1).max(300),
     idempotencyKey: z.string().min(1).max(1000).optional(),
-    /** The trigger firing the call was made for (`trigger:<id>`; the requester is the trigger's creator); set only by the trigger activities. */
+    /** The trigger firing the call was made for (`trigger:<id>`; the requester is the trigger's creator); set only by the trigger activities and, for a run a firing started, the plan activities. */
     via: z.string().min(1).max(300).optional(),
     /** How many plugin subscription handlers the chain that led to this event ran through (absent: none). */
     pluginHops: z.number().int().min(1).max(1000).optional(),

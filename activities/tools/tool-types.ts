@@ -30,7 +30,7 @@ export interface ToolContext {
   idempotencyKey?: string;
   /**
    * The trigger firing this call is made for (`trigger:<id>`), when `requesterId` is the trigger's
-   * creator: recorded in tool.executed and the events' cause. Set only by the trigger activities, never from a request.
+   * creator: recorded in tool.executed and the events' cause. Set only by the trigger activities (and the plan activities, from the run a firing started), never from a request.
    */
   via?: string;
   /** Set by the plan activities: a step's call is made for the run's starter, not by them calling directly. */

@@ -25,7 +25,7 @@ const stringArray = (value: unknown): string[] | undefined =>
  * them: `trigger.*` events carry `triggerChain`; `plan.*` events of a run a trigger started (or of
  * its sub-plans) lead to that firing through the run's start key; any event emitted while a tool
  * ran (tool.executed, resource.*, plugin events, ...) carries that call as its `cause`: a trigger's
- * own tool call (`via` `trigger:<id>`, set only by the trigger activities; key = the firing id,
+ * own tool call (`via` `trigger:<id>`, set by the trigger activities; key = the firing id,
  * nothing after it) leads to that firing, a plan step's call (key `<planRunId>/<stepId>/<generation>[/...]`,
  * requester = the run's starter, `via` = the run's when a trigger started it) to that run's chain.
  * A cause whose `via` or requester does not match the firing or run it names is ignored, so no
