@@ -6,7 +6,7 @@ import { BootstrapKey, type CreateApiKeyBody } from './api-key-schemas';
 
 /**
  * PostgreSQL NOTIFY channel on which key changes are announced to every process; so is every
- * change of a plugin's status (a trigger on `plugins`, migration 0017), as keys carry it.
+ * change of a plugin's status (a trigger on `plugins`, migration 0018), as keys carry it.
  */
 export const AUTH_CHANNEL = 'ownpilot_auth';
 
