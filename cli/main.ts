@@ -26,7 +26,7 @@ const USAGE = `usage: ownpilot <command> [args] [--json]
   triggers enable|disable <id> | fire <id> [--payload JSON] | history <id>
   triggers backfill <id> --start 2d|ISO --end 1d|ISO [--overlap POLICY]   (a schedule over a past window)
   plugins list | get <id> | install <manifest.json> | uninstall [--force]|enable|disable <id>
-  plugins upgrade <id> <manifest.json> [--force] [--drop-removed-tables]
+  plugins upgrade <id> <manifest.json> [--config <config.json|->] [--force] [--drop-removed-tables]
   plugins config <id> | set-config <id> <config.json>
   storage list <pluginId> [--prefix P] [--limit N] [--offset N] | get|delete <pluginId> <key>
   storage set <pluginId> <key> <JSON> | clear <pluginId>   (a plugin's key-value storage)
@@ -96,6 +96,7 @@ function parseCommandLine(argv: string[]) {
         principal: { type: 'string' },
         force: { type: 'boolean' },
         'drop-removed-tables': { type: 'boolean' },
+        config: { type: 'string' },
         all: { type: 'boolean' },
         type: { type: 'string' },
         category: { type: 'string' },

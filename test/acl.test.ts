@@ -323,6 +323,19 @@ describe('database ACL', () => {
   });
 
   describe('user tables and routes', () => {
+    test("a table's columns read nullable as PostgreSQL made them: a primary key is NOT NULL whatever the spec said", async () => {
+      const spec = { name: `pk_${run}`, columns: [{ name: 'id', type: 'serial', primaryKey: true }, { name: 'code', type: 'text', primaryKey: true, nullable: true }, { name: 'note', type: 'text' }, { name: 'tag', type: 'text', nullable: false }] };
+      const { table } = (await keys.carol.post('/api/v1/acl/tables').send(spec).expect(201)).body as { table: string };
+      const inDatabase = await stack.prisma.$queryRaw<{ column_name: string; is_nullable: string }[]>`SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = ${table} ORDER BY ordinal_position`;
+      const expected = inDatabase.map((c) => ({ name: c.column_name, nullable: c.is_nullable === 'YES' }));
+      expect(expected).toEqual([{ name: 'id', nullable: false }, { name: 'code', nullable: false }, { name: 'note', nullable: true }, { name: 'tag', nullable: false }]);
+      const columnsOf = (t: { schema: { columns: { name: string; nullable: boolean }[] } }) => t.schema.columns.map(({ name, nullable }) => ({ name, nullable }));
+      expect(columnsOf((await keys.carol.get(`/api/v1/acl/tables/${table}`).expect(200)).body)).toEqual(expected);
+      expect(columnsOf((await keys.carol.get('/api/v1/acl/tables').expect(200)).body.tables.find((t: { name: string }) => t.name === table))).toEqual(expected);
+      // the stored spec is still the one given: creating it again is the same table, not a conflict
+      expect(await stack.acl.createUserTable('user:carol', spec)).toMatchObject({ created: false });
+    });
+
     test('a user creates a table it fully owns; others are denied until granted; admin may read', async () => {
       const spec = { name: `journal_${run}`, columns: [{ name: 'id', type: 'serial', primaryKey: true }, { name: 'entry', type: 'text' }] };
       const created = await keys.carol.post('/api/v1/acl/tables').send(spec).expect(201);

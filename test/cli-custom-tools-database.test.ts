@@ -92,7 +92,7 @@ describe('ownpilot CLI: custom tools, db query, tables, grants, audit', () => {
     expect(tables.stdout).toMatch(new RegExp(`^${table}\\s+user\\s+user:dora\\s+\\d{4}-`, 'm'));
     const described = (await ownpilot(['db', 'table', table], as['user:dora']!)).stdout;
     expect(described).toMatch(/^accessLevel\s+user$/m);
-    expect(described).toMatch(/^NAME\s+TYPE\s+NULLABLE\s+UNIQUE\s+PRIMARYKEY\s+DEFAULT\nk\s+text\s+true\s+false\s+true\nn\s+integer\s+true\s+false\s+false$/m);
+    expect(described).toMatch(/^NAME\s+TYPE\s+NULLABLE\s+UNIQUE\s+PRIMARYKEY\s+DEFAULT\nk\s+text\s+false\s+false\s+true\nn\s+integer\s+true\s+false\s+false$/m);
 
     // Erin may not read dora's table (it answers as a missing one) until dora grants it.
     const hidden = await ownpilot(['db', 'table', table], as['user:erin']!);

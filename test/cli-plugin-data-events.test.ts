@@ -65,6 +65,17 @@ describe('ownpilot CLI: plugin config and storage, events history, triggers back
     expect(started).toMatchObject({ workflowId: `plugin-upgrade-${id}-2.0.0`, fromVersion: '1.0.0', toVersion: '2.0.0' });
     await stack.client.workflow.getHandle(started.workflowId).result();
     expect(failure(await ownpilot(['plugins', 'upgrade', id, next], admin))).toEqual({ code: 1, stderr: `ownpilot: CONFLICT: plugin '${id}' is at 2.0.0: an upgrade needs a newer version than 2.0.0\n` });
+
+    // --config replaces the kept config, from a file or standard input; a config the new schema refuses is 422
+    const refused = await ownpilot(['plugins', 'upgrade', id, file('plugin-3.json', testPluginManifest(id, { version: '3.0.0' })), '--config', file('bad-config.json', { level: 0 })], admin);
+    expect(failure(refused)).toEqual({ code: 1, stderr: expect.stringMatching(/^ownpilot: UNPROCESSABLE: the given config does not match the schema of .+ 3\.0\.0/) });
+    const third = JSON.parse((await ownpilot(['plugins', 'upgrade', id, file('plugin-3.json', testPluginManifest(id, { version: '3.0.0' })), '--config', file('config-3.json', { level: 3 }), '--json'], admin)).stdout) as { workflowId: string };
+    await stack.client.workflow.getHandle(third.workflowId).result();
+    expect(JSON.parse((await ownpilot(['plugins', 'config', id, '--json'], admin)).stdout)).toEqual({ level: 3 });
+    const fourth = JSON.parse((await ownpilot(['plugins', 'upgrade', id, file('plugin-4.json', testPluginManifest(id, { version: '4.0.0' })), '--config', '-', '--json'], admin, '{"level": 4}')).stdout) as { workflowId: string };
+    await stack.client.workflow.getHandle(fourth.workflowId).result();
+    expect(JSON.parse((await ownpilot(['plugins', 'config', id, '--json'], admin)).stdout)).toEqual({ level: 4 });
+    expect(failure(await ownpilot(['plugins', 'upgrade', id, '-', '--config', '-'], admin))).toEqual({ code: 2, stderr: 'ownpilot: <manifest.json> and --config cannot both be - (standard input)\n' });
   });
 
   test('plugin storage: set JSON values, get, list by prefix and page, delete, clear; the plugin\'s own key works, a user\'s does not', async () => {

@@ -14,12 +14,14 @@ import { UNREADABLE_TABLES } from './sql-allow-lists';
 import { runStatement, type QueryResult } from './query-executor';
 import { guardedReadSql } from './result-size';
 import { ADMIN_QUERY_ROLE, PRIVILEGE_SQL, ensureRoleSql, queryRoleOf } from './query-roles';
-import { buildCreateTableSql, pluginTableName, quoteIdentifier, userTableName } from './table-ddl';
+import { buildCreateTableSql, pluginTableName, quoteIdentifier, specAsCreated, userTableName } from './table-ddl';
 
 /** PostgreSQL NOTIFY channel announcing table_metadata / table_grants changes to every process. */
 export const ACL_CHANNEL = 'ownpilot_acl';
 const SOURCE = 'database-acl';
 const MAX_CACHED_TABLES = 10_000;
+/** Metadata as the API shows it: the spec as the table was created. */
+const shown = (metadata: TableMetadata): TableMetadata => ({ ...metadata, schema: specAsCreated(metadata.schema) });
 
 /** The seed's TableMetadata. */
 export interface TableMetadata {
@@ -260,18 +262,21 @@ export function createDatabaseAcl({ prisma, pool, events, statementTimeoutMs = 5
       return (await load(tableName)).metadata;
     },
 
-    /** The metadata of one table as `requesterId` may see it: NOT_FOUND alike for a missing table and one it may not read (admin sees all). */
+    /**
+     * The metadata of one table as `requesterId` may see it, its spec as created (specAsCreated);
+     * NOT_FOUND alike for a missing table and one it may not read (admin sees all).
+     */
     async describeTable(tableName: string, requesterId: string): Promise<TableMetadata> {
       const { metadata } = await load(tableName);
       if (!metadata || !(await visible(tableName, requesterId))) throw notFound('table', tableName);
-      return metadata;
+      return shown(metadata);
     },
 
-    /** Metadata of every table `requesterId` may read, by name. */
+    /** Metadata of every table `requesterId` may read, by name, as describeTable shows it. */
     async listTables(requesterId: string): Promise<TableMetadata[]> {
       const rows = await prisma.tableMetadata.findMany({ orderBy: { tableName: 'asc' }, select: { tableName: true } });
       const visible = await Promise.all(rows.map(async (r) => ((await can(r.tableName, requesterId, 'read')) ? (await load(r.tableName)).metadata : null)));
-      return visible.filter((m): m is TableMetadata => m !== null);
+      return visible.filter((m): m is TableMetadata => m !== null).map(shown);
     },
 
     /** Whether `requesterId` may read `tableName`; false for unknown tables. */

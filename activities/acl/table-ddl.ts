@@ -43,6 +43,17 @@ export function buildCreateTableSql(table: string, def: ParsedTableDefinition): 
   return statements;
 }
 
+/**
+ * A stored table spec as the table was created: PostgreSQL makes primary-key columns NOT NULL
+ * whatever the spec said, so they read `nullable: false`. Anything that is not a spec (a system
+ * table's) is returned as it is. For showing only: stored specs are compared as they were given.
+ */
+export function specAsCreated(schema: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null || !('columns' in schema) || !Array.isArray(schema.columns)) return schema;
+  const columns: unknown[] = schema.columns.map((c: unknown) => (typeof c === 'object' && c !== null && 'primaryKey' in c && c.primaryKey === true ? { ...c, nullable: false } : c));
+  return { ...schema, columns };
+}
+
 /** The physical name of a plugin's table; UNPROCESSABLE when it would exceed PostgreSQL's 63 bytes. */
 export function pluginTableName(pluginId: string, name: string): string {
   const table = `plugin_${pluginId}_${name}`;

@@ -4,13 +4,18 @@ import { AppError, notFound } from '../../platform/errors';
 import { newId } from '../../platform/ids';
 import { BootstrapKey, type CreateApiKeyBody } from './api-key-schemas';
 
-/** PostgreSQL NOTIFY channel on which key changes are announced to every process. */
+/**
+ * PostgreSQL NOTIFY channel on which key changes are announced to every process; so is every
+ * change of a plugin's status (a trigger on `plugins`, migration 0018), as keys carry it.
+ */
 export const AUTH_CHANNEL = 'ownpilot_auth';
 
 /** Who a valid key speaks for. */
 export interface Authenticated {
   keyId: string;
   principal: string;
+  /** A plugin's key: the status of its plugin (absent while no plugin of that id is installed). */
+  pluginStatus?: string;
 }
 
 export interface ApiKeyServiceDeps {
@@ -30,6 +35,9 @@ function hashKey(key: string): Buffer {
 function generateKey(): string {
   return `op_${randomBytes(32).toString('base64url')}`;
 }
+
+/** The plugin id of a `plugin:<id>` principal. */
+const pluginIdOf = (principal: string) => (principal.startsWith('plugin:') ? principal.slice('plugin:'.length) : undefined);
 
 /** API keys: created shown-once, stored as sha256, looked up through a small revocation-aware cache. */
 export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.now }: ApiKeyServiceDeps) {
@@ -87,7 +95,10 @@ export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.no
       return { id: row.id, name: row.name, principal: row.principal, prefix: row.prefix, revokedAt: row.revokedAt };
     },
 
-    /** The principal of a bearer key; throws UNAUTHENTICATED for a missing, unknown or revoked key. */
+    /**
+     * The principal of a bearer key, with its plugin's status for a plugin's key; throws
+     * UNAUTHENTICATED for a missing, unknown or revoked key.
+     */
     async authenticate(bearer: string | undefined): Promise<Authenticated> {
       if (!bearer || bearer.length > 512) throw new AppError('UNAUTHENTICATED', 'a valid API key is required (Authorization: Bearer <key>)');
       const digest = hashKey(bearer);
@@ -95,7 +106,8 @@ export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.no
       const cached = cache.get(hex);
       if (cached && cached.expiresAt > now()) {
         touch(cached.keyId);
-        return { keyId: cached.keyId, principal: cached.principal };
+        const { expiresAt: _expiresAt, ...authenticated } = cached;
+        return authenticated;
       }
       cache.delete(hex);
       const readAt = generation;
@@ -103,12 +115,15 @@ export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.no
       if (!row || row.revokedAt || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), digest)) {
         throw new AppError('UNAUTHENTICATED', 'the API key is invalid or revoked');
       }
-      if (readAt === generation) cache.set(hex, { keyId: row.id, principal: row.principal, expiresAt: now() + cacheTtlMs });
+      const pluginId = pluginIdOf(row.principal);
+      const plugin = pluginId === undefined ? null : await prisma.plugin.findUnique({ where: { id: pluginId }, select: { status: true } });
+      const authenticated: Authenticated = { keyId: row.id, principal: row.principal, ...(plugin ? { pluginStatus: plugin.status } : {}) };
+      if (readAt === generation) cache.set(hex, { ...authenticated, expiresAt: now() + cacheTtlMs });
       touch(row.id);
-      return { keyId: row.id, principal: row.principal };
+      return authenticated;
     },
 
-    /** Forgets every cached lookup (called when another process announces a key change). */
+    /** Forgets every cached lookup (called when a process announces a key change or a plugin's status changes). */
     invalidate(): void {
       forget();
     },

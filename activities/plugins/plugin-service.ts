@@ -10,6 +10,7 @@ import { createPluginEmitGrant } from './plugin-emit-grant';
 import type { PluginToolRegistry } from './plugin-ports';
 import { createPluginStorage } from './plugin-storage';
 import { findPluginToolUsers } from './plugin-tool-users';
+import { createPluginUpgradeClaim } from './plugin-upgrade-claim';
 import { installedVersion, planPluginUpgrade, UpgradePluginBody } from './plugin-upgrade-plan';
 
 export interface PluginServiceDeps {
@@ -18,6 +19,8 @@ export interface PluginServiceDeps {
   taskQueue: string;
   events: Pick<EventBus, 'emitAsync'>;
   pluginTools: Pick<PluginToolRegistry, 'enableTool' | 'disableTool'>;
+  /** How old an `upgrading` claim whose workflow does not exist must be before it is given back (default 60 s). */
+  upgradeClaimGraceMs?: number;
 }
 
 export const PLUGIN_STATUSES = ['installing', 'installed', 'enabled', 'disabled', 'upgrading', 'uninstalling', 'error'] as const;
@@ -30,14 +33,22 @@ const isSettled = (status: string): status is SettledPluginStatus => (SETTLED as
 const LIFECYCLE_LOCK_CLASS = 727004;
 /** How long an enable/disable may hold that lock while it switches the plugin's tools. */
 const LIFECYCLE_TIMEOUT_MS = 30_000;
+/** The claim's bookkeeping is no part of a plugin as the API shows it. */
+const CLAIM_COLUMNS = { upgradeFromStatus: true, upgradeFromWorkflowId: true } as const;
 
 /** The plugin service (seed §4): lifecycle through Temporal workflows, state, config and scoped storage. */
-export function createPluginService({ prisma, temporal, taskQueue, events, pluginTools }: PluginServiceDeps) {
+export function createPluginService({ prisma, temporal, taskQueue, events, pluginTools, upgradeClaimGraceMs }: PluginServiceDeps) {
   const lifecycleQueue = createKeyedSerializer();
+  const upgradeClaim = createPluginUpgradeClaim({ prisma, temporal, graceMs: upgradeClaimGraceMs });
   const requirePlugin = async (pluginId: string) => {
-    const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, include: { subscriptions: { orderBy: { id: 'asc' } } } });
+    const plugin = await prisma.plugin.findUnique({ where: { id: pluginId }, include: { subscriptions: { orderBy: { id: 'asc' } } }, omit: CLAIM_COLUMNS });
     if (!plugin) throw notFound('plugin', pluginId);
     return plugin;
+  };
+  /** The plugin for a lifecycle change: an abandoned upgrade claim on it is given back first. */
+  const pluginToChange = async (pluginId: string) => {
+    const plugin = await requirePlugin(pluginId);
+    return (await upgradeClaim.releaseIfAbandoned(plugin)) ? requirePlugin(pluginId) : plugin;
   };
   const manifestOf = (plugin: { manifest: unknown }) => PluginManifest.parse(plugin.manifest);
   /** Why a conditional write to the plugin's row matched nothing: NOT_FOUND (thrown) when it is gone, else INVALID_STATE naming its status. */
@@ -55,7 +66,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
   };
 
   const setEnabled = async (pluginId: string, enabled: boolean) => {
-    const plugin = await requirePlugin(pluginId);
+    const plugin = await pluginToChange(pluginId);
     if (!isSettled(plugin.status)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
     const tools = manifestOf(plugin).tools.map((t) => pluginToolName(pluginId, t.name));
     const principal = `plugin:${pluginId}`;
@@ -109,7 +120,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
      * CONFLICT (naming them) while saved triggers or plans use its tools, unless `force`.
      */
     async uninstall(pluginId: string, requestedBy: string, { force = false }: { force?: boolean } = {}) {
-      const plugin = await requirePlugin(pluginId);
+      const plugin = await pluginToChange(pluginId);
       if (plugin.status === 'installing' || plugin.status === 'upgrading') throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${plugin.status}`, { status: plugin.status });
       if (!force) await refuseToolsInUse(pluginId);
       const workflowId = pluginUninstallWorkflowId(pluginId);
@@ -129,21 +140,20 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
      * CONFLICT for a version that is not newer) and, unless `force`, that no saved trigger or plan
      * uses a tool it removes (CONFLICT naming them). The plugin is claimed (`upgrading`) here, so a
      * concurrent install, upgrade, uninstall or enable/disable of it is refused (INVALID_STATE);
-     * NOT_FOUND when absent.
+     * NOT_FOUND when absent. Every lifecycle change first gives back a claim whose workflow never
+     * started (older than `upgradeClaimGraceMs`).
      */
     async upgrade(pluginId: string, bodyInput: unknown, requestedBy: string, { force = false }: { force?: boolean } = {}) {
       const body = UpgradePluginBody.parse(bodyInput);
       const manifest = parseValidManifest(body.manifest);
-      const plugin = await requirePlugin(pluginId);
+      const plugin = await pluginToChange(pluginId);
       const settled = plugin.status;
       if (!isSettled(settled)) throw new AppError('INVALID_STATE', `plugin '${pluginId}' is ${settled}`, { status: settled });
       const plan = planPluginUpgrade(installedVersion(plugin), manifest, { config: body.config });
       if (!force && plan.toolsRemoved.length > 0) await refuseToolsInUse(pluginId, plan.toolsRemoved);
       const workflowId = pluginUpgradeWorkflowId(pluginId, manifest.version);
-      // The claim: only one request moves the plugin out of the state it was checked in (another
-      // lifecycle workflow since then changed workflow_id, even if the status is the same again).
-      const { count } = await prisma.plugin.updateMany({ where: { id: pluginId, status: settled, workflowId: plugin.workflowId }, data: { status: 'upgrading', workflowId, updatedAt: new Date() } });
-      if (count === 0) {
+      // Only one request moves the plugin out of the state it was checked in.
+      if (!(await upgradeClaim.claim(plugin, settled, workflowId))) {
         const now = await notWritableNow(pluginId);
         if (!isSettled((now.details as { status: string }).status)) throw now;
         throw new AppError('CONFLICT', `plugin '${pluginId}' changed while this upgrade was checked; try again`, { pluginId });
@@ -152,8 +162,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
       try {
         await temporal.workflow.start('pluginUpgradeWorkflow', { taskQueue, workflowId, args: [input], staticSummary: `Upgrade plugin ${pluginId} ${plan.fromVersion} → ${plan.toVersion}` });
       } catch (error) {
-        // not started: give the plugin back as it was
-        await prisma.plugin.updateMany({ where: { id: pluginId, status: 'upgrading', workflowId }, data: { status: settled, workflowId: plugin.workflowId, updatedAt: new Date() } });
+        await upgradeClaim.giveBack(pluginId, workflowId);
         if (error instanceof WorkflowExecutionAlreadyStartedError) throw new AppError('CONFLICT', `plugin '${pluginId}' is already being upgraded to ${manifest.version}`, { workflowId });
         throw error;
       }
@@ -168,7 +177,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
 
     /** Replaces the config after validating it against the manifest's schema (UNPROCESSABLE with the issues). */
     async updateConfig(pluginId: string, config: Record<string, unknown>) {
-      const plugin = await requirePlugin(pluginId);
+      const plugin = await pluginToChange(pluginId);
       const issues = configIssues(manifestOf(plugin), config);
       if (issues.length > 0) throw new AppError('UNPROCESSABLE', `config does not match the schema of '${pluginId}'`, { issues });
       // Not on a plugin whose uninstall or upgrade (which records its own config) began since the read above.
@@ -183,7 +192,7 @@ export function createPluginService({ prisma, temporal, taskQueue, events, plugi
 
     /** Every plugin, optionally of one status, by id. */
     listPlugins(status?: PluginStatus) {
-      return prisma.plugin.findMany({ where: status ? { status } : {}, orderBy: { id: 'asc' } });
+      return prisma.plugin.findMany({ where: status ? { status } : {}, orderBy: { id: 'asc' }, omit: CLAIM_COLUMNS });
     },
 
     /** Whether the plugin may emit now: enabled, and its manifest grants `events.emit`. */

@@ -31,6 +31,8 @@ export interface PreparedPluginUpgrade {
 
 const SOURCE = 'plugin-service';
 type Owner = { pluginId: string; workflowId: string };
+/** The claim's memory of what it took over, forgotten once the workflow gives the plugin back itself. */
+const CLAIM_OVER = { upgradeFromStatus: null, upgradeFromWorkflowId: null };
 
 /**
  * Activities of the plugin upgrade workflow. Every write is conditional on the row being this
@@ -97,7 +99,7 @@ export function createPluginUpgradeActivities(deps: PluginUpgradeActivityDeps) {
     completePluginUpgrade: ({ pluginId, workflowId, settled, fromVersion, toVersion }: Owner & { settled: SettledPluginStatus; fromVersion: string; toVersion: string }): Promise<void> =>
       permanentFailures(async () => {
         await matchToolsTo(pluginId, settled);
-        await writeOwned({ pluginId, workflowId }, { status: settled, errorMessage: null }, settled);
+        await writeOwned({ pluginId, workflowId }, { status: settled, errorMessage: null, ...CLAIM_OVER }, settled);
         await events.emitAsync('plugin.upgraded', { pluginId, fromVersion, toVersion }, SOURCE, { id: runEventId('upgraded'), until: 'committed' });
       }),
 
@@ -112,7 +114,7 @@ export function createPluginUpgradeActivities(deps: PluginUpgradeActivityDeps) {
         const row = await prisma.plugin.findUnique({ where: { id: pluginId }, select: { status: true, workflowId: true } });
         if (row?.workflowId === workflowId && (row.status === 'upgrading' || row.status === settled)) {
           await matchToolsTo(pluginId, settled);
-          await writeOwned({ pluginId, workflowId }, { status: settled, errorMessage }, settled);
+          await writeOwned({ pluginId, workflowId }, { status: settled, errorMessage, ...CLAIM_OVER }, settled);
         }
         await events.emitAsync('plugin.upgrade_failed', { pluginId, toVersion, step, error: errorMessage }, SOURCE, { id: runEventId('upgrade_failed'), until: 'committed' });
       }),

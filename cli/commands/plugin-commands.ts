@@ -1,5 +1,5 @@
 import { printObject, printRows } from '../output';
-import { arg, type Command, type CommandContext } from './command-types';
+import { arg, stringFlag, UsageError, type Command, type CommandContext } from './command-types';
 
 type Row = Record<string, unknown>;
 type Plugin = Row & { config?: Record<string, unknown> };
@@ -22,7 +22,15 @@ export function pluginCommands(): Record<string, Command> {
     'plugins get': async (c) => printObject(c.out, await c.api.get<Row>(`/api/v1/plugins/${id(c)}`)),
     'plugins install': async (c) => printObject(c.out, await c.api.post<Row>('/api/v1/plugins', c.readJson(arg(c, 0, 'manifest.json')))),
     'plugins upgrade': async (c) => {
-      const body = { manifest: c.readJson(arg(c, 1, 'manifest.json')), dropRemovedTables: c.flags['drop-removed-tables'] === true };
+      const manifestFile = arg(c, 1, 'manifest.json');
+      const configFile = stringFlag(c, 'config');
+      // standard input can be read once
+      if (manifestFile === '-' && configFile === '-') throw new UsageError('<manifest.json> and --config cannot both be - (standard input)', false);
+      const body = {
+        manifest: c.readJson(manifestFile),
+        ...(configFile === undefined ? {} : { config: c.readJson(configFile) }),
+        dropRemovedTables: c.flags['drop-removed-tables'] === true,
+      };
       printObject(c.out, await c.api.post<Row>(`/api/v1/plugins/${id(c)}/upgrade${c.flags.force === true ? '?force=true' : ''}`, body));
     },
     'plugins uninstall': async (c) => printObject(c.out, (await c.api.delete<Row>(`/api/v1/plugins/${id(c)}${c.flags.force === true ? '?force=true' : ''}`)) ?? { ok: true }),
