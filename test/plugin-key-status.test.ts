@@ -80,4 +80,37 @@ describe("a plugin's own API key acts only while the plugin is enabled", () => {
     await claim.giveBack(id, claimId);
     await eventually(() => plugin.get('/api/v1/tools').then((r) => r.status), (status) => status === 200);
   });
+
+  test('uninstalled, its keys are revoked: 401 here (cached for an hour) and anywhere, and a reinstall does not bring them back', async () => {
+    const other = createApiKeyService({ prisma: stack.prisma, cacheTtlMs: 3_600_000 });
+    const oldKey = await createTestKey(keys, `plugin:${id}`);
+    const otherProcess = authed(stackApp(stack, { keys: other }), oldKey);
+    const otherListener = await listenForNotifications(stack.info.databaseUrl, [AUTH_CHANNEL], () => other.invalidate());
+    try {
+      // Both processes now hold both keys in their caches.
+      await plugin.get('/api/v1/tools').expect(200);
+      await authed(app, oldKey).get('/api/v1/tools').expect(200);
+      await otherProcess.get('/api/v1/tools').expect(200);
+
+      const started = await admin.delete(`/api/v1/plugins/${id}`).expect(202);
+      await stack.client.workflow.getHandle(started.body.workflowId).result();
+      const unauthenticated = { code: 'UNAUTHENTICATED', message: 'the API key is invalid or revoked', details: null };
+      for (const client of [plugin, authed(app, oldKey), otherProcess]) {
+        const res = await eventually(() => client.get('/api/v1/tools'), (r) => r.status === 401);
+        expect(res.body.error).toEqual(unauthenticated);
+      }
+      const revoked = await stack.prisma.apiKey.findMany({ where: { principal: `plugin:${id}` }, select: { revokedAt: true } });
+      expect(revoked.length).toBeGreaterThanOrEqual(2);
+      expect(revoked.every((k) => k.revokedAt !== null)).toBe(true);
+
+      const reinstalled = await admin.post('/api/v1/plugins').send(testPluginManifest(id, { permissions: ['tools', 'tables', 'events.subscribe', 'events.emit', 'storage'] })).expect(202);
+      await stack.client.workflow.getHandle(reinstalled.body.workflowId).result();
+      expect((await admin.get(`/api/v1/plugins/${id}`).expect(200)).body.status).toBe('enabled');
+      await authed(app, oldKey).get('/api/v1/tools').expect(401);
+      await otherProcess.get('/api/v1/tools').expect(401);
+      await authed(app, await createTestKey(keys, `plugin:${id}`)).get('/api/v1/tools').expect(200);
+    } finally {
+      await otherListener.close();
+    }
+  });
 });

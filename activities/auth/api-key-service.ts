@@ -39,6 +39,14 @@ function generateKey(): string {
 /** The plugin id of a `plugin:<id>` principal. */
 const pluginIdOf = (principal: string) => (principal.startsWith('plugin:') ? principal.slice('plugin:'.length) : undefined);
 
+/**
+ * Revokes every active key of `principal` inside the caller's transaction; returns how many. The
+ * caller announces it on AUTH_CHANNEL (caches elsewhere forget at commit, when it becomes visible).
+ */
+export async function revokeKeysOf(tx: Pick<PrismaClient, 'apiKey'>, principal: string, at: Date): Promise<number> {
+  return (await tx.apiKey.updateMany({ where: { principal, revokedAt: null }, data: { revokedAt: at } })).count;
+}
+
 /** API keys: created shown-once, stored as sha256, looked up through a small revocation-aware cache. */
 export function createApiKeyService({ prisma, cacheTtlMs = 10_000, now = Date.now }: ApiKeyServiceDeps) {
   const cache = new Map<string, Authenticated & { expiresAt: number }>();

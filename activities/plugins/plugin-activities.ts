@@ -6,6 +6,7 @@ import { AppError, notFound } from '../../platform/errors';
 import { asJson } from '../../platform/json';
 import type { PluginInstallStep } from '../../workflows/plugin-types';
 import { permanentFailures } from '../activity-failure';
+import { revokeKeysOf } from '../auth/api-key-service';
 import type { EventBus } from '../events/event-bus';
 import { parseValidManifest, PluginId, PluginManifest, pluginToolName, type PluginTableSpec, type PluginToolSpec, type PluginSubscriptionSpec } from './plugin-manifest';
 import type { PluginTableAcl, PluginToolRegistry } from './plugin-ports';
@@ -163,10 +164,17 @@ export function createPluginActivities({ prisma, events, pluginTools, pluginTabl
     /** Deletes every storage key of the plugin. */
     clearPluginStorage: ({ pluginId }: { pluginId: string }): Promise<number> => permanentFailures(async () => (await prisma.pluginStorage.deleteMany({ where: { pluginId } })).count),
 
-    /** Removes the plugin's row (subscriptions cascade) and announces it. */
+    /**
+     * Removes the plugin's row (subscriptions cascade) and revokes its keys in the same transaction
+     * (a reinstall must not bring them back), then announces it.
+     */
     deletePlugin: ({ pluginId }: { pluginId: string }): Promise<void> =>
       permanentFailures(async () => {
-        await prisma.plugin.deleteMany({ where: { id: pluginId, status: 'uninstalling' } });
+        await prisma.$transaction(async (tx) => {
+          const { count } = await tx.plugin.deleteMany({ where: { id: pluginId, status: 'uninstalling' } });
+          // The delete's trigger (migration 0018) notifies AUTH_CHANNEL with `plugin:<id>` at commit: caches drop these keys too.
+          if (count > 0) await revokeKeysOf(tx, `plugin:${pluginId}`, new Date());
+        });
         await events.emitAsync('plugin.uninstalled', { pluginId }, SOURCE, { id: runEventId('uninstalled'), until: 'committed' });
       }),
   };
