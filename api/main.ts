@@ -3,7 +3,7 @@ import { openEventBus } from '../activities/events/open-event-bus';
 import { createEventStreams } from '../activities/events/event-stream';
 import { startDatabaseAcl } from '../activities/acl/acl-runtime';
 import { createDbQueryTool } from '../activities/acl/db-query-tool';
-import { AUTH_CHANNEL, createApiKeyService } from '../activities/auth/api-key-service';
+import { createApiKeyService } from '../activities/auth/api-key-service';
 import { createPlanService } from '../activities/plans/plan-service';
 import { createPluginService } from '../activities/plugins/plugin-service';
 import { createPluginStorageTools } from '../activities/plugins/plugin-storage-tools';
@@ -18,13 +18,13 @@ import { createWebhookReceiver } from '../activities/triggers/webhook-receiver';
 import { loadConfig } from '../platform/config';
 import { createPrisma } from '../platform/database';
 import { createLogger } from '../platform/logger';
-import { listenForNotifications } from '../platform/pg-notify-listener';
 import { createMetrics } from '../platform/observability/metrics';
 import { createSecretBox, loadSecretsKey } from '../platform/secret-box';
 import { connectClient } from '../platform/temporal-connection';
 import { pollingWorkers } from '../platform/task-queue-pollers';
 import { createAclMetrics, createEventMetrics, registerEventBusMetrics, registerToolMetrics } from '../activities/observability/service-metrics';
 import { createApp } from './app';
+import { listenForAuthChanges } from './auth-change-listener';
 
 /** API process: Express on API_HOST:API_PORT; SIGINT/SIGTERM stops accepting and lets requests finish. */
 async function main(): Promise<void> {
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   registerEventBusMetrics(metrics, events);
   const database = await startDatabaseAcl({ prisma, databaseUrl: config.DATABASE_URL, events, statementTimeoutMs: config.ACL_STATEMENT_TIMEOUT_MS, maxResultBytes: config.ACL_MAX_RESULT_BYTES, metrics: createAclMetrics(metrics) });
   const keys = createApiKeyService({ prisma });
-  const keyListener = await listenForNotifications(config.DATABASE_URL, [AUTH_CHANNEL], () => keys.invalidate());
+  const streams = createEventStreams({ events });
+  const keyListener = await listenForAuthChanges(config.DATABASE_URL, keys, streams);
   const bootstrap = await keys.ensureAdminKey(config.OWNPILOT_ADMIN_KEY);
   if (bootstrap.key) {
     // Printed once, on the console only (never logged): it is the only copy of the secret.
@@ -61,7 +62,6 @@ async function main(): Promise<void> {
   if (config.TRIGGER_RECONCILE_INTERVAL_MS > 0) reconciler.start();
   // Event triggers: every event on the bus is matched here; run ids make several API processes safe.
   createEventTriggerDispatcher({ prisma, starter, logger, catchUpMs: config.TRIGGER_EVENT_CATCH_UP_MS }).attach(events);
-  const streams = createEventStreams({ events });
   const app = createApp({
     logger,
     health: {

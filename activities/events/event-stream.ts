@@ -21,8 +21,18 @@ export interface EventStreamOptions {
   pageSize?: number;
 }
 
-/** How a stream ended: its reader went away (or the server closed it), or it fell `maxBuffered` events behind. */
-export type StreamEnd = 'closed' | 'overflow';
+/**
+ * How a stream ended: its reader went away (or the server closed it), it fell `maxBuffered` events
+ * behind, or its key stopped passing (`refused`: why, as the API would answer a new request).
+ */
+export type StreamEnd = 'closed' | 'overflow' | { refused: AppError };
+
+/** The key a stream was opened with: re-checked when keys or plugin statuses change. */
+export interface StreamKey {
+  keyId: string;
+  /** Throws (an AppError says why) when the key would no longer open this stream. */
+  check(): Promise<void>;
+}
 
 /** One open stream: `events` yields replayed then live events, and returns how the stream ended. */
 export interface EventStream {
@@ -39,11 +49,14 @@ export interface EventStream {
  */
 export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered = 5_000, pageSize = 500 }: EventStreamOptions) {
   const openByPrincipal = new Map<string, number>();
-  const open = new Set<EventStream>();
+  const open = new Map<EventStream, { principal: string; key?: StreamKey; refuse(error: AppError): void }>();
 
   return {
-    /** Opens a stream (FORBIDDEN outside the principal's scope, RATE_LIMITED beyond maxPerPrincipal). */
-    open(principal: string, filters: EventStreamFilters): EventStream {
+    /**
+     * Opens a stream (FORBIDDEN outside the principal's scope, RATE_LIMITED beyond maxPerPrincipal);
+     * with `key`, `recheck` ends it once that key no longer passes.
+     */
+    open(principal: string, filters: EventStreamFilters, key?: StreamKey): EventStream {
       const scope = eventScope(principal, { type: filters.type, category: filters.category, source: filters.source });
       const held = openByPrincipal.get(principal) ?? 0;
       if (held >= maxPerPrincipal) throw new AppError('RATE_LIMITED', `${principal} already holds ${held} event streams`, { limit: maxPerPrincipal });
@@ -53,6 +66,7 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
         (scope.query.category === undefined || event.category === scope.query.category) && (scope.query.source === undefined || event.source === scope.query.source) && scope.visible(event);
       let live: OwnPilotEvent[] = [];
       let overflowed = false;
+      let refused: AppError | undefined;
       let closed = false;
       let wake: (() => void) | undefined;
       const subscriberId = `stream:${principal}:${randomUUID()}`;
@@ -82,7 +96,11 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
         wake?.();
       };
 
+      // Why the stream ends before it overflows, if it does: its reader left, or its key stopped passing.
+      const stopped = (): StreamEnd | undefined => (closed ? 'closed' : refused && { refused });
+
       async function* run(): AsyncGenerator<OwnPilotEvent, StreamEnd> {
+        let end: StreamEnd | undefined;
         try {
           // Ids replayed that the live buffer may hold too: those stamped near or after the subscription.
           const replayed = new Set<string>();
@@ -90,7 +108,7 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
             let previousPage = new Set<string>();
             // Keyset-like paging: each page starts at the last timestamp read, so offsets stay small however long the replay.
             let from = filters.from;
-            for (let offset = 0; !closed; ) {
+            for (let offset = 0; !stopped(); ) {
               const page = await events.getEventHistory({ ...scope.query, from, order: 'asc', limit: pageSize, offset }, scope.reader);
               // A row committed late shifts the pages after it: the row at a page's end may open the next.
               const fresh = page.filter((e) => !previousPage.has(e.id));
@@ -98,7 +116,7 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
               for (const event of fresh) {
                 if (Date.parse(event.timestamp) >= subscribedAt - REPLAY_OVERLAP_MS) replayed.add(event.id);
                 if (scope.visible(event)) yield event;
-                if (closed) return 'closed';
+                if ((end = stopped())) return end;
               }
               if (page.length < pageSize) break;
               const last = Date.parse(page[page.length - 1]!.timestamp);
@@ -110,13 +128,13 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
             }
           }
           for (;;) {
-            if (closed) return 'closed';
+            if ((end = stopped())) return end;
             const batch = live;
             live = [];
             for (const event of batch) {
               if (replayed.has(event.id)) continue;
               yield event;
-              if (closed) return 'closed';
+              if ((end = stopped())) return end;
             }
             if (live.length > 0) continue;
             if (overflowed) return 'overflow';
@@ -129,13 +147,34 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
       }
 
       const stream: EventStream = { events: run(), close };
-      open.add(stream);
+      const refuse = (error: AppError) => {
+        refused ??= error;
+        wake?.();
+      };
+      open.set(stream, { principal, key, refuse });
       return stream;
     },
 
     /** Ends every open stream (the API is shutting down: readers reconnect elsewhere). */
     closeAll(): void {
-      for (const stream of [...open]) stream.close();
+      for (const stream of [...open.keys()]) stream.close();
+    },
+
+    /**
+     * Re-checks the key of every open stream that `changed` names (a key id or a principal;
+     * undefined: all, as after a lost notification) and ends those whose key no longer passes.
+     * Callers clear the key cache first. A check that cannot finish ends its stream too: the
+     * reader reconnects and authenticates afresh.
+     */
+    async recheck(changed: string | undefined): Promise<void> {
+      const affected = [...open.values()].flatMap(({ principal, key, refuse }) =>
+        key && (changed === undefined || changed === key.keyId || changed === principal) ? [{ key, refuse }] : [],
+      );
+      await Promise.all(
+        affected.map(({ key, refuse }) =>
+          key.check().catch((error: unknown) => refuse(error instanceof AppError ? error : new AppError('UNAVAILABLE', 'the API key could not be checked again; reconnect with Last-Event-ID'))),
+        ),
+      );
     },
 
     /** Open streams, in total and per principal. */

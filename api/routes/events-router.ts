@@ -7,6 +7,7 @@ import { assertMayEmit } from '../../activities/events/emit-rules';
 import { eventScope } from '../../activities/events/event-visibility';
 import { AppError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
+import { keyCheckOf } from '../auth-middleware';
 import { sendEventStream } from '../event-stream-response';
 import { parse, principalOf } from '../validate';
 
@@ -29,7 +30,7 @@ export function eventsRouter(
     }
     // A reconnecting reader resumes a little before its last event (late commits); it may see a few again.
     const from = lastEventId === undefined ? query.from : new Date(Date.parse(lastEventId) - REPLAY_OVERLAP_MS);
-    await sendEventStream(req, res, streams.open(principalOf(req), { ...query, from }), logger);
+    await sendEventStream(req, res, streams.open(principalOf(req), { ...query, from }, keyCheckOf(req)), logger);
   });
   router.get('/', async (req, res) => {
     const query = parse(EventHistoryQuery, req.query);

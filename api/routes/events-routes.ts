@@ -45,7 +45,7 @@ export const eventsRoutes: RouteGroup = {
       errors: [403, 429],
       responses: {
         200: {
-          description: 'text/event-stream: `data:` frames hold one event each (JSON, as in the history), `id:` its timestamp; `event: overflow` ends a stream whose reader fell 5,000 events behind, `event: error` one that failed; reconnect with Last-Event-ID',
+          description: 'text/event-stream: `data:` frames hold one event each (JSON, as in the history), `id:` its timestamp; `event: overflow` ends a stream whose reader fell 5,000 events behind, `event: error` (an error body) one that failed or whose key no longer passes (revoked, or its plugin not enabled); reconnect with Last-Event-ID',
           contentType: 'text/event-stream',
         },
       },
