@@ -101,4 +101,14 @@ describe('an event stream ends when its key stops passing', () => {
     await stack.client.workflow.getHandle(uninstall.body.workflowId).result();
     await stillLive(other);
   });
+  test('a key revoked between the request\'s check and the stream\'s registration (no notification reaches it) still ends the stream', async () => {
+    const key = await keys.createApiKey({ name: 'gap', principal: 'user:skgap' });
+    const passed = await keys.authenticate(key.key); // the request's check
+    // Revoked behind the key service's back: no notification, so only the check at registration can see it.
+    await stack.prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+    const plain = createApiKeyService({ prisma: stack.prisma });
+    const stream = streams.open(passed.principal, {}, { keyId: passed.keyId, check: async () => void (await plain.authenticate(key.key)) });
+    const end = await stream.events.next();
+    expect(end).toEqual({ done: true, value: { refused: expect.objectContaining({ code: 'UNAUTHENTICATED' }) } });
+  });
 });

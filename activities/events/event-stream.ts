@@ -51,6 +51,10 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
   const openByPrincipal = new Map<string, number>();
   const open = new Map<EventStream, { principal: string; key?: StreamKey; refuse(error: AppError): void }>();
 
+  /** Ends the stream (through `refuse`) when its key no longer passes; a check that cannot finish ends it too, and the reader reconnects. */
+  const checkAgain = (key: StreamKey, refuse: (error: AppError) => void): Promise<void> =>
+    key.check().catch((error: unknown) => refuse(error instanceof AppError ? error : new AppError('UNAVAILABLE', 'the API key could not be checked again; reconnect with Last-Event-ID')));
+
   return {
     /**
      * Opens a stream (FORBIDDEN outside the principal's scope, RATE_LIMITED beyond maxPerPrincipal);
@@ -152,6 +156,8 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
         wake?.();
       };
       open.set(stream, { principal, key, refuse });
+      // Once more now that recheck can find it: a revoke between the request's check and here notified no one.
+      if (key) void checkAgain(key, refuse);
       return stream;
     },
 
@@ -170,11 +176,7 @@ export function createEventStreams({ events, maxPerPrincipal = 10, maxBuffered =
       const affected = [...open.values()].flatMap(({ principal, key, refuse }) =>
         key && (changed === undefined || changed === key.keyId || changed === principal) ? [{ key, refuse }] : [],
       );
-      await Promise.all(
-        affected.map(({ key, refuse }) =>
-          key.check().catch((error: unknown) => refuse(error instanceof AppError ? error : new AppError('UNAVAILABLE', 'the API key could not be checked again; reconnect with Last-Event-ID'))),
-        ),
-      );
+      await Promise.all(affected.map(({ key, refuse }) => checkAgain(key, refuse)));
     },
 
     /** Open streams, in total and per principal. */
