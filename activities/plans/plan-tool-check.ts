@@ -36,9 +36,8 @@ export function createPlanToolCheck({ tools }: { tools: Pick<ToolExecutor, 'exis
     const names = [...new Set(calls.map((c) => c.tool))];
     const exists = await Promise.all(names.map((n) => tools.exists(n)));
     const known = new Set(names.filter((_, i) => exists[i]));
-    // Steps run as the starter (the owner, admin, or a trigger firing for either), indirectly: a tool the owner
-    // may not run so is refused now, not at run time.
-    for (const name of known) await tools.assertMayRunTool(name, owner, true);
+    // Steps run for the starter (the owner, admin, or a trigger firing for either): a tool the owner may not run is refused now, not at run time.
+    for (const name of known) await tools.assertMayRunTool(name, owner);
     const issues = await Promise.all(calls.map((c) => (known.has(c.tool) ? tools.argumentIssues(c.tool, c.args, hasTemplate) : [])));
     return calls.flatMap((c, i): ToolCallProblem[] => {
       if (!known.has(c.tool)) return [{ code: 'UNKNOWN_TOOL', stepId: c.stepId, tool: c.tool, message: `${c.what} uses unknown tool '${c.tool}'` }];

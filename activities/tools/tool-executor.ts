@@ -7,8 +7,12 @@ export interface ToolExecutor {
   execute(name: string, args: unknown, context: ToolContext): Promise<unknown>;
   /** Whether a tool of that name is registered. */
   exists(name: string): Promise<boolean>;
-  /** FORBIDDEN when the principal may not run the tool (tool-permissions.ts); resolves for an unknown tool. For checks when a plan or trigger is saved. */
-  assertMayRunTool(name: string, principal: string, indirect?: boolean): Promise<void>;
+  /**
+   * FORBIDDEN when the principal may not run the tool as a plan step or trigger firing will call it
+   * (for them, not as them calling directly: tool-permissions.ts); resolves for an unknown tool.
+   * For checks when a plan or trigger is saved.
+   */
+  assertMayRunTool(name: string, principal: string): Promise<void>;
   /**
    * The issues the tool's argument validation would raise for `args` whatever their templates (the
    * strings `isTemplate` accepts; none by default) resolve to; [] for an unknown tool or one this

@@ -539,10 +539,13 @@ export function createToolRegistry(deps: ToolRegistryDeps) {
       return hits.sort((a, b) => nameHit(a) - nameHit(b) || a.name.localeCompare(b.name));
     },
 
-    /** FORBIDDEN when `principal` may not run the tool, enabled or not (save-time checks of plans and triggers); resolves for an unknown tool, which callers report themselves. */
-    async assertMayRunTool(name: string, principal: string, indirect = false): Promise<void> {
+    /**
+     * FORBIDDEN when `principal` may not run the tool, enabled or not, indirectly as plan steps and
+     * trigger firings call it (save-time checks of both); resolves for an unknown tool, which callers report themselves.
+     */
+    async assertMayRunTool(name: string, principal: string): Promise<void> {
       const record = await cache.get(name);
-      if (record) assertMayRun(record, principal, indirect);
+      if (record) assertMayRun(record, principal, true);
     },
 
     /**

@@ -97,8 +97,7 @@ export function createTriggerService({ prisma, temporal, taskQueue, starter, sec
     if (action?.kind === 'plan') await plans.getPlan(action.planId).catch(() => missing.push({ plan: action.planId }));
     for (const { tool } of calls) if (!(await tools.exists(tool))) missing.push({ tool });
     if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'trigger references what does not exist', { missing });
-    // Indirect, as the firing's call will be: it acts for the owner but is not the owner calling.
-    for (const { tool } of calls) await tools.assertMayRunTool(tool, owner, true);
+    for (const { tool } of calls) await tools.assertMayRunTool(tool, owner);
     const problems: { code: 'BAD_ARGS'; field: string; tool: string; message: string; issues: ArgumentIssue[] }[] = [];
     for (const { field, tool, args, isTemplate } of calls) {
       const issues = await tools.argumentIssues(tool, args, isTemplate);
